@@ -1,0 +1,46 @@
+"""nox is the single entry point for tests, linting, typing, docs, examples and benchmarks."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_external_run = True
+nox.options.sessions = ["tests", "lint", "typecheck", "docs", "examples"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (pass extra pytest arguments after `--`)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("-e", ".[lint]")
+    session.run("ruff", "check", "src", "tests", "examples", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "examples", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the package and the noxfile."""
+    session.install("-e", ".[typing]")
+    session.run("mypy")
+    session.run("mypy", "--strict", "noxfile.py")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the docs with warnings as errors."""
+    session.install("-e", ".[docs]")
+    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Run every example script (the test suite runs them too)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", "tests/test_examples.py")

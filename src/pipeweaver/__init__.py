@@ -1,0 +1,114 @@
+"""pipeweaver: a typed Python SDK for AWS CodePipeline-style delivery pipelines.
+
+Build a :class:`Pipeline` in Python (or import one), check it with :func:`lint`, run it locally,
+and synthesize CodePipeline JSON or CloudFormation with :mod:`pipeweaver.synth`. AWS access
+lives in :mod:`pipeweaver.aws`, which is not imported here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._graph import CriticalPath, Plan, StagePlan, build_graph, critical_path, plan
+from ._model import (
+    Action,
+    ActionCategory,
+    ActionOwner,
+    ActionType,
+    Artifact,
+    ArtifactStore,
+    BeforeEntryConditions,
+    Blocker,
+    Condition,
+    EncryptionKey,
+    EnvironmentVariable,
+    EnvironmentVariableType,
+    ExecutionMode,
+    Expression,
+    FailureConditions,
+    GitFilter,
+    GitPullRequestFilter,
+    GitPushFilter,
+    Pipeline,
+    PipelineType,
+    PullRequestEvent,
+    Result,
+    RetryMode,
+    Rule,
+    RuleType,
+    Stage,
+    SuccessConditions,
+    Trigger,
+    Variable,
+)
+from ._validate import lint, validate
+from .errors import (
+    ArtifactError,
+    AwsError,
+    DefinitionError,
+    ExecutionError,
+    HandlerNotFoundError,
+    Issue,
+    LoadError,
+    PipeweaverError,
+    SynthesisError,
+    ValidationError,
+)
+
+__all__ = [
+    "Action",
+    "ActionCategory",
+    "ActionOwner",
+    "ActionType",
+    "Artifact",
+    "ArtifactError",
+    "ArtifactStore",
+    "AwsError",
+    "BeforeEntryConditions",
+    "Blocker",
+    "Condition",
+    "CriticalPath",
+    "DefinitionError",
+    "EncryptionKey",
+    "EnvironmentVariable",
+    "EnvironmentVariableType",
+    "ExecutionError",
+    "ExecutionMode",
+    "Expression",
+    "FailureConditions",
+    "GitFilter",
+    "GitPullRequestFilter",
+    "GitPushFilter",
+    "HandlerNotFoundError",
+    "Issue",
+    "LoadError",
+    "Pipeline",
+    "PipelineType",
+    "PipeweaverError",
+    "Plan",
+    "PullRequestEvent",
+    "Result",
+    "RetryMode",
+    "Rule",
+    "RuleType",
+    "Stage",
+    "StagePlan",
+    "SuccessConditions",
+    "SynthesisError",
+    "Trigger",
+    "ValidationError",
+    "Variable",
+    "build_graph",
+    "critical_path",
+    "lint",
+    "plan",
+    "validate",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("pipeweaver")
+    raise AttributeError(f"module 'pipeweaver' has no attribute {name!r}")

@@ -1,0 +1,854 @@
+"""The pipeline model: frozen, slotted, keyword-only attrs classes for every field of the
+CodePipeline pipeline declaration (V1 and V2), and enums holding AWS's exact strings.
+
+Layer: model. Imports :mod:`pipeweaver.errors` and :mod:`pipeweaver._names`; it knows nothing of
+wire formats (see :mod:`pipeweaver._codec`), graphs or execution. Construction checks single
+fields; whole-pipeline rules live in :mod:`pipeweaver._validate`.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, final
+
+import attrs
+
+from . import _names
+from ._names import checked, checked_count, checked_each
+from .errors import DefinitionError
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from ._graph import Plan
+
+__all__ = [
+    "Action",
+    "ActionCategory",
+    "ActionOwner",
+    "ActionType",
+    "Artifact",
+    "ArtifactStore",
+    "BeforeEntryConditions",
+    "Blocker",
+    "Condition",
+    "EncryptionKey",
+    "EnvironmentVariable",
+    "EnvironmentVariableType",
+    "ExecutionMode",
+    "Expression",
+    "FailureConditions",
+    "GitFilter",
+    "GitPullRequestFilter",
+    "GitPushFilter",
+    "Pipeline",
+    "PipelineType",
+    "PullRequestEvent",
+    "Result",
+    "RetryMode",
+    "Rule",
+    "RuleType",
+    "Stage",
+    "SuccessConditions",
+    "Text",
+    "Trigger",
+    "Variable",
+]
+
+
+class ActionCategory(enum.StrEnum):
+    """``actionTypeId.category``."""
+
+    SOURCE = "Source"
+    BUILD = "Build"
+    DEPLOY = "Deploy"
+    TEST = "Test"
+    INVOKE = "Invoke"
+    APPROVAL = "Approval"
+    COMPUTE = "Compute"
+
+
+class ActionOwner(enum.StrEnum):
+    """``actionTypeId.owner``."""
+
+    AWS = "AWS"
+    THIRD_PARTY = "ThirdParty"
+    CUSTOM = "Custom"
+
+
+class PipelineType(enum.StrEnum):
+    """``pipelineType``: V2 adds variables, triggers, conditions and more execution modes."""
+
+    V1 = "V1"
+    V2 = "V2"
+
+
+class ExecutionMode(enum.StrEnum):
+    """``executionMode``: how concurrent executions of one pipeline share its stages."""
+
+    QUEUED = "QUEUED"
+    SUPERSEDED = "SUPERSEDED"
+    PARALLEL = "PARALLEL"
+
+
+class Result(enum.StrEnum):
+    """Result of a stage condition or of ``onFailure``."""
+
+    ROLLBACK = "ROLLBACK"
+    FAIL = "FAIL"
+    RETRY = "RETRY"
+    SKIP = "SKIP"
+
+
+class RetryMode(enum.StrEnum):
+    """``retryConfiguration.retryMode`` and the manual retry mode."""
+
+    FAILED_ACTIONS = "FAILED_ACTIONS"
+    ALL_ACTIONS = "ALL_ACTIONS"
+
+
+class EnvironmentVariableType(enum.StrEnum):
+    """``environmentVariables[].type``."""
+
+    PLAINTEXT = "PLAINTEXT"
+    SECRETS_MANAGER = "SECRETS_MANAGER"
+
+
+class PullRequestEvent(enum.StrEnum):
+    """Pull-request events a trigger filter can match (``CLOSED`` means closed or merged)."""
+
+    OPEN = "OPEN"
+    UPDATED = "UPDATED"
+    CLOSED = "CLOSED"
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _to_enum(cls: type[E], field: str, value: Any) -> E:
+    if isinstance(value, cls):
+        return value
+    try:
+        return cls(value)
+    except ValueError:
+        choices = ", ".join(str(m.value) for m in cls)
+        raise DefinitionError(field, value, f"must be one of {choices}") from None
+
+
+def _category(value: ActionCategory | str) -> ActionCategory:
+    return _to_enum(ActionCategory, "category", value)
+
+
+def _owner(value: ActionOwner | str) -> ActionOwner:
+    return _to_enum(ActionOwner, "owner", value)
+
+
+def _env_type(value: EnvironmentVariableType | str | None) -> EnvironmentVariableType | None:
+    return None if value is None else _to_enum(EnvironmentVariableType, "type", value)
+
+
+def _result(value: Result | str | None) -> Result | None:
+    return None if value is None else _to_enum(Result, "result", value)
+
+
+def _retry_mode(value: RetryMode | str | None) -> RetryMode | None:
+    return None if value is None else _to_enum(RetryMode, "retry_mode", value)
+
+
+def _pipeline_type(value: PipelineType | str | None) -> PipelineType | None:
+    return None if value is None else _to_enum(PipelineType, "pipeline_type", value)
+
+
+def _execution_mode(value: ExecutionMode | str | None) -> ExecutionMode | None:
+    return None if value is None else _to_enum(ExecutionMode, "execution_mode", value)
+
+
+@final
+@attrs.frozen
+class Expression:
+    """
+    A CloudFormation intrinsic function kept exactly as written, e.g. ``{"Ref": "RoleArn"}``.
+
+    Templates imported with :func:`pipeweaver.synth.from_cloudformation` keep intrinsic values as
+    expressions wherever a string may stand; they render back unchanged to CloudFormation and
+    must be given values before rendering CodePipeline JSON.
+
+    .. versionadded:: 0.1.0
+    """
+
+    raw_json: str
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any]) -> Expression:
+        """Wrap an intrinsic function given as a one-key mapping."""
+        return cls(json.dumps(raw, sort_keys=True, separators=(",", ":")))
+
+    @property
+    def raw(self) -> Any:
+        """The intrinsic function as plain data."""
+        return json.loads(self.raw_json)
+
+    @property
+    def function(self) -> str:
+        """The function name, e.g. ``"Ref"`` or ``"Fn::Sub"``."""
+        raw = self.raw
+        return next(iter(raw)) if isinstance(raw, dict) and raw else ""
+
+    def __str__(self) -> str:
+        return self.raw_json
+
+
+#: A value that is a plain string or, in imported templates, an intrinsic function.
+Text: TypeAlias = "str | Expression"
+
+
+def _texts(value: Mapping[str, Any] | None) -> dict[str, str | Expression]:
+    return dict(value or {})
+
+
+def _strs(value: Iterable[str] | str | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+@final
+@attrs.frozen
+class Artifact:
+    """
+    A named, zipped bundle of files passed between actions.
+
+    Create one as an action's output and pass the same object as a later action's input.
+
+    Attributes:
+        name: 1-100 characters: letters, digits, ``-`` and ``_``. Unique in the pipeline.
+        files: For Compute (``Commands``) outputs only: the paths to collect (1-10).
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: str = attrs.field(validator=checked("ArtifactName"))
+    files: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_strs,
+        validator=[checked_count("FilePathList"), checked_each("FilePath")],
+        kw_only=True,
+    )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ActionType:
+    """
+    ``actionTypeId``: which kind of action this is.
+
+    .. versionadded:: 0.1.0
+    """
+
+    category: ActionCategory = attrs.field(converter=_category)
+    owner: ActionOwner = attrs.field(default=ActionOwner.AWS, converter=_owner)
+    provider: str = attrs.field(validator=checked("ActionProvider"))
+    version: str = attrs.field(default="1", validator=checked("Version"))
+
+    def __str__(self) -> str:
+        return f"{self.category}/{self.owner}/{self.provider}/{self.version}"
+
+
+@final
+@attrs.frozen(kw_only=True)
+class EnvironmentVariable:
+    """
+    One entry of an action's ``environmentVariables`` (Commands and EKS actions).
+
+    Attributes:
+        type: ``SECRETS_MANAGER`` makes *value* the name of a secret; ``None`` means the
+            default (``PLAINTEXT``) and is left out of the JSON.
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: str = attrs.field(validator=checked("EnvironmentVariableName"))
+    value: str | Expression = attrs.field(validator=checked("EnvironmentVariableValue"))
+    type: EnvironmentVariableType | None = attrs.field(default=None, converter=_env_type)
+
+
+def _artifacts(value: Iterable[Artifact] | Artifact | None) -> tuple[Artifact, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, Artifact):
+        return (value,)
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, Artifact):
+            raise DefinitionError(
+                "artifacts", item, "must be Artifact objects (wire artifacts by object: Artifact('name'))"
+            )
+    return items
+
+
+def _env(value: Iterable[EnvironmentVariable] | Mapping[str, str] | None) -> tuple[EnvironmentVariable, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, Mapping):
+        return tuple(EnvironmentVariable(name=k, value=v) for k, v in value.items())
+    return tuple(value)
+
+
+def _check_configuration(_instance: Any, attribute: Any, value: Mapping[str, Any]) -> None:
+    if not _names.is_checking():
+        return
+    for key, item in value.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 50:
+            raise DefinitionError(attribute.name, key, "configuration keys must be 1..50 characters")
+        if isinstance(item, str):
+            if not 1 <= len(item) <= 1000:
+                raise DefinitionError(
+                    f"{attribute.name}[{key!r}]",
+                    item if len(item) < 80 else item[:77] + "...",
+                    "configuration values must be 1..1000 characters (leave the key out instead of an empty value)",
+                )
+        elif not isinstance(item, Expression):
+            raise DefinitionError(
+                f"{attribute.name}[{key!r}]",
+                item,
+                "configuration values are strings; write booleans as 'true'/'false' and lists as JSON text",
+            )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Action:
+    """
+    One action in a stage (``ActionDeclaration``).
+
+    Attributes:
+        name: Unique within its stage.
+        action_type: Category, owner, provider and version.
+        run_order: 1-999; equal values in a stage run in parallel, lower values first.
+        configuration: Provider settings, all string values.
+        commands: Shell commands (Compute ``Commands`` actions only).
+        inputs: Artifacts this action reads; each must be produced by an earlier action.
+        outputs: Artifacts this action writes.
+        output_variables: Environment variables a Compute action exports.
+        role_arn: Role assumed through the pipeline role (cross-account actions).
+        region: Region the action runs in, when not the pipeline's.
+        namespace: Variable namespace; ``#{namespace.Key}`` references this action's outputs.
+        timeout_in_minutes: 5-86400; used by manual approvals.
+        environment_variables: Environment for Commands/EKS actions.
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: str = attrs.field(validator=checked("ActionName"))
+    action_type: ActionType
+    run_order: int = attrs.field(default=1, validator=checked("ActionRunOrder"))
+    configuration: Mapping[str, str | Expression] = attrs.field(
+        factory=dict, converter=_texts, hash=False, validator=_check_configuration
+    )
+    commands: tuple[str, ...] = attrs.field(
+        default=(), converter=_strs, validator=[checked_count("CommandList"), checked_each("Command")]
+    )
+    inputs: tuple[Artifact, ...] = attrs.field(default=(), converter=_artifacts)
+    outputs: tuple[Artifact, ...] = attrs.field(default=(), converter=_artifacts)
+    output_variables: tuple[str, ...] = attrs.field(
+        default=(),
+        converter=_strs,
+        validator=[checked_count("OutputVariableList"), checked_each("OutputVariable")],
+    )
+    role_arn: str | Expression | None = attrs.field(default=None, validator=checked("RoleArn", optional=True))
+    region: str | Expression | None = attrs.field(default=None, validator=checked("AWSRegionName", optional=True))
+    namespace: str | None = attrs.field(default=None, validator=checked("ActionNamespace", optional=True))
+    timeout_in_minutes: int | None = attrs.field(default=None, validator=checked("ActionTimeout", optional=True))
+    environment_variables: tuple[EnvironmentVariable, ...] = attrs.field(
+        default=(), converter=_env, validator=checked_count("EnvironmentVariableList")
+    )
+
+    @property
+    def category(self) -> ActionCategory:
+        """Shortcut for ``action_type.category``."""
+        return self.action_type.category
+
+    @property
+    def provider(self) -> str:
+        """Shortcut for ``action_type.provider``."""
+        return self.action_type.provider
+
+    @property
+    def owner(self) -> ActionOwner:
+        """Shortcut for ``action_type.owner``."""
+        return self.action_type.owner
+
+    def output(self, name: str | None = None) -> Artifact:
+        """
+        Return this action's output artifact (the only one, or the one called *name*).
+
+        Raises:
+            DefinitionError: when the action has no such output.
+        """
+        if name is None:
+            if len(self.outputs) == 1:
+                return self.outputs[0]
+            raise DefinitionError(
+                "outputs", [a.name for a in self.outputs], f"action {self.name!r} needs output(name=...)"
+            )
+        for artifact in self.outputs:
+            if artifact.name == name:
+                return artifact
+        raise DefinitionError("outputs", name, f"action {self.name!r} has no output artifact {name!r}")
+
+    def variable(self, key: str) -> str:
+        """
+        Return the ``#{Namespace.key}`` reference to one of this action's output variables.
+
+        Raises:
+            DefinitionError: when the action has no namespace, since variables of an action
+                without a namespace cannot be referenced.
+        """
+        if not self.namespace:
+            raise DefinitionError(
+                "namespace",
+                None,
+                f"action {self.name!r} has no namespace, so its variables cannot be referenced; "
+                f"build it with namespace='...' first",
+            )
+        if not re.fullmatch(r"[A-Za-z0-9@\-_]+", key):
+            raise DefinitionError("key", key, "variable keys use letters, digits, @ - _ only")
+        return f"#{{{self.namespace}.{key}}}"
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Blocker:
+    """A stage blocker (reserved by AWS; kept so that definitions round-trip).
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: str = attrs.field(validator=checked("BlockerName"))
+    type: str = "Schedule"
+
+
+@final
+@attrs.frozen(kw_only=True)
+class RuleType:
+    """``ruleTypeId`` of a condition rule (owner and version may be left out, as in the API).
+
+    .. versionadded:: 0.1.0
+    """
+
+    provider: str = attrs.field(validator=checked("RuleProvider"))
+    category: str = "Rule"
+    owner: str | None = "AWS"
+    version: str | None = attrs.field(default="1", validator=checked("Version", optional=True))
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Rule:
+    """
+    A rule of a stage condition (``RuleDeclaration``), e.g. ``VariableCheck``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: str = attrs.field(validator=checked("RuleName"))
+    rule_type: RuleType
+    configuration: Mapping[str, str | Expression] = attrs.field(factory=dict, converter=_texts, hash=False)
+    commands: tuple[str, ...] = attrs.field(default=(), converter=_strs)
+    inputs: tuple[Artifact, ...] = attrs.field(default=(), converter=_artifacts)
+    role_arn: str | Expression | None = attrs.field(default=None, validator=checked("RoleArn", optional=True))
+    region: str | None = attrs.field(default=None, validator=checked("AWSRegionName", optional=True))
+    timeout_in_minutes: int | None = attrs.field(default=None, validator=checked("RuleTimeout", optional=True))
+
+
+def _rules(value: Iterable[Rule]) -> tuple[Rule, ...]:
+    return tuple(value)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Condition:
+    """
+    A condition: a result applied when its rules fail (``result`` may be left out).
+
+    .. versionadded:: 0.1.0
+    """
+
+    result: Result | None = attrs.field(default=None, converter=_result)
+    rules: tuple[Rule, ...] = attrs.field(default=(), converter=_rules, validator=checked_count("RuleDeclarationList"))
+
+
+def _conditions(value: Iterable[Condition] | Condition | None) -> tuple[Condition, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, Condition):
+        return (value,)
+    return tuple(value)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class FailureConditions:
+    """
+    ``onFailure`` of a stage (V2): automatic ``RETRY`` or ``ROLLBACK``, or conditions.
+
+    Attributes:
+        retry_mode: With ``result=RETRY``: ``FAILED_ACTIONS`` or ``ALL_ACTIONS``
+            (``retryConfiguration.retryMode``). ``None`` leaves ``retryConfiguration`` out.
+        has_retry_configuration: With no *retry_mode*: write an empty ``retryConfiguration: {}``
+            (kept only so that such definitions round-trip).
+
+    .. versionadded:: 0.1.0
+    """
+
+    result: Result | None = attrs.field(default=None, converter=_result)
+    retry_mode: RetryMode | None = attrs.field(default=None, converter=_retry_mode)
+    has_retry_configuration: bool = False
+    conditions: tuple[Condition, ...] = attrs.field(
+        default=(), converter=_conditions, validator=checked_count("ConditionList")
+    )
+
+
+@final
+@attrs.frozen(kw_only=True)
+class SuccessConditions:
+    """``onSuccess`` of a stage (V2): exactly one condition checked after the actions succeed.
+
+    .. versionadded:: 0.1.0
+    """
+
+    conditions: tuple[Condition, ...] = attrs.field(converter=_conditions, validator=checked_count("ConditionList"))
+
+
+@final
+@attrs.frozen(kw_only=True)
+class BeforeEntryConditions:
+    """``beforeEntry`` of a stage (V2): exactly one condition checked before the stage starts.
+
+    .. versionadded:: 0.1.0
+    """
+
+    conditions: tuple[Condition, ...] = attrs.field(converter=_conditions, validator=checked_count("ConditionList"))
+
+
+def _actions(value: Iterable[Action]) -> tuple[Action, ...]:
+    return tuple(value)
+
+
+def _blockers(value: Iterable[Blocker]) -> tuple[Blocker, ...]:
+    return tuple(value)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Stage:
+    """
+    A stage: actions run by ``run_order`` (``StageDeclaration``).
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: str = attrs.field(validator=checked("StageName"))
+    actions: tuple[Action, ...] = attrs.field(converter=_actions)
+    blockers: tuple[Blocker, ...] = attrs.field(default=(), converter=_blockers)
+    on_failure: FailureConditions | None = None
+    on_success: SuccessConditions | None = None
+    before_entry: BeforeEntryConditions | None = None
+
+    def action(self, name: str) -> Action:
+        """Return the action called *name* (``KeyError`` naming the choices if absent)."""
+        for action in self.actions:
+            if action.name == name:
+                return action
+        raise KeyError(f"stage {self.name!r} has no action {name!r}; it has {[a.name for a in self.actions]}")
+
+    def waves(self) -> tuple[tuple[Action, ...], ...]:
+        """Actions grouped by ``run_order``, lowest first: each group runs in parallel."""
+        groups: dict[int, list[Action]] = {}
+        for action in self.actions:
+            groups.setdefault(action.run_order, []).append(action)
+        return tuple(tuple(groups[k]) for k in sorted(groups))
+
+
+@final
+@attrs.frozen(kw_only=True)
+class EncryptionKey:
+    """KMS key of an artifact store (id, key ARN or alias ARN).
+
+    .. versionadded:: 0.1.0
+    """
+
+    id: str | Expression = attrs.field(validator=checked("EncryptionKeyId"))
+    type: str = "KMS"
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ArtifactStore:
+    """The S3 bucket that holds a pipeline's artifacts in one region.
+
+    .. versionadded:: 0.1.0
+    """
+
+    location: str | Expression = attrs.field(validator=checked("ArtifactStoreLocation"))
+    type: str = "S3"
+    encryption_key: EncryptionKey | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Variable:
+    """A pipeline-level variable (V2), referenced as ``#{variables.name}``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: str = attrs.field(validator=checked("PipelineVariableName"))
+    default_value: str | Expression | None = attrs.field(
+        default=None, validator=checked("PipelineVariableValue", optional=True)
+    )
+    description: str | None = attrs.field(default=None, validator=checked("PipelineVariableDescription", optional=True))
+
+    @property
+    def ref(self) -> str:
+        """The ``#{variables.name}`` reference to this variable."""
+        return f"#{{variables.{self.name}}}"
+
+
+@final
+@attrs.frozen(kw_only=True)
+class GitFilter:
+    """Include/exclude glob patterns for branches, tags or file paths.
+
+    .. versionadded:: 0.1.0
+    """
+
+    includes: tuple[str, ...] = attrs.field(
+        default=(), converter=_strs, validator=checked_count("GitBranchPatternList")
+    )
+    excludes: tuple[str, ...] = attrs.field(
+        default=(), converter=_strs, validator=checked_count("GitBranchPatternList")
+    )
+
+
+def _git_filter(value: GitFilter | Iterable[str] | str | None) -> GitFilter | None:
+    if value is None or isinstance(value, GitFilter):
+        return value
+    return GitFilter(includes=_strs(value))
+
+
+@final
+@attrs.frozen(kw_only=True)
+class GitPushFilter:
+    """One push filter: ``tags`` alone, ``branches`` alone, or ``branches`` + ``file_paths``.
+
+    A plain list of patterns is taken as ``includes``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    tags: GitFilter | None = attrs.field(default=None, converter=_git_filter)
+    branches: GitFilter | None = attrs.field(default=None, converter=_git_filter)
+    file_paths: GitFilter | None = attrs.field(default=None, converter=_git_filter)
+
+
+def _events(value: Iterable[PullRequestEvent | str] | None) -> tuple[PullRequestEvent, ...]:
+    if value is None:
+        return ()
+    out = []
+    for item in value:
+        try:
+            out.append(PullRequestEvent(item))
+        except ValueError:
+            raise DefinitionError("events", item, "must be one of OPEN, UPDATED, CLOSED") from None
+    return tuple(out)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class GitPullRequestFilter:
+    """One pull-request filter: ``branches`` (+ ``file_paths``), optionally limited to events.
+
+    .. versionadded:: 0.1.0
+    """
+
+    events: tuple[PullRequestEvent, ...] = attrs.field(default=(), converter=_events)
+    branches: GitFilter | None = attrs.field(default=None, converter=_git_filter)
+    file_paths: GitFilter | None = attrs.field(default=None, converter=_git_filter)
+
+
+def _action_name(value: Action | str) -> str:
+    return value.name if isinstance(value, Action) else value
+
+
+def _push(value: Iterable[GitPushFilter] | GitPushFilter | None) -> tuple[GitPushFilter, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, GitPushFilter):
+        return (value,)
+    return tuple(value)
+
+
+def _pull(value: Iterable[GitPullRequestFilter] | GitPullRequestFilter | None) -> tuple[GitPullRequestFilter, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, GitPullRequestFilter):
+        return (value,)
+    return tuple(value)
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Trigger:
+    """
+    A V2 git trigger on a ``CodeStarSourceConnection`` source action.
+
+    Attributes:
+        source_action_name: The source action it applies to (an :class:`Action` is accepted).
+        push: Push filters (OR'ed), 1-3.
+        pull_request: Pull-request filters (OR'ed), 1-3.
+
+    .. versionadded:: 0.1.0
+    """
+
+    source_action_name: str = attrs.field(converter=_action_name, validator=checked("ActionName"))
+    push: tuple[GitPushFilter, ...] = attrs.field(
+        default=(), converter=_push, validator=checked_count("GitPushFilterList")
+    )
+    pull_request: tuple[GitPullRequestFilter, ...] = attrs.field(
+        default=(), converter=_pull, validator=checked_count("GitPullRequestFilterList")
+    )
+    provider_type: str = "CodeStarSourceConnection"
+
+
+def _stages(value: Iterable[Stage]) -> tuple[Stage, ...]:
+    return tuple(value)
+
+
+def _variables(value: Iterable[Variable]) -> tuple[Variable, ...]:
+    return tuple(value)
+
+
+def _triggers(value: Iterable[Trigger] | Trigger) -> tuple[Trigger, ...]:
+    if isinstance(value, Trigger):
+        return (value,)
+    return tuple(value)
+
+
+def _stores(value: Mapping[str, ArtifactStore] | None) -> dict[str, ArtifactStore] | None:
+    return None if value is None else dict(value)
+
+
+def _strmap(value: Mapping[str, str] | None) -> dict[str, str]:
+    return dict(value or {})
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Pipeline:
+    """
+    A whole pipeline (``PipelineDeclaration``) plus the few settings that live beside it.
+
+    Attributes:
+        name: 1-100 characters, unique per account and region.
+        role_arn: The service role CodePipeline assumes.
+        stages: 2-50 stages, run in order.
+        artifact_store: The artifact bucket (single-region pipelines).
+        artifact_stores: Region -> artifact bucket (cross-region pipelines); exactly one of
+            *artifact_store* and *artifact_stores* is set.
+        pipeline_type: ``V1`` or ``V2``; ``None`` leaves it out of the JSON.
+        execution_mode: ``SUPERSEDED`` (AWS's default), ``QUEUED`` or ``PARALLEL``.
+        variables: Pipeline-level variables (V2).
+        triggers: Git triggers (V2).
+        tags: Resource tags (sent beside the declaration, never inside it).
+        disabled_transitions: Stage name -> reason, for stages whose inbound transition is
+            disabled (``DisableInboundStageTransitions`` in CloudFormation).
+        restart_execution_on_update: CloudFormation's ``RestartExecutionOnUpdate``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: str | Expression = attrs.field(validator=checked("PipelineName"))
+    role_arn: str | Expression = attrs.field(validator=checked("RoleArn"))
+    stages: tuple[Stage, ...] = attrs.field(converter=_stages)
+    artifact_store: ArtifactStore | None = None
+    artifact_stores: Mapping[str, ArtifactStore] | None = attrs.field(default=None, converter=_stores, hash=False)
+    pipeline_type: PipelineType | None = attrs.field(default=None, converter=_pipeline_type)
+    execution_mode: ExecutionMode | None = attrs.field(default=None, converter=_execution_mode)
+    variables: tuple[Variable, ...] = attrs.field(
+        default=(), converter=_variables, validator=checked_count("PipelineVariableDeclarationList")
+    )
+    triggers: tuple[Trigger, ...] = attrs.field(
+        default=(), converter=_triggers, validator=checked_count("PipelineTriggerDeclarationList")
+    )
+    tags: Mapping[str, str] = attrs.field(factory=dict, converter=_strmap, hash=False)
+    disabled_transitions: Mapping[str, str] = attrs.field(factory=dict, converter=_strmap, hash=False)
+    restart_execution_on_update: bool | None = None
+
+    # -- navigation -------------------------------------------------------------------------
+
+    def stage(self, name: str) -> Stage:
+        """Return the stage called *name* (``KeyError`` naming the choices if absent)."""
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(f"pipeline has no stage {name!r}; it has {[s.name for s in self.stages]}")
+
+    def actions(self) -> Iterable[tuple[Stage, Action]]:
+        """Every ``(stage, action)`` pair in declaration order."""
+        for stage in self.stages:
+            for action in stage.actions:
+                yield stage, action
+
+    def find_action(self, name: str) -> tuple[Stage, Action]:
+        """Return ``(stage, action)`` for *name* (``"Stage/Action"`` or a unique action name)."""
+        stage_name, _, action_name = name.rpartition("/")
+        found = [
+            (s, a) for s, a in self.actions() if a.name == action_name and (not stage_name or s.name == stage_name)
+        ]
+        if len(found) != 1:
+            raise KeyError(
+                f"{name!r} names {len(found)} actions; use 'Stage/Action' with one of "
+                f"{[f'{s.name}/{a.name}' for s, a in self.actions()]}"
+            )
+        return found[0]
+
+    @property
+    def effective_type(self) -> PipelineType:
+        """``pipeline_type``, or ``V1`` when it is left out."""
+        return self.pipeline_type or PipelineType.V1
+
+    @property
+    def effective_execution_mode(self) -> ExecutionMode:
+        """``execution_mode``, or AWS's default ``SUPERSEDED`` when it is left out."""
+        return self.execution_mode or ExecutionMode.SUPERSEDED
+
+    # -- conveniences delegating to higher layers (imported lazily to keep the layering) ----
+
+    def graph(self) -> nx.DiGraph[tuple[str, str]]:
+        """The action DAG; see :func:`pipeweaver.graph.build_graph`."""
+        from ._graph import build_graph
+
+        return build_graph(self)
+
+    def plan(self) -> Plan:
+        """The execution plan: stages in order, each a list of parallel waves."""
+        from ._graph import plan
+
+        return plan(self)
+
+    def validate(self) -> None:
+        """
+        Check every rule AWS enforces; raise if any error is found.
+
+        Raises:
+            ValidationError: carrying every issue (errors and warnings) in ``.issues``.
+        """
+        from ._validate import validate
+
+        validate(self)

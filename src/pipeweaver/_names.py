@@ -1,0 +1,103 @@
+"""Field validators for the model, built from the API's shape constraints.
+
+Layer: names/limits. Each validator checks one field when a model object is built and raises
+:class:`~pipeweaver.errors.DefinitionError` naming the field, the value and the rule. Loaders of
+existing definitions switch them off with :func:`unchecked` so that a definition AWS would
+reject can still be loaded and then reported in full by :func:`pipeweaver.lint`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any, Final
+
+from ._shapes import SHAPES
+from .errors import DefinitionError
+
+__all__ = ["checked", "is_checking", "unchecked"]
+
+_CHECKING: ContextVar[bool] = ContextVar("pipeweaver_checking", default=True)
+
+#: Limits that the API model does not encode but the service enforces
+#: (reference/codepipeline.md §6, UG limits page).
+MAX_STAGES: Final = 50
+MIN_STAGES: Final = 2
+MAX_ACTIONS_PER_STAGE: Final = 50
+MAX_ACTIONS_PER_PIPELINE: Final = 500
+
+
+@contextlib.contextmanager
+def unchecked() -> Iterator[None]:
+    """Build model objects without per-field checks (for loading existing definitions)."""
+    token = _CHECKING.set(False)
+    try:
+        yield
+    finally:
+        _CHECKING.reset(token)
+
+
+def is_checking() -> bool:
+    """Whether per-field construction checks are on in this context."""
+    return _CHECKING.get()
+
+
+Validator = Callable[[Any, Any, Any], None]
+
+
+def checked(shape_name: str, *, optional: bool = False) -> Validator:
+    """Return an attrs validator that applies the constraints of API shape *shape_name*."""
+    shape = SHAPES[shape_name]
+    kind = shape["type"]
+    lo, hi = shape.get("min"), shape.get("max")
+    pattern = re.compile(shape["pattern"], re.DOTALL) if "pattern" in shape else None
+
+    def validate(_instance: Any, attribute: Any, value: Any) -> None:
+        if value is None and optional:
+            return
+        if not _CHECKING.get() or not isinstance(value, str | int) or isinstance(value, bool):
+            return
+        field = attribute.name
+        if kind == "string" and isinstance(value, str):
+            if (lo is not None and len(value) < lo) or (hi is not None and len(value) > hi):
+                raise DefinitionError(
+                    field, value, f"length must be {lo or 0}..{hi or 'any'} characters ({shape_name})"
+                )
+            if pattern is not None and not pattern.fullmatch(value):
+                raise DefinitionError(field, value, f"must match {shape['pattern']} ({shape_name})")
+        elif (
+            kind == "integer"
+            and isinstance(value, int)
+            and ((lo is not None and value < lo) or (hi is not None and value > hi))
+        ):
+            raise DefinitionError(field, value, f"must be in {lo}..{hi} ({shape_name})")
+
+    return validate
+
+
+def checked_each(shape_name: str) -> Validator:
+    """Like :func:`checked`, for every item of a tuple field."""
+    inner = checked(shape_name)
+
+    def validate(instance: Any, attribute: Any, value: Any) -> None:
+        for item in value:
+            inner(instance, attribute, item)
+
+    return validate
+
+
+def checked_count(shape_name: str) -> Validator:
+    """Validate the item count of a tuple field against a list shape (an empty tuple means absent)."""
+    shape = SHAPES[shape_name]
+    lo, hi = shape.get("min"), shape.get("max")
+
+    def validate(_instance: Any, attribute: Any, value: Any) -> None:
+        if not _CHECKING.get() or not value:
+            return
+        n = len(value)
+        if (lo is not None and n < lo) or (hi is not None and n > hi):
+            raise DefinitionError(attribute.name, value, f"must hold {lo or 0}..{hi} items ({shape_name})")
+
+    return validate

@@ -1,0 +1,357 @@
+"""Check raw API JSON against the CodePipeline shape constraints, collecting every problem.
+
+Layer: names/limits. Imports only :mod:`pipeweaver.errors` and the generated
+:mod:`pipeweaver._shapes_data`. botocore's own ``ParamValidator`` checks required members,
+types and minimums but skips ``pattern``, ``max`` and ``enum``; the walk here applies all of
+them, as the service does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any, Final
+
+from ._shapes_data import SHAPES
+from .errors import Issue
+
+__all__ = ["SHAPES", "ShapeCodes", "check_shape", "join_key", "join_index", "shape_limits"]
+
+#: Maximum nesting the walk follows; deeper input is reported, never recursed into.
+MAX_DEPTH: Final = 64
+
+
+class ShapeCodes:
+    """Issue codes produced by the shape walk (documented in the rule catalog)."""
+
+    UNKNOWN_FIELD: Final = "PW001"
+    MISSING_FIELD: Final = "PW002"
+    WRONG_TYPE: Final = "PW003"
+    TOO_DEEP: Final = "PW004"
+    PATTERN: Final = "PW010"
+    LENGTH: Final = "PW011"
+    ENUM: Final = "PW012"
+    COUNT: Final = "PW013"
+    RANGE: Final = "PW014"
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def join_key(path: str, key: str) -> str:
+    """Extend *path* with a member or map key: ``a.b`` or ``a["us-east-1"]``."""
+    if _IDENT.fullmatch(key):
+        return f"{path}.{key}" if path else key
+    quoted = key.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{path}["{quoted}"]'
+
+
+def join_index(path: str, index: int) -> str:
+    """Extend *path* with a list index: ``a[3]``."""
+    return f"{path}[{index}]"
+
+
+@cache
+def _pattern(text: str) -> re.Pattern[str]:
+    # The service matches the whole value (Java ``matches``), so patterns are anchored here.
+    return re.compile(text, re.DOTALL if text == ".*" else 0)
+
+
+def shape_limits(name: str) -> Mapping[str, Any]:
+    """Return the raw constraint record of shape *name* (``min``, ``max``, ``pattern``, ...)."""
+    return SHAPES[name]
+
+
+_TYPE_WORDS = {
+    "structure": "an object",
+    "list": "a list",
+    "map": "an object (map)",
+    "string": "a string",
+    "integer": "an integer",
+    "boolean": "a boolean",
+    "timestamp": "a timestamp",
+    "long": "an integer",
+}
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
+
+
+def _near(word: str, choices: list[str]) -> str | None:
+    import difflib
+
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if match:
+        return match[0]
+    lowered = {c.lower(): c for c in choices}
+    return lowered.get(word.lower())
+
+
+def check_shape(
+    value: object,
+    shape: str = "PipelineDeclaration",
+    path: str = "",
+    *,
+    constraints: bool = True,
+    skip: Callable[[object], bool] | None = None,
+) -> list[Issue]:
+    """
+    Walk *value* against API shape *shape* and return every problem found.
+
+    Args:
+        value: Raw JSON data (dicts, lists, strings, numbers).
+        shape: Name of the botocore shape to check against.
+        path: Path prefix for reported issues.
+        constraints: When false, report only structural problems (unknown or missing fields,
+            wrong types, unknown enum values) and skip patterns, lengths and ranges.
+        skip: Values for which this returns true are accepted wherever a string may stand
+            (used for CloudFormation intrinsic functions).
+
+    Returns:
+        The issues, in document order.
+    """
+    issues: list[Issue] = []
+    _walk(value, shape, path, issues, constraints, skip, 0)
+    return issues
+
+
+def _walk(
+    value: object,
+    shape_name: str,
+    path: str,
+    issues: list[Issue],
+    constraints: bool,
+    skip: Callable[[object], bool] | None,
+    depth: int,
+) -> None:
+    shape = SHAPES[shape_name]
+    kind = shape["type"]
+    if depth > MAX_DEPTH:
+        issues.append(
+            Issue(
+                code=ShapeCodes.TOO_DEEP,
+                severity="error",
+                path=path,
+                message=f"the definition is nested deeper than {MAX_DEPTH} levels",
+                hint="a CodePipeline declaration is never this deep; check the input file",
+            )
+        )
+        return
+    if kind == "structure":
+        if not isinstance(value, Mapping):
+            issues.append(_wrong_type(path, kind, value, shape_name))
+            return
+        members: dict[str, str] = shape["members"]
+        for key in value:
+            if not isinstance(key, str) or key not in members:
+                near = _near(str(key), list(members))
+                issues.append(
+                    Issue(
+                        code=ShapeCodes.UNKNOWN_FIELD,
+                        severity="error",
+                        path=join_key(path, str(key)),
+                        message=f"unknown field {key!r} in {shape_name}",
+                        hint=(f"did you mean {near!r}?" if near else f"allowed fields: {', '.join(sorted(members))}"),
+                    )
+                )
+        for req in shape["required"]:
+            if req not in value:
+                issues.append(
+                    Issue(
+                        code=ShapeCodes.MISSING_FIELD,
+                        severity="error",
+                        path=join_key(path, req),
+                        message=f"required field {req!r} of {shape_name} is missing",
+                        hint=f"add {req!r}",
+                    )
+                )
+        for key, member_shape in members.items():
+            if key in value and not (value[key] is None and key not in shape["required"]):
+                _walk(
+                    value[key],
+                    member_shape,
+                    join_key(path, key),
+                    issues,
+                    constraints,
+                    skip,
+                    depth + 1,
+                )
+            elif key in value and key in shape["required"]:
+                issues.append(_wrong_type(join_key(path, key), SHAPES[member_shape]["type"], None, member_shape))
+        return
+    if kind == "list":
+        if not isinstance(value, list | tuple):
+            issues.append(_wrong_type(path, kind, value, shape_name))
+            return
+        if constraints:
+            _count(len(value), shape, shape_name, path, issues)
+        for index, item in enumerate(value):
+            _walk(item, shape["member"], join_index(path, index), issues, constraints, skip, depth + 1)
+        return
+    if kind == "map":
+        if not isinstance(value, Mapping):
+            issues.append(_wrong_type(path, kind, value, shape_name))
+            return
+        if constraints:
+            _count(len(value), shape, shape_name, path, issues)
+        for key, item in value.items():
+            sub = join_key(path, str(key))
+            if not isinstance(key, str):
+                issues.append(_wrong_type(sub, "string", key, shape["key"]))
+                continue
+            if constraints:
+                _string(key, SHAPES[shape["key"]], shape["key"], sub, issues, is_key=True)
+            _walk(item, shape["value"], sub, issues, constraints, skip, depth + 1)
+        return
+    if kind == "string":
+        if skip is not None and skip(value):
+            return
+        if not isinstance(value, str):
+            issues.append(_wrong_type(path, kind, value, shape_name))
+            return
+        if "enum" in shape:
+            if value not in shape["enum"]:
+                near = _near(value, shape["enum"])
+                issues.append(
+                    Issue(
+                        code=ShapeCodes.ENUM,
+                        severity="error",
+                        path=path,
+                        message=f"{value!r} is not a valid {shape_name}",
+                        hint=(f"did you mean {near!r}? " if near else "")
+                        + f"allowed values: {', '.join(shape['enum'])}",
+                    )
+                )
+            return
+        if constraints:
+            _string(value, shape, shape_name, path, issues)
+        return
+    if kind in ("integer", "long"):
+        if not isinstance(value, int) or isinstance(value, bool):
+            issues.append(_wrong_type(path, kind, value, shape_name))
+            return
+        if constraints:
+            lo, hi = shape.get("min"), shape.get("max")
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                bounds = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+                issues.append(
+                    Issue(
+                        code=ShapeCodes.RANGE,
+                        severity="error",
+                        path=path,
+                        message=f"{value} is outside the allowed range {bounds} for {shape_name}",
+                        hint=f"use a value in {bounds}",
+                    )
+                )
+        return
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            issues.append(_wrong_type(path, kind, value, shape_name))
+        return
+    # timestamps and blobs never appear in a declaration; accept them as they are
+
+
+def _wrong_type(path: str, kind: str, value: object, shape_name: str) -> Issue:
+    return Issue(
+        code=ShapeCodes.WRONG_TYPE,
+        severity="error",
+        path=path,
+        message=f"expected {_TYPE_WORDS.get(kind, kind)} ({shape_name}), got {_kind(value)}",
+        hint=f"write {_TYPE_WORDS.get(kind, kind)} here",
+    )
+
+
+def _count(n: int, shape: Mapping[str, Any], shape_name: str, path: str, issues: list[Issue]) -> None:
+    lo, hi = shape.get("min"), shape.get("max")
+    if lo is not None and n < lo:
+        issues.append(
+            Issue(
+                code=ShapeCodes.COUNT,
+                severity="error",
+                path=path,
+                message=f"{shape_name} has {n} item(s); at least {lo} required",
+                hint="add items or leave the field out" if lo == 1 else f"give at least {lo} items",
+            )
+        )
+    elif hi is not None and n > hi:
+        issues.append(
+            Issue(
+                code=ShapeCodes.COUNT,
+                severity="error",
+                path=path,
+                message=f"{shape_name} has {n} items; at most {hi} allowed",
+                hint=f"keep at most {hi} items",
+            )
+        )
+
+
+def _string(
+    value: str,
+    shape: Mapping[str, Any],
+    shape_name: str,
+    path: str,
+    issues: list[Issue],
+    *,
+    is_key: bool = False,
+) -> None:
+    lo, hi = shape.get("min"), shape.get("max")
+    what = "key" if is_key else "value"
+    if (lo is not None and len(value) < lo) or (hi is not None and len(value) > hi):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        issues.append(
+            Issue(
+                code=ShapeCodes.LENGTH,
+                severity="error",
+                path=path,
+                message=(
+                    f"{what} {shown!r} has {len(value)} characters; {shape_name} allows "
+                    f"{lo if lo is not None else 0}..{hi if hi is not None else 'any'}"
+                ),
+                hint="an empty value is never allowed; leave the field out instead"
+                if not value
+                else f"shorten it to at most {hi} characters",
+            )
+        )
+    pattern = shape.get("pattern")
+    if pattern and value and not _pattern(pattern).fullmatch(value):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        issues.append(
+            Issue(
+                code=ShapeCodes.PATTERN,
+                severity="error",
+                path=path,
+                message=f"{what} {shown!r} does not match the {shape_name} pattern {pattern}",
+                hint=_PATTERN_HINTS.get(shape_name, f"use only characters allowed by {pattern}"),
+            )
+        )
+
+
+_PATTERN_HINTS: Final = {
+    "PipelineName": "use letters, digits and . @ - _ only",
+    "StageName": "use letters, digits and . @ - _ only",
+    "ActionName": "use letters, digits and . @ - _ only",
+    "RuleName": "use letters, digits and . @ - _ only",
+    "ArtifactName": "use letters, digits, - and _ only (no '.', '@' or spaces)",
+    "ActionNamespace": "use letters, digits, @ - _ only (no '.')",
+    "RoleArn": "give a full IAM role ARN with a 12-digit account id, "
+    "e.g. arn:aws:iam::123456789012:role/MyPipelineRole",
+    "ArtifactStoreLocation": "give an S3 bucket name (3-63 letters, digits, '-' and '.')",
+    "PipelineVariableName": "use letters, digits, @ - _ only",
+    "EnvironmentVariableName": "use letters, digits and _ only",
+}

@@ -1,0 +1,31 @@
+"""Every example in examples/ runs, as a real subprocess, and exits 0."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
+def test_example_runs(path: Path, tmp_path: Path) -> None:
+    """The example script exits 0 and prints something."""
+    if path.name.startswith("test_"):
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=300,
+        )
+    else:
+        result = subprocess.run(
+            [sys.executable, str(path)], capture_output=True, text=True, cwd=tmp_path, timeout=300
+        )
+
+    assert 0 == result.returncode, result.stdout + result.stderr
+    assert result.stdout.strip()
