@@ -10,7 +10,6 @@ extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
-    "sphinx.ext.intersphinx",
 ]
 source_suffix = {".md": "markdown"}
 myst_enable_extensions = ["colon_fence", "deflist"]
@@ -21,8 +20,5 @@ html_title = "pipeweaver"
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 napoleon_google_docstring = True
-intersphinx_mapping = {"python": ("https://docs.python.org/3", None)}
-# The docs build offline: intersphinx inventories are optional.
-intersphinx_disabled_reftypes = ["*"]
 nitpicky = False
 suppress_warnings = ["myst.header"]

@@ -1,0 +1,5 @@
+"""``python -m pipeweaver`` runs the command line."""
+
+from pipeweaver.cli import main
+
+main()

@@ -1,0 +1,3 @@
+"""Core subcommands (validate, synth, graph, import, run, history, ...)."""
+
+from __future__ import annotations
