@@ -1,0 +1,219 @@
+"""Hostile inputs for the fuzz suites: junk JSON, mutated declarations, paths checked against the input.
+
+Mutations start from a *valid* declaration (``tests.strategies.pipelines`` rendered to API JSON)
+so the fuzzer spends its time near the interesting edge: mostly right, one or more things wrong.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+import pipeweaver as pw
+from pipeweaver.synth import to_codepipeline
+
+from ..strategies import pipelines
+
+#: Examples per suite: 1,000 in the normal run, 100,000 under ``nox -s fuzz``.
+EXAMPLES = int(os.environ.get("PIPEWEAVER_FUZZ_EXAMPLES", "1000"))
+
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+
+# Unicode that breaks naive code: RTL marks, zero-width joiners, combining marks, astral
+# characters, NUL, lone surrogates (legal in a Python str, illegal in UTF-8 output).
+TRICKY_TEXT = [
+    "",
+    " ",
+    "\x00",
+    "\u202e\u0627\u0644",
+    "e\u0301",
+    "\u200d\ufeff",
+    "\U0001f680" * 3,
+    "\ud800",
+    "..",
+    "../../etc/passwd",
+    "a" * 101,
+    "#{",
+    "#{ns.",
+    "#{codepipeline.PipelineExecutionId}",
+    "$(touch /tmp/pwned)",
+    "\n\r\t",
+    '"\\',
+    "{}",
+    "[]",
+]
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(TRICKY_TEXT),
+)
+
+json_values = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(
+            st.one_of(st.text(max_size=12), st.sampled_from(["name", "stages", "actions", "Ref"])), children, max_size=4
+        ),
+    ),
+    max_leaves=20,
+)
+
+
+def deep(depth: int, leaf: object = "x", *, kind: str = "list") -> object:
+    """A value nested *depth* levels deep (built iteratively: the builder must not recurse)."""
+    value: object = leaf
+    for _ in range(depth):
+        value = [value] if kind == "list" else {"k": value}
+    return value
+
+
+hostile_values = st.one_of(
+    json_values,
+    st.integers(1, 3000).map(lambda n: deep(n)),
+    st.integers(1, 3000).map(lambda n: deep(n, kind="dict")),
+    st.integers(1_000, 300_000).map(lambda n: "A" * n),
+    st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=64),
+)
+
+
+def _containers(root: object) -> Iterator[tuple[tuple[Any, ...], object]]:
+    # Iterative and depth-capped: earlier mutations may have nested a value thousands deep.
+    stack: list[tuple[tuple[Any, ...], object]] = [((), root)]
+    while stack:
+        trail, node = stack.pop()
+        yield trail, node
+        if len(trail) >= 12:
+            continue
+        if isinstance(node, dict):
+            stack.extend(((*trail, key), child) for key, child in node.items())
+        elif isinstance(node, list):
+            stack.extend(((*trail, index), child) for index, child in enumerate(node))
+
+
+def _get(root: object, trail: tuple[Any, ...]) -> Any:
+    for step in trail:
+        root = root[step]  # type: ignore[index]
+    return root
+
+
+@st.composite
+def mutated_declarations(draw: st.DrawFn) -> object:
+    """A valid declaration with 1-4 random mutations: drop, replace, add, retype, deepen."""
+    data: Any = copy.deepcopy(to_codepipeline(draw(pipelines())))
+    for _ in range(draw(st.integers(1, 4))):
+        nodes = list(_containers(data))
+        trail, node = draw(st.sampled_from(nodes))
+        op = draw(st.sampled_from(["drop", "replace", "add", "stringify", "wrap", "huge", "unicode", "null"]))
+        if op == "add" and isinstance(node, dict):
+            node[draw(st.one_of(st.text(max_size=20), st.sampled_from(TRICKY_TEXT)))] = draw(json_values)
+            continue
+        if op == "add" and isinstance(node, list):
+            node.append(draw(json_values))
+            continue
+        if not trail:
+            if op == "replace":
+                data = draw(hostile_values)
+            continue
+        parent = _get(data, trail[:-1])
+        key = trail[-1]
+        if op == "drop":
+            del parent[key]
+        elif op == "replace":
+            parent[key] = draw(hostile_values)
+        elif op == "stringify":
+            parent[key] = str(node)
+        elif op == "wrap":
+            parent[key] = deep(draw(st.integers(1, 200)), node)
+        elif op == "huge":
+            parent[key] = "Z" * draw(st.integers(10_000, 200_000))
+        elif op == "unicode":
+            parent[key] = draw(st.sampled_from(TRICKY_TEXT))
+        else:
+            parent[key] = None
+    if draw(st.booleans()):
+        data = {"pipeline": data}
+        if draw(st.booleans()):
+            data["metadata"] = draw(json_values)
+        if draw(st.booleans()):
+            data["tags"] = draw(st.one_of(json_values, st.just([{"key": "k", "value": "v"}, {"key": {"x": 1}}])))
+    return data
+
+
+inputs = st.one_of(mutated_declarations(), hostile_values, st.builds(lambda p: to_codepipeline(p), pipelines()))
+
+_TOKEN = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
+
+
+def split_path(path: str) -> list[str | int]:
+    """Parse ``stages[1].actions[0]["a b"]`` into ``["stages", 1, "actions", 0, "a b"]``."""
+    steps: list[str | int] = []
+    pos = 0
+    while pos < len(path):
+        match = _TOKEN.match(path, pos)
+        if match is None or match.end() == pos:
+            raise AssertionError(f"unparseable issue path {path!r} at offset {pos}")
+        ident, index, quoted = match.groups()
+        if ident is not None:
+            steps.append(ident)
+        elif index is not None:
+            steps.append(int(index))
+        else:
+            steps.append(re.sub(r"\\(.)", r"\1", quoted))
+        pos = match.end()
+    return steps
+
+
+def _step(node: object, step: str | int) -> tuple[bool, object]:
+    if isinstance(step, int) and isinstance(node, list | tuple) and step < len(node):
+        return True, node[step]
+    if isinstance(node, dict):
+        for key, child in node.items():
+            if str(key) == str(step):
+                return True, child
+    return False, None
+
+
+def path_points_into(data: object, path: str) -> bool:
+    """Whether *path* names a node of *data*, or a missing member of a node that exists."""
+    steps = split_path(path)
+    node = data
+    for i, step in enumerate(steps):
+        found, child = _step(node, step)
+        if not found:
+            return i == len(steps) - 1
+        node = child
+    return True
+
+
+def declaration_of(data: object) -> object:
+    """The declaration the paths are relative to (inside a ``{"pipeline": ...}`` envelope)."""
+    if isinstance(data, dict) and "pipeline" in data and set(data) <= {"pipeline", "metadata", "tags"}:
+        return data["pipeline"]
+    return data
+
+
+def assert_issues_point_into(data: object, issues: tuple[pw.Issue, ...] | list[pw.Issue]) -> None:
+    """Every issue is well-formed and its path names a place in *data*."""
+    target = declaration_of(data)
+    bad = [
+        (i.code, i.path)
+        for i in issues
+        if not (isinstance(i.path, str) and i.code and i.message and path_points_into(target, i.path))
+    ]
+
+    assert [] == bad

@@ -1,0 +1,39 @@
+"""Fuzzing lint: it never raises, on anything, and every issue it reports points into the input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given
+
+import pipeweaver as pw
+from pipeweaver.synth import from_codepipeline
+
+from ._hostile import FUZZ, assert_issues_point_into, inputs
+
+
+@FUZZ
+@given(inputs)
+def test_lint_never_raises_and_paths_point_into_input(data: Any) -> None:
+    """lint() on junk, mutated or valid declarations returns Issues whose paths name places in the input."""
+    issues = pw.lint(data)
+
+    assert all(isinstance(i, pw.Issue) and i.severity in ("error", "warning") for i in issues)
+    assert_issues_point_into(data, issues)
+
+
+@FUZZ
+@given(inputs)
+def test_lint_reports_an_error_wherever_loading_fails(data: Any) -> None:
+    """When from_codepipeline rejects an input, lint on the same input reports at least one error."""
+    try:
+        from_codepipeline(data)
+    except pw.LoadError:
+        loaded = False
+    else:
+        loaded = True
+
+    issues = pw.lint(data)
+
+    if not loaded:
+        assert any(i.is_error for i in issues)
