@@ -24,6 +24,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "_catalog": (1, ""),
     "_model": (2, ""),
     "_codec": (2, ""),
+    "_cfn": (2, ""),
     "actions": (2, ""),
     "_graph": (3, ""),
     "_validate": (3, ""),

@@ -1,11 +1,73 @@
-"""The ``pipeweaver`` click group; subcommands live in sibling modules and register on it."""
+"""The ``pipeweaver`` click group; subcommands live in sibling modules and register on it.
+
+Every error a user can cause ends as one readable line on stderr and exit code 1 (or 2 for a
+usage mistake): pipeweaver's own errors and :class:`~pipeweaver.cli._target.TargetError` are
+turned into click exceptions here, so no command prints a traceback for them.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
 import click
 
+from ..errors import PipeweaverError
+from ._target import TargetError
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+__all__ = ["main", "write_atomic"]
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TargetError as exc:
+            if exc.usage:
+                raise click.UsageError(str(exc)) from None
+            raise click.ClickException(str(exc)) from None
+        except PipeweaverError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            # A bug in pipeweaver, not a user mistake: say so, and keep the traceback on request.
+            if os.environ.get("PIPEWEAVER_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"internal error: {type(exc).__name__}: {exc} (set PIPEWEAVER_DEBUG=1 for the traceback and report it)"
+            ) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="pipeweaver", prog_name="pipeweaver")
 def main() -> None:
-    """pipeweaver: define, check, run, test and ship AWS CodePipeline pipelines."""
+    """pipeweaver: define, check, run, test and ship AWS CodePipeline pipelines.
+
+    TARGET is path.py, path.py:NAME, package.module:NAME, an API JSON file
+    (create-pipeline or get-pipeline output) or a CloudFormation template.
+    """
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write *text* to *path* through a temporary file and a rename: never a half-written file."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise click.ClickException(f"{path}: folder {directory} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

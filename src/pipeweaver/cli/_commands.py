@@ -1,3 +1,356 @@
-"""Core subcommands (validate, synth, graph, import, run, history, ...)."""
+"""Core subcommands: validate, synth, graph, import.
+
+They read a TARGET (see :mod:`._target`), never touch AWS, and write files atomically.
+"""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import click
+import yaml
+
+from .. import _validate
+from .._codec import dumps, unwrap
+from .._model import Pipeline
+from ..errors import Issue
+from ._app import main, write_atomic
+from ._lines import LineMap
+from ._target import Loaded, TargetError, load_target, optional_api, to_pipeline
+
+__all__ = ["Finding", "collect_findings", "render_sarif"]
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+@attrs.frozen(kw_only=True)
+class Finding:
+    """One issue in one TARGET, with the file line when the TARGET was a data file."""
+
+    target: str
+    file: str | None
+    line: int | None
+    issue: Issue
+
+
+def _template_resource(data: Any) -> str | None:
+    if not isinstance(data, Mapping) or not isinstance(data.get("Resources"), Mapping):
+        return None
+    ids = [
+        k
+        for k, v in data["Resources"].items()
+        if isinstance(v, Mapping) and v.get("Type") == "AWS::CodePipeline::Pipeline"
+    ]
+    return ids[0] if len(ids) == 1 else None
+
+
+def _lint_loaded(loaded: Loaded) -> tuple[list[Issue], str]:
+    """Issues of one TARGET and the path prefix their paths are relative to in its file."""
+    if loaded.kind == "python":
+        assert loaded.pipeline_obj is not None
+        return _validate.lint(loaded.pipeline_obj), ""
+    if loaded.kind == "json":
+        declaration, _ = unwrap(loaded.data)
+        prefix = "pipeline" if declaration is not loaded.data else ""
+        return _validate.lint(loaded.data), prefix
+    # Templates: lint understands them when the CloudFormation loader is installed; it reports
+    # paths inside the template already. Otherwise load the model and lint that.
+    resource = _template_resource(loaded.data)
+    issues = _validate.lint(loaded.data)
+    if any(i.path.startswith("Resources") for i in issues) or not _looks_like_declaration_issues(issues):
+        return issues, ""
+    pipeline = to_pipeline(loaded)
+    return _validate.lint(pipeline), f"Resources.{resource}.Properties" if resource else ""
+
+
+def _looks_like_declaration_issues(issues: list[Issue]) -> bool:
+    # A lint that does not know templates reports their top-level keys as unknown fields.
+    return any(i.code == "PW001" and i.path in ("Resources", "AWSTemplateFormatVersion") for i in issues) or any(
+        i.code == "PW002" and i.path in ("name", "roleArn", "stages") for i in issues
+    )
+
+
+def collect_findings(spec: str) -> list[Finding]:
+    """Load and lint one TARGET; a TARGET that cannot be loaded becomes findings too."""
+    try:
+        loaded = load_target(spec)
+        issues, prefix = _lint_loaded(loaded)
+    except TargetError as exc:
+        if exc.usage:
+            raise
+        file = spec.split(":", 1)[0] if Path(spec.split(":", 1)[0]).exists() else None
+        if exc.issues:
+            return [Finding(target=spec, file=file, line=None, issue=i) for i in exc.issues]
+        return [
+            Finding(
+                target=spec,
+                file=file,
+                line=None,
+                issue=Issue(code="PW000", severity="error", path="", message=str(exc)),
+            )
+        ]
+    lines = LineMap(loaded.text) if loaded.text is not None else None
+    file = str(loaded.path) if loaded.path is not None else None
+    findings = [
+        Finding(target=spec, file=file, line=lines.line_of(i.path, prefix) if lines is not None else None, issue=i)
+        for i in issues
+    ]
+    return sorted(findings, key=lambda f: (f.line or 0, f.issue.path, f.issue.code))
+
+
+def _text_report(findings_by_target: Mapping[str, list[Finding]]) -> str:
+    out: list[str] = []
+    for target, findings in findings_by_target.items():
+        if not findings:
+            out.append(f"{target}: ok, no issues")
+            continue
+        for f in findings:
+            where = f.file or target
+            if f.line is not None:
+                where += f":{f.line}"
+            path = f.issue.path or "<pipeline>"
+            out.append(f"{where}: {f.issue.severity} {f.issue.code} {path}: {f.issue.message}")
+            if f.issue.hint:
+                out.append(f"    hint: {f.issue.hint}")
+    return "\n".join(out)
+
+
+def _json_report(findings_by_target: Mapping[str, list[Finding]]) -> str:
+    files = [
+        {
+            "target": target,
+            "issues": [
+                {
+                    "code": f.issue.code,
+                    "severity": f.issue.severity,
+                    "path": f.issue.path,
+                    "message": f.issue.message,
+                    "hint": f.issue.hint,
+                    "file": f.file,
+                    "line": f.line,
+                }
+                for f in findings
+            ],
+        }
+        for target, findings in findings_by_target.items()
+    ]
+    everything = [f for fs in findings_by_target.values() for f in fs]
+    body = {
+        "targets": files,
+        "errors": sum(1 for f in everything if f.issue.is_error),
+        "warnings": sum(1 for f in everything if not f.issue.is_error),
+    }
+    return json.dumps(body, indent=2)
+
+
+def _rule_text(code: str, example: Issue) -> str:
+    rules = getattr(_validate, "RULES", None)
+    if isinstance(rules, Mapping) and code in rules:
+        rule = rules[code]
+        text = getattr(rule, "title", None) or getattr(rule, "what", None) or getattr(rule, "summary", None)
+        if isinstance(text, str) and text:
+            return text
+    return example.message
+
+
+def render_sarif(findings: Sequence[Finding], version: str) -> dict[str, Any]:
+    """A SARIF 2.1.0 log with one run: rules (one per code seen) and results with locations."""
+    codes: dict[str, Issue] = {}
+    for f in findings:
+        codes.setdefault(f.issue.code, f.issue)
+    order = sorted(codes)
+    rules = [
+        {
+            "id": code,
+            "name": code,
+            "shortDescription": {"text": _rule_text(code, codes[code])},
+            "defaultConfiguration": {"level": "error" if codes[code].is_error else "warning"},
+            "helpUri": f"https://pipeweaver.readthedocs.io/en/latest/rules.html#{code.lower()}",
+        }
+        for code in order
+    ]
+    results = []
+    for f in findings:
+        location: dict[str, Any] = {}
+        if f.file is not None:
+            physical: dict[str, Any] = {"artifactLocation": {"uri": Path(f.file).as_posix()}}
+            if f.line is not None:
+                physical["region"] = {"startLine": f.line}
+            location["physicalLocation"] = physical
+        location["logicalLocations"] = [{"fullyQualifiedName": f.issue.path or "<pipeline>", "kind": "member"}]
+        text = f.issue.message + (f" Hint: {f.issue.hint}" if f.issue.hint else "")
+        results.append(
+            {
+                "ruleId": f.issue.code,
+                "ruleIndex": order.index(f.issue.code),
+                "level": "error" if f.issue.is_error else "warning",
+                "message": {"text": text},
+                "locations": [location],
+            }
+        )
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "pipeweaver",
+                        "version": version,
+                        "informationUri": "https://pipeweaver.readthedocs.io",
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("pipeweaver")
+
+
+@main.command()
+@click.argument("targets", nargs=-1, required=True, metavar="TARGET...")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="text for people; json for scripts; sarif for code-scanning tools.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+def validate(targets: tuple[str, ...], fmt: str, output: Path | None) -> None:
+    """Check pipelines against every rule AWS enforces; report every issue at once.
+
+    Exit status: 0 when no errors (warnings allowed), 1 when any error, 2 for usage errors.
+    """
+    by_target = {spec: collect_findings(spec) for spec in targets}
+    everything = [f for fs in by_target.values() for f in fs]
+    errors = sum(1 for f in everything if f.issue.is_error)
+    warnings = len(everything) - errors
+    if fmt == "json":
+        text = _json_report(by_target)
+    elif fmt == "sarif":
+        text = json.dumps(render_sarif(everything, _version()), indent=2)
+    else:
+        text = _text_report(by_target)
+        text += f"\n{errors} error(s), {warnings} warning(s) in {len(targets)} target(s)"
+    if output is not None:
+        write_atomic(output, text + "\n")
+    else:
+        click.echo(text)
+    if errors:
+        raise SystemExit(1)
+
+
+def _refuse_invalid(pipeline: Pipeline) -> None:
+    issues = [i for i in _validate.lint(pipeline) if i.is_error]
+    if issues:
+        shown = "\n".join(f"  {i.code} {i.path or '<pipeline>'}: {i.message}" for i in issues[:20])
+        more = f"\n  ... and {len(issues) - 20} more" if len(issues) > 20 else ""
+        raise click.ClickException(
+            f"pipeline {pipeline.name} has {len(issues)} error(s); fix them or pass --no-validate:\n{shown}{more}"
+        )
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        write_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+@click.argument("target")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["codepipeline", "cloudformation", "python"]),
+    default="codepipeline",
+    show_default=True,
+    help="API JSON for create-pipeline, a CloudFormation template, or Python code.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE (atomically) instead of stdout; .yaml/.yml gives a YAML template.",
+)
+@click.option("--envelope/--no-envelope", default=False, help='codepipeline: wrap as {"pipeline": ...} with tags.')
+@click.option(
+    "--validate/--no-validate",
+    "check",
+    default=True,
+    show_default=True,
+    help="Refuse to synthesize a pipeline with errors.",
+)
+@click.option("--logical-id", default=None, help="CloudFormation TARGET with several pipelines: which one.")
+def synth(target: str, fmt: str, output: Path | None, envelope: bool, check: bool, logical_id: str | None) -> None:
+    """Render TARGET as CodePipeline JSON, a CloudFormation template, or Python code."""
+    pipeline = to_pipeline(load_target(target), logical_id=logical_id)
+    if check:
+        _refuse_invalid(pipeline)
+    if fmt == "codepipeline":
+        text = dumps(pipeline, envelope=envelope)
+    elif fmt == "cloudformation":
+        to_cfn: Callable[..., dict[str, Any]] = optional_api(
+            "pipeweaver.synth", "to_cloudformation", "CloudFormation synthesis"
+        )
+        template = to_cfn(pipeline)
+        if output is not None and output.suffix.lower() in (".yaml", ".yml"):
+            text = yaml.safe_dump(template, sort_keys=False, allow_unicode=True)
+        else:
+            text = json.dumps(template, indent=2, ensure_ascii=False) + "\n"
+    else:
+        to_py: Callable[[Pipeline], str] = optional_api("pipeweaver.synth", "to_python", "Python code generation")
+        text = to_py(pipeline)
+    _emit(text, output)
+
+
+@main.command()
+@click.argument("target")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot", "svg"]),
+    default="mermaid",
+    show_default=True,
+    help="mermaid and dot are text; svg is drawn by pipeweaver itself (no Graphviz needed).",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
+def graph(target: str, fmt: str, output: Path | None) -> None:
+    """Draw TARGET's stages, actions and artifact flow."""
+    pipeline = to_pipeline(load_target(target))
+    if fmt == "svg":
+        from ..report import pipeline_svg
+
+        text = pipeline_svg(pipeline, standalone=True)
+    else:
+        render: Callable[[Pipeline], str] = optional_api("pipeweaver.synth", f"to_{fmt}", f"{fmt} diagrams")
+        text = render(pipeline)
+    _emit(text if text.endswith("\n") else text + "\n", output)
+
+
+@main.command(name="import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--logical-id", default=None, help="Template with several pipelines: which one.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
+def import_(file: Path, logical_id: str | None, output: Path | None) -> None:
+    """Turn an API JSON file or a CloudFormation template into pipeweaver Python code."""
+    if file.suffix == ".py":
+        raise click.UsageError(f"{file}: import reads API JSON or a CloudFormation template, not Python")
+    if not file.exists():
+        raise click.UsageError(f"{file}: no such file")
+    pipeline = to_pipeline(load_target(str(file)), logical_id=logical_id)
+    to_py: Callable[[Pipeline], str] = optional_api("pipeweaver.synth", "to_python", "Python code generation")
+    _emit(to_py(pipeline), output)

@@ -1,0 +1,270 @@
+"""Turning a command-line TARGET into a pipeline (or into raw data to lint).
+
+A TARGET is ``path.py``, ``path.py:attr``, ``package.module:attr``, an API JSON file or a
+CloudFormation template (YAML or JSON). Every failure is a :class:`TargetError` with one
+readable message naming what was tried; the commands turn it into exit code 2 (usage) or 1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import sys
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import yaml
+
+from .._codec import from_codepipeline
+from .._model import Pipeline
+from ..errors import LoadError, PipeweaverError
+
+__all__ = ["Loaded", "TargetError", "load_target", "optional_api", "read_structured"]
+
+Kind = Literal["python", "json", "cloudformation"]
+
+#: Attribute names tried, in order, when a Python TARGET names no attribute.
+DEFAULT_ATTRS = ("pipeline", "build_pipeline", "make_pipeline", "create_pipeline")
+
+
+class TargetError(Exception):
+    """A TARGET could not be turned into a pipeline; the message says what was tried."""
+
+    def __init__(self, message: str, *, usage: bool = False, issues: tuple[Any, ...] = ()) -> None:
+        super().__init__(message)
+        self.usage = usage
+        self.issues = issues
+
+
+@attrs.frozen(kw_only=True)
+class Loaded:
+    """What a TARGET held.
+
+    Attributes:
+        kind: ``python``, ``json`` (API JSON) or ``cloudformation``.
+        data: The parsed file (JSON/YAML targets), else ``None``.
+        text: The file's text (JSON/YAML targets), for line numbers.
+        path: The file, when the TARGET was one.
+    """
+
+    kind: Kind
+    spec: str
+    data: Any = None
+    text: str | None = None
+    path: Path | None = None
+    pipeline_obj: Pipeline | None = None
+
+
+def optional_api(module: str, name: str, what: str) -> Any:
+    """Return ``module.name``, or raise :class:`TargetError` saying *what* is not available.
+
+    Used for capabilities that other parts of pipeweaver provide (CloudFormation, diagrams,
+    the local executor) so that a partial installation fails with a sentence, not a traceback.
+    """
+    try:
+        mod = importlib.import_module(module)
+        return getattr(mod, name)
+    except (ImportError, AttributeError):
+        raise TargetError(
+            f"{what} is not available in this installation of pipeweaver ({module}.{name} is missing)"
+        ) from None
+
+
+def _is_template(data: Any) -> bool:
+    return isinstance(data, Mapping) and ("Resources" in data or "AWSTemplateFormatVersion" in data)
+
+
+class _TagTolerantLoader(yaml.SafeLoader):
+    """SafeLoader that reads CloudFormation short-form tags (``!Ref x``) as their long form."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    fn = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {fn: value}
+
+
+_TagTolerantLoader.add_multi_constructor("!", _construct_tag)
+
+
+def read_structured(path: Path) -> tuple[Any, str]:
+    """Parse a JSON or YAML file; raise :class:`TargetError` with the line on a syntax error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TargetError(f"{path}: no such file", usage=True) from None
+    except IsADirectoryError:
+        raise TargetError(f"{path}: is a directory, not a pipeline file", usage=True) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TargetError(f"{path}: cannot be read ({exc})") from None
+    if path.suffix.lower() == ".json":
+        try:
+            return json.loads(text), text
+        except json.JSONDecodeError as exc:
+            raise TargetError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise TargetError(f"{path}: JSON nested too deeply to read") from None
+    try:
+        # CloudFormation templates use short-form tags; anything beyond them stays rejected.
+        return yaml.load(text, Loader=_TagTolerantLoader), text
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise TargetError(f"{path}{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise TargetError(f"{path}: YAML nested too deeply to read") from None
+
+
+def _user_code_error(what: str, exc: BaseException) -> TargetError:
+    # The last frame in the user's own file says where it went wrong, without a traceback dump.
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    for frame in reversed(frames):
+        if "pipeweaver" not in Path(frame.filename).parts or "examples" in Path(frame.filename).parts:
+            where = f" (at {frame.filename}:{frame.lineno})"
+            break
+    return TargetError(f"{what} raised {type(exc).__name__}: {exc}{where}")
+
+
+def _resolve_attr(module: Any, attr: str | None, described: str) -> Pipeline:
+    candidates = [attr] if attr else list(DEFAULT_ATTRS)
+    for name in candidates:
+        if not hasattr(module, name):
+            continue
+        value = getattr(module, name)
+        if isinstance(value, Pipeline):
+            return value
+        if callable(value):
+            try:
+                produced = value()
+            except PipeweaverError as exc:
+                raise TargetError(f"{described}:{name}() failed: {exc}") from None
+            except Exception as exc:
+                raise _user_code_error(f"{described}:{name}()", exc) from None
+            if isinstance(produced, Pipeline):
+                return produced
+            raise TargetError(
+                f"{described}:{name}() returned {type(produced).__name__}, not a pipeweaver.Pipeline", usage=True
+            )
+        raise TargetError(
+            f"{described}:{name} is a {type(value).__name__}, not a pipeweaver.Pipeline or a function returning one",
+            usage=True,
+        )
+    if attr:
+        raise TargetError(f"{described} has no attribute {attr!r}", usage=True)
+    found = [n for n, v in vars(module).items() if isinstance(v, Pipeline) and not n.startswith("_")]
+    if len(found) == 1:
+        return getattr(module, found[0])  # type: ignore[no-any-return]
+    tried = ", ".join(DEFAULT_ATTRS)
+    if found:
+        raise TargetError(
+            f"{described} defines several pipelines ({', '.join(found)}); pick one with {described}:NAME", usage=True
+        )
+    raise TargetError(
+        f"{described} defines no pipeline: tried the attributes {tried} and module-level Pipeline objects; "
+        f"name one with {described}:NAME",
+        usage=True,
+    )
+
+
+def _load_python_file(path: Path, attr: str | None, spec: str) -> Pipeline:
+    module_name = f"_pipeweaver_target_{uuid.uuid4().hex[:8]}"
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise TargetError(f"{path}: cannot be imported as Python", usage=True)
+    module = importlib.util.module_from_spec(module_spec)
+    # The file's folder goes first on sys.path so it can import its neighbours, as `python file.py` would.
+    sys.path.insert(0, str(path.resolve().parent))
+    sys.modules[module_name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except PipeweaverError as exc:
+        raise TargetError(f"{path}: {exc}") from None
+    except SyntaxError as exc:
+        raise TargetError(f"{exc.filename}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except Exception as exc:
+        raise _user_code_error(f"importing {path}", exc) from None
+    return _resolve_attr(module, attr, str(path) if attr is None else spec.rsplit(":", 1)[0])
+
+
+def _load_module(name: str, attr: str | None, spec: str) -> Pipeline:
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        raise TargetError(
+            f"{spec!r} is not a file, and importing module {name!r} failed: {exc}. "
+            f"TARGET is path.py, path.py:NAME, package.module:NAME, an API JSON file or a CloudFormation template",
+            usage=True,
+        ) from None
+    except PipeweaverError as exc:
+        raise TargetError(f"module {name}: {exc}") from None
+    except Exception as exc:
+        raise _user_code_error(f"importing module {name}", exc) from None
+    return _resolve_attr(module, attr, name)
+
+
+def load_target(spec: str) -> Loaded:
+    """Read *spec* without building a model for data targets (so ``validate`` can lint raw data).
+
+    Python targets are imported and their pipeline built; JSON/YAML targets are parsed only.
+    """
+    path_part, sep, attr = spec.partition(":")
+    # A Windows drive letter or a path containing ':' is a file when it exists as a whole.
+    if Path(spec).exists():
+        path_part, attr, sep = spec, "", ""
+    path = Path(path_part)
+    if path.suffix == ".py":
+        if not path.is_file():
+            raise TargetError(f"{path}: no such file", usage=True)
+        return Loaded(kind="python", spec=spec, path=path, pipeline_obj=_load_python_file(path, attr or None, spec))
+    if path.suffix.lower() in (".json", ".yaml", ".yml", ".template", ".cfn"):
+        data, text = read_structured(path)
+        kind: Kind = "cloudformation" if _is_template(data) or path.suffix.lower() != ".json" else "json"
+        return Loaded(kind=kind, spec=spec, data=data, text=text, path=path)
+    if path.exists():
+        raise TargetError(
+            f"{path}: unknown kind of file; TARGET is a .py file, an API .json file or a CloudFormation "
+            f".yaml/.yml/.json/.template",
+            usage=True,
+        )
+    if sep and attr and all(part.isidentifier() for part in path_part.split(".")):
+        return Loaded(kind="python", spec=spec, pipeline_obj=_load_module(path_part, attr, spec))
+    raise TargetError(
+        f"{spec!r}: no such file, and not a 'package.module:NAME' reference. "
+        f"TARGET is path.py, path.py:NAME, package.module:NAME, an API JSON file or a CloudFormation template",
+        usage=True,
+    )
+
+
+def to_pipeline(loaded: Loaded, *, logical_id: str | None = None) -> Pipeline:
+    """Build the model from a loaded TARGET (raising :class:`TargetError` on bad data)."""
+    if loaded.pipeline_obj is not None:
+        return loaded.pipeline_obj
+    where = str(loaded.path or loaded.spec)
+    try:
+        if loaded.kind == "cloudformation":
+            from_cfn: Callable[..., Pipeline] = optional_api(
+                "pipeweaver.synth", "from_cloudformation", "reading CloudFormation templates"
+            )
+            return from_cfn(loaded.data, logical_id=logical_id) if logical_id else from_cfn(loaded.data)
+        return from_codepipeline(loaded.data)
+    except LoadError as exc:
+        raise TargetError(f"{where}: {exc.summary}", issues=exc.issues) from None
+    except PipeweaverError as exc:
+        raise TargetError(f"{where}: {exc}") from None
