@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Final, final
+from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
-import networkx as nx
 
 from ._model import Action, Expression, Pipeline, Stage
+
+if TYPE_CHECKING:
+    # networkx costs ~75 ms to import; `import pipeweaver` must stay fast, so it is imported
+    # where a graph is built (measured by bench/run.py, cold import).
+    import networkx as nx
 
 __all__ = ["CriticalPath", "Plan", "StagePlan", "VARIABLE_REF", "build_graph", "critical_path", "plan", "references"]
 
@@ -107,6 +111,8 @@ def build_graph(pipeline: Pipeline) -> nx.DiGraph[NodeKey]:
     whichever direction they point; a data edge that points backwards makes a cycle, which
     :func:`pipeweaver.lint` reports.
     """
+    import networkx as nx
+
     g: nx.DiGraph[NodeKey] = nx.DiGraph()
     producers: dict[str, NodeKey] = {}
     namespaces: dict[str, NodeKey] = {}
@@ -171,6 +177,8 @@ def critical_path(pipeline: Pipeline, durations: Mapping[NodeKey, float] | Mappi
 
     g = build_graph(pipeline)
     best: dict[NodeKey, tuple[float, NodeKey | None]] = {}
+    import networkx as nx
+
     order: Iterable[NodeKey] = nx.topological_sort(g)
     for node in order:
         start, parent = 0.0, None
