@@ -44,3 +44,17 @@ def examples(session: nox.Session) -> None:
     """Run every example script (the test suite runs them too)."""
     session.install("-e", ".[test]")
     session.run("python", "-m", "pytest", "tests/test_examples.py")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: a fresh process per sample, contenders interleaved (options after `--`)."""
+    session.install("-e", ".[bench]")
+    session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The fuzz suites at 100,000 examples each (the test session runs 1,000)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", "tests/fuzz", *session.posargs, env={"PIPEWEAVER_FUZZ_EXAMPLES": "100000"})
