@@ -1,0 +1,558 @@
+"""``CodePipelineExecutor``: run a pipeline on AWS CodePipeline and read it back as an ``Execution``.
+
+Layer: aws. The executor deploys the model (optional), starts an execution and follows it by
+polling GetPipelineExecution, ListActionExecutions and GetPipelineState with backoff. Polling
+happens in the caller's thread, inside :meth:`CodePipelineHandle.wait` and
+:meth:`CodePipelineHandle.snapshot`: there is no background thread, so tests drive it with an
+injected ``sleep`` and ``clock`` and a scripted client.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal, final
+
+import attrs
+
+from .._model import ActionCategory, Pipeline
+from ..errors import AwsError, ExecutionError
+from ..execution import (
+    ActionFinished,
+    ActionRecord,
+    ActionStarted,
+    ActionStatus,
+    ApprovalRequested,
+    ArtifactRef,
+    Event,
+    Execution,
+    ExecutionFinished,
+    ExecutionStarted,
+    ExecutionStatus,
+    Observer,
+    StageFinished,
+    StageRecord,
+    StageStarted,
+    StageStatus,
+    TriggerInfo,
+)
+from ._client import Client, call, default_client
+from ._deploy import deploy as deploy_pipeline
+
+__all__ = ["ApprovalPolicy", "Backoff", "CodePipelineExecutor", "CodePipelineHandle"]
+
+#: ``"approve"``/``"reject"`` answer every approval; a callable gets the request and returns
+#: True (approve), False (reject) or None (leave it for someone else); ``None`` waits.
+ApprovalPolicy = Literal["approve", "reject"] | Callable[[ApprovalRequested], bool | None] | None
+
+_THROTTLED = frozenset({"ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException"})
+_REVISION_TYPES = ("COMMIT_ID", "IMAGE_DIGEST", "S3_OBJECT_VERSION_ID", "S3_OBJECT_KEY")
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Backoff:
+    """
+    How often to poll: start at *initial* seconds, multiply by *factor* up to *maximum*.
+
+    The delay goes back to *initial* whenever something changed since the last poll.
+
+    .. versionadded:: 0.1.0
+    """
+
+    initial: float = 2.0
+    maximum: float = 30.0
+    factor: float = 1.5
+
+    def next(self, delay: float) -> float:
+        """The delay after *delay*."""
+        return min(self.maximum, delay * self.factor)
+
+
+def _enum(cls: Any, value: Any, default: Any) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        return default
+
+
+def _revision_type(pipeline: Pipeline, action_name: str) -> str:
+    for _stage, action in pipeline.actions():
+        if action.name == action_name:
+            if action.provider == "S3":
+                return "S3_OBJECT_VERSION_ID"
+            if action.provider == "ECR":
+                return "IMAGE_DIGEST"
+    return "COMMIT_ID"
+
+
+def source_revisions_param(pipeline: Pipeline, revisions: Mapping[str, str]) -> list[dict[str, str]]:
+    """
+    ``sourceRevisions`` for StartPipelineExecution.
+
+    The revision type is inferred from the source provider (S3 object version, ECR image
+    digest, otherwise a commit id); write ``"S3_OBJECT_KEY:path/app.zip"`` (any type name and a
+    colon) to choose it.
+    """
+    out = []
+    for action, value in revisions.items():
+        kind, sep, rest = value.partition(":")
+        if sep and kind in _REVISION_TYPES:
+            out.append({"actionName": action, "revisionType": kind, "revisionValue": rest})
+        else:
+            out.append({"actionName": action, "revisionType": _revision_type(pipeline, action), "revisionValue": value})
+    return out
+
+
+class CodePipelineExecutor:
+    """
+    An :class:`~pipeweaver.execution.Executor` that runs pipelines on AWS CodePipeline.
+
+    Args:
+        client: A boto3 CodePipeline client (default: created on first use).
+        deploy: Deploy the model (create or update, idempotent) before starting it; with
+            ``False`` the live pipeline of the same name is started as it is.
+        poll: The polling backoff.
+        observers: Called with every event, as the local executor emits them.
+        approval: What to do with manual approvals while waiting (see :data:`ApprovalPolicy`).
+        sleep: Replaces :func:`time.sleep` (tests).
+        clock: Replaces :func:`time.monotonic` (tests).
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        client: Client | None = None,
+        *,
+        deploy: bool = True,
+        poll: Backoff | None = None,
+        observers: Iterable[Observer] = (),
+        approval: ApprovalPolicy = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self.deploy = deploy
+        self.poll = poll or Backoff()
+        self.observers = list(observers)
+        self.approval = approval
+        self.sleep = sleep
+        self.clock = clock
+
+    @property
+    def client(self) -> Client:
+        """The CodePipeline client (created on first use)."""
+        if self._client is None:
+            self._client = default_client("codepipeline")
+        return self._client
+
+    def run(
+        self,
+        pipeline: Pipeline,
+        *,
+        variables: Mapping[str, str] | None = None,
+        source_revisions: Mapping[str, str] | None = None,
+        client_request_token: str | None = None,
+    ) -> Execution:
+        """Start an execution and poll until it ends; return its record."""
+        handle = self.start(
+            pipeline, variables=variables, source_revisions=source_revisions, client_request_token=client_request_token
+        )
+        return handle.wait()
+
+    def start(
+        self,
+        pipeline: Pipeline,
+        *,
+        variables: Mapping[str, str] | None = None,
+        source_revisions: Mapping[str, str] | None = None,
+        client_request_token: str | None = None,
+    ) -> CodePipelineHandle:
+        """
+        Deploy (when enabled) and start an execution; return a handle that follows it.
+
+        Args:
+            client_request_token: Idempotency token (a new UUID by default): starting twice
+                with the same token starts one execution.
+
+        Raises:
+            ValidationError: the pipeline is invalid (when deploying).
+            AwsError: a call failed.
+        """
+        if self.deploy:
+            deploy_pipeline(pipeline, client=self.client)
+        name = str(pipeline.name)
+        params: dict[str, Any] = {"name": name, "clientRequestToken": client_request_token or str(uuid.uuid4())}
+        if variables:
+            params["variables"] = [{"name": k, "value": v} for k, v in variables.items()]
+        if source_revisions:
+            params["sourceRevisions"] = source_revisions_param(pipeline, source_revisions)
+        started = call(self.client, "StartPipelineExecution", **params)
+        handle = CodePipelineHandle(self, pipeline, started["pipelineExecutionId"], variables=variables or {})
+        handle._emit(
+            ExecutionStarted(
+                execution_id=handle.id,
+                pipeline=name,
+                at=_now(),
+                trigger=TriggerInfo(trigger_type="StartPipelineExecution"),
+            )
+        )
+        return handle
+
+    def attach(self, pipeline: Pipeline, execution_id: str) -> CodePipelineHandle:
+        """A handle following an execution that is already running (started elsewhere)."""
+        return CodePipelineHandle(self, pipeline, execution_id, variables={})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class CodePipelineHandle:
+    """
+    An execution running on AWS: poll it, answer its approvals, stop or retry it.
+
+    Implements :class:`~pipeweaver.execution.ExecutionHandle`. Thread-safe: one poll at a time.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self, executor: CodePipelineExecutor, pipeline: Pipeline, execution_id: str, *, variables: Mapping[str, str]
+    ) -> None:
+        self._executor = executor
+        self._pipeline = pipeline
+        self._name = str(pipeline.name)
+        self._id = execution_id
+        self._lock = threading.RLock()
+        self._record = Execution(
+            id=execution_id, pipeline=self._name, status=ExecutionStatus.IN_PROGRESS, variables=dict(variables)
+        )
+        self._seen_actions: dict[str, ActionStatus] = {}
+        self._seen_stages: dict[tuple[str, int], StageStatus] = {}
+        self._seen_tokens: set[str] = set()
+        self._finished = False
+
+    @property
+    def id(self) -> str:
+        """The pipeline execution id."""
+        return self._id
+
+    @property
+    def client(self) -> Client:
+        """The CodePipeline client."""
+        return self._executor.client
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def snapshot(self) -> Execution:
+        """Poll AWS once and return the execution's record as it is now."""
+        self.refresh()
+        return self._record
+
+    def wait(self, timeout: float | None = None) -> Execution:
+        """Poll with backoff until the execution ends (or *timeout* seconds pass); return its record."""
+        ex = self._executor
+        deadline = None if timeout is None else ex.clock() + timeout
+        delay = ex.poll.initial
+        while True:
+            changed = self.refresh()
+            if self._record.status.is_terminal:
+                return self._record
+            if deadline is not None and ex.clock() >= deadline:
+                return self._record
+            delay = ex.poll.initial if changed else ex.poll.next(delay)
+            if deadline is not None:
+                delay = max(0.0, min(delay, deadline - ex.clock()))
+            ex.sleep(delay)
+
+    def refresh(self) -> bool:
+        """Poll AWS once, emit events for what changed; return whether anything changed."""
+        with self._lock:
+            if self._finished:
+                return False
+            try:
+                execution = call(
+                    self.client, "GetPipelineExecution", pipelineName=self._name, pipelineExecutionId=self._id
+                )["pipelineExecution"]
+                details = self._action_executions()
+                state = call(self.client, "GetPipelineState", name=self._name)
+            except AwsError as exc:
+                if exc.code in _THROTTLED:
+                    return False
+                raise
+            before = self._record
+            self._record = self._build(execution, details, state)
+            self._events(before, state)
+            return before != self._record
+
+    def _action_executions(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"pipelineName": self._name, "filter": {"pipelineExecutionId": self._id}}
+        while True:
+            page = call(self.client, "ListActionExecutions", **params)
+            out.extend(page.get("actionExecutionDetails") or ())
+            if not page.get("nextToken"):
+                break
+            params["nextToken"] = page["nextToken"]
+        epoch = datetime.min.replace(tzinfo=UTC)
+        return sorted(out, key=lambda d: d.get("startTime") or epoch)
+
+    def _build(
+        self, execution: Mapping[str, Any], details: Sequence[Mapping[str, Any]], state: Mapping[str, Any]
+    ) -> Execution:
+        attempts: dict[tuple[str, str], int] = {}
+        actions: list[ActionRecord] = []
+        artifacts: dict[str, ArtifactRef] = {}
+        for d in details:
+            key = (d["stageName"], d["actionName"])
+            attempts[key] = attempts.get(key, 0) + 1
+            status = _enum(ActionStatus, d.get("status"), ActionStatus.IN_PROGRESS)
+            output = d.get("output") or {}
+            result = output.get("executionResult") or {}
+            error = (result.get("errorDetails") or {}).get("message")
+            actions.append(
+                ActionRecord(
+                    stage=key[0],
+                    name=key[1],
+                    status=status,
+                    attempt=attempts[key],
+                    started_at=d.get("startTime"),
+                    ended_at=d.get("lastUpdateTime") if status.is_terminal else None,
+                    resolved_configuration=dict((d.get("input") or {}).get("resolvedConfiguration") or {}),
+                    output_variables=dict(output.get("outputVariables") or {}),
+                    summary=result.get("externalExecutionSummary"),
+                    error=error,
+                    external_execution_id=result.get("externalExecutionId"),
+                )
+            )
+            for art in output.get("outputArtifacts") or ():
+                loc = art.get("s3location") or {}
+                if loc.get("bucket"):
+                    # CodePipeline does not publish a content hash; sha256 stays empty for AWS runs.
+                    artifacts[art["name"]] = ArtifactRef(
+                        name=art["name"], uri=f"s3://{loc['bucket']}/{loc.get('key', '')}", sha256=""
+                    )
+        stages = self._stages(state, actions)
+        trigger = execution.get("trigger") or {}
+        variables = {v["name"]: v.get("resolvedValue", "") for v in execution.get("variables") or ()}
+        status = _enum(ExecutionStatus, execution.get("status"), ExecutionStatus.IN_PROGRESS)
+        starts = [a.started_at for a in actions if a.started_at]
+        ends = [a.ended_at for a in actions if a.ended_at]
+        return Execution(
+            id=self._id,
+            pipeline=self._name,
+            status=status,
+            started_at=min(starts) if starts else self._record.started_at,
+            ended_at=(max(ends) if ends else _now()) if status.is_terminal else None,
+            trigger=TriggerInfo(
+                trigger_type=trigger.get("triggerType", "StartPipelineExecution"),
+                detail=trigger.get("triggerDetail", ""),
+            ),
+            stages=stages,
+            actions=tuple(actions),
+            artifacts=artifacts,
+            variables=variables or dict(self._record.variables),
+            execution_type=execution.get("executionType", "STANDARD"),
+            rollback_target=(execution.get("rollbackMetadata") or {}).get("rollbackTargetPipelineExecutionId"),
+            status_summary=execution.get("statusSummary"),
+        )
+
+    def _stages(self, state: Mapping[str, Any], actions: Sequence[ActionRecord]) -> tuple[StageRecord, ...]:
+        live = {s.get("stageName"): s for s in state.get("stageStates") or ()}
+        out = []
+        for stage in self._pipeline.stages:
+            mine = [a for a in actions if a.stage == stage.name]
+            latest = (live.get(stage.name) or {}).get("latestExecution") or {}
+            retry = (live.get(stage.name) or {}).get("retryStageMetadata") or {}
+            attempt = 1 + int(retry.get("autoStageRetryAttempt") or 0) + int(retry.get("manualStageRetryAttempt") or 0)
+            if latest.get("pipelineExecutionId") == self._id:
+                status = _enum(StageStatus, latest.get("status"), StageStatus.IN_PROGRESS)
+            elif mine:
+                status = _derived_stage_status(mine)
+            else:
+                continue
+            error = next((a.error for a in reversed(mine) if a.status is ActionStatus.FAILED and a.error), None)
+            starts = [a.started_at for a in mine if a.started_at]
+            ends = [a.ended_at for a in mine if a.ended_at]
+            out.append(
+                StageRecord(
+                    name=stage.name,
+                    status=status,
+                    attempt=attempt,
+                    started_at=min(starts) if starts else None,
+                    ended_at=max(ends) if ends and status.is_terminal else None,
+                    error=error,
+                )
+            )
+        return tuple(out)
+
+    def _emit(self, event: Event) -> None:
+        for observer in self._executor.observers:
+            observer(event)
+
+    def _events(self, before: Execution, state: Mapping[str, Any]) -> None:
+        now = _now()
+        base: dict[str, Any] = {"execution_id": self._id, "pipeline": self._name, "at": now}
+        for stage in self._record.stages:
+            key = (stage.name, stage.attempt)
+            if key not in self._seen_stages:
+                self._seen_stages[key] = StageStatus.IN_PROGRESS
+                self._emit(StageStarted(**base, stage=stage.name, attempt=stage.attempt))
+            if stage.status.is_terminal and not self._seen_stages[key].is_terminal:
+                self._seen_stages[key] = stage.status
+                self._emit(StageFinished(**base, stage=stage.name, status=stage.status, attempt=stage.attempt))
+        for action in self._record.actions:
+            key_a = f"{action.stage}/{action.name}#{action.attempt}"
+            if key_a not in self._seen_actions:
+                self._seen_actions[key_a] = ActionStatus.IN_PROGRESS
+                self._emit(ActionStarted(**base, stage=action.stage, action=action.name, attempt=action.attempt))
+            if action.status.is_terminal and not self._seen_actions[key_a].is_terminal:
+                self._seen_actions[key_a] = action.status
+                self._emit(
+                    ActionFinished(**base, stage=action.stage, action=action.name, status=action.status, record=action)
+                )
+        for request in self._approvals(state):
+            if request.token in self._seen_tokens:
+                continue
+            self._seen_tokens.add(request.token)
+            self._emit(request)
+            self._answer(request)
+        if self._record.status.is_terminal and not before.status.is_terminal:
+            self._finished = True
+            self._emit(ExecutionFinished(**base, status=self._record.status, execution=self._record))
+
+    def _approvals(self, state: Mapping[str, Any]) -> list[ApprovalRequested]:
+        out = []
+        for stage_state in state.get("stageStates") or ():
+            latest = stage_state.get("latestExecution") or {}
+            if latest.get("pipelineExecutionId") != self._id:
+                continue
+            for action_state in stage_state.get("actionStates") or ():
+                execution = action_state.get("latestExecution") or {}
+                token = execution.get("token")
+                if not token or execution.get("status") != "InProgress":
+                    continue
+                if not self._is_approval(stage_state["stageName"], action_state["actionName"]):
+                    continue
+                action = self._pipeline.stage(stage_state["stageName"]).action(action_state["actionName"])
+                out.append(
+                    ApprovalRequested(
+                        execution_id=self._id,
+                        pipeline=self._name,
+                        at=_now(),
+                        stage=stage_state["stageName"],
+                        action=action_state["actionName"],
+                        token=token,
+                        custom_data=_str_or_none(action.configuration.get("CustomData")),
+                        external_entity_link=_str_or_none(action.configuration.get("ExternalEntityLink")),
+                    )
+                )
+        return out
+
+    def _is_approval(self, stage: str, action: str) -> bool:
+        try:
+            return self._pipeline.stage(stage).action(action).category is ActionCategory.APPROVAL
+        except KeyError:
+            return False
+
+    def _answer(self, request: ApprovalRequested) -> None:
+        policy = self._executor.approval
+        if policy is None:
+            return
+        if policy == "approve":
+            decision: bool | None = True
+        elif policy == "reject":
+            decision = False
+        else:
+            assert callable(policy)
+            decision = policy(request)
+        if decision is None:
+            return
+        self._put_approval(request.stage, request.action, request.token, decision, "answered by pipeweaver policy")
+
+    # -- steering --------------------------------------------------------------------------
+
+    def _token(self, stage: str, action: str) -> str:
+        state = call(self.client, "GetPipelineState", name=self._name)
+        for stage_state in state.get("stageStates") or ():
+            if stage_state.get("stageName") != stage:
+                continue
+            latest = stage_state.get("latestExecution") or {}
+            if latest.get("pipelineExecutionId") != self._id:
+                raise ExecutionError(
+                    f"stage {stage} is not running execution {self._id} (it runs "
+                    f"{latest.get('pipelineExecutionId') or 'nothing'}); its approval cannot be answered from here"
+                )
+            for action_state in stage_state.get("actionStates") or ():
+                if action_state.get("actionName") == action:
+                    token = (action_state.get("latestExecution") or {}).get("token")
+                    if token:
+                        return str(token)
+        raise ExecutionError(f"no approval is waiting at {stage}/{action} in execution {self._id}")
+
+    def _put_approval(self, stage: str, action: str, token: str, approved: bool, summary: str) -> None:
+        call(
+            self.client,
+            "PutApprovalResult",
+            pipelineName=self._name,
+            stageName=stage,
+            actionName=action,
+            token=token,
+            result={"summary": summary[:512], "status": "Approved" if approved else "Rejected"},
+        )
+
+    def approve(self, stage: str, action: str, summary: str = "", *, by: str = "") -> None:
+        """Approve the waiting approval *stage*/*action* (token read from GetPipelineState)."""
+        self._put_approval(stage, action, self._token(stage, action), True, _summary(summary, by))
+
+    def reject(self, stage: str, action: str, summary: str = "", *, by: str = "") -> None:
+        """Reject the waiting approval *stage*/*action*: the action fails."""
+        self._put_approval(stage, action, self._token(stage, action), False, _summary(summary, by))
+
+    def stop(self, *, abandon: bool = False, reason: str = "") -> None:
+        """StopPipelineExecution: let running actions finish, or abandon them."""
+        params: dict[str, Any] = {"pipelineName": self._name, "pipelineExecutionId": self._id, "abandon": abandon}
+        if reason:
+            params["reason"] = reason[:200]
+        call(self.client, "StopPipelineExecution", **params)
+
+    def retry(self, stage: str, *, mode: str = "FAILED_ACTIONS") -> None:
+        """RetryStageExecution of *stage* in this execution (``FAILED_ACTIONS`` or ``ALL_ACTIONS``)."""
+        call(
+            self.client,
+            "RetryStageExecution",
+            pipelineName=self._name,
+            stageName=stage,
+            pipelineExecutionId=self._id,
+            retryMode=str(mode),
+        )
+        with self._lock:
+            self._finished = False
+            self._record = attrs.evolve(self._record, status=ExecutionStatus.IN_PROGRESS, ended_at=None)
+
+
+def _summary(summary: str, by: str) -> str:
+    return f"{summary} (by {by})".strip() if by else summary
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _derived_stage_status(actions: Sequence[ActionRecord]) -> StageStatus:
+    latest: dict[str, ActionRecord] = {}
+    for a in actions:
+        latest[a.name] = a
+    statuses = {a.status for a in latest.values()}
+    if ActionStatus.IN_PROGRESS in statuses:
+        return StageStatus.IN_PROGRESS
+    if ActionStatus.FAILED in statuses:
+        return StageStatus.FAILED
+    if ActionStatus.ABANDONED in statuses:
+        return StageStatus.STOPPED
+    return StageStatus.SUCCEEDED
