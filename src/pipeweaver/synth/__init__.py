@@ -7,5 +7,28 @@ re-exported here; CloudFormation, Python code and diagrams are added beside them
 from __future__ import annotations
 
 from .._codec import dumps, from_codepipeline, loads, to_codepipeline
+from ._cloudformation import (
+    TemplateExtension,
+    add_artifact_bucket,
+    add_kms_key,
+    add_pipeline_role,
+    from_cloudformation,
+    parameter_resolver,
+    pipeline_properties,
+    to_cloudformation,
+)
 
-__all__ = ["dumps", "from_codepipeline", "loads", "to_codepipeline"]
+__all__ = [
+    "TemplateExtension",
+    "add_artifact_bucket",
+    "add_kms_key",
+    "add_pipeline_role",
+    "dumps",
+    "from_cloudformation",
+    "from_codepipeline",
+    "loads",
+    "parameter_resolver",
+    "pipeline_properties",
+    "to_cloudformation",
+    "to_codepipeline",
+]

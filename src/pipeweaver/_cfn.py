@@ -1,0 +1,597 @@
+"""CloudFormation templates <-> API-shaped declarations: safe loading, key case and paths.
+
+Layer: model (beside :mod:`pipeweaver._codec`). Imports the shape tables, the codec's
+intrinsic test and errors. :func:`pipeweaver.synth.from_cloudformation` and
+:func:`pipeweaver.lint` both read templates through :func:`load_template` and
+:func:`declaration_of`, so a template path means the same thing in every error.
+
+Loading is safe: only the YAML core schema plus CloudFormation's short-form intrinsic tags
+(``!Ref``, ``!Sub``, ``!GetAtt``, ...) are understood, alias expansion, nesting depth and text
+size are bounded, and every other tag (``!!python/object`` and friends) is an error.
+
+Normalisations applied when a pipeline resource becomes an API-shaped declaration (the forms
+CloudFormation tolerates and CodePipeline's API does not):
+
+* a number or boolean where the API wants a string becomes its text (``Version: 1`` ->
+  ``"1"``, ``true`` -> ``"true"``); a digit string where it wants an integer becomes the
+  integer (``RunOrder: '1'`` -> ``1``); ``"true"``/``"false"`` where it wants a boolean
+  becomes the boolean;
+* ``Configuration`` given as a JSON string is parsed; its non-string values become text
+  (booleans ``"true"``/``"false"``, numbers as written, lists and objects as compact JSON);
+* ``ArtifactStores`` (a list of ``{Region, ArtifactStore}``) becomes the API's map; a region
+  given as an intrinsic function is keyed by its compact JSON text;
+* a missing ``Name`` (CloudFormation then generates one) becomes the expression
+  ``{"Ref": "AWS::NoValue"}``, which renders back as "no Name";
+* ``Tags`` and ``DisableInboundStageTransitions`` become ``tags`` and ``disabled_transitions``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import yaml
+
+from ._codec import is_intrinsic
+from ._shapes import SHAPES, check_shape, join_index, join_key
+from .errors import Issue, LoadError
+
+__all__ = [
+    "MAX_ALIAS_NODES",
+    "MAX_DEPTH",
+    "MAX_TEXT",
+    "NO_NAME",
+    "PIPELINE_TYPE",
+    "TemplatePipeline",
+    "api_key",
+    "cfn_key",
+    "declaration_of",
+    "find_pipelines",
+    "load_template",
+    "looks_like_template",
+    "region_key",
+    "template_path",
+]
+
+PIPELINE_TYPE: Final = "AWS::CodePipeline::Pipeline"
+#: Largest template text accepted (CloudFormation's own limit is 1 MB from S3).
+MAX_TEXT: Final = 5_000_000
+#: Deepest nesting of mappings and lists accepted.
+MAX_DEPTH: Final = 64
+#: Most nodes a document may expand to once YAML aliases are followed.
+MAX_ALIAS_NODES: Final = 200_000
+#: The expression standing for a ``Name`` left out of the template.
+NO_NAME: Final = {"Ref": "AWS::NoValue"}
+
+_EXTRAS = ("Tags", "DisableInboundStageTransitions", "RestartExecutionOnUpdate")
+
+
+def _issue(path: str, message: str, hint: str | None = None, code: str = "PW000") -> Issue:
+    return Issue(code=code, severity="error", path=path, message=message, hint=hint)
+
+
+# ---------------------------------------------------------------------------------------------
+# safe YAML
+
+
+class _Hostile(Exception):
+    pass
+
+
+_SCALAR_FUNCTIONS = {
+    "Ref": "Ref",
+    "Condition": "Condition",
+}
+_FUNCTIONS = (
+    "Base64",
+    "Cidr",
+    "FindInMap",
+    "GetAtt",
+    "GetAZs",
+    "If",
+    "ImportValue",
+    "Join",
+    "Length",
+    "Select",
+    "Split",
+    "Sub",
+    "ToJsonString",
+    "Transform",
+    "And",
+    "Equals",
+    "Not",
+    "Or",
+)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with CloudFormation's short forms and limits on depth and alias expansion."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _Hostile(f"nesting deeper than {MAX_DEPTH} levels at line {mark.line + 1}")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _construct_short(function: str) -> Callable[[yaml.SafeLoader, yaml.Node], Any]:
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if function == "Fn::GetAtt" and isinstance(value, str):
+                resource, _, attribute = value.partition(".")
+                value = [resource, attribute]
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            assert isinstance(node, yaml.MappingNode)
+            value = loader.construct_mapping(node, deep=True)
+        return {function: value}
+
+    return construct
+
+
+for _short, _long in _SCALAR_FUNCTIONS.items():
+    _Loader.add_constructor(f"!{_short}", _construct_short(_long))
+for _short in _FUNCTIONS:
+    _Loader.add_constructor(f"!{_short}", _construct_short(f"Fn::{_short}"))
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    # CloudFormation reads `2010-09-09` as text; a datetime would not survive JSON.
+    assert isinstance(node, yaml.ScalarNode)
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes *root* stands for once aliases are expanded (memoised, iterative)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        if done:
+            total = 1 + sum(sizes[id(c)] for c in children)
+            if total > MAX_ALIAS_NODES:
+                raise _Hostile(
+                    f"the document expands to more than {MAX_ALIAS_NODES} nodes through YAML aliases "
+                    f"(a 'billion laughs' document?)"
+                )
+            sizes[id(node)] = total
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+def _check_depth(data: Any) -> None:
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _Hostile(f"nesting deeper than {MAX_DEPTH} levels")
+        if isinstance(value, Mapping):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+
+
+def _parse_yaml(text: str) -> Any:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def load_template(source: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
+    """
+    Parse a CloudFormation template given as JSON or YAML text, or pass a mapping through.
+
+    Raises:
+        LoadError: for text that is not JSON/YAML, uses a tag other than CloudFormation's
+            short-form intrinsics, nests too deeply, expands too far through aliases, or is
+            not a mapping.
+    """
+    if isinstance(source, Mapping):
+        data: Any = source
+    else:
+        text = source.decode("utf-8", errors="replace") if isinstance(source, bytes) else source
+        if len(text) > MAX_TEXT:
+            raise LoadError(
+                "the template is too large",
+                [_issue("", f"{len(text)} characters; at most {MAX_TEXT} are read", "split the template")],
+            )
+        try:
+            data = json.loads(text) if text.lstrip().startswith("{") else _parse_yaml(text)
+        except json.JSONDecodeError as exc:
+            raise LoadError(
+                "the template is not valid JSON",
+                [_issue("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")],
+            ) from None
+        except _Hostile as exc:
+            raise LoadError("the template was rejected as unsafe", [_issue("", str(exc))]) from None
+        except RecursionError:
+            raise LoadError(
+                "the template was rejected as unsafe", [_issue("", f"nesting deeper than {MAX_DEPTH} levels")]
+            ) from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            hint = None
+            if "constructor" in str(problem) or "tag" in str(problem):
+                hint = "only CloudFormation's short-form intrinsics (!Ref, !Sub, !GetAtt, ...) are allowed as tags"
+            raise LoadError(
+                "the template is not valid CloudFormation YAML", [_issue("", f"{problem}{where}", hint)]
+            ) from None
+    try:
+        _check_depth(data)
+    except _Hostile as exc:
+        raise LoadError("the template was rejected as unsafe", [_issue("", str(exc))]) from None
+    if not isinstance(data, Mapping):
+        raise LoadError(
+            "the template is not a mapping", [_issue("", f"the document is a {type(data).__name__}, not a mapping")]
+        )
+    return dict(data)
+
+
+def looks_like_template(data: object) -> bool:
+    """Whether *data* is a template (has ``Resources`` or a template version) rather than API JSON."""
+    return isinstance(data, Mapping) and ("Resources" in data or "AWSTemplateFormatVersion" in data)
+
+
+def find_pipelines(template: Mapping[str, Any]) -> list[str]:
+    """Logical ids of the ``AWS::CodePipeline::Pipeline`` resources, in template order."""
+    resources = template.get("Resources")
+    if not isinstance(resources, Mapping):
+        return []
+    return [k for k, v in resources.items() if isinstance(v, Mapping) and v.get("Type") == PIPELINE_TYPE]
+
+
+# ---------------------------------------------------------------------------------------------
+# key case
+
+
+def cfn_key(member: str) -> str:
+    """The CloudFormation spelling of an API member name (``runOrder`` -> ``RunOrder``)."""
+    return member[:1].upper() + member[1:]
+
+
+def api_key(key: str) -> str:
+    """The API spelling of a CloudFormation property name (``RunOrder`` -> ``runOrder``)."""
+    return key[:1].lower() + key[1:]
+
+
+def region_key(region: Any) -> str:
+    """The ``artifactStores`` map key for a CloudFormation ``Region`` (intrinsics as compact JSON)."""
+    if isinstance(region, str):
+        return region
+    return json.dumps(region, sort_keys=True, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------------------------------------
+# template -> API-shaped declaration
+
+
+def _text_of(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _config_value(value: Any) -> Any:
+    if isinstance(value, str) or is_intrinsic(value):
+        return value
+    if isinstance(value, bool | int | float):
+        return _text_of(value)
+    if isinstance(value, list | Mapping):
+        return json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def _convert(value: Any, shape_name: str, tpath: str, issues: list[Issue]) -> Any:
+    """Turn a CloudFormation value into the API's spelling, guided by the API shape."""
+    if is_intrinsic(value):
+        return value
+    shape = SHAPES[shape_name]
+    kind = shape["type"]
+    if kind == "structure":
+        if not isinstance(value, Mapping):
+            return value
+        members: Mapping[str, str] = shape["members"]
+        by_cfn = {cfn_key(m): m for m in members}
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            member = by_cfn.get(key) if isinstance(key, str) else None
+            if member is None:
+                # Left as written so that the shape check reports it as unknown.
+                out[key] = item
+                continue
+            out[member] = _convert(item, members[member], join_key(tpath, key), issues)
+        return out
+    if kind == "list":
+        if not isinstance(value, list):
+            return value
+        return [_convert(item, shape["member"], join_index(tpath, i), issues) for i, item in enumerate(value)]
+    if kind == "map":
+        if isinstance(value, str) and shape_name.endswith("ConfigurationMap"):
+            try:
+                parsed = json.loads(value)
+            except ValueError:
+                issues.append(
+                    _issue(tpath, "Configuration is a string that is not a JSON object", "write it as a mapping")
+                )
+                return {}
+            value = parsed
+        if not isinstance(value, Mapping):
+            return value
+        return {k: _config_value(v) for k, v in value.items()}
+    if kind in ("integer", "long"):
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value.strip()):
+            return int(value)
+        return value
+    if kind == "boolean":
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        return value
+    if kind == "string":
+        return _text_of(value)
+    return value
+
+
+class TemplatePipeline:
+    """
+    One pipeline resource of a template, in the API's spelling.
+
+    Attributes:
+        logical_id: The resource's logical id.
+        declaration: The camelCase declaration (intrinsic functions kept as dicts).
+        tags: ``Tags`` as a mapping.
+        disabled_transitions: ``DisableInboundStageTransitions`` as stage -> reason.
+        restart_execution_on_update: ``RestartExecutionOnUpdate``, or ``None``.
+        regions: ``artifactStores`` key -> index in the template's ``ArtifactStores`` list.
+        issues: Structural problems, with template paths (empty when the resource is usable).
+    """
+
+    def __init__(self, logical_id: str) -> None:
+        self.logical_id = logical_id
+        self.declaration: dict[str, Any] = {}
+        self.tags: dict[str, Any] = {}
+        self.disabled_transitions: dict[str, Any] = {}
+        self.restart_execution_on_update: bool | None = None
+        self.regions: dict[str, int] = {}
+        self.issues: list[Issue] = []
+
+    @property
+    def prefix(self) -> str:
+        """The template path of the resource's ``Properties``."""
+        return f"Resources.{self.logical_id}.Properties"
+
+    def path(self, api_path: str) -> str:
+        """The template path of an API path inside this resource."""
+        return template_path(api_path, self.logical_id, self.regions)
+
+
+def _pick(template: Mapping[str, Any], logical_id: str | None) -> str:
+    ids = find_pipelines(template)
+    if logical_id is not None:
+        if logical_id in ids:
+            return logical_id
+        raise LoadError(
+            f"the template has no pipeline resource {logical_id!r}",
+            [
+                _issue(
+                    f"Resources.{logical_id}",
+                    f"no {PIPELINE_TYPE} resource with this logical id",
+                    f"choose one of: {', '.join(ids)}" if ids else None,
+                )
+            ],
+        )
+    if not ids:
+        raise LoadError(
+            "the template has no pipeline",
+            [_issue("Resources", f"no resource of type {PIPELINE_TYPE}", "pass a template that defines a pipeline")],
+        )
+    if len(ids) > 1:
+        raise LoadError(
+            f"the template defines {len(ids)} pipelines; say which one with logical_id=",
+            [_issue("Resources", f"pipelines: {', '.join(ids)}", f"pass logical_id={ids[0]!r} (or another)")],
+        )
+    return ids[0]
+
+
+def declaration_of(template: Mapping[str, Any], logical_id: str | None = None) -> TemplatePipeline:
+    """
+    Find a pipeline resource in *template* and convert it to an API-shaped declaration.
+
+    Only shapes are converted (see the module docstring for the normalisations); structural
+    problems end up in ``.issues`` with template paths. Rules and limits are left to
+    :func:`pipeweaver.lint`.
+
+    Raises:
+        LoadError: when the template has no pipeline, several and *logical_id* is not given,
+            or no pipeline called *logical_id*.
+    """
+    found = TemplatePipeline(_pick(template, logical_id))
+    resource = template["Resources"][found.logical_id]
+    props = resource.get("Properties")
+    if not isinstance(props, Mapping):
+        found.issues.append(
+            _issue(f"Resources.{found.logical_id}.Properties", "the pipeline resource has no Properties mapping")
+        )
+        return found
+    props = dict(props)
+    extras = {k: props.pop(k) for k in _EXTRAS if k in props}
+    stores = props.pop("ArtifactStores", None)
+    declaration = _convert(props, "PipelineDeclaration", found.prefix, found.issues)
+    if "name" not in declaration:
+        declaration["name"] = dict(NO_NAME)
+    if stores is not None:
+        declaration["artifactStores"] = _stores(stores, found)
+    found.declaration = declaration
+    _extras(extras, found)
+    shape_issues = check_shape(declaration, constraints=False, skip=is_intrinsic)
+    for issue in shape_issues:
+        hint = issue.hint
+        if hint:
+            hint = re.sub(r"'([a-z][A-Za-z]*)'", lambda m: f"'{cfn_key(m[1])}'", hint)
+        found.issues.append(
+            Issue(
+                code=issue.code,
+                severity=issue.severity,
+                path=found.path(issue.path),
+                message=issue.message,
+                hint=hint,
+            )
+        )
+    return found
+
+
+def _stores(stores: Any, found: TemplatePipeline) -> Any:
+    path = f"{found.prefix}.ArtifactStores"
+    if not isinstance(stores, list):
+        found.issues.append(
+            _issue(path, f"ArtifactStores must be a list of {{Region, ArtifactStore}}, not {type(stores).__name__}")
+        )
+        return {}
+    out: dict[str, Any] = {}
+    for i, item in enumerate(stores):
+        if not isinstance(item, Mapping) or "Region" not in item or "ArtifactStore" not in item:
+            found.issues.append(_issue(f"{path}[{i}]", "each item needs Region and ArtifactStore"))
+            continue
+        unknown = set(item) - {"Region", "ArtifactStore"}
+        if unknown:
+            found.issues.append(_issue(f"{path}[{i}]", f"unknown key(s) {sorted(unknown)}", code="PW001"))
+        key = region_key(item["Region"])
+        if key in out:
+            found.issues.append(_issue(f"{path}[{i}].Region", f"region {key} appears twice"))
+        found.regions[key] = i
+        out[key] = _convert(item["ArtifactStore"], "ArtifactStore", f"{path}[{i}].ArtifactStore", found.issues)
+    return out
+
+
+def _extras(extras: Mapping[str, Any], found: TemplatePipeline) -> None:
+    tags = extras.get("Tags")
+    if tags is not None:
+        if not isinstance(tags, list):
+            found.issues.append(_issue(f"{found.prefix}.Tags", "Tags must be a list of {Key, Value}"))
+        else:
+            for i, tag in enumerate(tags):
+                if not isinstance(tag, Mapping) or not isinstance(tag.get("Key"), str):
+                    found.issues.append(_issue(f"{found.prefix}.Tags[{i}]", "each tag needs a string Key and a Value"))
+                    continue
+                found.tags[tag["Key"]] = _text_of(tag.get("Value", ""))
+    disabled = extras.get("DisableInboundStageTransitions")
+    if disabled is not None:
+        if not isinstance(disabled, list):
+            found.issues.append(
+                _issue(
+                    f"{found.prefix}.DisableInboundStageTransitions",
+                    "DisableInboundStageTransitions must be a list of {StageName, Reason}",
+                )
+            )
+        else:
+            for i, item in enumerate(disabled):
+                if not isinstance(item, Mapping) or not isinstance(item.get("StageName"), str) or "Reason" not in item:
+                    found.issues.append(
+                        _issue(
+                            f"{found.prefix}.DisableInboundStageTransitions[{i}]",
+                            "each item needs a StageName and a Reason",
+                        )
+                    )
+                    continue
+                found.disabled_transitions[item["StageName"]] = _text_of(item["Reason"])
+    restart = extras.get("RestartExecutionOnUpdate")
+    if restart is not None:
+        if isinstance(restart, str) and restart.lower() in ("true", "false"):
+            restart = restart.lower() == "true"
+        if not isinstance(restart, bool):
+            found.issues.append(
+                _issue(f"{found.prefix}.RestartExecutionOnUpdate", "RestartExecutionOnUpdate must be a boolean")
+            )
+        else:
+            found.restart_execution_on_update = restart
+
+
+# ---------------------------------------------------------------------------------------------
+# paths
+
+_TOKEN = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]')
+
+
+def template_path(api_path: str, logical_id: str, regions: Mapping[str, int] | None = None) -> str:
+    """
+    Map a path in API spelling to the same place in a template.
+
+    ``stages[1].actions[0].inputArtifacts[0].name`` ->
+    ``Resources.Pipeline.Properties.Stages[1].Actions[0].InputArtifacts[0].Name``;
+    configuration keys are kept as written and ``artifactStores["us-east-1"]`` becomes the
+    matching ``ArtifactStores[i].ArtifactStore`` (*regions* gives the list index).
+    """
+    out = f"Resources.{logical_id}.Properties"
+    if not api_path:
+        return out
+    text = api_path if api_path.startswith(("[", ".")) else "." + api_path
+    shape: Mapping[str, Any] | None = SHAPES["PipelineDeclaration"]
+    pos = 0
+    for match in _TOKEN.finditer(text):
+        if match.start() != pos:
+            break
+        pos = match.end()
+        member, index, key = match.group(1), match.group(2), match.group(3)
+        kind = shape["type"] if shape is not None else None
+        if member is not None:
+            if kind == "map":
+                out = join_key(out, member)
+                shape = SHAPES.get(shape["value"]) if shape is not None else None
+            elif kind == "structure" and shape is not None and member in shape["members"]:
+                if member == "artifactStores" and shape is SHAPES["PipelineDeclaration"]:
+                    out += ".ArtifactStores"
+                    shape = {"type": "regions"}
+                    continue
+                out += "." + cfn_key(member)
+                shape = SHAPES.get(shape["members"][member])
+            else:
+                out += "." + cfn_key(member)
+                shape = None
+        elif index is not None:
+            out += f"[{index}]"
+            shape = SHAPES.get(shape["member"]) if shape is not None and kind == "list" else None
+        else:
+            unquoted = re.sub(r"\\(.)", r"\1", key)
+            if kind == "regions":
+                i = (regions or {}).get(unquoted)
+                out += f"[{i}].ArtifactStore" if i is not None else f"[{json.dumps(unquoted)}].ArtifactStore"
+                shape = SHAPES["ArtifactStore"]
+            else:
+                out = join_key(out, unquoted)
+                shape = SHAPES.get(shape["value"]) if shape is not None and kind == "map" else None
+    if pos != len(text):
+        out += text[pos:]
+    return out

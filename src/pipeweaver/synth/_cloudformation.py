@@ -1,0 +1,761 @@
+"""CloudFormation both ways: ``to_cloudformation`` and ``from_cloudformation``.
+
+Layer: synth. The template reading (safe YAML, case conversion, normalisations, template
+paths) lives in :mod:`pipeweaver._cfn`, shared with :func:`pipeweaver.lint`; this module adds
+the model on either side and the optional supporting resources (artifact bucket, KMS key,
+pipeline role) with their parameters and outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .. import _cfn
+from .._codec import ExpressionResolver, build_pipeline, is_intrinsic, to_codepipeline
+from .._model import Action, Expression, Pipeline
+from .._shapes import SHAPES
+from ..errors import LoadError, SynthesisError
+
+__all__ = [
+    "TemplateExtension",
+    "add_artifact_bucket",
+    "add_kms_key",
+    "add_pipeline_role",
+    "from_cloudformation",
+    "parameter_resolver",
+    "pipeline_properties",
+    "to_cloudformation",
+]
+
+#: A step that adds resources to a template being built: ``(template, pipeline, logical_id)``.
+#: The template already holds the pipeline resource under ``Resources[logical_id]``.
+TemplateExtension = Callable[[dict[str, Any], Pipeline, str], None]
+
+#: ``OnFailure.Result`` values the CloudFormation schema accepts (the API also has FAIL, SKIP).
+CFN_ON_FAILURE_RESULTS = ("ROLLBACK", "RETRY")
+
+_PIPELINE_ARN = "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:"
+BUCKET_ID = "ArtifactBucket"
+BUCKET_POLICY_ID = "ArtifactBucketPolicy"
+KEY_ID = "ArtifactKey"
+ROLE_ID = "PipelineRole"
+
+
+# ---------------------------------------------------------------------------------------------
+# model -> template
+
+
+def _raw(value: Any) -> Any:
+    """Replace every :class:`Expression` inside *value* by its intrinsic function."""
+    if isinstance(value, Expression):
+        return value.raw
+    if isinstance(value, Mapping):
+        return {k: _raw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_raw(v) for v in value]
+    return value
+
+
+def _pascal(value: Any, shape_name: str) -> Any:
+    if is_intrinsic(value):
+        return value
+    shape = SHAPES[shape_name]
+    kind = shape["type"]
+    if kind == "structure" and isinstance(value, Mapping):
+        members = shape["members"]
+        return {_cfn.cfn_key(k): _pascal(v, members[k]) if k in members else v for k, v in value.items()}
+    if kind == "list" and isinstance(value, list):
+        return [_pascal(v, shape["member"]) for v in value]
+    return value
+
+
+def _region(key: str) -> Any:
+    if key.startswith("{"):
+        try:
+            value = json.loads(key)
+        except ValueError:
+            return key
+        if is_intrinsic(value):
+            return value
+    return key
+
+
+def _check_cfn_limits(declaration: Mapping[str, Any]) -> None:
+    for i, stage in enumerate(declaration.get("stages", [])):
+        path = f"stages[{i}]"
+        failure = stage.get("onFailure")
+        if failure and failure.get("result") is not None and failure["result"] not in CFN_ON_FAILURE_RESULTS:
+            raise SynthesisError(
+                f"onFailure result {failure['result']} cannot be written to CloudFormation, whose schema "
+                f"allows only {' and '.join(CFN_ON_FAILURE_RESULTS)}; deploy it through the API instead",
+                path=f"{path}.onFailure.result",
+            )
+        for where in ("onFailure", "onSuccess", "beforeEntry"):
+            for c, condition in enumerate((stage.get(where) or {}).get("conditions") or ()):
+                for r, rule in enumerate(condition.get("rules") or ()):
+                    if "timeoutInMinutes" in rule:
+                        raise SynthesisError(
+                            "rule timeoutInMinutes has no CloudFormation property (RuleDeclaration lacks it); "
+                            "remove it or deploy the pipeline through the API",
+                            path=f"{path}.{where}.conditions[{c}].rules[{r}].timeoutInMinutes",
+                        )
+
+
+def pipeline_properties(pipeline: Pipeline) -> dict[str, Any]:
+    """
+    The ``Properties`` of the ``AWS::CodePipeline::Pipeline`` resource for *pipeline*.
+
+    Raises:
+        SynthesisError: for settings CloudFormation cannot express, naming the API path.
+
+    .. versionadded:: 0.1.0
+    """
+    declaration = _raw(to_codepipeline(pipeline, resolve=lambda expr, _path: expr.raw))
+    _check_cfn_limits(declaration)
+    stores = declaration.pop("artifactStores", None)
+    props: dict[str, Any] = _pascal(declaration, "PipelineDeclaration")
+    if props.get("Name") == _cfn.NO_NAME:
+        del props["Name"]
+    for action in (a for s in props["Stages"] for a in s["Actions"]):
+        # AWS's implicit defaults are left out of templates, as people write them.
+        for key in ("Configuration", "InputArtifacts", "OutputArtifacts"):
+            if not action.get(key):
+                action.pop(key, None)
+    if stores is not None:
+        props["ArtifactStores"] = [
+            {"Region": _region(region), "ArtifactStore": _pascal(store, "ArtifactStore")}
+            for region, store in stores.items()
+        ]
+    if pipeline.disabled_transitions:
+        props["DisableInboundStageTransitions"] = [
+            {"StageName": stage, "Reason": _raw(reason)} for stage, reason in pipeline.disabled_transitions.items()
+        ]
+    if pipeline.restart_execution_on_update is not None:
+        props["RestartExecutionOnUpdate"] = pipeline.restart_execution_on_update
+    if pipeline.tags:
+        props["Tags"] = [{"Key": k, "Value": _raw(v)} for k, v in pipeline.tags.items()]
+    return props
+
+
+def to_cloudformation(
+    pipeline: Pipeline,
+    *,
+    logical_id: str = "Pipeline",
+    artifact_bucket: bool = False,
+    kms_key: bool = False,
+    pipeline_role: bool = False,
+    parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    """
+    Render *pipeline* as a CloudFormation template (a dict; dump it as JSON or YAML).
+
+    Args:
+        pipeline: The model. Expressions (from imported templates) are written back as the
+            intrinsic functions they hold.
+        logical_id: Logical id of the pipeline resource.
+        artifact_bucket: Also create the artifact bucket (versioned, KMS-encrypted, public
+            access blocked, TLS-only policy) and point the pipeline's artifact store at it.
+            Needs a single-region pipeline.
+        kms_key: Also create a KMS key (rotation on) that encrypts the artifacts.
+        pipeline_role: Also create a least-privilege pipeline role whose permissions follow
+            from the action providers used, and point the pipeline at it.
+        parameters: Extra template ``Parameters``. Names the pipeline refers to with ``Ref``
+            or ``Fn::Sub`` that the template does not define are declared as ``String``
+            parameters automatically.
+        description: Template ``Description``.
+
+    Returns:
+        The template, with ``Outputs`` ``PipelineName`` and ``PipelineArn`` (and the
+        bucket, key and role when created).
+
+    Raises:
+        SynthesisError: for settings CloudFormation cannot express (an ``onFailure`` result
+            other than ROLLBACK/RETRY, a rule ``timeoutInMinutes``), naming the API path.
+
+    .. versionadded:: 0.1.0
+    """
+    if artifact_bucket and pipeline.artifact_store is None:
+        raise SynthesisError(
+            "artifact_bucket=True creates one bucket, but this pipeline uses per-region artifactStores; "
+            "create the regional buckets yourself",
+            path="artifactStores",
+        )
+    props = pipeline_properties(pipeline)
+    template: dict[str, Any] = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": description or f"CodePipeline pipeline {_describe(pipeline.name)} (generated by pipeweaver)",
+        "Parameters": {},
+        "Resources": {logical_id: {"Type": _cfn.PIPELINE_TYPE, "Properties": props}},
+        "Outputs": {
+            "PipelineName": {"Description": "Name of the pipeline", "Value": {"Ref": logical_id}},
+            "PipelineArn": {
+                "Description": "ARN of the pipeline",
+                "Value": {"Fn::Sub": _PIPELINE_ARN + f"${{{logical_id}}}"},
+            },
+        },
+    }
+    steps: list[TemplateExtension] = []
+    if kms_key:
+        steps.append(add_kms_key)
+    if artifact_bucket:
+        steps.append(add_artifact_bucket)
+    if pipeline_role:
+        steps.append(add_pipeline_role)
+    for step in steps:
+        step(template, pipeline, logical_id)
+    template["Parameters"].update({k: dict(v) for k, v in (parameters or {}).items()})
+    _declare_parameters(template)
+    if not template["Parameters"]:
+        del template["Parameters"]
+    return template
+
+
+def _describe(name: str | Expression) -> str:
+    return name if isinstance(name, str) else "(named by CloudFormation)" if name.raw == _cfn.NO_NAME else str(name)
+
+
+_SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def _referenced(value: Any, found: set[str]) -> None:
+    if isinstance(value, Mapping):
+        if set(value) == {"Ref"} and isinstance(value["Ref"], str):
+            found.add(value["Ref"])
+        if set(value) == {"Fn::Sub"}:
+            body = value["Fn::Sub"]
+            text, names = (body, {}) if isinstance(body, str) else (body[0], body[1] if len(body) > 1 else {})
+            if isinstance(text, str):
+                found.update(n for n in _SUB_VARIABLE.findall(text) if "." not in n and n not in names)
+        for v in value.values():
+            _referenced(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _referenced(v, found)
+
+
+def _declare_parameters(template: dict[str, Any]) -> None:
+    found: set[str] = set()
+    _referenced(template["Resources"], found)
+    known = set(template["Resources"]) | set(template["Parameters"])
+    for name in sorted(found - known):
+        if not name.startswith("AWS::"):
+            template["Parameters"][name] = {
+                "Type": "String",
+                "Description": f"Value of {name} (referenced by the pipeline)",
+            }
+
+
+def _resource(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    resource: dict[str, Any] = template["Resources"][logical_id]
+    return resource
+
+
+def add_kms_key(template: dict[str, Any], pipeline: Pipeline, logical_id: str) -> None:
+    """
+    Add a symmetric KMS key (rotation on, administered by the account) for the artifacts.
+
+    The pipeline's artifact store (single-region) is set to encrypt with it.
+
+    .. versionadded:: 0.1.0
+    """
+    template["Resources"][KEY_ID] = {
+        "Type": "AWS::KMS::Key",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "Description": "Encrypts the pipeline's artifacts",
+            "EnableKeyRotation": True,
+            "KeyPolicy": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        # The account administers the key through IAM; the pipeline role's own
+                        # policy then grants exactly the use it needs.
+                        "Sid": "AccountAdministersKeyThroughIam",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    }
+                ],
+            },
+        },
+    }
+    store = _resource(template, logical_id)["Properties"].get("ArtifactStore")
+    if store is not None:
+        store["EncryptionKey"] = {"Id": {"Fn::GetAtt": [KEY_ID, "Arn"]}, "Type": "KMS"}
+    template["Outputs"]["ArtifactKeyArn"] = {
+        "Description": "ARN of the KMS key that encrypts the artifacts",
+        "Value": {"Fn::GetAtt": [KEY_ID, "Arn"]},
+    }
+
+
+def add_artifact_bucket(template: dict[str, Any], pipeline: Pipeline, logical_id: str) -> None:
+    """
+    Add a versioned, KMS-encrypted, public-access-blocked, TLS-only artifact bucket.
+
+    Uses the key added by :func:`add_kms_key` when present, otherwise the AWS-managed
+    ``aws/s3`` key. The pipeline's artifact store is pointed at the bucket.
+
+    .. versionadded:: 0.1.0
+    """
+    encryption: dict[str, Any] = {"SSEAlgorithm": "aws:kms"}
+    if KEY_ID in template["Resources"]:
+        encryption["KMSMasterKeyID"] = {"Fn::GetAtt": [KEY_ID, "Arn"]}
+    template["Resources"][BUCKET_ID] = {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": encryption, "BucketKeyEnabled": True}
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        },
+    }
+    template["Resources"][BUCKET_POLICY_ID] = {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": {"Ref": BUCKET_ID},
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [
+                            {"Fn::GetAtt": [BUCKET_ID, "Arn"]},
+                            {"Fn::Sub": f"${{{BUCKET_ID}.Arn}}/*"},
+                        ],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ],
+            },
+        },
+    }
+    store = _resource(template, logical_id)["Properties"]["ArtifactStore"]
+    store["Location"] = {"Ref": BUCKET_ID}
+    template["Outputs"]["ArtifactBucketName"] = {
+        "Description": "Bucket that holds the pipeline's artifacts",
+        "Value": {"Ref": BUCKET_ID},
+    }
+
+
+# -- the pipeline role ---------------------------------------------------------------------------
+
+
+def _arn(service: str, resource: Any, *, region: Any = None, account: bool = True, partition_only: bool = False) -> Any:
+    """An ARN as ``Fn::Sub`` text when every part is plain text, else as ``Fn::Join``."""
+    region_part: Any = "" if partition_only else (region if region is not None else {"Ref": "AWS::Region"})
+    account_part: Any = {"Ref": "AWS::AccountId"} if account else ""
+    parts: list[Any] = [
+        "arn:",
+        {"Ref": "AWS::Partition"},
+        f":{service}:",
+        region_part,
+        ":",
+        account_part,
+        ":",
+        resource,
+    ]
+    flat: list[Any] = []
+    for part in parts:
+        if isinstance(part, list):
+            flat.extend(part)
+        else:
+            flat.append(part)
+    if all(
+        isinstance(p, str) or p in ({"Ref": "AWS::Partition"}, {"Ref": "AWS::Region"}, {"Ref": "AWS::AccountId"})
+        for p in flat
+    ):
+        text = "".join(p.replace("${", "${!") if isinstance(p, str) else "${" + str(p["Ref"]) + "}" for p in flat)
+        return {"Fn::Sub": text}
+    merged: list[Any] = []
+    for part in flat:
+        if merged and isinstance(part, str) and isinstance(merged[-1], str):
+            merged[-1] += part
+        elif part != "":
+            merged.append(part)
+    return {"Fn::Join": ["", merged]}
+
+
+def _value(action: Action, key: str) -> Any:
+    value = action.configuration.get(key)
+    if isinstance(value, Expression):
+        return value.raw
+    return value
+
+
+def _is_arn(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("arn:")
+
+
+def _named(value: Any, service: str, kind: str, region: Any) -> Any:
+    """An ARN given as such, or the ARN of the resource *kind*/*value* in this account."""
+    if value is None:
+        return None
+    if _is_arn(value):
+        return value
+    return _arn(service, [kind, value], region=region)
+
+
+def _statements_for(action: Action, pipeline_name: Any) -> tuple[list[dict[str, Any]], bool]:
+    """IAM statements *action* needs from the pipeline role, and whether its provider is known."""
+    region: Any = _raw(action.region) if action.region is not None else None
+    provider, category = action.provider, action.category.value
+    out: list[dict[str, Any]] = []
+
+    def allow(actions: list[str], resources: list[Any], condition: dict[str, Any] | None = None) -> None:
+        resources = [r for r in resources if r is not None]
+        if not resources:
+            return
+        statement: dict[str, Any] = {"Effect": "Allow", "Action": sorted(actions), "Resource": resources}
+        if condition:
+            statement["Condition"] = condition
+        out.append(statement)
+
+    def pass_role(roles: list[Any], service: str) -> None:
+        allow(["iam:PassRole"], roles, {"StringEquals": {"iam:PassedToService": service}})
+
+    if action.owner.value != "AWS":
+        # Third-party and custom actions run outside the pipeline role (job workers, OAuth apps).
+        return out, True
+    if provider == "CodeBuild" or (provider == "Commands" and category == "Compute"):
+        if provider == "CodeBuild":
+            allow(
+                [
+                    "codebuild:BatchGetBuilds",
+                    "codebuild:StartBuild",
+                    "codebuild:BatchGetBuildBatches",
+                    "codebuild:StartBuildBatch",
+                ],
+                [_named(_value(action, "ProjectName"), "codebuild", "project/", region)],
+            )
+        else:
+            log_group = _arn("logs", ["log-group:/aws/codepipeline/", pipeline_name, ":*"], region=region)
+            allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], [log_group])
+    elif provider == "CodeCommit":
+        allow(
+            [
+                "codecommit:CancelUploadArchive",
+                "codecommit:GetBranch",
+                "codecommit:GetCommit",
+                "codecommit:GetRepository",
+                "codecommit:GetUploadArchiveStatus",
+                "codecommit:UploadArchive",
+            ],
+            [_named(_value(action, "RepositoryName"), "codecommit", "", region)],
+        )
+    elif provider == "CodeStarSourceConnection":
+        connection = _value(action, "ConnectionArn")
+        allow(["codestar-connections:UseConnection", "codeconnections:UseConnection"], [connection])
+    elif provider == "S3" and category == "Source":
+        bucket, key = _value(action, "S3Bucket"), _value(action, "S3ObjectKey")
+        if bucket is not None:
+            allow(["s3:GetBucketVersioning"], [_arn("s3", bucket, account=False, partition_only=True)])
+            allow(
+                ["s3:GetObject", "s3:GetObjectVersion"],
+                [_arn("s3", [bucket, "/", key if key is not None else "*"], account=False, partition_only=True)],
+            )
+    elif provider == "S3" and category == "Deploy":
+        bucket = _value(action, "BucketName")
+        if bucket is not None:
+            allow(["s3:PutObject", "s3:PutObjectAcl"], [_arn("s3", [bucket, "/*"], account=False, partition_only=True)])
+    elif provider == "ECR" and category == "Source":
+        allow(["ecr:DescribeImages"], [_named(_value(action, "RepositoryName"), "ecr", "repository/", region)])
+    elif provider in ("CodeDeploy", "CodeDeployToECS"):
+        app, group = _value(action, "ApplicationName"), _value(action, "DeploymentGroupName")
+        allow(
+            [
+                "codedeploy:GetApplication",
+                "codedeploy:GetApplicationRevision",
+                "codedeploy:RegisterApplicationRevision",
+            ],
+            [_arn("codedeploy", ["application:", app], region=region)] if app is not None else [],
+        )
+        allow(
+            ["codedeploy:CreateDeployment", "codedeploy:GetDeployment"],
+            [_arn("codedeploy", ["deploymentgroup:", app, "/", group], region=region)]
+            if app is not None and group is not None
+            else [],
+        )
+        allow(["codedeploy:GetDeploymentConfig"], [_arn("codedeploy", "deploymentconfig:*", region=region)])
+        if provider == "CodeDeployToECS":
+            # RegisterTaskDefinition supports no resource-level scoping.
+            allow(["ecs:RegisterTaskDefinition", "ecs:TagResource"], ["*"])
+            pass_role(["*"], "ecs-tasks.amazonaws.com")
+    elif provider == "ECS" and category == "Deploy":
+        cluster, service = _value(action, "ClusterName"), _value(action, "ServiceName")
+        allow(
+            ["ecs:DescribeServices", "ecs:UpdateService"],
+            [_arn("ecs", ["service/", cluster, "/", service], region=region)]
+            if cluster is not None and service is not None
+            else [],
+        )
+        allow(
+            [
+                "ecs:DescribeTaskDefinition",
+                "ecs:DescribeTasks",
+                "ecs:ListTasks",
+                "ecs:RegisterTaskDefinition",
+                "ecs:TagResource",
+            ],
+            ["*"],
+        )
+        pass_role(["*"], "ecs-tasks.amazonaws.com")
+    elif provider == "CloudFormation":
+        stack = _value(action, "StackName")
+        allow(
+            [
+                "cloudformation:CreateChangeSet",
+                "cloudformation:CreateStack",
+                "cloudformation:DeleteChangeSet",
+                "cloudformation:DeleteStack",
+                "cloudformation:DescribeChangeSet",
+                "cloudformation:DescribeStacks",
+                "cloudformation:ExecuteChangeSet",
+                "cloudformation:SetStackPolicy",
+                "cloudformation:UpdateStack",
+            ],
+            [_arn("cloudformation", ["stack/", stack, "/*"], region=region)] if stack is not None else [],
+        )
+        allow(["cloudformation:ValidateTemplate"], ["*"])
+        role = _value(action, "RoleArn")
+        if role is not None:
+            pass_role([role], "cloudformation.amazonaws.com")
+    elif provider == "Lambda":
+        allow(["lambda:InvokeFunction"], [_named(_value(action, "FunctionName"), "lambda", "function:", region)])
+    elif provider == "StepFunctions":
+        machine = _value(action, "StateMachineArn")
+        allow(["states:StartExecution"], [machine])
+        allow(["states:DescribeExecution"], ["*"] if machine is not None else [])
+    elif provider == "Manual" and category == "Approval":
+        allow(["sns:Publish"], [_value(action, "NotificationArn")])
+    elif provider == "ElasticBeanstalk":
+        app = _value(action, "ApplicationName")
+        allow(
+            [
+                "elasticbeanstalk:CreateApplicationVersion",
+                "elasticbeanstalk:DescribeApplicationVersions",
+                "elasticbeanstalk:DescribeEnvironments",
+                "elasticbeanstalk:DescribeEvents",
+                "elasticbeanstalk:UpdateEnvironment",
+            ],
+            [
+                _arn("elasticbeanstalk", ["application/", app], region=region),
+                _arn("elasticbeanstalk", ["environment/", app, "/*"], region=region),
+                _arn("elasticbeanstalk", ["applicationversion/", app, "/*"], region=region),
+            ]
+            if app is not None
+            else [],
+        )
+    elif provider == "CodePipeline" and category == "Invoke":
+        allow(
+            ["codepipeline:StartPipelineExecution"],
+            [_named(_value(action, "PipelineName"), "codepipeline", "", region)],
+        )
+    else:
+        return out, False
+    return out, True
+
+
+def _store_statements(template: dict[str, Any], pipeline: Pipeline, props: Mapping[str, Any]) -> list[dict[str, Any]]:
+    stores: list[Mapping[str, Any]] = []
+    if props.get("ArtifactStore") is not None:
+        stores.append(props["ArtifactStore"])
+    stores.extend(item["ArtifactStore"] for item in props.get("ArtifactStores") or ())
+    buckets: list[Any] = []
+    objects: list[Any] = []
+    keys: list[Any] = []
+    for store in stores:
+        location = store["Location"]
+        if location == {"Ref": BUCKET_ID}:
+            buckets.append({"Fn::GetAtt": [BUCKET_ID, "Arn"]})
+            objects.append({"Fn::Sub": f"${{{BUCKET_ID}.Arn}}/*"})
+        else:
+            buckets.append(_arn("s3", location, account=False, partition_only=True))
+            objects.append(_arn("s3", [location, "/*"], account=False, partition_only=True))
+        key = (store.get("EncryptionKey") or {}).get("Id")
+        if key is not None:
+            keys.append(key if not isinstance(key, str) or key.startswith("arn:") else _arn("kms", ["key/", key]))
+    out: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": ["s3:GetBucketLocation", "s3:GetBucketVersioning"], "Resource": buckets},
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:PutObjectAcl"],
+            "Resource": objects,
+        },
+    ]
+    if keys:
+        out.append(
+            {
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                "Resource": keys,
+            }
+        )
+    return out
+
+
+def add_pipeline_role(template: dict[str, Any], pipeline: Pipeline, logical_id: str) -> None:
+    """
+    Add a least-privilege pipeline role and point the pipeline at it.
+
+    Trust is limited to ``codepipeline.amazonaws.com`` acting for this account; permissions
+    follow from the artifact stores and the action providers used (no ``Action: "*"``;
+    ``iam:PassRole`` only with an ``iam:PassedToService`` condition). Providers without a
+    known permission set are listed in the template's ``Metadata`` so that nothing is
+    granted silently.
+
+    .. versionadded:: 0.1.0
+    """
+    props = _resource(template, logical_id)["Properties"]
+    statements = _store_statements(template, pipeline, props)
+    unknown: list[str] = []
+    assumed: list[Any] = []
+    for _stage, action in pipeline.actions():
+        # The log group name of a Commands action is the pipeline name; a Ref to the pipeline
+        # itself would be circular, so it falls back to every pipeline log group then.
+        pipeline_name = props.get("Name", "*")
+        found, known = _statements_for(action, pipeline_name)
+        if not known:
+            unknown.append(str(action.action_type))
+        for statement in found:
+            if statement not in statements:
+                statements.append(statement)
+        if action.role_arn is not None:
+            role = _raw(action.role_arn)
+            if role not in assumed:
+                assumed.append(role)
+    if assumed:
+        statements.append({"Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": assumed})
+    template["Resources"][ROLE_ID] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "Description": "Service role of the pipeline (least privilege, generated by pipeweaver)",
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "codepipeline.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                    }
+                ],
+            },
+            "Policies": [
+                {
+                    "PolicyName": "pipeline",
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                }
+            ],
+        },
+    }
+    props["RoleArn"] = {"Fn::GetAtt": [ROLE_ID, "Arn"]}
+    if unknown:
+        template.setdefault("Metadata", {})["pipeweaver"] = {
+            "UngrantedActionTypes": sorted(set(unknown)),
+            "Note": "pipeweaver knows no least-privilege permissions for these action types; "
+            "add what they need to PipelineRole",
+        }
+    template["Outputs"]["PipelineRoleArn"] = {
+        "Description": "ARN of the pipeline's service role",
+        "Value": {"Fn::GetAtt": [ROLE_ID, "Arn"]},
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# template -> model
+
+
+def _expressions(value: Any) -> Any:
+    if is_intrinsic(value):
+        return Expression.of(value)
+    if isinstance(value, Mapping):
+        return {k: _expressions(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expressions(v) for v in value]
+    return value
+
+
+def from_cloudformation(template: str | bytes | Mapping[str, Any], logical_id: str | None = None) -> Pipeline:
+    """
+    Build a :class:`~pipeweaver.Pipeline` from a CloudFormation template.
+
+    Args:
+        template: JSON or YAML text (short-form intrinsics such as ``!Ref`` included) or a
+            parsed template.
+        logical_id: Which pipeline resource to read; needed when there are several.
+
+    Intrinsic functions become :class:`~pipeweaver.Expression` values, written back
+    unchanged by :func:`to_cloudformation`; give them values with ``resolve=`` (see
+    :func:`parameter_resolver`) before :func:`~pipeweaver.synth.to_codepipeline`.
+    CloudFormation-tolerated forms are normalised as listed in the synthesis docs.
+
+    Raises:
+        LoadError: for unsafe or unparsable text, no or several pipelines without
+            *logical_id*, and structural problems, each with its template path.
+
+    .. versionadded:: 0.1.0
+    """
+    data = _cfn.load_template(template)
+    found = _cfn.declaration_of(data, logical_id)
+    if found.issues:
+        raise LoadError(
+            f"pipeline {found.logical_id} is not a valid pipeline resource ({len(found.issues)} problem(s))",
+            found.issues,
+        )
+    declaration = _expressions(found.declaration)
+    return build_pipeline(
+        declaration,
+        tags=_expressions(found.tags),
+        disabled_transitions=_expressions(found.disabled_transitions),
+        restart_execution_on_update=found.restart_execution_on_update,
+    )
+
+
+def parameter_resolver(values: Mapping[str, str]) -> ExpressionResolver:
+    """
+    A ``resolve=`` for :func:`~pipeweaver.synth.to_codepipeline` that fills in parameters.
+
+    Resolves ``Ref`` to a name in *values* and ``Fn::Sub`` whose ``${Name}`` variables are
+    all in *values* (or in its own variable map). Anything else raises
+    :class:`~pipeweaver.errors.SynthesisError` naming the path.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def resolve(expr: Expression, path: str) -> Any:
+        raw = expr.raw
+        if isinstance(raw, Mapping) and set(raw) == {"Ref"} and raw["Ref"] in values:
+            return values[raw["Ref"]]
+        if isinstance(raw, Mapping) and set(raw) == {"Fn::Sub"}:
+            body = raw["Fn::Sub"]
+            text, local = (body, {}) if isinstance(body, str) else (body[0], body[1] if len(body) > 1 else {})
+            scope = {**values, **{k: v for k, v in local.items() if isinstance(v, str)}}
+            missing = [n for n in _SUB_VARIABLE.findall(text) if n not in scope]
+            if isinstance(text, str) and not missing:
+                return _SUB_VARIABLE.sub(lambda m: scope[m[1]], text).replace("${!", "${")
+            raise SynthesisError(f"cannot resolve {expr.raw_json}: no value for {', '.join(missing)}", path=path)
+        raise SynthesisError(
+            f"value is the CloudFormation expression {expr.raw_json}; give its parameters in resolve=",
+            path=path,
+        )
+
+    return resolve

@@ -1,0 +1,528 @@
+"""CloudFormation both ways: templates load safely, round-trip, and synthesize lint-clean."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pipeweaver as pw
+from pipeweaver import _cfn
+from pipeweaver._codec import is_intrinsic
+from pipeweaver.synth import (
+    from_cloudformation,
+    from_codepipeline,
+    parameter_resolver,
+    to_cloudformation,
+    to_codepipeline,
+)
+
+from ..conftest import CORPUS, corpus_files, corpus_manifest
+from ..strategies import pipelines
+from ._lint import cfn_lint
+
+CFN_FILES = corpus_files("cfn")
+API_VALID = [f for f in corpus_files("api") if corpus_manifest()[f]["valid"]]
+CFN_VALID = [f for f in CFN_FILES if corpus_manifest()[f]["valid"]]
+
+
+def _loads_as_api(name: str) -> bool:
+    try:
+        from_codepipeline(json.loads((CORPUS / name).read_text()))
+    except pw.LoadError:
+        return False
+    return True
+
+
+#: API-corpus files that are structurally valid (the others are the codec tests' business).
+API_LOADABLE = [f for f in corpus_files("api") if _loads_as_api(f)]
+
+
+def _text(name: str) -> str:
+    return (CORPUS / name).read_text()
+
+
+def _canonical(value: Any, key: str = "") -> Any:
+    """The documented normalisations, written independently of the loader, for comparison."""
+    if isinstance(value, dict):
+        if is_intrinsic(value):
+            return value
+        if key == "Configuration":
+            return {k: _config_text(v) for k, v in value.items()}
+        out = {k: _canonical(v, k) for k, v in value.items()}
+        if "ActionTypeId" in out:
+            out.setdefault("RunOrder", 1)
+            for empty in ("Configuration", "InputArtifacts", "OutputArtifacts"):
+                if out.get(empty) in ({}, []):
+                    del out[empty]
+        return out
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    if key == "RunOrder" and isinstance(value, str):
+        return int(value)
+    if key == "Version" and isinstance(value, int):
+        return str(value)
+    return value
+
+
+def _config_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+def _intrinsics(value: Any) -> list[str]:
+    if is_intrinsic(value):
+        return [json.dumps(value, sort_keys=True)]
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _intrinsics(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _intrinsics(v)]
+    return []
+
+
+# -- the corpus ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", CFN_FILES)
+def test_every_corpus_template_loads(name: str) -> None:
+    """Each pipeline of each corpus template loads, or is refused with template paths only."""
+    template = _cfn.load_template(_text(name))
+    outcomes = []
+    stray_paths = []
+    for logical_id in _cfn.find_pipelines(template):
+        try:
+            from_cloudformation(template, logical_id)
+            outcomes.append("loaded")
+        except pw.LoadError as exc:
+            stray_paths += [i.path for i in exc.issues if not i.path.startswith(f"Resources.{logical_id}.Properties")]
+            outcomes.append("refused")
+
+    assert outcomes
+    assert [] == stray_paths
+    if corpus_manifest()[name]["valid"]:
+        assert ["loaded"] == outcomes
+
+
+@pytest.mark.parametrize("name", CFN_VALID)
+def test_valid_corpus_templates_resynthesize_to_the_original_resource(name: str) -> None:
+    """A valid template's pipeline resource comes back equal, modulo the documented normalisations."""
+    template = _cfn.load_template(_text(name))
+    (logical_id,) = _cfn.find_pipelines(template)
+    original = template["Resources"][logical_id]["Properties"]
+
+    again = to_cloudformation(from_cloudformation(_text(name)), logical_id=logical_id)
+
+    assert _canonical(original) == again["Resources"][logical_id]["Properties"]
+    assert sorted(_intrinsics(original)) == sorted(_intrinsics(again["Resources"][logical_id]["Properties"]))
+
+
+def test_corpus_template_with_two_pipelines_asks_for_the_logical_id() -> None:
+    """A template with several pipelines is refused with a LoadError listing their ids."""
+    with pytest.raises(pw.LoadError) as info:
+        from_cloudformation(_text("cfn/cfn-11-cfnlint-bad-one-stage.yaml"))
+
+    assert "logical_id" in str(info.value)
+    assert "TestPipeline, TestPipeline2" in info.value.issues[0].message
+
+
+def test_structural_problems_carry_template_paths() -> None:
+    """A string where an output artifact object belongs is reported at its template path."""
+    with pytest.raises(pw.LoadError) as info:
+        from_cloudformation(_text("cfn/cfn-11-cfnlint-bad-one-stage.yaml"), "TestPipeline")
+
+    assert ["Resources.TestPipeline.Properties.Stages[0].Actions[0].OutputArtifacts[0]"] == [
+        i.path for i in info.value.issues
+    ]
+
+
+@pytest.mark.parametrize("name", CFN_FILES)
+def test_model_template_model_round_trip_on_corpus_templates(name: str) -> None:
+    """Every loadable corpus pipeline survives model -> template -> model unchanged."""
+    template = _cfn.load_template(_text(name))
+    for logical_id in _cfn.find_pipelines(template):
+        try:
+            pipeline = from_cloudformation(template, logical_id)
+        except pw.LoadError:
+            continue
+
+        assert pipeline == from_cloudformation(to_cloudformation(pipeline, logical_id=logical_id), logical_id)
+
+
+@pytest.mark.parametrize("name", API_LOADABLE)
+def test_model_template_model_round_trip_on_api_corpus(name: str) -> None:
+    """API-corpus pipelines survive model -> template -> model unchanged."""
+    pipeline = from_codepipeline(json.loads(_text(name)))
+
+    assert pipeline == from_cloudformation(to_cloudformation(pipeline))
+
+
+@settings(max_examples=200)
+@given(pipelines())
+def test_model_template_model_round_trip_hypothesis(pipeline: pw.Pipeline) -> None:
+    """Generated pipelines survive model -> template -> model unchanged."""
+    assert pipeline == from_cloudformation(to_cloudformation(pipeline))
+
+
+# -- cfn-lint -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", API_VALID)
+@pytest.mark.parametrize("extras", [False, True], ids=["bare", "bucket-key-role"])
+def test_corpus_pipelines_synthesize_lint_clean(name: str, extras: bool) -> None:
+    """Templates of the valid API-corpus pipelines have no cfn-lint errors or warnings."""
+    pipeline = from_codepipeline(json.loads(_text(name)))
+    single = pipeline.artifact_store is not None
+    template = to_cloudformation(pipeline, artifact_bucket=extras and single, kms_key=extras, pipeline_role=extras)
+
+    assert [] == cfn_lint(template)
+
+
+def test_example_pipeline_synthesizes_lint_clean() -> None:
+    """The quickstart example's pipeline, with every option, has no cfn-lint findings."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "quickstart.py"
+    spec = importlib.util.spec_from_file_location("quickstart", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pipeline = module.build_pipeline()
+
+    assert [] == cfn_lint(to_cloudformation(pipeline))
+    assert [] == cfn_lint(to_cloudformation(pipeline, artifact_bucket=True, kms_key=True, pipeline_role=True))
+
+
+@settings(max_examples=50)
+@given(pipelines(), st.booleans())
+def test_generated_pipelines_synthesize_lint_clean(pipeline: pw.Pipeline, extras: bool) -> None:
+    """Templates of generated pipelines (with or without the extra resources) lint clean."""
+    single = pipeline.artifact_store is not None
+    template = to_cloudformation(
+        pipeline, artifact_bucket=extras and single, kms_key=extras and single, pipeline_role=extras
+    )
+
+    assert [] == cfn_lint(template)
+
+
+@pytest.mark.parametrize("name", CFN_VALID)
+def test_imported_templates_declare_the_parameters_they_reference(name: str) -> None:
+    """Refs to names the synthesized template lacks become String parameters."""
+    template = to_cloudformation(from_cloudformation(_text(name)))
+    refs = {json.loads(x)["Ref"] for x in _intrinsics(template["Resources"]) if json.loads(x).get("Ref") is not None}
+    defined = set(template["Resources"]) | set(template.get("Parameters", {}))
+
+    assert set() == {r for r in refs if not r.startswith("AWS::")} - defined
+
+
+# -- CloudFormation specifics -----------------------------------------------------------------
+
+
+def test_cloudformation_only_settings_round_trip(sample: pw.Pipeline) -> None:
+    """Tags, disabled transitions and RestartExecutionOnUpdate are written and read back."""
+    pipeline = pw.Pipeline(
+        name=sample.name,
+        role_arn=sample.role_arn,
+        stages=sample.stages,
+        artifact_store=sample.artifact_store,
+        tags={"team": "web"},
+        disabled_transitions={"Deploy": "freeze"},
+        restart_execution_on_update=True,
+    )
+
+    props = to_cloudformation(pipeline)["Resources"]["Pipeline"]["Properties"]
+
+    assert [{"Key": "team", "Value": "web"}] == props["Tags"]
+    assert [{"StageName": "Deploy", "Reason": "freeze"}] == props["DisableInboundStageTransitions"]
+    assert props["RestartExecutionOnUpdate"] is True
+    assert pipeline == from_cloudformation(to_cloudformation(pipeline))
+
+
+def test_artifact_stores_become_a_region_list() -> None:
+    """Cross-region stores are written as CloudFormation's list of {Region, ArtifactStore}."""
+    pipeline = from_codepipeline(json.loads(_text("api/api-10-crossregion-artifactstores-docs.json")))
+
+    stores = to_cloudformation(pipeline)["Resources"]["Pipeline"]["Properties"]["ArtifactStores"]
+
+    assert sorted(pipeline.artifact_stores or {}) == sorted(s["Region"] for s in stores)
+    assert all(set(s["ArtifactStore"]) >= {"Type", "Location"} for s in stores)
+
+
+def test_failure_result_cloudformation_lacks_is_refused(sample: pw.Pipeline) -> None:
+    """An onFailure result of FAIL raises SynthesisError naming its path (CFN allows ROLLBACK/RETRY)."""
+    stages = list(sample.stages)
+    stages[1] = pw.Stage(name=stages[1].name, actions=stages[1].actions, on_failure=pw.FailureConditions(result="FAIL"))
+    pipeline = pw.Pipeline(
+        name="p", role_arn=sample.role_arn, stages=stages, artifact_store=sample.artifact_store, pipeline_type="V2"
+    )
+
+    with pytest.raises(pw.SynthesisError) as info:
+        to_cloudformation(pipeline)
+
+    assert "stages[1].onFailure.result" == info.value.path
+
+
+def test_rule_timeout_is_refused(sample: pw.Pipeline) -> None:
+    """A rule timeoutInMinutes (absent from the CFN schema) raises SynthesisError naming its path."""
+    rule = pw.Rule(name="Check", rule_type=pw.RuleType(provider="VariableCheck"), timeout_in_minutes=10)
+    stages = list(sample.stages)
+    stages[2] = pw.Stage(
+        name=stages[2].name,
+        actions=stages[2].actions,
+        before_entry=pw.BeforeEntryConditions(conditions=[pw.Condition(result="FAIL", rules=[rule])]),
+    )
+    pipeline = pw.Pipeline(
+        name="p", role_arn=sample.role_arn, stages=stages, artifact_store=sample.artifact_store, pipeline_type="V2"
+    )
+
+    with pytest.raises(pw.SynthesisError) as info:
+        to_cloudformation(pipeline)
+
+    assert "stages[2].beforeEntry.conditions[0].rules[0].timeoutInMinutes" == info.value.path
+
+
+def test_artifact_bucket_needs_a_single_store() -> None:
+    """artifact_bucket=True on a cross-region pipeline raises SynthesisError."""
+    pipeline = from_codepipeline(json.loads(_text("api/api-10-crossregion-artifactstores-docs.json")))
+
+    with pytest.raises(pw.SynthesisError) as info:
+        to_cloudformation(pipeline, artifact_bucket=True)
+
+    assert "artifactStores" == info.value.path
+
+
+def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    policies = template["Resources"]["PipelineRole"]["Properties"]["Policies"]
+    return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+
+
+@pytest.mark.parametrize("name", API_VALID)
+def test_pipeline_role_is_least_privilege(name: str) -> None:
+    """The generated role never grants Action '*', scopes PassRole and trusts only CodePipeline."""
+    template = to_cloudformation(from_codepipeline(json.loads(_text(name))), pipeline_role=True)
+    statements = _statements(template)
+    trust = template["Resources"]["PipelineRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+
+    assert [] == [s for s in statements if "*" in s["Action"] or any(a.endswith(":*") for a in s["Action"])]
+    assert [] == [s for s in statements if "iam:PassRole" in s["Action"] and "iam:PassedToService" not in json.dumps(s)]
+    assert [{"Service": "codepipeline.amazonaws.com"}] == [t["Principal"] for t in trust]
+    assert {"Fn::GetAtt": ["PipelineRole", "Arn"]} == template["Resources"]["Pipeline"]["Properties"]["RoleArn"]
+
+
+def test_role_permissions_follow_the_providers(sample: pw.Pipeline) -> None:
+    """CodeBuild and CodeDeploy actions get their own permissions, scoped to their resources."""
+    statements = _statements(to_cloudformation(sample, pipeline_role=True))
+    actions = {a for s in statements for a in s["Action"]}
+    builds = [s for s in statements if "codebuild:StartBuild" in s["Action"]]
+
+    assert {"codebuild:StartBuild", "codedeploy:CreateDeployment", "codestar-connections:UseConnection"} <= actions
+    assert "ecs:UpdateService" not in actions
+    assert [
+        [{"Fn::Sub": "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/web-build"}],
+        [{"Fn::Sub": "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:project/web-test"}],
+    ] == [s["Resource"] for s in builds]
+
+
+def test_bucket_and_key_options(sample: pw.Pipeline) -> None:
+    """The bucket is versioned, KMS-encrypted with the new key, public-access-blocked and TLS-only."""
+    template = to_cloudformation(sample, artifact_bucket=True, kms_key=True)
+    bucket = template["Resources"]["ArtifactBucket"]["Properties"]
+    policy = template["Resources"]["ArtifactBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    store = template["Resources"]["Pipeline"]["Properties"]["ArtifactStore"]
+    sse = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+
+    assert {"Status": "Enabled"} == bucket["VersioningConfiguration"]
+    assert {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Fn::GetAtt": ["ArtifactKey", "Arn"]}} == sse
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert [{"Bool": {"aws:SecureTransport": "false"}}] == [s["Condition"] for s in policy if s["Effect"] == "Deny"]
+    assert {
+        "Location": {"Ref": "ArtifactBucket"},
+        "Type": "S3",
+        "EncryptionKey": {"Id": {"Fn::GetAtt": ["ArtifactKey", "Arn"]}, "Type": "KMS"},
+    } == store
+    assert {"PipelineName", "PipelineArn", "ArtifactBucketName", "ArtifactKeyArn"} == set(template["Outputs"])
+
+
+# -- expressions and normalisations ----------------------------------------------------------
+
+TEMPLATE = """
+AWSTemplateFormatVersion: 2010-09-09
+Parameters:
+  Env: {Type: String}
+Resources:
+  Pipe:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      Name: !Sub '${Env}-web'
+      RoleArn: !GetAtt Role.Arn
+      ArtifactStore: {Type: S3, Location: !Ref Bucket}
+      Stages:
+        - Name: Source
+          Actions:
+            - Name: Src
+              ActionTypeId: {Category: Source, Owner: AWS, Provider: S3, Version: 1}
+              Configuration: '{"S3Bucket": "b", "S3ObjectKey": "k.zip", "PollForSourceChanges": false}'
+              OutputArtifacts: [{Name: Out}]
+              RunOrder: '2'
+        - Name: Build
+          Actions:
+            - Name: Build
+              ActionTypeId: {Category: Build, Owner: AWS, Provider: CodeBuild, Version: '1'}
+              Configuration:
+                ProjectName: !Join ['-', [!Ref Env, build]]
+                BatchEnabled: true
+                Retries: 3
+              InputArtifacts: [{Name: Out}]
+"""
+
+
+def test_tolerated_forms_are_normalised() -> None:
+    """RunOrder '2', Version 1, Configuration as a JSON string and non-string values are normalised."""
+    pipeline = from_cloudformation(TEMPLATE)
+    source = pipeline.stages[0].actions[0]
+    build = pipeline.stages[1].actions[0]
+
+    assert 2 == source.run_order
+    assert "1" == source.action_type.version
+    assert {"S3Bucket": "b", "S3ObjectKey": "k.zip", "PollForSourceChanges": "false"} == dict(source.configuration)
+    assert "true" == build.configuration["BatchEnabled"]
+    assert "3" == build.configuration["Retries"]
+
+
+def test_short_form_intrinsics_become_expressions() -> None:
+    """!Sub, !GetAtt, !Ref and !Join load as Expression objects in their long form."""
+    pipeline = from_cloudformation(TEMPLATE)
+
+    assert pw.Expression.of({"Fn::Sub": "${Env}-web"}) == pipeline.name
+    assert pw.Expression.of({"Fn::GetAtt": ["Role", "Arn"]}) == pipeline.role_arn
+    assert pipeline.artifact_store is not None
+    assert pw.Expression.of({"Ref": "Bucket"}) == pipeline.artifact_store.location
+    assert (
+        pw.Expression.of({"Fn::Join": ["-", [{"Ref": "Env"}, "build"]]})
+        == (pipeline.stages[1].actions[0].configuration["ProjectName"])
+    )
+
+
+def test_expressions_make_codepipeline_json_fail_naming_the_path() -> None:
+    """to_codepipeline refuses an unresolved expression and names where it stands."""
+    with pytest.raises(pw.SynthesisError) as info:
+        to_codepipeline(from_cloudformation(TEMPLATE))
+
+    assert "name" == info.value.path
+
+
+def test_parameter_resolver_fills_refs_and_subs() -> None:
+    """parameter_resolver resolves Ref and simple Fn::Sub, and names the path of what it cannot."""
+    pipeline = from_cloudformation(TEMPLATE)
+    values = {"Env": "prod", "Bucket": "artifacts", "Role": "unused"}
+
+    with pytest.raises(pw.SynthesisError) as info:
+        to_codepipeline(pipeline, resolve=parameter_resolver(values))
+    assert "roleArn" == info.value.path
+
+    fixed = pw.Pipeline(
+        name=pipeline.name,
+        role_arn="arn:aws:iam::123456789012:role/R",
+        stages=[
+            pipeline.stages[0],
+            pw.Stage(
+                name="Build",
+                actions=[
+                    pw.Action(
+                        name="Build",
+                        action_type=pipeline.stages[1].actions[0].action_type,
+                        configuration={"ProjectName": pw.Expression.of({"Ref": "Env"})},
+                        inputs=pipeline.stages[1].actions[0].inputs,
+                    )
+                ],
+            ),
+        ],
+        artifact_store=pipeline.artifact_store,
+    )
+    data = to_codepipeline(fixed, resolve=parameter_resolver(values))
+    assert ("prod-web", "artifacts", "prod") == (
+        data["name"],
+        data["artifactStore"]["location"],
+        data["stages"][1]["actions"][0]["configuration"]["ProjectName"],
+    )
+
+
+def test_missing_name_round_trips_as_absent() -> None:
+    """A pipeline without Name (CloudFormation names it) is written back without Name."""
+    template = _cfn.load_template(_text("cfn/cfn-04-github-codebuild-ecs.yaml"))
+    pipeline = from_cloudformation(template)
+
+    props = to_cloudformation(pipeline)["Resources"]["Pipeline"]["Properties"]
+
+    assert pw.Expression.of(_cfn.NO_NAME) == pipeline.name
+    assert "Name" not in props
+
+
+def test_unknown_property_is_reported_at_its_template_path() -> None:
+    """A misspelt property yields a LoadError with the template path and a PascalCase hint."""
+    bad = TEMPLATE.replace("RunOrder: '2'", "RunOrdr: 2")
+
+    with pytest.raises(pw.LoadError) as info:
+        from_cloudformation(bad)
+
+    assert ["Resources.Pipe.Properties.Stages[0].Actions[0].RunOrdr"] == [i.path for i in info.value.issues]
+    assert "RunOrder" in (info.value.issues[0].hint or "")
+
+
+def test_unknown_logical_id_lists_the_choices() -> None:
+    """Asking for a logical id that is not a pipeline names the ones that are."""
+    with pytest.raises(pw.LoadError) as info:
+        from_cloudformation(TEMPLATE, "Nope")
+
+    assert "Pipe" in (info.value.issues[0].hint or "")
+
+
+# -- hostile input --------------------------------------------------------------------------------
+
+
+def _laughs(levels: int) -> str:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        refs = ",".join([f"*a{i - 1}"] * 10)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (_laughs(10), "aliases"),
+        ("a: " + "[" * 50_000 + "]" * 50_000, "nesting"),
+        ('{"a": ' + "[" * 50_000 + "]" * 50_000 + "}", "nesting"),
+        ("a:\n" + "".join("  " * i + f"  k{i}:\n" for i in range(300)), "nesting"),
+        ("Resources: !!python/object/apply:os.system ['echo owned']\n", "constructor"),
+        ("Resources: !!python/name:os.system\n", "constructor"),
+        ("Resources: !Custom thing\n", "constructor"),
+        ("Resources: [unclosed\n", "line"),
+        ("[1, 2]\n", "not a mapping"),
+    ],
+    ids=[
+        "billion-laughs",
+        "deep-flow-yaml",
+        "deep-json",
+        "deep-block-yaml",
+        "python-object",
+        "python-name",
+        "unknown-tag",
+        "syntax",
+        "not-mapping",
+    ],
+)
+def test_hostile_yaml_is_rejected_quickly(text: str, words: str) -> None:
+    """Hostile or broken text raises one LoadError saying what is wrong, without expanding the document."""
+    with pytest.raises(pw.LoadError) as info:
+        from_cloudformation(text)
+
+    assert words in str(info.value)
