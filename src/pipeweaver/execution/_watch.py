@@ -1,0 +1,438 @@
+"""Starting executions locally: poll git repositories mapped to source actions, and cron.
+
+Layer: execution. Uses :mod:`pipeweaver._triggers` to decide, and an executor's
+``start(pipeline, source_revisions=..., trigger=...)`` to act; the executor applies the
+pipeline's execution mode (SUPERSEDED, QUEUED, PARALLEL). Git is run as a subprocess
+(``git for-each-ref`` / ``git log``); nothing is written to the repositories.
+
+The cron dialect is the classic five-field one (minute, hour, day of month, month, day of
+week) with ``*``, lists, ranges, steps and month/day names; when both day fields are
+restricted a day matches either (as in Vixie cron). It is parsed here because the grammar is
+small and a dependency would not remove any of the tests it needs.
+"""
+
+from __future__ import annotations
+
+import calendar
+import inspect
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol, final
+
+import attrs
+
+from .._model import Pipeline
+from .._triggers import GitPush, TriggerDecision, evaluate, source_identity
+from ..errors import DefinitionError, ExecutionError
+from ._base import TriggerInfo
+
+__all__ = [
+    "CronSchedule",
+    "Starter",
+    "Watcher",
+    "as_starter",
+    "watch",
+]
+
+
+class Starter(Protocol):
+    """
+    **Protocol:** starts one execution and returns its handle (or any record).
+
+    :func:`as_starter` turns an executor with ``start(pipeline, *, source_revisions=...,
+    trigger=...)`` into one.
+    """
+
+    def __call__(self, pipeline: Pipeline, source_revisions: Mapping[str, str], trigger: TriggerInfo) -> Any: ...
+
+
+def as_starter(target: Any) -> Starter:
+    """
+    Wrap an executor (anything with ``start(pipeline, ...)``) or return a starter unchanged.
+
+    The trigger is passed as ``trigger=`` when the executor's ``start`` accepts it.
+
+    Raises:
+        TypeError: when *target* is neither an executor nor a callable.
+
+    .. versionadded:: 0.1.0
+    """
+    start = getattr(target, "start", None)
+    if start is None:
+        if callable(target):
+            return target  # type: ignore[no-any-return]
+        raise TypeError(f"expected an executor with start(...) or a starter callable, got {type(target).__name__}")
+    try:
+        takes_trigger = "trigger" in inspect.signature(start).parameters
+    except (TypeError, ValueError):
+        takes_trigger = False
+
+    def starter(pipeline: Pipeline, source_revisions: Mapping[str, str], trigger: TriggerInfo) -> Any:
+        if takes_trigger:
+            return start(pipeline, source_revisions=dict(source_revisions) or None, trigger=trigger)
+        return start(pipeline, source_revisions=dict(source_revisions) or None)
+
+    return starter
+
+
+# ---------------------------------------------------------------------------------------------
+# cron
+
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
+_DAYS = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
+_FieldSpec = tuple[str, int, int, Mapping[str, int]]
+_FIELDS: tuple[_FieldSpec, ...] = (
+    ("minute", 0, 59, {}),
+    ("hour", 0, 23, {}),
+    ("day of month", 1, 31, {}),
+    ("month", 1, 12, _MONTHS),
+)
+_DOW: _FieldSpec = ("day of week", 0, 7, _DAYS)
+
+
+def _cron_error(expression: str, problem: str) -> DefinitionError:
+    return DefinitionError(
+        "schedule",
+        expression,
+        f"{problem}; expected five fields 'minute hour day-of-month month day-of-week', e.g. '*/15 9-17 * * MON-FRI'",
+    )
+
+
+def _cron_field(expression: str, text: str, spec: tuple[str, int, int, Mapping[str, int]]) -> frozenset[int]:
+    name, low, high, names = spec
+
+    def number(token: str) -> int:
+        value = names.get(token.lower()) if names else None
+        if value is None:
+            if not token.isdigit():
+                raise _cron_error(expression, f"{name} field has {token!r}, which is not a number or name")
+            value = int(token)
+        if not low <= value <= high:
+            raise _cron_error(expression, f"{name} {value} is outside {low}-{high}")
+        return value
+
+    values: set[int] = set()
+    for part in text.split(","):
+        if not part:
+            raise _cron_error(expression, f"{name} field has an empty list item")
+        body, _, step_text = part.partition("/")
+        step = 1
+        if step_text:
+            if not step_text.isdigit() or int(step_text) == 0:
+                raise _cron_error(expression, f"{name} step {step_text!r} must be a positive number")
+            step = int(step_text)
+        if body == "*":
+            start, end = low, high
+        elif "-" in body:
+            a, _, b = body.partition("-")
+            start, end = number(a), number(b)
+            if start > end:
+                raise _cron_error(expression, f"{name} range {body!r} runs backwards")
+        else:
+            start = number(body)
+            end = high if step_text else start
+        values.update(range(start, end + 1, step))
+    return frozenset(values)
+
+
+@final
+@attrs.frozen
+class CronSchedule:
+    """
+    A five-field cron schedule (UTC unless the datetimes given carry another zone).
+
+    .. versionadded:: 0.1.0
+    """
+
+    expression: str
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int]
+    months: frozenset[int]
+    weekdays: frozenset[int]
+    days_restricted: bool
+    weekdays_restricted: bool
+
+    @classmethod
+    def parse(cls, expression: str) -> CronSchedule:
+        """
+        Parse ``minute hour day-of-month month day-of-week``.
+
+        Raises:
+            DefinitionError: naming the field and what is wrong with it.
+        """
+        fields = expression.split()
+        if len(fields) != 5:
+            raise _cron_error(expression, f"found {len(fields)} field(s)")
+        minute, hour, dom, month = (_cron_field(expression, f, s) for f, s in zip(fields[:4], _FIELDS, strict=True))
+        # 7 is Sunday too.
+        dow = frozenset(d % 7 for d in _cron_field(expression, fields[4], _DOW))
+        return cls(
+            expression=expression,
+            minutes=minute,
+            hours=hour,
+            days=dom,
+            months=month,
+            weekdays=dow,
+            days_restricted=not fields[2].startswith("*"),
+            weekdays_restricted=not fields[4].startswith("*"),
+        )
+
+    def _day_matches(self, moment: datetime) -> bool:
+        dom = moment.day in self.days
+        dow = (moment.isoweekday() % 7) in self.weekdays
+        if self.days_restricted and self.weekdays_restricted:
+            return dom or dow
+        return dom and dow
+
+    def matches(self, moment: datetime) -> bool:
+        """Whether the schedule fires in the minute containing *moment*."""
+        return (
+            moment.minute in self.minutes
+            and moment.hour in self.hours
+            and moment.month in self.months
+            and self._day_matches(moment)
+        )
+
+    def next_after(self, moment: datetime) -> datetime:
+        """
+        The first firing minute strictly after *moment*.
+
+        Raises:
+            DefinitionError: when the schedule never fires (e.g. ``0 0 31 2 *``).
+        """
+        t = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        limit = t + timedelta(days=366 * 5)
+        while t < limit:
+            if t.month not in self.months:
+                year, month = (t.year + 1, 1) if t.month == 12 else (t.year, t.month + 1)
+                t = t.replace(year=year, month=month, day=1, hour=0, minute=0)
+                continue
+            if not self._day_matches(t):
+                t = t.replace(hour=0, minute=0) + timedelta(days=1)
+                continue
+            if t.hour not in self.hours:
+                t = t.replace(minute=0) + timedelta(hours=1)
+                continue
+            if t.minute not in self.minutes:
+                t += timedelta(minutes=1)
+                continue
+            return t
+        raise _cron_error(self.expression, "the schedule never fires")
+
+
+# ---------------------------------------------------------------------------------------------
+# git polling
+
+
+def _git(repo: Path, *args: str) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(repo), "-c", "core.quotepath=off", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise ExecutionError("git is not installed or not on PATH; watch needs it to read repositories") from None
+    if done.returncode != 0:
+        raise ExecutionError(f"git {' '.join(args[:2])} failed in {repo}: {done.stderr.strip() or done.returncode}")
+    return done.stdout
+
+
+def read_refs(repo: Path) -> dict[str, str]:
+    """``refs/heads/x`` / ``refs/tags/y`` -> commit id (annotated tags peeled to their commit)."""
+    out = _git(repo, "for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", "refs/heads", "refs/tags")
+    refs: dict[str, str] = {}
+    for line in out.splitlines():
+        name, obj, peeled = [*line.split("\0"), "", ""][:3]
+        refs[name] = peeled or obj
+    return refs
+
+
+def changed_files(repo: Path, new: str, known: Sequence[str]) -> tuple[str, ...]:
+    """Files changed by the commits reachable from *new* but from none of *known*."""
+    out = _git(repo, "log", "--name-only", "--pretty=format:", "--no-renames", new, "--not", *known, "--")
+    return tuple(dict.fromkeys(line for line in out.splitlines() if line))
+
+
+@final
+@attrs.frozen(kw_only=True)
+class Started:
+    """
+    One start made by a :class:`Watcher` or a webhook receiver.
+
+    Attributes:
+        decision: The trigger decision that led to it.
+        trigger: What was recorded as having started the execution.
+        handle: What the executor's ``start`` returned.
+
+    .. versionadded:: 0.1.0
+    """
+
+    decision: TriggerDecision | None
+    trigger: TriggerInfo
+    handle: Any = attrs.field(eq=False, default=None)
+
+
+class Watcher:
+    """
+    Polls local git repositories mapped to source actions and starts executions on new
+    commits that the pipeline's triggers accept; optionally also starts on a cron schedule.
+
+    The first poll only records where each branch and tag is. Later polls turn every moved or
+    new ref into a :class:`~pipeweaver._triggers.GitPush` (with the files its new commits
+    change) and start an execution when :func:`~pipeweaver._triggers.evaluate` says so.
+
+    Args:
+        pipeline: The pipeline to start.
+        executor: An executor (``start(...)``) or a :class:`Starter` callable.
+        sources: Source action name -> path of a local git repository.
+        interval: Seconds between polls in :meth:`run`.
+        schedule: A five-field cron expression; ``None`` for no schedule.
+        on_decision: Called with every decision (started or not), e.g. to print it.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        executor: Any,
+        *,
+        sources: Mapping[str, str | Path] | None = None,
+        interval: float = 5.0,
+        schedule: str | None = None,
+        on_decision: Callable[[TriggerDecision], None] | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self._start = as_starter(executor)
+        self.interval = interval
+        self.schedule = CronSchedule.parse(schedule) if schedule else None
+        self.on_decision = on_decision
+        self.started: list[Started] = []
+        self._sources: dict[str, Path] = {}
+        for name, path in (sources or {}).items():
+            try:
+                _stage, action = pipeline.find_action(name)
+            except KeyError as exc:
+                raise DefinitionError("sources", name, str(exc.args[0])) from None
+            repo = Path(path)
+            if not (repo / ".git").exists() and not (repo / "HEAD").exists():
+                raise DefinitionError("sources", str(path), f"{repo} is not a git repository (for action {name!r})")
+            self._sources[action.name] = repo
+        self._seen: dict[str, dict[str, str]] = {}
+        self._next_fire: datetime | None = None
+        self._stop = threading.Event()
+
+    def poll_once(self) -> list[TriggerDecision]:
+        """Read every mapped repository once; start executions for accepted pushes."""
+        decisions: list[TriggerDecision] = []
+        for action_name, repo in self._sources.items():
+            refs = read_refs(repo)
+            before = self._seen.get(action_name)
+            self._seen[action_name] = refs
+            if before is None:
+                continue
+            known = sorted(set(before.values()))
+            _stage, action = self.pipeline.find_action(action_name)
+            for ref, commit in sorted(refs.items()):
+                if before.get(ref) == commit:
+                    continue
+                if ref.startswith("refs/tags/"):
+                    event = GitPush(tag=ref, commit=commit, changed_files=(), repository=source_identity(action))
+                else:
+                    files = changed_files(repo, commit, [before[ref]] if ref in before else known)
+                    event = GitPush(branch=ref, commit=commit, changed_files=files, repository=source_identity(action))
+                decision = evaluate(self.pipeline, event, source_action=action_name)
+                decisions.append(decision)
+                if self.on_decision:
+                    self.on_decision(decision)
+                if decision.starts:
+                    self._launch(decision, self._trigger_for(decision, ref))
+        return decisions
+
+    def _trigger_for(self, decision: TriggerDecision, ref: str) -> TriggerInfo:
+        # Locally a polled repository stands in for the connection webhook or the poller.
+        kind = decision.trigger_type or "PollForSourceChanges"
+        return TriggerInfo(
+            trigger_type=kind,
+            detail=f"{ref}@{decision.revision} on {decision.source_action}: {decision.reason}",
+        )
+
+    def _launch(self, decision: TriggerDecision | None, trigger: TriggerInfo) -> Started:
+        revisions: dict[str, str] = {}
+        if decision is not None and decision.source_action and decision.revision:
+            revisions[decision.source_action] = decision.revision
+        handle = self._start(self.pipeline, revisions, trigger)
+        record = Started(decision=decision, trigger=trigger, handle=handle)
+        self.started.append(record)
+        return record
+
+    def tick(self, now: datetime | None = None) -> Started | None:
+        """Start a scheduled execution if the schedule fired since the last tick."""
+        if self.schedule is None:
+            return None
+        now = now or datetime.now(UTC)
+        if self._next_fire is None:
+            # The first tick only arms the schedule: starting `watch` is not a firing.
+            self._next_fire = self.schedule.next_after(now)
+            return None
+        if now < self._next_fire:
+            return None
+        fired = self._next_fire
+        self._next_fire = self.schedule.next_after(now)
+        trigger = TriggerInfo(
+            trigger_type="Schedule", detail=f"cron '{self.schedule.expression}' at {fired:%Y-%m-%dT%H:%MZ}"
+        )
+        return self._launch(None, trigger)
+
+    def run(self, *, max_polls: int | None = None) -> None:
+        """Poll and tick until :meth:`stop` is called (or *max_polls* polls were made)."""
+        polls = 0
+        while not self._stop.is_set():
+            if self._sources:
+                self.poll_once()
+            self.tick()
+            polls += 1
+            if max_polls is not None and polls >= max_polls:
+                return
+            wait = self.interval
+            if self._next_fire is not None:
+                wait = max(0.05, min(wait, (self._next_fire - datetime.now(UTC)).total_seconds()))
+            self._stop.wait(wait)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the current poll (safe from any thread or a signal)."""
+        self._stop.set()
+
+
+def watch(
+    pipeline: Pipeline,
+    executor: Any,
+    *,
+    sources: Mapping[str, str | Path] | None = None,
+    interval: float = 5.0,
+    schedule: str | None = None,
+    on_decision: Callable[[TriggerDecision], None] | None = None,
+    max_polls: int | None = None,
+) -> Watcher:
+    """
+    Poll *sources* (and/or follow *schedule*) and start executions of *pipeline*; blocks.
+
+    Returns the :class:`Watcher` after it stops (``max_polls`` reached or ``stop()`` called
+    from another thread), so callers can read ``started``.
+
+    .. versionadded:: 0.1.0
+    """
+    if not sources and not schedule:
+        raise DefinitionError("sources", sources, "give at least one source repository or a schedule")
+    watcher = Watcher(
+        pipeline, executor, sources=sources, interval=interval, schedule=schedule, on_decision=on_decision
+    )
+    watcher.run(max_polls=max_polls)
+    return watcher

@@ -1,0 +1,321 @@
+"""The webhook receiver: real HTTP on 127.0.0.1, signatures, limits, triggers and shutdown."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import pipeweaver as pw
+from pipeweaver._triggers import GitPullRequest
+from pipeweaver.execution._webhook import WebhookReceiver, event_from_github, sign
+
+from .conftest import make_pipeline, source_action
+from .test_trigger_watch import Recorder, commit, git
+
+SECRET = "s3cr3t-webhook"
+
+
+def monorepo(mode: str | None = None) -> pw.Pipeline:
+    trigger = pw.Trigger(
+        source_action_name="ApplicationSource",
+        push=[
+            pw.GitPushFilter(branches=["mainline", "release/**"], file_paths=pw.GitFilter(includes=["services/api/**"]))
+        ],
+        pull_request=[pw.GitPullRequestFilter(events=["OPEN", "UPDATED"], branches=["mainline"])],
+    )
+    return make_pipeline(source_action(), triggers=(trigger,), mode=mode)
+
+
+def push_payload(files: list[str], *, ref: str = "refs/heads/mainline", after: str = "a" * 40) -> dict[str, Any]:
+    return {
+        "ref": ref,
+        "before": "0" * 40,
+        "after": after,
+        "deleted": False,
+        "repository": {"full_name": "acme/monorepo-example"},
+        "commits": [{"id": after, "added": files, "removed": [], "modified": []}],
+    }
+
+
+def post(
+    receiver: WebhookReceiver,
+    payload: Any,
+    *,
+    event: str = "push",
+    signature: str | None = "auto",
+    delivery: str | None = None,
+    raw: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    body = raw if raw is not None else json.dumps(payload).encode()
+    host, port = receiver.address
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    sent = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+    }
+    if signature == "auto":
+        sent["X-Hub-Signature-256"] = sign(SECRET, body)
+    elif signature is not None:
+        sent["X-Hub-Signature-256"] = signature
+    sent.update(headers or {})
+    conn.request("POST", "/", body=body, headers=sent)
+    response = conn.getresponse()
+    data = json.loads(response.read() or b"{}")
+    conn.close()
+    return response.status, data
+
+
+@pytest.fixture(name="recorder")
+def _recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture(name="receiver")
+def _receiver(tmp_path: Path, recorder: Recorder) -> Any:
+    receiver = WebhookReceiver(monorepo(), recorder, secret=SECRET, workdir=tmp_path / "work").start()
+    yield receiver
+    receiver.shutdown(grace=5)
+
+
+def test_matching_push_starts_exactly_one_execution(receiver: WebhookReceiver, recorder: Recorder) -> None:
+    """A signed push to an included branch and path answers 202 and starts one execution."""
+    status, body = post(receiver, push_payload(["services/api/main.py"], after="b" * 40))
+
+    assert 202 == status
+    assert (True, "b" * 40) == (body["starts"], body["revision"])
+    assert 1 == len(recorder.calls)
+    revisions, trigger = recorder.calls[0]
+    assert {"ApplicationSource": "b" * 40} == revisions
+    assert "WebhookV2" == trigger.trigger_type
+
+
+def test_push_on_a_non_matching_path_starts_nothing(receiver: WebhookReceiver, recorder: Recorder) -> None:
+    """A signed push that changes only excluded-by-omission files answers 200 and starts nothing."""
+    status, body = post(receiver, push_payload(["docs/readme.md"]))
+
+    assert (200, False) == (status, body["starts"])
+    assert "matches no include" in body["reason"]
+    assert [] == recorder.calls
+
+
+@pytest.mark.parametrize(
+    ("signature", "why"),
+    [
+        ("sha256=" + "0" * 64, "does not match"),
+        ("sha1=deadbeef", "does not match"),
+        (None, "missing X-Hub-Signature-256"),
+    ],
+)
+def test_bad_or_missing_signature_gets_401_and_starts_nothing(
+    receiver: WebhookReceiver, recorder: Recorder, signature: str | None, why: str
+) -> None:
+    """Requests whose signature is wrong or absent are refused with 401 before anything is parsed."""
+    status, body = post(receiver, push_payload(["services/api/main.py"]), signature=signature)
+
+    assert 401 == status
+    assert why in body["reason"]
+    assert [] == recorder.calls
+
+
+def test_signature_of_another_body_is_refused(receiver: WebhookReceiver, recorder: Recorder) -> None:
+    """A valid signature of a different payload does not authorise this one."""
+    other = sign(SECRET, b"{}")
+    status, _ = post(receiver, push_payload(["services/api/main.py"]), signature=other)
+
+    assert (401, []) == (status, recorder.calls)
+
+
+def test_unsigned_requests_need_explicit_permission(tmp_path: Path, recorder: Recorder) -> None:
+    """Without a secret the receiver refuses to exist unless unsigned requests are allowed."""
+    with pytest.raises(pw.DefinitionError, match="allow_unsigned"):
+        WebhookReceiver(monorepo(), recorder, workdir=tmp_path)
+    with WebhookReceiver(monorepo(), recorder, allow_unsigned=True, workdir=tmp_path) as receiver:
+        status, _ = post(receiver, push_payload(["services/api/x.py"]), signature=None)
+
+    assert (202, 1) == (status, len(recorder.calls))
+
+
+def test_redelivery_with_the_same_id_starts_nothing_more(receiver: WebhookReceiver, recorder: Recorder) -> None:
+    """GitHub redeliveries carry the same X-GitHub-Delivery id; only the first one starts."""
+    payload = push_payload(["services/api/main.py"])
+    first = post(receiver, payload, delivery="fixed-id")
+    second = post(receiver, payload, delivery="fixed-id")
+
+    assert (202, 200) == (first[0], second[0])
+    assert "duplicate" in second[1]["reason"]
+    assert 1 == len(recorder.calls)
+
+
+def test_oversized_body_is_refused_unread(tmp_path: Path, recorder: Recorder) -> None:
+    """A Content-Length above the limit gets 413 without the body being read."""
+    with WebhookReceiver(monorepo(), recorder, secret=SECRET, workdir=tmp_path, max_body=1000) as receiver:
+        status, body = post(receiver, push_payload(["services/api/" + "x" * 2000]))
+
+    assert 413 == status
+    assert "exceeds 1000" in body["reason"]
+    assert [] == recorder.calls
+
+
+def test_malformed_json_is_a_400(receiver: WebhookReceiver, recorder: Recorder) -> None:
+    """A signed body that is not a JSON object gets 400 naming the problem."""
+    status, body = post(receiver, None, raw=b"[1, 2")
+
+    assert 400 == status
+    assert "not valid JSON" in body["reason"]
+
+
+def test_form_encoded_payloads_are_accepted(receiver: WebhookReceiver, recorder: Recorder) -> None:
+    """GitHub's application/x-www-form-urlencoded content type (payload=...) works too."""
+    import urllib.parse
+
+    raw = urllib.parse.urlencode({"payload": json.dumps(push_payload(["services/api/a.py"]))}).encode()
+    status, _ = post(receiver, None, raw=raw, headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+    assert (202, 1) == (status, len(recorder.calls))
+
+
+def test_ping_and_other_methods(receiver: WebhookReceiver) -> None:
+    """ping answers pong; GET is not allowed."""
+    status, body = post(receiver, {"zen": "Keep it logically awesome."}, event="ping")
+    host, port = receiver.address
+    conn = http.client.HTTPConnection(host, port, timeout=5)
+    conn.request("GET", "/")
+    get_status = conn.getresponse().status
+    conn.close()
+
+    assert (200, "pong") == (status, body["reason"])
+    assert 405 == get_status
+
+
+def test_pull_request_runs_the_source_branch_head(receiver: WebhookReceiver, recorder: Recorder) -> None:
+    """An opened pull request into mainline starts with the head commit of its source branch."""
+    payload = {
+        "action": "opened",
+        "repository": {"full_name": "acme/monorepo-example"},
+        "pull_request": {"head": {"ref": "fix/7", "sha": "c" * 40}, "base": {"ref": "mainline", "sha": "d" * 40}},
+    }
+    status, body = post(receiver, payload, event="pull_request")
+    closed = post(receiver, {**payload, "action": "closed"}, event="pull_request")
+
+    assert (202, "c" * 40) == (status, body["revision"])
+    assert (200, False) == (closed[0], closed[1]["starts"])
+    assert [{"ApplicationSource": "c" * 40}] == [c[0] for c in recorder.calls]
+
+
+def test_pull_request_files_come_from_a_local_clone(tmp_path: Path) -> None:
+    """Pull-request payloads list no files; with a clone mapped, they are computed with git diff."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "mainline")
+    git(repo, "config", "user.email", "d@example.com")
+    git(repo, "config", "user.name", "D")
+    base = commit(repo, {"README.md": "x\n"})
+    git(repo, "checkout", "-q", "-b", "fix")
+    head = commit(repo, {"services/api/a.py": "1\n"})
+    payload = {
+        "action": "synchronize",
+        "repository": {"full_name": "acme/monorepo-example"},
+        "pull_request": {"head": {"ref": "fix", "sha": head}, "base": {"ref": "mainline", "sha": base}},
+    }
+    event, _ = event_from_github("pull_request", payload, repo=repo)
+    unknown, _ = event_from_github("pull_request", payload)
+
+    assert isinstance(event, GitPullRequest)
+    assert ("services/api/a.py",) == event.changed_files
+    assert unknown is not None
+    assert unknown.changed_files is None
+
+
+def test_deliveries_are_logged_only_inside_the_workdir(tmp_path: Path, recorder: Recorder) -> None:
+    """Hostile delivery ids and paths never choose a file: one fixed log inside the workdir."""
+    work = tmp_path / "work"
+    with WebhookReceiver(monorepo(), recorder, secret=SECRET, workdir=work) as receiver:
+        post(receiver, push_payload(["services/api/a.py"]), delivery="../../../../etc/evil")
+        post(receiver, push_payload(["docs/a.md"]), delivery="/tmp/abs")
+        host, port = receiver.address
+        conn = http.client.HTTPConnection(host, port, timeout=5)
+        body = json.dumps(push_payload(["x"])).encode()
+        conn.request(
+            "POST",
+            "/../../escape",
+            body=body,
+            headers={"X-Hub-Signature-256": sign(SECRET, body), "X-GitHub-Event": "push"},
+        )
+        conn.getresponse().read()
+        conn.close()
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+
+    assert ["work/webhooks/deliveries.jsonl"] == written
+    lines = (work / "webhooks" / "deliveries.jsonl").read_text().splitlines()
+    assert ["../../../../etc/evil", "/tmp/abs"] == [json.loads(line)["delivery"] for line in lines[:2]]
+
+
+def test_slow_client_times_out_and_shutdown_is_bounded(tmp_path: Path, recorder: Recorder) -> None:
+    """A client that never sends its body is cut off; shutdown returns within its grace period."""
+    receiver = WebhookReceiver(monorepo(), recorder, secret=SECRET, workdir=tmp_path, request_timeout=0.5).start()
+    host, port = receiver.address
+    sock = socket.create_connection((host, port), timeout=5)
+    sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nX-GitHub-Event: push\r\n\r\n")
+    reply = sock.recv(4096)
+    sock.close()
+    began = time.monotonic()
+    drained = receiver.shutdown(grace=2)
+
+    assert b"408" in reply.split(b"\r\n")[0]
+    assert drained
+    assert time.monotonic() - began < 3
+
+
+@pytest.mark.parametrize("mode", ["SUPERSEDED", "QUEUED", "PARALLEL"])
+def test_200_concurrent_deliveries_start_one_execution_per_matching_delivery(tmp_path: Path, mode: str) -> None:
+    """200 deliveries at once (some duplicates, some non-matching) start exactly one per unique match."""
+    recorder = Recorder()
+    pipeline = monorepo(mode)
+    jobs = []
+    for i in range(190):
+        matching = i % 4 != 0  # 142 of the 190 distinct deliveries match
+        jobs.append((f"d-{i}", [f"services/api/f{i}.py"] if matching else [f"docs/f{i}.md"]))
+    jobs += jobs[:10]  # ten redeliveries of earlier deliveries, same id and payload
+    unique_matching = sum(1 for i in range(190) if i % 4 != 0)
+    with (
+        WebhookReceiver(pipeline, recorder, secret=SECRET, workdir=tmp_path) as receiver,
+        ThreadPoolExecutor(64) as pool,
+    ):
+        results = list(pool.map(lambda job: post(receiver, push_payload(job[1]), delivery=job[0]), jobs))
+
+    assert unique_matching == len(recorder.calls)
+    assert unique_matching == sum(1 for status, _ in results if status == 202)
+    assert all(status in (200, 202) for status, _ in results)
+    assert 200 == len(receiver.deliveries)
+
+
+def test_shutdown_waits_for_requests_in_flight(tmp_path: Path) -> None:
+    """A delivery whose start is slow finishes before shutdown returns."""
+    gate = threading.Event()
+    finished: list[str] = []
+
+    def slow_start(pipeline: pw.Pipeline, revisions: Any, trigger: Any) -> None:
+        gate.set()
+        time.sleep(0.5)
+        finished.append("done")
+
+    receiver = WebhookReceiver(monorepo(), slow_start, secret=SECRET, workdir=tmp_path).start()
+    results: list[int] = []
+    thread = threading.Thread(target=lambda: results.append(post(receiver, push_payload(["services/api/a.py"]))[0]))
+    thread.start()
+    gate.wait(5)
+    drained = receiver.shutdown(grace=5)
+    thread.join(5)
+
+    assert (True, ["done"], [202]) == (drained, finished, results)
