@@ -80,7 +80,8 @@ def pipelines(draw: st.DrawFn, *, v2: bool | None = None, max_stages: int = 5) -
                     st.sampled_from(["build", "approval", "lambda", "deploy"] + (["commands"] if is_v2 else []))
                 )
                 config: dict[str, str | pw.Expression] = {}
-                if namespaces and draw(st.booleans()):
+                # EnvironmentVariables is a CodeBuild setting; other providers reject it (PW212)
+                if kind == "build" and namespaces and draw(st.booleans()):
                     producer = draw(st.sampled_from(namespaces))
                     config["EnvironmentVariables"] = (
                         f'[{{"name":"C","value":"{producer.variable("CommitId")}","type":"PLAINTEXT"}}]'
