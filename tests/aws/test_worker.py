@@ -1,0 +1,333 @@
+"""JobWorker: the job protocol against a Stubber-checked CodePipeline client and moto S3/KMS for artifacts."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import signal
+import threading
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+import pipeweaver as pw
+from pipeweaver.aws import ArtifactBounds, ConfigurationProperty, CustomActionType, JobWorker
+from pipeweaver.execution import ActionContext, ActionFailed, ActionResult, FailureType
+
+from .conftest import REGION, stubbed
+
+EID = "3137f7cb-7cf7-4b4c-a1e1-4a6e5b5f0a11"
+SECRET = "s3cr3t-token-value"
+CREDS = {"accessKeyId": "AKIATEMPORARY", "secretAccessKey": "temporary-secret-key", "sessionToken": "temporary-session"}
+
+ACME = CustomActionType(
+    category="Deploy",
+    provider="AcmeDeploy",
+    version="1",
+    configuration_properties=[
+        ConfigurationProperty(name="Environment", required=True, queryable=True),
+        ConfigurationProperty(name="ApiToken", required=True, secret=True),
+    ],
+    inputs=ArtifactBounds(0, 1),
+    outputs=ArtifactBounds(0, 1),
+)
+TYPE_ID = {"category": "Deploy", "owner": "Custom", "provider": "AcmeDeploy", "version": "1"}
+POLL = {"actionTypeId": TYPE_ID, "maxBatchSize": 4, "queryParam": {"Environment": "prod"}}
+
+
+def job(job_id: str, nonce: str = "n1", *, token: str | None = None, **data: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "actionTypeId": TYPE_ID,
+        "actionConfiguration": {"configuration": {"Environment": "prod", "ApiToken": SECRET}},
+        "pipelineContext": {
+            "pipelineName": "web",
+            "stage": {"name": "Deploy"},
+            "action": {"name": "Acme", "actionExecutionId": f"ae-{job_id}"},
+            "pipelineArn": "arn:aws:codepipeline:us-east-1:123456789012:web",
+            "pipelineExecutionId": EID,
+        },
+        "artifactCredentials": CREDS,
+        **data,
+    }
+    if token:
+        body["continuationToken"] = token
+    return {"id": job_id, "nonce": nonce, "accountId": "123456789012", "data": body}
+
+
+def jid(n: int) -> str:
+    return f"0000000{n}-aaaa-bbbb-cccc-dddddddddddd"
+
+
+def ack(stub: Stubber, job_id: str, nonce: str = "n1", status: str = "InProgress") -> None:
+    stub.add_response("acknowledge_job", {"status": status}, {"jobId": job_id, "nonce": nonce})
+
+
+class Recorder:
+    """A handler that records the contexts it was called with."""
+
+    def __init__(self, result: ActionResult | None = None) -> None:
+        self.calls: list[ActionContext] = []
+        self.result = result
+
+    def __call__(self, context: ActionContext) -> ActionResult | None:
+        self.calls.append(context)
+        return self.result
+
+
+def worker(client: Any, handler: Any, **kwargs: Any) -> JobWorker:
+    return JobWorker(ACME, handler, client=client, query="prod", **kwargs)
+
+
+def test_job_downloads_inputs_runs_the_handler_and_uploads_outputs(
+    s3: Any, kms_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Inputs are read with the job's credentials, outputs written with the job's KMS key, success reported."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("app/version.txt", "1.2.3\n")
+    s3.put_object(Bucket="my-artifact-bucket", Key="web/BuildOutpu/in1", Body=buffer.getvalue())
+    used: list[Mapping[str, str]] = []
+
+    def s3_factory(credentials: Mapping[str, str]) -> Any:
+        used.append(dict(credentials))
+        return boto3.client(
+            "s3",
+            region_name=REGION,
+            aws_access_key_id=credentials["accessKeyId"],
+            aws_secret_access_key=credentials["secretAccessKey"],
+            aws_session_token=credentials["sessionToken"],
+        )
+
+    def deploy_handler(context: ActionContext) -> ActionResult:
+        version = (context.inputs["BuildOutput"] / "app" / "version.txt").read_text().strip()
+        context.log(
+            f"deploying {version} to {context.configuration['Environment']} with {context.configuration['ApiToken']}"
+        )
+        (context.outputs["Receipt"] / "receipt.txt").write_text(f"deployed {version}\n")
+        return ActionResult(
+            output_variables={"Version": version}, summary=f"deployed {version}", external_execution_id="d-42"
+        )
+
+    delivered = job(
+        jid(1),
+        inputArtifacts=[
+            {
+                "name": "BuildOutput",
+                "revision": "r1",
+                "location": {
+                    "type": "S3",
+                    "s3Location": {"bucketName": "my-artifact-bucket", "objectKey": "web/BuildOutpu/in1"},
+                },
+            }
+        ],
+        outputArtifacts=[
+            {
+                "name": "Receipt",
+                "location": {
+                    "type": "S3",
+                    "s3Location": {"bucketName": "my-artifact-bucket", "objectKey": "web/Receipt/out1"},
+                },
+            }
+        ],
+        encryptionKey={"id": kms_key, "type": "KMS"},
+    )
+    client = stubbed("codepipeline")
+    caplog.set_level(logging.DEBUG, logger="pipeweaver.aws.worker")
+    with Stubber(client) as stub:
+        stub.add_response("poll_for_jobs", {"jobs": [delivered]}, POLL)
+        ack(stub, jid(1))
+        stub.add_response(
+            "put_job_success_result",
+            {},
+            {
+                "jobId": jid(1),
+                "executionDetails": {"summary": "deployed 1.2.3", "externalExecutionId": "d-42"},
+                "outputVariables": {"Version": "1.2.3"},
+            },
+        )
+        outcomes = worker(client, deploy_handler, s3_client_factory=s3_factory).run_once()
+        stub.assert_no_pending_responses()
+
+    head = s3.head_object(Bucket="my-artifact-bucket", Key="web/Receipt/out1")
+    receipt = zipfile.ZipFile(
+        io.BytesIO(s3.get_object(Bucket="my-artifact-bucket", Key="web/Receipt/out1")["Body"].read())
+    )
+    assert [(jid(1), "succeeded")] == [(o.job_id, o.outcome) for o in outcomes]
+    assert [CREDS] == used
+    assert ("aws:kms", kms_key) == (head["ServerSideEncryption"], head["SSEKMSKeyId"])
+    assert "deployed 1.2.3\n" == receipt.read("receipt.txt").decode()
+    assert "deploying 1.2.3 to prod with ****" in caplog.text
+    for secret in (SECRET, *CREDS.values()):
+        assert secret not in caplog.text
+
+
+def test_duplicate_deliveries_run_the_handler_once() -> None:
+    """The same job delivered twice in one batch and again later is acknowledged and handled once."""
+    client, handler = stubbed("codepipeline"), Recorder(ActionResult(summary="done"))
+    with Stubber(client) as stub:
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(1)), job(jid(1))]}, POLL)
+        ack(stub, jid(1))
+        stub.add_response("put_job_success_result", {}, {"jobId": jid(1), "executionDetails": {"summary": "done"}})
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(1), "n2")]}, POLL)
+        w = worker(client, handler)
+        first, second = w.run_once(), w.run_once()
+        stub.assert_no_pending_responses()
+
+    assert ["skipped", "succeeded"] == sorted(o.outcome for o in first)
+    assert [("skipped", "duplicate delivery")] == [(o.outcome, o.detail) for o in second]
+    assert 1 == len(handler.calls)
+
+
+def test_lost_acknowledge_skips_the_job_until_it_is_redelivered() -> None:
+    """A failed acknowledge (InvalidNonce) or a non-InProgress status skips the job; a later good acknowledge runs it once."""
+    client, handler = stubbed("codepipeline"), Recorder()
+    with Stubber(client) as stub:
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(1), "n1")]}, POLL)
+        stub.add_client_error(
+            "acknowledge_job",
+            "InvalidNonceException",
+            "nonce does not match",
+            expected_params={"jobId": jid(1), "nonce": "n1"},
+        )
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(2), "n1")]}, POLL)
+        ack(stub, jid(2), status="TimedOut")
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(1), "n2")]}, POLL)
+        ack(stub, jid(1), "n2")
+        stub.add_response("put_job_success_result", {}, {"jobId": jid(1)})
+        w = worker(client, handler)
+        outcomes = [w.run_once()[0] for _ in range(3)]
+        stub.assert_no_pending_responses()
+
+    assert [
+        ("skipped", "acknowledge failed: InvalidNonceException"),
+        ("skipped", "job status TimedOut"),
+        ("succeeded", ""),
+    ] == [(o.outcome, o.detail) for o in outcomes]
+    assert [("Acme", "Deploy", EID)] == [(c.action.name, c.stage.name, c.execution_id) for c in handler.calls]
+
+
+def test_continuation_tokens_complete_a_long_job_over_several_polls() -> None:
+    """The handler returns a token twice, CodePipeline sends new jobs carrying it, the third reports variables."""
+    steps = {None: "step-1", "step-1": "step-2"}
+    seen: list[str | None] = []
+
+    def long_handler(context: ActionContext) -> ActionResult:
+        seen.append(context.continuation_token)
+        if context.continuation_token in steps:
+            return ActionResult(continuation_token=steps[context.continuation_token], summary=f"after {len(seen)}")
+        return ActionResult(output_variables={"Result": "done"}, summary="finished")
+
+    client = stubbed("codepipeline")
+    with Stubber(client) as stub:
+        for n, token in ((1, None), (2, "step-1"), (3, "step-2")):
+            stub.add_response("poll_for_jobs", {"jobs": [job(jid(n), token=token)]}, POLL)
+            ack(stub, jid(n))
+            if n < 3:
+                expected = {
+                    "jobId": jid(n),
+                    "continuationToken": steps[token],
+                    "executionDetails": {"summary": f"after {n}"},
+                }
+            else:
+                expected = {
+                    "jobId": jid(n),
+                    "executionDetails": {"summary": "finished"},
+                    "outputVariables": {"Result": "done"},
+                }
+            stub.add_response("put_job_success_result", {}, expected)
+        w = worker(client, long_handler)
+        outcomes = [w.run_once()[0].outcome for _ in range(3)]
+        stub.assert_no_pending_responses()
+
+    assert ["continued", "continued", "succeeded"] == outcomes
+    assert [None, "step-1", "step-2"] == seen
+
+
+@pytest.mark.parametrize(
+    ("error", "failure_type", "message"),
+    [
+        (
+            ActionFailed(f"token {SECRET} was refused", failure_type=FailureType.PERMISSION_ERROR),
+            "PermissionError",
+            "token **** was refused",
+        ),
+        (
+            ActionFailed("bad environment", failure_type=FailureType.CONFIGURATION_ERROR),
+            "ConfigurationError",
+            "bad environment",
+        ),
+        (RuntimeError(f"boom with {CREDS['secretAccessKey']}"), "JobFailed", "RuntimeError: boom with ****"),
+        (ValueError("x" * 6000), "JobFailed", "ValueError: " + "x" * 4985 + "..."),
+    ],
+)
+def test_failures_report_the_type_and_a_masked_truncated_message(
+    error: Exception, failure_type: str, message: str
+) -> None:
+    """Handler errors become PutJobFailureResult with ActionFailed's type (else JobFailed), secrets masked, <= 5000 chars."""
+
+    def failing(context: ActionContext) -> None:
+        raise error
+
+    client = stubbed("codepipeline")
+    with Stubber(client) as stub:
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(1))]}, POLL)
+        ack(stub, jid(1))
+        stub.add_response(
+            "put_job_failure_result",
+            {},
+            {"jobId": jid(1), "failureDetails": {"type": failure_type, "message": message}},
+        )
+        outcomes = worker(client, failing).run_once()
+        stub.assert_no_pending_responses()
+
+    assert ["failed"] == [o.outcome for o in outcomes]
+    assert 5000 >= len(message)
+
+
+def test_queryable_type_needs_a_query_value() -> None:
+    """A worker for a type with a queryable property must say which value it serves."""
+    with pytest.raises(pw.AwsError, match="queryable property 'Environment'"):
+        JobWorker(ACME, Recorder(), client=stubbed("codepipeline"))
+
+
+def test_only_custom_types_can_be_served() -> None:
+    """An AWS-owned action type is refused: PollForJobs serves Custom types only."""
+    with pytest.raises(pw.AwsError, match="Custom action types only"):
+        JobWorker(pw.ActionType(category="Build", provider="CodeBuild"), Recorder(), client=stubbed("codepipeline"))
+
+
+def test_sigterm_stops_polling_and_lets_the_job_in_flight_finish() -> None:
+    """SIGTERM during a running job: no further poll, the job completes and reports, serve() returns."""
+    started, release = threading.Event(), threading.Event()
+    finished: list[str] = []
+
+    def slow(context: ActionContext) -> ActionResult:
+        started.set()
+        release.wait(10)
+        finished.append(context.action.name)
+        return ActionResult(summary="slow done")
+
+    def terminate() -> None:
+        started.wait(10)
+        os.kill(os.getpid(), signal.SIGTERM)
+        release.set()
+
+    client = stubbed("codepipeline")
+    previous = signal.getsignal(signal.SIGTERM)
+    with Stubber(client) as stub:
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(1))]}, {**POLL, "maxBatchSize": 1})
+        ack(stub, jid(1))
+        stub.add_response("put_job_success_result", {}, {"jobId": jid(1), "executionDetails": {"summary": "slow done"}})
+        killer = threading.Thread(target=terminate)
+        killer.start()
+        worker(client, slow, max_workers=1, poll_interval=30).serve()
+        killer.join()
+        stub.assert_no_pending_responses()
+
+    assert ["Acme"] == finished
+    assert previous == signal.getsignal(signal.SIGTERM)
