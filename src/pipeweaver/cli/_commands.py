@@ -61,7 +61,7 @@ def _lint_loaded(loaded: Loaded) -> tuple[list[Issue], str]:
     # paths inside the template already. Otherwise load the model and lint that.
     resource = _template_resource(loaded.data)
     issues = _validate.lint(loaded.data)
-    if any(i.path.startswith("Resources") for i in issues) or not _looks_like_declaration_issues(issues):
+    if any(i.path.startswith("Resources.") for i in issues) or not _looks_like_declaration_issues(issues):
         return issues, ""
     pipeline = to_pipeline(loaded)
     return _validate.lint(pipeline), f"Resources.{resource}.Properties" if resource else ""

@@ -58,6 +58,7 @@ class Loaded:
     text: str | None = None
     path: Path | None = None
     pipeline_obj: Pipeline | None = None
+    local_sources: Mapping[str, Path] = attrs.field(factory=dict)
 
 
 def optional_api(module: str, name: str, what: str) -> Any:
@@ -181,7 +182,20 @@ def _resolve_attr(module: Any, attr: str | None, described: str) -> Pipeline:
     )
 
 
-def _load_python_file(path: Path, attr: str | None, spec: str) -> Pipeline:
+#: A Python TARGET may say where its sources live for local runs: ``LOCAL_SOURCES = {"Source": "app"}``.
+LOCAL_SOURCES_ATTR = "LOCAL_SOURCES"
+
+
+def _local_sources(module: Any, base: Path) -> dict[str, Path]:
+    value = getattr(module, LOCAL_SOURCES_ATTR, None)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TargetError(f"{LOCAL_SOURCES_ATTR} must map source action names to folders, not {type(value).__name__}")
+    return {str(k): (base / Path(v)) if not Path(v).is_absolute() else Path(v) for k, v in value.items()}
+
+
+def _load_python_file(path: Path, attr: str | None, spec: str) -> tuple[Pipeline, dict[str, Path]]:
     module_name = f"_pipeweaver_target_{uuid.uuid4().hex[:8]}"
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     if module_spec is None or module_spec.loader is None:
@@ -198,10 +212,11 @@ def _load_python_file(path: Path, attr: str | None, spec: str) -> Pipeline:
         raise TargetError(f"{exc.filename}:{exc.lineno}: syntax error: {exc.msg}") from None
     except Exception as exc:
         raise _user_code_error(f"importing {path}", exc) from None
-    return _resolve_attr(module, attr, str(path) if attr is None else spec.rsplit(":", 1)[0])
+    pipeline = _resolve_attr(module, attr, str(path) if attr is None else spec.rsplit(":", 1)[0])
+    return pipeline, _local_sources(module, path.resolve().parent)
 
 
-def _load_module(name: str, attr: str | None, spec: str) -> Pipeline:
+def _load_module(name: str, attr: str | None, spec: str) -> tuple[Pipeline, dict[str, Path]]:
     if str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
     try:
@@ -216,7 +231,7 @@ def _load_module(name: str, attr: str | None, spec: str) -> Pipeline:
         raise TargetError(f"module {name}: {exc}") from None
     except Exception as exc:
         raise _user_code_error(f"importing module {name}", exc) from None
-    return _resolve_attr(module, attr, name)
+    return _resolve_attr(module, attr, name), _local_sources(module, Path.cwd())
 
 
 def load_target(spec: str) -> Loaded:
@@ -232,7 +247,8 @@ def load_target(spec: str) -> Loaded:
     if path.suffix == ".py":
         if not path.is_file():
             raise TargetError(f"{path}: no such file", usage=True)
-        return Loaded(kind="python", spec=spec, path=path, pipeline_obj=_load_python_file(path, attr or None, spec))
+        pipeline, sources = _load_python_file(path, attr or None, spec)
+        return Loaded(kind="python", spec=spec, path=path, pipeline_obj=pipeline, local_sources=sources)
     if path.suffix.lower() in (".json", ".yaml", ".yml", ".template", ".cfn"):
         data, text = read_structured(path)
         kind: Kind = "cloudformation" if _is_template(data) or path.suffix.lower() != ".json" else "json"
@@ -244,7 +260,8 @@ def load_target(spec: str) -> Loaded:
             usage=True,
         )
     if sep and attr and all(part.isidentifier() for part in path_part.split(".")):
-        return Loaded(kind="python", spec=spec, pipeline_obj=_load_module(path_part, attr, spec))
+        pipeline, sources = _load_module(path_part, attr, spec)
+        return Loaded(kind="python", spec=spec, pipeline_obj=pipeline, local_sources=sources)
     raise TargetError(
         f"{spec!r}: no such file, and not a 'package.module:NAME' reference. "
         f"TARGET is path.py, path.py:NAME, package.module:NAME, an API JSON file or a CloudFormation template",
@@ -265,6 +282,6 @@ def to_pipeline(loaded: Loaded, *, logical_id: str | None = None) -> Pipeline:
             return from_cfn(loaded.data, logical_id=logical_id) if logical_id else from_cfn(loaded.data)
         return from_codepipeline(loaded.data)
     except LoadError as exc:
-        raise TargetError(f"{where}: {exc.summary}", issues=exc.issues) from None
+        raise TargetError(f"{where}: {exc}", issues=exc.issues) from None
     except PipeweaverError as exc:
         raise TargetError(f"{where}: {exc}") from None

@@ -1,0 +1,197 @@
+"""AWS subcommands: deploy, diff, fetch, worker.
+
+:mod:`pipeweaver.aws` (and so boto3) is imported inside each command, never at import time,
+so ``pipeweaver --help`` and the local commands stay fast and work without AWS libraries.
+Credentials and region come from the usual AWS environment (profile, variables, role).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .._codec import dumps
+from ..errors import AwsError
+from ._app import main, write_atomic
+from ._target import load_target, optional_api, to_pipeline
+
+__all__: list[str] = []
+
+
+def _aws() -> Any:
+    try:
+        return importlib.import_module("pipeweaver.aws")
+    except ImportError as exc:
+        raise click.ClickException(f"the AWS commands need boto3 ({exc}); install it with: pip install boto3") from None
+
+
+def _configure(region: str | None, endpoint_url: str | None) -> Any:
+    """Set the region/endpoint for boto3 and return ``None``: pipeweaver.aws then builds its default client."""
+    # boto3 reads these variables itself; the CLI never imports boto3 (only pipeweaver.aws does).
+    if region:
+        os.environ["AWS_DEFAULT_REGION"] = region
+    if endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    return None
+
+
+def _aws_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except AwsError as exc:
+        raise click.ClickException(f"AWS: {exc}") from None
+
+
+_region = click.option("--region", default=None, help="AWS region (default: from the AWS configuration).")
+_endpoint = click.option(
+    "--endpoint-url", default=None, help="Custom AWS endpoint, e.g. a local emulator (sets AWS_ENDPOINT_URL)."
+)
+
+
+@main.command()
+@click.argument("target")
+@_region
+@_endpoint
+@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Extra resource tag (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Only show what would change (same as `pipeweaver diff`).")
+def deploy(target: str, region: str | None, endpoint_url: str | None, tags: tuple[str, ...], dry_run: bool) -> None:
+    """Create or update TARGET in AWS CodePipeline (validated first; no-op when unchanged)."""
+    pipeline = to_pipeline(load_target(target))
+    extra: dict[str, str] = {}
+    for item in tags:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.UsageError(f"--tag {item!r}: expected KEY=VALUE")
+        extra[key] = value
+    aws = _aws()
+    client = _configure(region, endpoint_url)
+    if dry_run:
+        result = _aws_call(aws.diff, pipeline, client=client)
+        click.echo(str(result) or f"{pipeline.name}: no changes")
+        return
+    result = _aws_call(aws.deploy, pipeline, client=client, tags=extra or None)
+    if result.created:
+        click.echo(f"created pipeline {result.name} (version {result.version})")
+    elif result.changed:
+        click.echo(f"updated pipeline {result.name} to version {result.version}:")
+        for change in result.changes:
+            click.echo(f"  {change}")
+    else:
+        click.echo(f"pipeline {result.name} is up to date (version {result.version}); nothing sent")
+
+
+@main.command()
+@click.argument("target")
+@_region
+@_endpoint
+def diff(target: str, region: str | None, endpoint_url: str | None) -> None:
+    """Show how TARGET differs from the live pipeline of the same name.
+
+    Exit status: 0 when equal, 1 when they differ or the pipeline does not exist.
+    """
+    pipeline = to_pipeline(load_target(target))
+    result = _aws_call(_aws().diff, pipeline, client=_configure(region, endpoint_url))
+    text = str(result)
+    if not getattr(result, "exists", True):
+        click.echo(text or f"pipeline {pipeline.name} does not exist in AWS yet; `pipeweaver deploy` creates it")
+        raise SystemExit(1)
+    if result.changes:
+        click.echo(text)
+        raise SystemExit(1)
+    click.echo(text or f"{pipeline.name}: no changes")
+
+
+@main.command()
+@click.argument("name")
+@_region
+@_endpoint
+@click.option(
+    "--format", "fmt", type=click.Choice(["codepipeline", "python"]), default="codepipeline", show_default=True
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
+def fetch(name: str, region: str | None, endpoint_url: str | None, fmt: str, output: Path | None) -> None:
+    """Download the live pipeline NAME as API JSON or as pipeweaver Python code."""
+    pipeline = _aws_call(_aws().fetch, name, client=_configure(region, endpoint_url))
+    if fmt == "python":
+        text = optional_api("pipeweaver.synth", "to_python", "Python code generation")(pipeline)
+    else:
+        text = dumps(pipeline, envelope=True)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+
+
+def _import_handler(ref: str) -> Any:
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not attr:
+        raise click.UsageError(f"{ref!r}: expected MODULE:HANDLER, e.g. my_actions:deploy_handler")
+    if Path(module_name).suffix == ".py" or Path(module_name).is_file():
+        raise click.UsageError(f"{ref!r}: give a module name (my_actions), not a file path")
+    sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise click.UsageError(f"cannot import module {module_name!r}: {exc}") from None
+    handler = getattr(module, attr, None)
+    if handler is None or not callable(handler):
+        raise click.UsageError(f"module {module_name!r} has no callable {attr!r}")
+    return handler
+
+
+@main.command()
+@click.argument("handler_ref", metavar="MODULE:HANDLER")
+@click.option("--provider", required=True, help="The custom action type's provider name.")
+@click.option(
+    "--category",
+    default="Build",
+    show_default=True,
+    type=click.Choice(["Source", "Build", "Test", "Deploy", "Approval", "Invoke", "Compute"]),
+)
+@click.option("--version", "type_version", default="1", show_default=True, help="The custom action type's version.")
+@click.option("--query", default=None, help="Value of the queryable property to poll for.")
+@click.option("--max-workers", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--poll-interval", default=10.0, show_default=True, type=click.FloatRange(0.1, 3600))
+@click.option("--once", is_flag=True, help="Poll once, handle what came, and exit (for cron and tests).")
+@_region
+@_endpoint
+def worker(
+    handler_ref: str,
+    provider: str,
+    category: str,
+    type_version: str,
+    query: str | None,
+    max_workers: int,
+    poll_interval: float,
+    once: bool,
+    region: str | None,
+    endpoint_url: str | None,
+) -> None:
+    """Serve a custom action type on AWS with the same handler the local executor runs."""
+    from .._model import ActionType
+
+    handler = _import_handler(handler_ref)
+    aws = _aws()
+    action_type = ActionType(category=category, owner="Custom", provider=provider, version=type_version)
+    job_worker = aws.JobWorker(
+        action_type,
+        handler,
+        client=_configure(region, endpoint_url),
+        max_workers=max_workers,
+        poll_interval=poll_interval,
+        query=query,
+    )
+    if once:
+        outcomes = _aws_call(job_worker.run_once)
+        click.echo(f"handled {len(outcomes)} job(s)")
+        for outcome in outcomes:
+            click.echo(f"  {outcome}")
+        return
+    click.echo(f"serving {action_type} with {handler_ref}; Ctrl-C or SIGTERM stops after in-flight jobs", err=True)
+    _aws_call(job_worker.serve)

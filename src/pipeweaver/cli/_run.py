@@ -1,0 +1,390 @@
+"""Local execution subcommands: run, history, retry, approve, reject.
+
+They drive :class:`pipeweaver.execution.LocalExecutor` with its history under ``--workdir``
+(``.pipeweaver`` by default). ``run`` and ``retry`` show live progress in a terminal and
+plain lines otherwise, print a summary, and exit 0 only when the execution succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from .._codec import from_codepipeline
+from .._model import Pipeline
+from ..errors import PipeweaverError
+from ..execution._base import Execution, ExecutionStatus
+from ._app import main, write_atomic
+from ._progress import LiveProgress, PlainProgress
+from ._target import load_target, optional_api, to_pipeline
+
+__all__: list[str] = []
+
+_workdir = click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".pipeweaver"),
+    show_default=True,
+    help="Folder holding the execution history (SQLite) and artifacts.",
+)
+
+
+def _executor_class() -> Any:
+    return optional_api("pipeweaver.execution", "LocalExecutor", "local execution")
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.UsageError(f"{option} {item!r}: expected NAME=VALUE")
+        out[key] = value
+    return out
+
+
+def _duration(a: datetime | None, b: datetime | None) -> str:
+    if a is None or b is None:
+        return "-"
+    seconds = (b - a).total_seconds()
+    return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
+
+
+def summary_lines(execution: Execution) -> list[str]:
+    """A short plain-text summary: one line per action attempt, then the outcome."""
+    lines = [f"execution {execution.id} of {execution.pipeline}: {execution.status}"]
+    for a in execution.actions:
+        attempt = f" (attempt {a.attempt})" if a.attempt > 1 else ""
+        detail = a.error or a.summary or ""
+        lines.append(
+            f"  {a.stage}/{a.name}{attempt}: {a.status} in {_duration(a.started_at, a.ended_at)}"
+            + (f" - {detail}" if detail else "")
+        )
+    for name, ref in execution.artifacts.items():
+        lines.append(f"  artifact {name}: sha256 {ref.sha256[:16]}... ({ref.size} bytes)")
+    if execution.status_summary:
+        lines.append(f"  {execution.status_summary}")
+    return lines
+
+
+class _Approvals:
+    """Answers manual approvals at the terminal (``--approve prompt``)."""
+
+    def __init__(self, progress: LiveProgress | None) -> None:
+        self.progress = progress
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Any) -> bool:
+        stage = getattr(request, "stage", None)
+        action = getattr(request, "action", None)
+        name = f"{getattr(stage, 'name', stage)}/{getattr(action, 'name', action)}"
+        custom = getattr(request, "custom_data", None)
+
+        def ask() -> bool:
+            if custom:
+                click.echo(f"{name}: {custom}")
+            return click.confirm(f"approve {name}?", default=False)
+
+        with self.lock:
+            if not sys.stdin.isatty():
+                raise click.ClickException(
+                    f"{name} needs an approval but stdin is not a terminal; use --approve auto or --approve reject"
+                )
+            if self.progress is not None:
+                return bool(self.progress.paused(ask))
+            return ask()
+
+
+def _approval_policy(mode: str, progress: LiveProgress | None) -> Any:
+    if mode == "auto":
+        return "approve"
+    if mode == "reject":
+        return "reject"
+    return _Approvals(progress)
+
+
+def _drive(
+    start: Any, pipeline: Pipeline, *, plain: bool, report: Path | None, workdir: Path, secrets: list[str]
+) -> Execution:
+    """Run *start(observers)* with progress; print the summary; write the report."""
+    tty = sys.stdout.isatty() and not plain
+    progress: LiveProgress | PlainProgress
+    if tty:
+        progress = LiveProgress(pipeline, Console())
+    else:
+        progress = PlainProgress(sys.stdout)
+    observers = [progress]
+    handle = start(observers, progress if isinstance(progress, LiveProgress) else None)
+    try:
+        if isinstance(progress, LiveProgress):
+            with progress:
+                execution = _wait(handle)
+        else:
+            execution = _wait(handle)
+    except KeyboardInterrupt:
+        click.echo("\nstopping: running actions are abandoned", err=True)
+        handle.stop(abandon=True, reason="interrupted from the terminal")
+        execution = handle.wait(30)
+    click.echo("\n".join(summary_lines(execution)))
+    if report is not None:
+        from ..report import render_html
+
+        write_atomic(report, render_html(execution, pipeline, workdir=workdir, secrets=secrets))
+        click.echo(f"report written to {report}")
+    return execution
+
+
+def _wait(handle: Any) -> Execution:
+    # Short waits keep the main thread responsive to Ctrl-C.
+    while True:
+        execution: Execution = handle.wait(0.2)
+        if execution.status.is_terminal:
+            return execution
+
+
+def _exit_for(execution: Execution) -> None:
+    if execution.status is not ExecutionStatus.SUCCEEDED:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("target")
+@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="Pipeline variable value (repeatable).")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="ACTION=PATH",
+    help="Local folder, git repo or zip for a source action.",
+)
+@click.option(
+    "--approve",
+    "approve",
+    type=click.Choice(["auto", "prompt", "reject"]),
+    default="prompt",
+    show_default=True,
+    help="How manual approvals are answered.",
+)
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report to FILE.")
+@click.option("--secret", "secrets", multiple=True, metavar="VALUE", help="A value to mask in logs (repeatable).")
+@click.option("--plain", is_flag=True, help="Plain lines even in a terminal.")
+@_workdir
+def run(
+    target: str,
+    variables: tuple[str, ...],
+    sources: tuple[str, ...],
+    approve: str,
+    report: Path | None,
+    secrets: tuple[str, ...],
+    plain: bool,
+    workdir: Path,
+) -> None:
+    """Run TARGET on this machine with CodePipeline's semantics.
+
+    Exit status: 0 when the execution succeeded, 1 otherwise.
+    """
+    loaded = load_target(target)
+    pipeline = to_pipeline(loaded)
+    source_paths: dict[str, Path] = dict(loaded.local_sources)
+    for name, value in _pairs(sources, "--source").items():
+        source_paths[name] = Path(value)
+    for name, path in source_paths.items():
+        if not path.exists():
+            raise click.UsageError(f"--source {name}={path}: no such file or folder")
+    values = _pairs(variables, "--var")
+    executor_class = _executor_class()
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    def start(observers: list[Any], live: LiveProgress | None) -> Any:
+        executor = executor_class(
+            workdir=workdir,
+            approval=_approval_policy(approve, live),
+            sources=source_paths,
+            observers=observers,
+            secrets=list(secrets),
+        )
+        return executor.start(pipeline, variables=values or None)
+
+    execution = _drive(start, pipeline, plain=plain, report=report, workdir=workdir, secrets=list(secrets))
+    _exit_for(execution)
+
+
+def _history_executor(workdir: Path) -> Any:
+    if not workdir.is_dir():
+        raise click.UsageError(f"{workdir}: no execution history here (run `pipeweaver run` first, or pass --workdir)")
+    return _executor_class()(workdir=workdir)
+
+
+def _definition(executor: Any, execution_id: str) -> Pipeline | None:
+    history = getattr(executor, "history_store", None) or getattr(executor, "_history", None)
+    definition = getattr(history, "definition", None)
+    if definition is None:
+        return None
+    try:
+        return from_codepipeline(definition(execution_id))
+    except PipeweaverError:
+        return None
+
+
+@main.command()
+@click.argument("execution_id", required=False)
+@click.option("--pipeline", "pipeline_name", default=None, help="Only executions of this pipeline.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--report", type=click.Path(dir_okay=False, path_type=Path), help="With EXECUTION_ID: write its HTML report."
+)
+@_workdir
+def history(
+    execution_id: str | None, pipeline_name: str | None, limit: int, fmt: str, report: Path | None, workdir: Path
+) -> None:
+    """List past executions, or show one execution in detail."""
+    executor = _history_executor(workdir)
+    if execution_id is None:
+        if report is not None:
+            raise click.UsageError("--report needs an EXECUTION_ID")
+        executions: list[Execution] = list(executor.history(pipeline_name, limit=limit))
+        if fmt == "json":
+            click.echo(json.dumps([_as_json(e) for e in executions], indent=2))
+            return
+        if not executions:
+            click.echo("no executions yet")
+            return
+        for e in executions:
+            started = e.started_at.strftime("%Y-%m-%d %H:%M:%S") if e.started_at else "-"
+            click.echo(
+                f"{e.id}  {e.pipeline:<24} {e.status!s:<11} {started}  {_duration(e.started_at, e.ended_at):>7}"
+                f"  {e.trigger.trigger_type}"
+            )
+        return
+    try:
+        execution: Execution = executor.execution(execution_id)
+    except (KeyError, PipeweaverError) as exc:
+        raise click.ClickException(f"no execution {execution_id} in {workdir}: {exc}") from None
+    if fmt == "json":
+        click.echo(json.dumps(_as_json(execution), indent=2))
+    else:
+        click.echo("\n".join(summary_lines(execution)))
+        for s in execution.stages:
+            click.echo(f"  stage {s.name} (attempt {s.attempt}): {s.status}" + (f" - {s.error}" if s.error else ""))
+        for k, v in execution.variables.items():
+            click.echo(f"  variable {k}={v}")
+    if report is not None:
+        pipeline = _definition(executor, execution_id)
+        if pipeline is None:
+            raise click.ClickException(f"the pipeline definition of {execution_id} is not in the history")
+        from ..report import render_html
+
+        write_atomic(report, render_html(execution, pipeline, workdir=workdir))
+        click.echo(f"report written to {report}")
+
+
+def _as_json(e: Execution) -> dict[str, Any]:
+    def ts(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "id": e.id,
+        "pipeline": e.pipeline,
+        "status": str(e.status),
+        "started_at": ts(e.started_at),
+        "ended_at": ts(e.ended_at),
+        "trigger": {"type": e.trigger.trigger_type, "detail": e.trigger.detail},
+        "execution_type": e.execution_type,
+        "variables": dict(e.variables),
+        "stages": [{"name": s.name, "attempt": s.attempt, "status": str(s.status), "error": s.error} for s in e.stages],
+        "actions": [
+            {
+                "stage": a.stage,
+                "name": a.name,
+                "attempt": a.attempt,
+                "status": str(a.status),
+                "started_at": ts(a.started_at),
+                "ended_at": ts(a.ended_at),
+                "summary": a.summary,
+                "error": a.error,
+                "output_variables": dict(a.output_variables),
+            }
+            for a in e.actions
+        ],
+        "artifacts": {n: {"sha256": r.sha256, "size": r.size, "uri": r.uri} for n, r in e.artifacts.items()},
+    }
+
+
+@main.command()
+@click.argument("execution_id")
+@click.argument("stage")
+@click.option("--all-actions", is_flag=True, help="Re-run every action of the stage, not only the failed ones.")
+@click.option("--approve", type=click.Choice(["auto", "prompt", "reject"]), default="prompt", show_default=True)
+@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report to FILE.")
+@click.option("--plain", is_flag=True, help="Plain lines even in a terminal.")
+@_workdir
+def retry(
+    execution_id: str, stage: str, all_actions: bool, approve: str, report: Path | None, plain: bool, workdir: Path
+) -> None:
+    """Retry STAGE of a failed or stopped execution, then continue it."""
+    probe = _history_executor(workdir)
+    try:
+        before: Execution = probe.execution(execution_id)
+    except (KeyError, PipeweaverError) as exc:
+        raise click.ClickException(f"no execution {execution_id} in {workdir}: {exc}") from None
+    pipeline = _definition(probe, execution_id)
+    if pipeline is None:
+        raise click.ClickException(f"the pipeline definition of {execution_id} is not in the history")
+    if stage not in [s.name for s in pipeline.stages]:
+        raise click.UsageError(
+            f"pipeline {before.pipeline} has no stage {stage!r}; it has {[s.name for s in pipeline.stages]}"
+        )
+    mode = "ALL_ACTIONS" if all_actions else "FAILED_ACTIONS"
+    executor_class = _executor_class()
+
+    def start(observers: list[Any], live: LiveProgress | None) -> Any:
+        executor = executor_class(workdir=workdir, approval=_approval_policy(approve, live), observers=observers)
+        return executor.retry(execution_id, stage, mode=mode, wait=False)
+
+    execution = _drive(start, pipeline, plain=plain, report=report, workdir=workdir, secrets=[])
+    _exit_for(execution)
+
+
+def _decide(execution_id: str, stage: str, action: str, summary: str, workdir: Path, approved: bool) -> None:
+    executor = _history_executor(workdir)
+    method = getattr(executor, "approve" if approved else "reject", None)
+    if method is None:
+        raise click.ClickException("this LocalExecutor cannot answer approvals of another process")
+    try:
+        method(execution_id, stage, action, summary, by="cli")
+    except (KeyError, PipeweaverError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{'approved' if approved else 'rejected'} {stage}/{action} of execution {execution_id}")
+
+
+_summary = click.option("--summary", default="", help="Why (recorded in the history, at most 512 characters).")
+
+
+@main.command()
+@click.argument("execution_id")
+@click.argument("stage")
+@click.argument("action")
+@_summary
+@_workdir
+def approve(execution_id: str, stage: str, action: str, summary: str, workdir: Path) -> None:
+    """Approve a manual approval that a local execution is waiting on."""
+    _decide(execution_id, stage, action, summary, workdir, True)
+
+
+@main.command()
+@click.argument("execution_id")
+@click.argument("stage")
+@click.argument("action")
+@_summary
+@_workdir
+def reject(execution_id: str, stage: str, action: str, summary: str, workdir: Path) -> None:
+    """Reject a manual approval that a local execution is waiting on (the action fails)."""
+    _decide(execution_id, stage, action, summary, workdir, False)

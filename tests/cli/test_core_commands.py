@@ -1,0 +1,290 @@
+"""validate, synth, graph and import, run as the real console script."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+import pipeweaver as pw
+from pipeweaver import synth
+
+from .conftest import Cli
+
+BAD_JSON = """{
+  "pipeline": {
+    "name": "bad pipeline!",
+    "roleArn": "arn:aws:iam::123456789012:role/PipelineRole",
+    "artifactStore": {"type": "S3", "location": "my-artifact-bucket"},
+    "stages": [
+      {"name": "Source", "actions": [
+        {"name": "Fetch",
+         "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+         "configuration": {"S3Bucket": "src-bucket", "S3ObjectKey": "app.zip", "PollForSourceChanges": "false"},
+         "outputArtifacts": [{"name": "Out"}],
+         "runOrderz": 1}
+      ]},
+      {"name": "Build", "actions": [
+        {"name": "Compile",
+         "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+         "configuration": {"ProjectName": "web-build"},
+         "inputArtifacts": [{"name": "Out"}]}
+      ]}
+    ]
+  }
+}
+"""
+
+BAD_YAML_TEMPLATE = """AWSTemplateFormatVersion: '2010-09-09'
+Resources:
+  Pipeline:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      Name: web
+      RoleArn: !GetAtt PipelineRole.Arn
+      ArtifactStore:
+        Type: S3
+        Location: my-artifact-bucket
+      Stages:
+        - Name: Source
+          Actions:
+            - Name: Fetch
+              ActionTypeId: {Category: Source, Owner: AWS, Provider: S3, Version: '1'}
+              Configuration: {S3Bucket: src-bucket, S3ObjectKey: app.zip, PollForSourceChanges: 'false'}
+              OutputArtifacts: [{Name: Out}]
+              RunOrder: 1000
+        - Name: Build
+          Actions:
+            - Name: Compile
+              ActionTypeId: {Category: Build, Owner: AWS, Provider: CodeBuild, Version: '1'}
+              Configuration: {ProjectName: web-build}
+              InputArtifacts: [{Name: Out}]
+"""
+
+
+@pytest.fixture(name="good_json")
+def _good_json(tmp_path: Path, sample: pw.Pipeline) -> Path:
+    path = tmp_path / "good.json"
+    path.write_text(synth.dumps(sample, envelope=True))
+    return path
+
+
+@pytest.fixture(name="bad_json")
+def _bad_json(tmp_path: Path) -> Path:
+    path = tmp_path / "bad.json"
+    path.write_text(BAD_JSON)
+    return path
+
+
+@pytest.fixture(name="module_file")
+def _module_file(tmp_path: Path, sample: pw.Pipeline) -> Path:
+    path = tmp_path / "release.py"
+    path.write_text(
+        "from pipeweaver import synth\n"
+        f"pipeline = synth.loads({synth.dumps(sample)!r})\n"
+        "def other():\n    return pipeline\n"
+        "NOT_A_PIPELINE = 3\n"
+    )
+    return path
+
+
+def test_help_on_every_subcommand(cli: Cli) -> None:
+    """`--help` works for the group and for every subcommand, with exit 0."""
+    top = cli("--help")
+    commands = [line.split()[0] for line in top.stdout.split("Commands:")[1].strip().splitlines()]
+
+    assert 0 == top.returncode
+    assert {"validate", "synth", "graph", "run", "history", "retry", "approve", "reject", "import"} <= set(commands)
+    for command in commands:
+        result = cli(command, "--help")
+        assert (0, True) == (result.returncode, "Usage:" in result.stdout), command
+
+
+def test_validate_clean_api_json_exits_0(cli: Cli, good_json: Path) -> None:
+    """A valid get-pipeline envelope validates with exit 0 and says so."""
+    result = cli("validate", str(good_json))
+
+    assert 0 == result.returncode, result.stderr
+    assert f"{good_json}: ok, no issues" in result.stdout
+
+
+def test_validate_reports_every_issue_with_file_line(cli: Cli, bad_json: Path) -> None:
+    """Each issue is printed with file:line, severity, code, path and message; exit 1."""
+    result = cli("validate", str(bad_json))
+
+    assert 1 == result.returncode
+    assert f"{bad_json}:3: error PW010 name: " in result.stdout
+    assert f"{bad_json}:12: error PW001 stages[0].actions[0].runOrderz: " in result.stdout
+    assert "hint: did you mean 'runOrder'?" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_validate_json_format(cli: Cli, bad_json: Path) -> None:
+    """--format json gives machine-readable issues with lines and counts."""
+    result = cli("validate", "--format", "json", str(bad_json))
+    body = json.loads(result.stdout)
+    by_code = {i["code"]: i for i in body["targets"][0]["issues"]}
+
+    assert 1 == result.returncode
+    assert ("stages[0].actions[0].runOrderz", 12, "error") == (
+        by_code["PW001"]["path"],
+        by_code["PW001"]["line"],
+        by_code["PW001"]["severity"],
+    )
+    assert body["errors"] == sum(1 for i in body["targets"][0]["issues"] if i["severity"] == "error")
+
+
+def test_validate_sarif_has_rules_and_locations(cli: Cli, bad_json: Path, tmp_path: Path) -> None:
+    """--format sarif writes a SARIF 2.1.0 log: rules for each code, results with file, line and logical path."""
+    out = tmp_path / "out.sarif"
+    result = cli("validate", "--format", "sarif", "-o", str(out), str(bad_json))
+    log = json.loads(out.read_text())
+    run = log["runs"][0]
+    rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
+    unknown = next(r for r in run["results"] if r["ruleId"] == "PW001")
+    location = unknown["locations"][0]
+
+    assert 1 == result.returncode
+    assert "2.1.0" == log["version"]
+    assert sorted(rule_ids) == rule_ids
+    assert {r["ruleId"] for r in run["results"]} == set(rule_ids)
+    assert rule_ids.index("PW001") == unknown["ruleIndex"]
+    assert "error" == unknown["level"]
+    assert (bad_json.as_posix(), 12) == (
+        location["physicalLocation"]["artifactLocation"]["uri"],
+        location["physicalLocation"]["region"]["startLine"],
+    )
+    assert "stages[0].actions[0].runOrderz" == location["logicalLocations"][0]["fullyQualifiedName"]
+
+
+def test_validate_python_file_and_module_attribute(cli: Cli, module_file: Path, tmp_path: Path) -> None:
+    """path.py, path.py:NAME and package.module:NAME targets all load the pipeline."""
+    by_file = cli("validate", str(module_file))
+    by_attr = cli("validate", f"{module_file}:other")
+    by_module = cli("validate", "release:pipeline", cwd=tmp_path)
+
+    assert (0, 0, 0) == (by_file.returncode, by_attr.returncode, by_module.returncode), (
+        by_file.stderr + by_attr.stderr + by_module.stderr
+    )
+
+
+def test_validate_yaml_template_reports_template_lines(cli: Cli, tmp_path: Path) -> None:
+    """Issues in a CloudFormation template point at the line inside the template."""
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(BAD_YAML_TEMPLATE)
+    result = cli("validate", str(path))
+
+    assert 1 == result.returncode, result.stdout + result.stderr
+    assert f"{path}:18: error PW014" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["validate", "missing.json"], "missing.json: no such file"),
+        (["validate", "missing.py"], "missing.py: no such file"),
+        (["validate", "no_such_module:thing"], "importing module 'no_such_module' failed"),
+        (["validate", "notatarget"], "'notatarget': no such file, and not a 'package.module:NAME' reference"),
+        (["synth", "release.py:NOT_A_PIPELINE"], "release.py:NOT_A_PIPELINE is a int, not a pipeweaver.Pipeline"),
+        (["synth", "release.py:absent"], "release.py has no attribute 'absent'"),
+        (["validate", "--format", "xml", "x.json"], "Invalid value for '--format'"),
+        (["synth"], "Missing argument 'TARGET'"),
+        (["run", "release.py", "--var", "novalue"], "--var 'novalue': expected NAME=VALUE"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_message(cli: Cli, module_file: Path, args: list[str], needle: str) -> None:
+    """A wrong TARGET or option is one readable message naming what was tried, exit 2, no traceback."""
+    result = cli(*args)
+
+    assert 2 == result.returncode, result.stdout + result.stderr
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_broken_python_target_is_one_message(cli: Cli, tmp_path: Path) -> None:
+    """A target whose code raises reports the exception and its line, exit 1, no traceback."""
+    path = tmp_path / "broken.py"
+    path.write_text("import pipeweaver as pw\n\nx = 1\npipeline = {}['missing']\n")
+    result = cli("validate", str(path))
+
+    assert 1 == result.returncode
+    assert f"importing {path} raised KeyError: 'missing' (at {path}:4)" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_definition_error_in_python_target(cli: Cli, tmp_path: Path) -> None:
+    """A model field AWS would reject, raised while importing, is reported with the rule."""
+    path = tmp_path / "bad_field.py"
+    path.write_text(
+        "import pipeweaver as pw\n"
+        "a = pw.Action(name='Build', run_order=0, action_type=pw.ActionType(category='Build', provider='CodeBuild'))\n"
+    )
+    result = cli("synth", str(path))
+
+    assert 1 == result.returncode
+    assert "run_order=0 is invalid" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_syntax_error_in_yaml_names_the_line(cli: Cli, tmp_path: Path) -> None:
+    """Unparseable YAML reports file:line:column, exit 1."""
+    path = tmp_path / "broken.yaml"
+    path.write_text("Resources:\n  Pipeline: [unclosed\n")
+    result = cli("validate", str(path))
+
+    assert 1 == result.returncode
+    assert f"{path}:3:1: not valid YAML" in result.stdout
+
+
+def test_synth_codepipeline_round_trips(cli: Cli, module_file: Path, sample: pw.Pipeline, tmp_path: Path) -> None:
+    """synth --format codepipeline -o FILE writes JSON that loads back to the same pipeline."""
+    out = tmp_path / "out.json"
+    result = cli("synth", str(module_file), "-o", str(out))
+
+    assert 0 == result.returncode, result.stderr
+    assert sample == synth.loads(out.read_text())
+    assert [] == [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_synth_refuses_invalid_pipeline_and_leaves_no_file(cli: Cli, bad_json: Path, tmp_path: Path) -> None:
+    """An invalid pipeline is not synthesized: exit 1, the issues listed, no output file."""
+    out = tmp_path / "never.json"
+    result = cli("synth", str(bad_json), "-o", str(out))
+
+    assert 1 == result.returncode
+    assert "not a valid CodePipeline declaration" in result.stderr
+    assert "stages[0].actions[0].runOrderz: unknown field 'runOrderz'" in result.stderr
+    assert not out.exists()
+
+
+def test_synth_to_missing_folder_fails_cleanly(cli: Cli, module_file: Path, tmp_path: Path) -> None:
+    """Writing into a folder that does not exist is one message, exit 1."""
+    result = cli("synth", str(module_file), "-o", str(tmp_path / "nope" / "out.json"))
+
+    assert 1 == result.returncode
+    assert "does not exist" in result.stderr
+
+
+def test_graph_svg_is_drawn_without_graphviz(cli: Cli, module_file: Path, tmp_path: Path) -> None:
+    """graph --format svg writes a standalone SVG with one box per action, with no dot binary on PATH."""
+    out = tmp_path / "graph.svg"
+    result = cli(
+        "graph", str(module_file), "--format", "svg", "-o", str(out), env={"PATH": os.path.dirname(os.sys.executable)}
+    )
+    text = out.read_text()
+
+    assert 0 == result.returncode, result.stderr
+    assert text.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert 4 == text.count('<g class="action"')
+
+
+def test_import_rejects_python_and_missing_files(cli: Cli, module_file: Path) -> None:
+    """import reads data files only: a .py file or a missing file is a usage error."""
+    py = cli("import", str(module_file))
+    missing = cli("import", "nothing.json")
+
+    assert (2, 2) == (py.returncode, missing.returncode)
+    assert "not Python" in py.stderr
+    assert "no such file" in missing.stderr
