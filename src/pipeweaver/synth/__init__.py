@@ -17,6 +17,7 @@ from ._cloudformation import (
     pipeline_properties,
     to_cloudformation,
 )
+from ._python import to_python
 
 __all__ = [
     "TemplateExtension",
@@ -31,4 +32,5 @@ __all__ = [
     "pipeline_properties",
     "to_cloudformation",
     "to_codepipeline",
+    "to_python",
 ]
