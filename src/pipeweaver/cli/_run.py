@@ -23,7 +23,7 @@ from ..errors import PipeweaverError
 from ..execution._base import Execution, ExecutionStatus
 from ._app import main, write_atomic
 from ._progress import LiveProgress, PlainProgress
-from ._target import load_target, optional_api, to_pipeline
+from ._target import TargetError, load_target, optional_api, to_pipeline
 
 __all__: list[str] = []
 
@@ -37,7 +37,11 @@ _workdir = click.option(
 
 
 def _executor_class() -> Any:
-    return optional_api("pipeweaver.execution", "LocalExecutor", "local execution")
+    try:
+        return optional_api("pipeweaver.execution", "LocalExecutor", "local execution")
+    except TargetError:
+        # Before the package re-exports it, the engine module still has it.
+        return optional_api("pipeweaver.execution._local", "LocalExecutor", "local execution")
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -105,9 +109,51 @@ class _Approvals:
 def _approval_policy(mode: str, progress: LiveProgress | None) -> Any:
     if mode == "auto":
         return "approve"
-    if mode == "reject":
-        return "reject"
+    if mode in ("reject", "wait"):
+        return mode
     return _Approvals(progress)
+
+
+def _effective_mode(mode: str | None) -> str:
+    # Without a terminal nobody can answer a prompt: wait for `pipeweaver approve` instead.
+    if mode is None:
+        return "prompt" if sys.stdin.isatty() else "wait"
+    if mode == "prompt" and not sys.stdin.isatty():
+        raise click.UsageError("--approve prompt needs a terminal on stdin; use auto, reject or wait")
+    return mode
+
+
+def _decision_file(workdir: Path, execution_id: str, stage: str, action: str) -> Path:
+    return workdir / "approvals" / execution_id / f"{stage}__{action}.json"
+
+
+def _apply_decisions(handle: Any, workdir: Path, announced: set[str]) -> None:
+    """Answer waiting approvals from decision files that `pipeweaver approve/reject` wrote."""
+    pending = getattr(handle, "pending_approvals", None)
+    if pending is None:
+        return
+    for key in pending():
+        stage, _, action = key.partition("/")
+        path = _decision_file(workdir, handle.id, stage, action)
+        if key not in announced:
+            announced.add(key)
+            click.echo(
+                f"{key} is waiting: run `pipeweaver approve {handle.id} {stage} {action}` (or reject) "
+                f"with --workdir {workdir}",
+                err=True,
+            )
+        if not path.exists():
+            continue
+        try:
+            decision = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        path.unlink(missing_ok=True)
+        answer = handle.approve if decision.get("approved") else handle.reject
+        try:
+            answer(stage, action, str(decision.get("summary", "")), by=str(decision.get("by", "cli")))
+        except PipeweaverError as exc:
+            click.echo(f"could not apply the decision for {key}: {exc}", err=True)
 
 
 def _drive(
@@ -125,9 +171,9 @@ def _drive(
     try:
         if isinstance(progress, LiveProgress):
             with progress:
-                execution = _wait(handle)
+                execution = _wait(handle, workdir)
         else:
-            execution = _wait(handle)
+            execution = _wait(handle, workdir)
     except KeyboardInterrupt:
         click.echo("\nstopping: running actions are abandoned", err=True)
         handle.stop(abandon=True, reason="interrupted from the terminal")
@@ -141,12 +187,14 @@ def _drive(
     return execution
 
 
-def _wait(handle: Any) -> Execution:
-    # Short waits keep the main thread responsive to Ctrl-C.
+def _wait(handle: Any, workdir: Path) -> Execution:
+    # Short waits keep the main thread responsive to Ctrl-C and to decision files.
+    announced: set[str] = set()
     while True:
         execution: Execution = handle.wait(0.2)
         if execution.status.is_terminal:
             return execution
+        _apply_decisions(handle, workdir, announced)
 
 
 def _exit_for(execution: Execution) -> None:
@@ -167,10 +215,10 @@ def _exit_for(execution: Execution) -> None:
 @click.option(
     "--approve",
     "approve",
-    type=click.Choice(["auto", "prompt", "reject"]),
-    default="prompt",
-    show_default=True,
-    help="How manual approvals are answered.",
+    type=click.Choice(["auto", "prompt", "reject", "wait"]),
+    default=None,
+    help="How manual approvals are answered: auto-approve, ask at the terminal, reject, or wait for "
+    "`pipeweaver approve/reject` from another shell. Default: prompt in a terminal, else wait.",
 )
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report to FILE.")
 @click.option("--secret", "secrets", multiple=True, metavar="VALUE", help="A value to mask in logs (repeatable).")
@@ -180,7 +228,7 @@ def run(
     target: str,
     variables: tuple[str, ...],
     sources: tuple[str, ...],
-    approve: str,
+    approve: str | None,
     report: Path | None,
     secrets: tuple[str, ...],
     plain: bool,
@@ -199,13 +247,14 @@ def run(
         if not path.exists():
             raise click.UsageError(f"--source {name}={path}: no such file or folder")
     values = _pairs(variables, "--var")
+    mode = _effective_mode(approve)
     executor_class = _executor_class()
     workdir.mkdir(parents=True, exist_ok=True)
 
     def start(observers: list[Any], live: LiveProgress | None) -> Any:
         executor = executor_class(
             workdir=workdir,
-            approval=_approval_policy(approve, live),
+            approval=_approval_policy(mode, live),
             sources=source_paths,
             observers=observers,
             secrets=list(secrets),
@@ -322,12 +371,23 @@ def _as_json(e: Execution) -> dict[str, Any]:
 @click.argument("execution_id")
 @click.argument("stage")
 @click.option("--all-actions", is_flag=True, help="Re-run every action of the stage, not only the failed ones.")
-@click.option("--approve", type=click.Choice(["auto", "prompt", "reject"]), default="prompt", show_default=True)
+@click.option(
+    "--approve",
+    type=click.Choice(["auto", "prompt", "reject", "wait"]),
+    default=None,
+    help="As for `run`: default prompt in a terminal, else wait.",
+)
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report to FILE.")
 @click.option("--plain", is_flag=True, help="Plain lines even in a terminal.")
 @_workdir
 def retry(
-    execution_id: str, stage: str, all_actions: bool, approve: str, report: Path | None, plain: bool, workdir: Path
+    execution_id: str,
+    stage: str,
+    all_actions: bool,
+    approve: str | None,
+    report: Path | None,
+    plain: bool,
+    workdir: Path,
 ) -> None:
     """Retry STAGE of a failed or stopped execution, then continue it."""
     probe = _history_executor(workdir)
@@ -343,26 +403,50 @@ def retry(
             f"pipeline {before.pipeline} has no stage {stage!r}; it has {[s.name for s in pipeline.stages]}"
         )
     mode = "ALL_ACTIONS" if all_actions else "FAILED_ACTIONS"
+    approval_mode = _effective_mode(approve)
     executor_class = _executor_class()
 
     def start(observers: list[Any], live: LiveProgress | None) -> Any:
-        executor = executor_class(workdir=workdir, approval=_approval_policy(approve, live), observers=observers)
-        return executor.retry(execution_id, stage, mode=mode, wait=False)
+        executor = executor_class(workdir=workdir, approval=_approval_policy(approval_mode, live), observers=observers)
+        return executor.retry(execution_id, stage, mode=mode, by="cli")
 
     execution = _drive(start, pipeline, plain=plain, report=report, workdir=workdir, secrets=[])
     _exit_for(execution)
 
 
 def _decide(execution_id: str, stage: str, action: str, summary: str, workdir: Path, approved: bool) -> None:
+    """Leave a decision for the `pipeweaver run` process that waits on this approval."""
     executor = _history_executor(workdir)
-    method = getattr(executor, "approve" if approved else "reject", None)
-    if method is None:
-        raise click.ClickException("this LocalExecutor cannot answer approvals of another process")
     try:
-        method(execution_id, stage, action, summary, by="cli")
+        execution: Execution = executor.execution(execution_id)
     except (KeyError, PipeweaverError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"{'approved' if approved else 'rejected'} {stage}/{action} of execution {execution_id}")
+        raise click.ClickException(f"no execution {execution_id} in {workdir}: {exc}") from None
+    if execution.status.is_terminal:
+        raise click.ClickException(f"execution {execution_id} already ended {execution.status}; nothing to approve")
+    waiting = [a for a in execution.actions if a.stage == stage and a.name == action and not a.status.is_terminal]
+    if not waiting:
+        running = sorted(f"{a.stage}/{a.name}" for a in execution.actions if not a.status.is_terminal)
+        raise click.ClickException(
+            f"{stage}/{action} is not waiting in execution {execution_id} (in progress: {running or 'nothing'})"
+        )
+    if len(summary) > 512:
+        raise click.UsageError("--summary is limited to 512 characters (AWS's limit)")
+    path = _decision_file(workdir, execution_id, stage, action)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, json.dumps({"approved": approved, "summary": summary, "by": _who()}))
+    click.echo(
+        f"{'approved' if approved else 'rejected'} {stage}/{action} of execution {execution_id}; "
+        "the running `pipeweaver run` applies it within a second"
+    )
+
+
+def _who() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
 
 
 _summary = click.option("--summary", default="", help="Why (recorded in the history, at most 512 characters).")
@@ -375,7 +459,7 @@ _summary = click.option("--summary", default="", help="Why (recorded in the hist
 @_summary
 @_workdir
 def approve(execution_id: str, stage: str, action: str, summary: str, workdir: Path) -> None:
-    """Approve a manual approval that a local execution is waiting on."""
+    """Approve a manual approval that a local `pipeweaver run --approve wait` is waiting on."""
     _decide(execution_id, stage, action, summary, workdir, True)
 
 
@@ -386,5 +470,5 @@ def approve(execution_id: str, stage: str, action: str, summary: str, workdir: P
 @_summary
 @_workdir
 def reject(execution_id: str, stage: str, action: str, summary: str, workdir: Path) -> None:
-    """Reject a manual approval that a local execution is waiting on (the action fails)."""
+    """Reject a manual approval that a local `pipeweaver run` is waiting on (the action fails)."""
     _decide(execution_id, stage, action, summary, workdir, False)

@@ -9,7 +9,7 @@ from typing import Any
 from .._model import Pipeline
 from ..execution._base import ActionContext, ActionResult, Execution
 
-__all__ = ["run_with_fakes"]
+__all__ = ["local_executor_class", "run_with_fakes"]
 
 Handler = Callable[[ActionContext], ActionResult | None]
 
@@ -55,12 +55,25 @@ def run_with_fakes(
         for stage, action in pipeline.actions():
             if action.category != "Approval":
                 by_action.setdefault((stage.name, action.name), default)
-    from ..execution import LocalExecutor  # type: ignore[attr-defined]
+    handlers: dict[Any, Handler] = dict(executor_options.pop("handlers", None) or {})
+    # "Stage/Action" keys win over action-type keys in the executor's handler registry.
+    handlers.update({f"{stage}/{action}": handler for (stage, action), handler in by_action.items()})
+    executor = local_executor_class()(workdir=Path(workdir), approval=approval, handlers=handlers, **executor_options)
+    try:
+        execution: Execution = executor.run(pipeline, variables=variables)
+    finally:
+        close = getattr(executor, "close", None)
+        if callable(close):
+            close()
+    return execution
 
-    executor = LocalExecutor(workdir=Path(workdir), approval=approval, **executor_options)
-    overrides = getattr(executor, "override", None)
-    if callable(overrides):
-        for (stage_name, action_name), handler in by_action.items():
-            overrides(stage_name, action_name, handler)
-        return executor.run(pipeline, variables=variables)  # type: ignore[no-any-return]
-    raise NotImplementedError("this LocalExecutor has no per-action handler override")
+
+def local_executor_class() -> Any:
+    """``pipeweaver.execution.LocalExecutor`` (imported late: the plugin loads before it is needed)."""
+    import importlib
+
+    module = importlib.import_module("pipeweaver.execution")
+    found = getattr(module, "LocalExecutor", None)
+    if found is None:
+        found = importlib.import_module("pipeweaver.execution._local").LocalExecutor
+    return found

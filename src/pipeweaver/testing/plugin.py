@@ -10,6 +10,7 @@ Fixtures:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,15 @@ def pipeweaver_workdir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def pipeweaver_executor(pipeweaver_workdir: Path) -> Any:
+def pipeweaver_executor(pipeweaver_workdir: Path) -> Iterator[Any]:
     """A ``LocalExecutor`` in a temporary folder that approves manual approvals automatically."""
-    from ..execution import LocalExecutor  # type: ignore[attr-defined]
+    from ._runner import local_executor_class
 
-    return LocalExecutor(workdir=pipeweaver_workdir, approval="approve")
+    executor = local_executor_class()(workdir=pipeweaver_workdir, approval="approve")
+    yield executor
+    close = getattr(executor, "close", None)
+    if callable(close):
+        close()
 
 
 @pytest.fixture
