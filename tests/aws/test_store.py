@@ -11,6 +11,7 @@ import attrs
 import pytest
 
 import pipeweaver as pw
+import pipeweaver.execution
 from pipeweaver.aws import S3ArtifactStore
 from pipeweaver.execution import ArtifactRef
 
@@ -123,3 +124,90 @@ def test_for_pipeline_needs_a_region_for_cross_region_stores(sample: pw.Pipeline
     with pytest.raises(pw.ArtifactError, match=r"\['eu-west-1', 'us-east-1'\]"):
         S3ArtifactStore.for_pipeline(multi)
     assert "b-bucket" == S3ArtifactStore.for_pipeline(multi, region="eu-west-1").bucket
+
+
+def test_local_executor_keeps_its_artifacts_in_s3(s3: Any, kms_key: str, tmp_path: Path) -> None:
+    """LocalExecutor(artifact_store=S3ArtifactStore(...)) passes artifacts between stages through S3 with SSE-KMS."""
+    try:
+        from pipeweaver.execution import LocalExecutor  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        pytest.skip("pipeweaver.execution does not export LocalExecutor yet")
+    from pipeweaver.execution import ActionContext, ActionResult
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text("hello")
+    src, built = pw.Artifact("Src"), pw.Artifact("Built")
+    pipeline = pw.Pipeline(
+        name="web",
+        role_arn="arn:aws:iam::123456789012:role/PipelineRole",
+        artifact_store=pw.ArtifactStore(location="my-artifact-bucket"),
+        stages=[
+            pw.Stage(
+                name="Source",
+                actions=[
+                    pw.Action(
+                        name="Source",
+                        action_type=pw.ActionType(category="Source", provider="S3"),
+                        configuration={"S3Bucket": "src", "S3ObjectKey": "site.zip", "PollForSourceChanges": "false"},
+                        outputs=[src],
+                    )
+                ],
+            ),
+            pw.Stage(
+                name="Build",
+                actions=[
+                    pw.Action(
+                        name="Build",
+                        action_type=pw.ActionType(category="Build", provider="CodeBuild"),
+                        configuration={"ProjectName": "site"},
+                        inputs=[src],
+                        outputs=[built],
+                    )
+                ],
+            ),
+            pw.Stage(
+                name="Check",
+                actions=[
+                    pw.Action(
+                        name="Check",
+                        action_type=pw.ActionType(category="Test", provider="CodeBuild"),
+                        configuration={"ProjectName": "check"},
+                        inputs=[built],
+                    )
+                ],
+            ),
+        ],
+    )
+    seen: list[str] = []
+
+    def build(context: ActionContext) -> ActionResult:
+        assert context.primary_input is not None
+        text = (context.primary_input / "index.html").read_text()
+        (context.outputs["Built"] / "out.txt").write_text(text.upper())
+        return ActionResult(summary="built")
+
+    def check(context: ActionContext) -> None:
+        assert context.primary_input is not None
+        seen.append((context.primary_input / "out.txt").read_text())
+
+    store = S3ArtifactStore("my-artifact-bucket", client=s3, kms_key_id=kms_key)
+    executor = LocalExecutor(
+        tmp_path / "work",
+        handlers={"Build/Build": build, "Check/Check": check},
+        sources={"Source": tmp_path / "site"},
+        artifact_store=store,
+    )
+
+    record = executor.run(pipeline)
+
+    assert (pw.execution.ExecutionStatus.SUCCEEDED, ["HELLO"]) == (record.status, seen)
+    assert {"Src", "Built"} == set(record.artifacts)
+    for ref in record.artifacts.values():
+        bucket, _, key = ref.uri.removeprefix("s3://").partition("/")
+        head = s3.head_object(Bucket=bucket, Key=key)
+        assert ("my-artifact-bucket", "aws:kms", kms_key, ref.sha256) == (
+            bucket,
+            head["ServerSideEncryption"],
+            head["SSEKMSKeyId"],
+            head["Metadata"]["sha256"],
+        )
