@@ -17,6 +17,7 @@ from ._cloudformation import (
     pipeline_properties,
     to_cloudformation,
 )
+from ._diagram import to_dot, to_mermaid, to_png, to_svg
 from ._python import to_python
 
 __all__ = [
@@ -32,5 +33,9 @@ __all__ = [
     "pipeline_properties",
     "to_cloudformation",
     "to_codepipeline",
+    "to_dot",
+    "to_mermaid",
+    "to_png",
     "to_python",
+    "to_svg",
 ]

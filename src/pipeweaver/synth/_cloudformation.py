@@ -32,7 +32,7 @@ __all__ = [
 
 #: A step that adds resources to a template being built: ``(template, pipeline, logical_id)``.
 #: The template already holds the pipeline resource under ``Resources[logical_id]``.
-TemplateExtension = Callable[[dict[str, Any], Pipeline, str], None]
+TemplateExtension = Callable[[dict[str, Any], Pipeline, str], object]
 
 #: ``OnFailure.Result`` values the CloudFormation schema accepts (the API also has FAIL, SKIP).
 CFN_ON_FAILURE_RESULTS = ("ROLLBACK", "RETRY")
