@@ -1,0 +1,197 @@
+"""run, history, retry, approve and reject, run as the real console script on real local executions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import Cli, _script
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICKSTART = ROOT / "examples" / "quickstart.py"
+
+PIPELINE = """
+import pipeweaver as pw
+
+LOCAL_SOURCES = {"Source": "src"}
+
+src = pw.Artifact("Src")
+source = pw.Action(
+    name="Source", namespace="SourceVariables", outputs=[src],
+    action_type=pw.ActionType(category="Source", provider="S3"),
+    configuration={"S3Bucket": "b-source", "S3ObjectKey": "s.zip", "PollForSourceChanges": "false"},
+)
+check = pw.Action(
+    name="Check", inputs=[src],
+    action_type=pw.ActionType(category="Compute", provider="Commands"),
+    commands=["echo greeting=#{variables.greeting}", "test -f {marker}"],
+)
+gate = pw.Action(name="Gate", action_type=pw.ActionType(category="Approval", provider="Manual"))
+ship = pw.Action(
+    name="Ship", inputs=[src], run_order=2,
+    action_type=pw.ActionType(category="Compute", provider="Commands"),
+    commands=["echo shipped"],
+)
+pipeline = pw.Pipeline(
+    name="cli-test", pipeline_type="V2", role_arn="arn:aws:iam::123456789012:role/PipelineRole",
+    artifact_store=pw.ArtifactStore(location="cli-test-artifacts"),
+    variables=[pw.Variable(name="greeting", default_value="hello")],
+    stages=[
+        pw.Stage(name="Source", actions=[source]),
+        pw.Stage(name="Check", actions=[check]),
+        pw.Stage(name="Release", actions=[gate, ship]),
+    ],
+)
+"""
+
+
+@pytest.fixture(name="project")
+def _project(tmp_path: Path) -> Path:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "README").write_text("hello\n")
+    (tmp_path / "release.py").write_text(PIPELINE.replace("{marker}", str(tmp_path / "fixed")))
+    return tmp_path
+
+
+def test_quickstart_runs_end_to_end_with_report(cli: Cli, tmp_path: Path) -> None:
+    """`pipeweaver run examples/quickstart.py` succeeds, prints a summary and writes a self-contained report."""
+    report = tmp_path / "report.html"
+    result = cli("run", str(QUICKSTART), "--approve", "auto", "--report", str(report))
+    html = report.read_text()
+
+    assert 0 == result.returncode, result.stdout + result.stderr
+    assert "Succeeded" in result.stdout.splitlines()[-8]
+    assert "Test/UnitTests: Succeeded" in result.stdout
+    assert "Ran 2 tests" in result.stdout
+    assert "simulated" in result.stdout
+    assert "greeting-release: Succeeded" in html
+    assert "<script src" not in html
+
+
+def test_failure_exit_1_then_retry_succeeds(cli: Cli, project: Path) -> None:
+    """A failing action fails the run (exit 1, nothing after it runs); retry after the fix succeeds (exit 0)."""
+    first = cli("run", "release.py", "--approve", "auto", "--var", "greeting=bonjour", cwd=project)
+    listing = json.loads(cli("history", "--format", "json", cwd=project).stdout)
+    execution_id = listing[0]["id"]
+
+    assert 1 == first.returncode, first.stdout + first.stderr
+    assert "Check/Check: Failed" in first.stdout
+    assert "greeting=bonjour" in first.stdout
+    assert "Release/" not in first.stdout
+    assert "Failed" == listing[0]["status"]
+
+    (project / "fixed").write_text("")
+    again = cli("retry", execution_id, "Check", "--approve", "auto", cwd=project)
+    detail = json.loads(cli("history", execution_id, "--format", "json", cwd=project).stdout)
+
+    assert 0 == again.returncode, again.stdout + again.stderr
+    assert "Succeeded" == detail["status"]
+    assert [("Check", 1, "Failed"), ("Check", 2, "Succeeded")] == [
+        (a["name"], a["attempt"], a["status"]) for a in detail["actions"] if a["name"] == "Check"
+    ]
+
+
+def test_rejected_approval_stops_the_release(cli: Cli, project: Path) -> None:
+    """--approve reject fails the approval: exit 1 and the Ship action never runs."""
+    (project / "fixed").write_text("")
+    result = cli("run", "release.py", "--approve", "reject", cwd=project)
+
+    assert 1 == result.returncode
+    assert "Release/Gate: Failed" in result.stdout
+    assert "Ship" not in result.stdout.split("execution ")[-1]
+
+
+def test_approve_from_another_process(project: Path) -> None:
+    """`run --approve wait` waits until `pipeweaver approve` in another process answers, then finishes."""
+    (project / "fixed").write_text("")
+    runner = subprocess.Popen(
+        [*_script(), "run", "release.py", "--approve", "wait", "--plain"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        execution_id = ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            listing = subprocess.run(
+                [*_script(), "history", "--format", "json"], cwd=project, capture_output=True, text=True
+            )
+            rows = json.loads(listing.stdout) if listing.returncode == 0 and listing.stdout.strip() else []
+            waiting = [
+                r for r in rows if any(a["name"] == "Gate" and a["status"] == "InProgress" for a in r["actions"])
+            ]
+            if waiting:
+                execution_id = waiting[0]["id"]
+                break
+            time.sleep(0.2)
+        assert execution_id, "the execution never reached the approval"
+        approved = subprocess.run(
+            [*_script(), "approve", execution_id, "Release", "Gate", "--summary", "looks good"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+        )
+        out, err = runner.communicate(timeout=60)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+
+    assert 0 == approved.returncode, approved.stderr
+    assert 0 == runner.returncode, out + err
+    assert "Release/Ship: Succeeded" in out
+    assert "Approved by" in out
+    assert "looks good" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["run", "release.py", "--source", "Source=nowhere"], 2, "--source Source=nowhere: no such file or folder"),
+        (["history", "--workdir", "never"], 2, "no execution history here"),
+        (["history", "0000-not-an-id"], 1, "no execution 0000-not-an-id"),
+        (["approve", "0000-not-an-id", "Release", "Gate"], 1, "no execution 0000-not-an-id"),
+        (["retry", "0000-not-an-id", "Check"], 1, "no execution 0000-not-an-id"),
+        (["run", "release.py", "--approve", "prompt"], 2, "--approve prompt needs a terminal"),
+    ],
+)
+def test_run_error_paths(cli: Cli, project: Path, args: list[str], code: int, needle: str) -> None:
+    """Bad sources, missing history and unknown ids are one message with the right exit code."""
+    (project / ".pipeweaver").mkdir()
+    result = cli(*args, cwd=project, stdin="")
+
+    assert code == result.returncode, result.stdout + result.stderr
+    assert needle in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_pipeline_is_refused_before_running(cli: Cli, tmp_path: Path) -> None:
+    """run refuses a pipeline with validation errors, listing them, exit 1."""
+    (tmp_path / "bad.py").write_text(
+        "import pipeweaver as pw\n"
+        "a = pw.Artifact('A')\n"
+        "pipeline = pw.Pipeline(name='bad', role_arn='arn:aws:iam::123456789012:role/R',\n"
+        "    artifact_store=pw.ArtifactStore(location='bucket-x'),\n"
+        "    stages=[pw.Stage(name='Build', actions=[pw.Action(name='B', inputs=[a],\n"
+        "        action_type=pw.ActionType(category='Build', provider='CodeBuild'), configuration={'ProjectName': 'p'})])])\n"
+    )
+    result = cli("run", "bad.py", "--approve", "auto")
+
+    assert 1 == result.returncode
+    assert "pipeline bad is not valid; nothing was run" in result.stderr
+    assert "[PW208]" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_python_m_pipeweaver_is_the_same_command() -> None:
+    """`python -m pipeweaver --version` runs the same click group."""
+    result = subprocess.run([sys.executable, "-m", "pipeweaver", "--version"], capture_output=True, text=True)
+
+    assert 0 == result.returncode
+    assert "pipeweaver, version" in result.stdout
