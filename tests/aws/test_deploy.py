@@ -253,3 +253,42 @@ def test_mask_on_a_new_action_is_refused_with_aws_message(role_arn: str, cp: Any
         "updating an existing action."
     ) == str(info.value)
     assert 0 == calls["CreatePipeline"]
+
+
+def test_disabled_transitions_are_applied_once(sample: pw.Pipeline) -> None:
+    """A listed transition enabled live is disabled after the create; a later deploy finds it disabled and sends nothing."""
+    gated = attrs.evolve(sample, disabled_transitions={"Deploy": "Freeze until Monday"})
+    declaration = to_codepipeline(gated)
+    client = stubbed("codepipeline")
+
+    def state(enabled: bool) -> dict[str, Any]:
+        stages = [
+            {"stageName": s.name, "inboundTransitionState": {"enabled": enabled or s.name != "Deploy"}}
+            for s in gated.stages
+        ]
+        return {"pipelineName": "web", "stageStates": stages}
+
+    with Stubber(client) as stub:
+        stub.add_client_error(
+            "get_pipeline", "PipelineNotFoundException", "no pipeline web", expected_params={"name": "web"}
+        )
+        stub.add_response("create_pipeline", {"pipeline": {**declaration, "version": 1}}, {"pipeline": declaration})
+        stub.add_response("get_pipeline_state", state(True), {"name": "web"})
+        stub.add_response(
+            "disable_stage_transition",
+            {},
+            {
+                "pipelineName": "web",
+                "stageName": "Deploy",
+                "transitionType": "Inbound",
+                "reason": "Freeze until Monday",
+            },
+        )
+        created = deploy(gated, client=client)
+        stub.add_response("get_pipeline", {"pipeline": {**declaration, "version": 1}}, {"name": "web"})
+        stub.add_response("get_pipeline_state", state(False), {"name": "web"})
+        again = deploy(gated, client=client)
+        stub.assert_no_pending_responses()
+
+    assert ["disabledTransitions.Deploy"] == [c.path for c in created.changes]
+    assert (True, False, ()) == (created.changed, again.changed, again.changes)

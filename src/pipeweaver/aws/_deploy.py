@@ -117,7 +117,7 @@ class PipelineDiff:
     @property
     def needs_update(self) -> bool:
         """Whether an UpdatePipeline call is needed (``unknown`` secrets alone do not need one)."""
-        return any(c.kind != "unknown" and not c.path.startswith("tags") for c in self.changes)
+        return any(c.kind != "unknown" and not c.path.startswith(_SIDE_PATHS) for c in self.changes)
 
     def __str__(self) -> str:
         if not self.exists:
@@ -139,7 +139,8 @@ class DeployResult:
         version: The pipeline's version after the deploy.
         created: Whether CreatePipeline was called.
         updated: Whether UpdatePipeline was called.
-        changes: What differed from the live pipeline (empty for a create or no-op).
+        changes: What differed from the live pipeline (for a create: only the transitions
+            disabled after it; empty for a no-op).
         arn: The pipeline's ARN.
 
     .. versionadded:: 0.1.0
@@ -154,8 +155,8 @@ class DeployResult:
 
     @property
     def changed(self) -> bool:
-        """Whether anything was sent to AWS (a create, an update, or tags)."""
-        return self.created or self.updated or any(c.path.startswith("tags") for c in self.changes)
+        """Whether anything was sent to AWS (a create, an update, tags or transitions)."""
+        return self.created or self.updated or any(c.path.startswith(_SIDE_PATHS) for c in self.changes)
 
 
 # -- normalisation and comparison ----------------------------------------------------------
@@ -367,6 +368,38 @@ def _tag_changes(want: Mapping[str, str], have: Mapping[str, str]) -> list[Chang
     return out
 
 
+_SIDE_PATHS = ("tags", "disabledTransitions")
+
+
+def _transition_changes(client: Client, name: str, wanted: Mapping[str, str], *, apply: bool) -> list[Change]:
+    """Disable the inbound transitions the model lists that are enabled live (never re-enables one)."""
+    state = call(client, "GetPipelineState", name=name)
+    live = {s.get("stageName"): s.get("inboundTransitionState") or {} for s in state.get("stageStates") or ()}
+    out = []
+    for stage, reason in wanted.items():
+        if not live.get(stage, {}).get("enabled", True):
+            continue
+        if apply:
+            call(
+                client,
+                "DisableStageTransition",
+                pipelineName=name,
+                stageName=stage,
+                transitionType="Inbound",
+                reason=reason,
+            )
+        out.append(
+            Change(
+                kind="changed",
+                path=join_key("disabledTransitions", stage),
+                stage=stage,
+                before="enabled",
+                after=f"disabled: {reason}",
+            )
+        )
+    return out
+
+
 def _declaration(pipeline: Pipeline) -> dict[str, Any]:
     return to_codepipeline(pipeline)
 
@@ -392,6 +425,8 @@ def diff(pipeline: Pipeline, *, client: Client | None = None) -> PipelineDiff:
     changes = compare(local, live["pipeline"])
     if pipeline.tags:
         changes.extend(_tag_changes(pipeline.tags, _live_tags(client, live.get("metadata", {}).get("pipelineArn"))))
+    if pipeline.disabled_transitions:
+        changes.extend(_transition_changes(client, local["name"], pipeline.disabled_transitions, apply=False))
     return PipelineDiff(
         name=local["name"], exists=True, changes=tuple(changes), live_version=live["pipeline"].get("version")
     )
@@ -437,6 +472,9 @@ def deploy(
       not trigger an update (so deploys stay idempotent), but any other change sends the clear
       value along. Pass ``update_secrets=True`` to send it regardless (e.g. after a rotation).
 
+    Inbound transitions listed in ``pipeline.disabled_transitions`` are disabled after the
+    create or update when they are enabled live; other transitions are left alone.
+
     Args:
         pipeline: The model.
         client: A boto3 CodePipeline client (default: a new one from the default session).
@@ -472,11 +510,17 @@ def deploy(
         if want_tags:
             params["tags"] = [{"key": k, "value": v} for k, v in want_tags.items()]
         created = call(client, "CreatePipeline", **params)
+        transitions = (
+            _transition_changes(client, name, pipeline.disabled_transitions, apply=True)
+            if pipeline.disabled_transitions
+            else []
+        )
         return DeployResult(
             name=name,
             version=int(created["pipeline"].get("version", 1)),
             created=True,
             updated=False,
+            changes=tuple(transitions),
         )
     changes = compare(local, live["pipeline"])
     arn = live.get("metadata", {}).get("pipelineArn")
@@ -492,4 +536,6 @@ def deploy(
         if missing:
             call(client, "TagResource", resourceArn=arn, tags=[{"key": k, "value": v} for k, v in missing.items()])
             changes.extend(_tag_changes(want_tags, have_tags))
+    if pipeline.disabled_transitions:
+        changes.extend(_transition_changes(client, name, pipeline.disabled_transitions, apply=True))
     return DeployResult(name=name, version=version, created=False, updated=updated, changes=tuple(changes), arn=arn)
