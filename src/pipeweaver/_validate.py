@@ -816,12 +816,24 @@ def _keep_expression(expr: Expression, _path: str) -> Any:
 
 @attrs.frozen
 class _Target:
-    """What lint checks: an API-shaped declaration plus what lives beside it."""
+    """
+    What lint checks: an API-shaped declaration plus what lives beside it.
+
+    Attributes:
+        declaration: API-shaped data (``PipelineDeclaration`` field names).
+        tags: ``(path, key, value)`` of the pipeline's tags.
+        disabled_transitions: Stage name -> reason.
+        relocate: Maps an API path to the input's own path (e.g. inside a template);
+            ``None`` keeps API paths.
+        issues: Problems found while converting the input, already in the input's paths;
+            reported first.
+    """
 
     declaration: Any
-    tags: Sequence[tuple[str, str, str]] = ()  # (path, key, value)
+    tags: Sequence[tuple[str, str, str]] = ()
     disabled_transitions: Mapping[str, str] = attrs.field(factory=dict)
     relocate: Callable[[str], str] | None = None
+    issues: Sequence[Issue] = ()
 
 
 def _declaration_of(target: Any) -> _Target:
@@ -887,8 +899,9 @@ def lint(target: Pipeline | Mapping[str, Any] | Any, *, region: str | None = Non
         except Exception as exc:  # same: report, never raise
             issues.append(_internal("_check_beside", exc))
     if found.relocate is not None:
-        issues = [attrs.evolve(i, path=found.relocate(i.path)) for i in issues]
-    return issues
+        relocate = found.relocate
+        issues = [attrs.evolve(i, path=relocate(i.path)) for i in issues]
+    return [*found.issues, *issues]
 
 
 def _internal(where: str, exc: BaseException) -> Issue:
@@ -1043,8 +1056,8 @@ def _pipeline_rules(ctx: _Context) -> None:
             ctx.add(
                 "PW109",
                 f"{a.path}.actionTypeId.category",
-                f"action {a.label} in the first stage is a {a.category} action; the first stage holds only "
-                "Source actions",
+                f"action {a.label} in the first stage is not a Source action (category {a.category}); the first "
+                "stage holds only Source actions",
                 "move it to a later stage",
             )
         elif a.stage > 0 and a.is_source:
@@ -1841,7 +1854,7 @@ def _region_rules(ctx: _Context) -> None:
                     "PW104",
                     path,
                     f"action {a.label} runs in {r}, which has no entry in artifactStores",
-                    _did_you_mean(r, keys, f'add artifactStores["{r}"] with a bucket in {r}'),
+                    f'add artifactStores["{r}"] with a bucket in {r}',
                 )
         if home is not None and home not in keys:
             ctx.add(
