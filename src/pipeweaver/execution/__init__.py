@@ -5,6 +5,7 @@ Layer: execution. Never imports :mod:`pipeweaver.synth` or boto3.
 
 from __future__ import annotations
 
+from ._artifacts import ExtractLimits, LocalArtifactStore, safe_extract, zip_directory
 from ._base import (
     ActionContext,
     ActionFailed,
@@ -27,12 +28,18 @@ from ._base import (
     FailureType,
     LogLine,
     Observer,
+    RuleRecord,
     StageFinished,
     StageRecord,
     StageStarted,
     StageStatus,
     TriggerInfo,
 )
+from ._handlers import HandlerRegistry, default_timeout
+from ._history import History
+from ._local import ApprovalPolicy, LocalExecutionHandle, LocalExecutor
+from ._masking import Masker
+from ._rules import RuleContext, RuleFailed, RuleHandler, cron_matches
 
 __all__ = [
     "ActionContext",
@@ -43,6 +50,7 @@ __all__ = [
     "ActionResult",
     "ActionStarted",
     "ActionStatus",
+    "ApprovalPolicy",
     "ApprovalRequested",
     "ArtifactRef",
     "ArtifactStore",
@@ -53,12 +61,27 @@ __all__ = [
     "ExecutionStarted",
     "ExecutionStatus",
     "Executor",
+    "ExtractLimits",
     "FailureType",
+    "HandlerRegistry",
+    "History",
+    "LocalArtifactStore",
+    "LocalExecutionHandle",
+    "LocalExecutor",
     "LogLine",
+    "Masker",
     "Observer",
+    "RuleContext",
+    "RuleFailed",
+    "RuleHandler",
+    "RuleRecord",
     "StageFinished",
     "StageRecord",
     "StageStarted",
     "StageStatus",
     "TriggerInfo",
+    "cron_matches",
+    "default_timeout",
+    "safe_extract",
+    "zip_directory",
 ]

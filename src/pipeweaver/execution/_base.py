@@ -43,6 +43,7 @@ __all__ = [
     "FailureType",
     "LogLine",
     "Observer",
+    "RuleRecord",
     "StageFinished",
     "StageRecord",
     "StageStarted",
@@ -193,6 +194,30 @@ class StageRecord:
 
 @final
 @attrs.frozen(kw_only=True)
+class RuleRecord:
+    """
+    One evaluation of one rule of a stage condition.
+
+    Attributes:
+        stage: The stage whose condition holds the rule.
+        condition: ``BEFORE_ENTRY``, ``ON_SUCCESS`` or ``ON_FAILURE``.
+        name: The rule's name.
+        status: ``Succeeded``, ``Failed`` or ``Errored`` (AWS's rule states).
+        summary: Why it passed or failed.
+
+    .. versionadded:: 0.1.0
+    """
+
+    stage: str
+    condition: str
+    name: str
+    status: str
+    summary: str | None = None
+    at: datetime | None = None
+
+
+@final
+@attrs.frozen(kw_only=True)
 class Execution:
     """
     The record of one pipeline execution, the same whichever executor ran it.
@@ -207,6 +232,7 @@ class Execution:
         variables: Pipeline-level variable values used by this execution.
         execution_type: ``STANDARD`` or ``ROLLBACK``.
         rollback_target: For rollbacks, the execution whose state was restored.
+        rules: Stage-condition rule evaluations, in the order they ran.
 
     .. versionadded:: 0.1.0
     """
@@ -224,6 +250,7 @@ class Execution:
     execution_type: str = "STANDARD"
     rollback_target: str | None = None
     status_summary: str | None = None
+    rules: tuple[RuleRecord, ...] = ()
 
     @property
     def succeeded(self) -> bool:
@@ -250,7 +277,7 @@ class Execution:
         return any(a.stage == stage and a.name == name for a in self.actions)
 
 
-class ActionFailed(Exception):  # noqa: N818 - reads as an outcome: `raise ActionFailed(...)`
+class ActionFailed(Exception):
     """
     Raised by a handler to fail its action with a message (and a failure type for job workers).
 
@@ -302,6 +329,9 @@ class ActionContext:
         environment: Extra environment variables (resolved; secrets included).
         secrets: Values that must never reach logs or history (masked by :meth:`log`).
         continuation_token: Set when the handler is called again to continue its work.
+        source_revision: For source actions: the revision to fetch instead of the latest
+            (``sourceRevisions`` of ``StartPipelineExecution``).
+        attempt: Which attempt of the action this is (1 for the first run).
         cancel: Set when the execution is stopped; long handlers should check it.
         log: Writes one line to the action's log (secrets masked).
 
@@ -319,6 +349,8 @@ class ActionContext:
     environment: Mapping[str, str] = attrs.field(factory=dict)
     secrets: frozenset[str] = frozenset()
     continuation_token: str | None = None
+    source_revision: str | None = None
+    attempt: int = 1
     cancel: threading.Event = attrs.field(factory=threading.Event)
     log: Callable[[str], None] = attrs.field(default=lambda line: None)
 

@@ -1,0 +1,228 @@
+"""The local artifact store: zips under the work directory, hashed on write, verified on read.
+
+Layer: execution. :func:`zip_directory` and :func:`safe_extract` are shared with any other
+store (the S3 store reuses them); :func:`safe_extract` refuses every entry that could write
+outside the destination (``../``, absolute paths, drive letters, links, special files),
+duplicate or case-colliding names, and archives whose size, entry count or compression ratio
+exceed :class:`ExtractLimits` -- before writing a single file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets as _random
+import shutil
+import stat
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import final
+
+import attrs
+
+from ..errors import ArtifactError
+from ._base import ArtifactRef
+
+__all__ = ["ExtractLimits", "LocalArtifactStore", "file_sha256", "safe_extract", "zip_directory"]
+
+_CHUNK = 1 << 20
+
+
+@final
+@attrs.frozen(kw_only=True)
+class ExtractLimits:
+    """
+    Limits applied when an artifact zip is extracted.
+
+    Attributes:
+        max_total_bytes: Uncompressed size of all entries together (default 5 GiB, the S3
+            source artifact limit).
+        max_files: Number of entries (default 100,000, AWS's limit for an S3 source object).
+        max_ratio: Largest uncompressed/compressed ratio for an entry bigger than 1 MiB; zip
+            bombs reach ratios in the thousands, ordinary text around 10.
+
+    .. versionadded:: 0.1.0
+    """
+
+    max_total_bytes: int = 5 * 1024**3
+    max_files: int = 100_000
+    max_ratio: float = 200.0
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def zip_directory(source: Path, destination: Path) -> str:
+    """
+    Zip every regular file under *source* into *destination*; return the zip's sha256.
+
+    Symbolic links are not followed and not stored, so an artifact never carries a link
+    (AWS artifacts are plain zips). The zip is written to a temporary name and renamed, so a
+    crash never leaves a half-written artifact behind.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for root, dirs, files in os.walk(source):
+            dirs.sort()
+            base = Path(root)
+            rel_root = base.relative_to(source)
+            if rel_root != Path(".") and not files and not dirs:
+                zf.writestr(rel_root.as_posix() + "/", b"")
+            for name in sorted(files):
+                path = base / name
+                if path.is_symlink() or not path.is_file():
+                    continue
+                zf.write(path, (rel_root / name).as_posix())
+    digest = file_sha256(partial)
+    partial.replace(destination)
+    return digest
+
+
+def _check_name(name: str) -> str | None:
+    if not name:
+        return "has an empty name"
+    if "\x00" in name:
+        return "has a NUL byte in its name"
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return "is an absolute path"
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if ".." in parts:
+        return "climbs out of the workspace with '..'"
+    return None
+
+
+def safe_extract(archive: Path, destination: Path, limits: ExtractLimits | None = None) -> int:
+    """
+    Extract *archive* into *destination* after checking every entry; return the file count.
+
+    Raises:
+        ArtifactError: naming the first hostile entry; nothing is written in that case.
+    """
+    limits = limits or ExtractLimits()
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ArtifactError(f"{archive.name}: not a readable zip archive ({exc})") from None
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_files:
+            raise ArtifactError(
+                f"{archive.name}: {len(infos)} entries exceed the limit of {limits.max_files} "
+                f"(raise ExtractLimits.max_files if this archive is trusted)"
+            )
+        seen: dict[str, str] = {}
+        total = 0
+        root = destination.resolve()
+        for info in infos:
+            name = info.filename
+            problem = _check_name(name)
+            mode = info.external_attr >> 16
+            if problem is None and mode and stat.S_IFMT(mode) not in (0, stat.S_IFREG, stat.S_IFDIR):
+                kind = "a symbolic link" if stat.S_ISLNK(mode) else "a special file (device, fifo or link)"
+                problem = f"is {kind}"
+            if problem is None:
+                key = name.rstrip("/").casefold()
+                if key in seen:
+                    other = seen[key]
+                    problem = (
+                        "appears twice in the archive"
+                        if other == name.rstrip("/")
+                        else f"collides with {other!r} on case-insensitive file systems"
+                    )
+                seen[key] = name.rstrip("/")
+            if problem is None:
+                target = (root / name).resolve()
+                if target != root and root not in target.parents:
+                    problem = "would land outside the workspace"
+            if problem is None:
+                total += info.file_size
+                if total > limits.max_total_bytes:
+                    problem = (
+                        f"brings the uncompressed size past the limit of {limits.max_total_bytes} bytes "
+                        "(raise ExtractLimits.max_total_bytes if this archive is trusted)"
+                    )
+                elif info.file_size > _CHUNK and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+                    ratio = info.file_size / max(info.compress_size, 1)
+                    problem = f"has a compression ratio of {ratio:.0f}:1, above {limits.max_ratio:.0f}:1 (zip bomb?)"
+            if problem is not None:
+                raise ArtifactError(f"{archive.name}: entry {name!r} {problem}; nothing was extracted")
+        destination.mkdir(parents=True, exist_ok=True)
+        written = 0
+        count = 0
+        try:
+            for info in infos:
+                target = root / info.filename
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                # Sizes in the headers can lie; count the bytes actually inflated.
+                with zf.open(info) as src, target.open("wb") as dst:
+                    while chunk := src.read(_CHUNK):
+                        written += len(chunk)
+                        if written > limits.max_total_bytes:
+                            raise ArtifactError(
+                                f"{archive.name}: entry {info.filename!r} inflates past the limit of "
+                                f"{limits.max_total_bytes} bytes (its header understated its size)"
+                            )
+                        dst.write(chunk)
+                mode = info.external_attr >> 16
+                if mode & 0o111:
+                    target.chmod(0o755)
+                count += 1
+        except ArtifactError:
+            shutil.rmtree(destination, ignore_errors=True)
+            raise
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            shutil.rmtree(destination, ignore_errors=True)
+            raise ArtifactError(f"{archive.name}: corrupt archive ({exc})") from None
+    return count
+
+
+class LocalArtifactStore:
+    """
+    Artifact zips in a local folder: ``<root>/<execution id>/<name>-<random>.zip``.
+
+    Implements :class:`~pipeweaver.execution.ArtifactStore`. The sha256 is computed while the
+    zip is written and checked again before every extraction.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, root: Path | str, *, limits: ExtractLimits | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.limits = limits or ExtractLimits()
+
+    def put(self, execution_id: str, name: str, source: Path) -> ArtifactRef:
+        """Zip the directory *source* and store it; return its reference with sha256."""
+        path = self.root / execution_id / f"{name}-{_random.token_hex(4)}.zip"
+        digest = zip_directory(source, path)
+        return ArtifactRef(name=name, uri=path.as_uri(), sha256=digest, size=path.stat().st_size)
+
+    def path_of(self, ref: ArtifactRef) -> Path:
+        """The local file behind *ref* (``ArtifactError`` for a non-local URI)."""
+        if not ref.uri.startswith("file://"):
+            raise ArtifactError(f"artifact {ref.name!r} lives at {ref.uri}, not in this local store")
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(ref.uri).path))
+
+    def get(self, ref: ArtifactRef, destination: Path) -> None:
+        """Verify *ref*'s hash and extract it safely into *destination*."""
+        path = self.path_of(ref)
+        if not path.is_file():
+            raise ArtifactError(f"artifact {ref.name!r} is missing from the store: {path}")
+        actual = file_sha256(path)
+        if actual != ref.sha256:
+            raise ArtifactError(
+                f"artifact {ref.name!r} at {path} fails its hash check: recorded sha256 {ref.sha256}, "
+                f"found {actual}; the file was changed after it was stored"
+            )
+        safe_extract(path, destination, self.limits)

@@ -1,0 +1,807 @@
+"""Action handlers: the registry and the built-in local handlers.
+
+Layer: execution. Built-ins: git sources (CodeStarSourceConnection, CodeCommit, GitHub v1),
+S3 and ECR sources, ``Commands``, CodeBuild build/test (buildspec phases), Lambda invoke
+through Python callables, S3 deploy into a local folder, and **simulated** stand-ins for the
+deploy providers that need AWS (CloudFormation, CodeDeploy, ECS, ...): they check their inputs
+and record what they would deploy, and their summary says ``simulated``. Manual approvals are
+answered by the executor (see :mod:`pipeweaver.execution._local`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from .. import _catalog
+from .._model import Action, ActionCategory, ActionOwner, ActionType, Stage
+from ..errors import ArtifactError
+from ._artifacts import safe_extract
+from ._base import ActionContext, ActionFailed, ActionResult, FailureType
+from ._shell import Phase, run_phases
+
+if TYPE_CHECKING:
+    from ._local import LocalExecutor
+
+__all__ = [
+    "DEFAULT_TIMEOUTS",
+    "HandlerKey",
+    "HandlerRegistry",
+    "builtin_handlers",
+    "default_timeout",
+    "handler_key",
+]
+
+#: ``(category, owner, provider, version)``.
+HandlerKey = tuple[str, str, str, str]
+
+#: What the registry stores: an :class:`ActionHandler` or any callable of the same shape.
+HandlerFn = Callable[[ActionContext], "ActionResult | None"]
+
+_DAY = 86400.0
+#: AWS's default action timeouts in seconds (reference §4.6), by provider then category.
+DEFAULT_TIMEOUTS: dict[str, float] = {
+    "CloudFormation": 3 * _DAY,
+    "CloudFormationStackSet": 3 * _DAY,
+    "CloudFormationStackInstances": 3 * _DAY,
+    "CodeDeploy": 5 * _DAY,
+    "CodeDeployToECS": 5 * _DAY,
+    "Invoke/Lambda": _DAY,
+    "Deploy/S3": 90 * 60.0,
+    "Manual": 7 * _DAY,
+    "ECS": 3600.0,
+    "CodeBuild": 8 * 3600.0,
+    "StepFunctions": 7 * _DAY,
+    "Commands": 55 * 60.0,
+    "Custom": _DAY,
+}
+
+
+def default_timeout(action: Action) -> float:
+    """AWS's timeout for *action* in seconds (reference §4.6): ``timeoutInMinutes`` for manual
+    approvals, ``DeploymentTimeout`` for ECS, else the provider catalog's default."""
+    if action.category is ActionCategory.APPROVAL and action.timeout_in_minutes:
+        return action.timeout_in_minutes * 60.0
+    if action.provider == "ECS":
+        value = action.configuration.get("DeploymentTimeout")
+        if isinstance(value, str) and value.isdigit():
+            return min(int(value), 60) * 60.0
+    try:
+        return float(_catalog.default_timeout(action.action_type)) * 60.0
+    except Exception:  # the catalog is data; a gap there must not stop a run
+        for key in (f"{action.category}/{action.provider}", action.provider):
+            if key in DEFAULT_TIMEOUTS:
+                return DEFAULT_TIMEOUTS[key]
+        return DEFAULT_TIMEOUTS["Custom"] if action.owner is ActionOwner.CUSTOM else 3600.0
+
+
+def handler_key(key: ActionType | tuple[str, str, str, str] | str) -> HandlerKey | str:
+    """Normalize a registry key: an action type, a 4-tuple, ``"Category/Owner/Provider/Version"``
+    (``*`` matches anything), or ``"Stage/Action"`` for one action."""
+    if isinstance(key, ActionType):
+        return (key.category.value, key.owner.value, key.provider, key.version)
+    if isinstance(key, tuple):
+        if len(key) != 4:
+            raise ValueError(f"handler key {key!r} must be (category, owner, provider, version)")
+        return (str(key[0]), str(key[1]), str(key[2]), str(key[3]))
+    parts = key.split("/")
+    if len(parts) == 4:
+        return (parts[0], parts[1], parts[2], parts[3])
+    if len(parts) == 2:
+        return key
+    raise ValueError(
+        f"handler key {key!r} is neither 'Category/Owner/Provider/Version', 'Stage/Action', an ActionType nor a 4-tuple"
+    )
+
+
+class HandlerRegistry:
+    """
+    Action type (or one ``Stage/Action``) -> handler.
+
+    Lookup order: the action itself (``"Stage/Action"``), then its exact type, then patterns
+    with ``*`` parts.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, handlers: Mapping[Any, HandlerFn] | None = None) -> None:
+        self._by_action: dict[str, HandlerFn] = {}
+        self._by_type: dict[HandlerKey, HandlerFn] = {}
+        for key, handler in (handlers or {}).items():
+            self.register(key, handler)
+
+    def register(self, key: ActionType | tuple[str, str, str, str] | str, handler: HandlerFn) -> None:
+        """Register *handler* for an action type or for one ``Stage/Action``."""
+        if not callable(handler):
+            raise TypeError(f"handler for {key!r} must be callable (context) -> ActionResult | None")
+        normal = handler_key(key)
+        if isinstance(normal, str):
+            self._by_action[normal] = handler
+        else:
+            self._by_type[normal] = handler
+
+    def find(self, stage: Stage, action: Action) -> HandlerFn | None:
+        """The handler for *action* in *stage*, or ``None``."""
+        found = self._by_action.get(f"{stage.name}/{action.name}")
+        if found is not None:
+            return found
+        t = action.action_type
+        key = (t.category.value, t.owner.value, t.provider, t.version)
+        found = self._by_type.get(key)
+        if found is not None:
+            return found
+        for pattern, handler in self._by_type.items():
+            if all(p in ("*", k) for p, k in zip(pattern, key, strict=True)):
+                return handler
+        return None
+
+    def merged(self, other: HandlerRegistry) -> HandlerRegistry:
+        """A registry where *other*'s entries win over this one's."""
+        out = HandlerRegistry()
+        out._by_action = {**self._by_action, **other._by_action}
+        out._by_type = {**self._by_type, **other._by_type}
+        return out
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _single_output(ctx: ActionContext) -> Path:
+    if len(ctx.outputs) != 1:
+        raise ActionFailed(
+            f"action {ctx.action.name!r} needs exactly one output artifact, it has {len(ctx.outputs)}",
+            failure_type=FailureType.CONFIGURATION_ERROR,
+        )
+    return next(iter(ctx.outputs.values()))
+
+
+def _require(ctx: ActionContext, *keys: str) -> list[str]:
+    missing = [k for k in keys if not ctx.configuration.get(k)]
+    if missing:
+        raise ActionFailed(
+            f"action {ctx.action.name!r} lacks required configuration {missing}",
+            failure_type=FailureType.CONFIGURATION_ERROR,
+        )
+    return [ctx.configuration[k] for k in keys]
+
+
+def _git(repo: Path, *args: str, binary: bool = False) -> Any:
+    proc = subprocess.run(
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ActionFailed(
+            f"git {' '.join(args)} failed in {repo}: {proc.stderr.decode('utf-8', 'replace').strip()}",
+            failure_type=FailureType.REVISION_UNAVAILABLE,
+        )
+    return proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
+
+
+def _artifact_file(ctx: ActionContext, spec: str, what: str) -> Path:
+    """Resolve CloudFormation-style ``ArtifactName::path/in/artifact``."""
+    name, sep, rel = spec.partition("::")
+    if not sep:
+        raise ActionFailed(
+            f"{what} {spec!r} must look like 'ArtifactName::path/in/artifact'",
+            failure_type=FailureType.CONFIGURATION_ERROR,
+        )
+    base = ctx.inputs.get(name)
+    if base is None:
+        raise ActionFailed(
+            f"{what} {spec!r} names artifact {name!r}, which is not an input of this action "
+            f"(inputs: {sorted(ctx.inputs)})",
+            failure_type=FailureType.CONFIGURATION_ERROR,
+        )
+    path = (base / rel).resolve()
+    if base.resolve() not in path.parents or not path.is_file():
+        raise ActionFailed(
+            f"{what} {spec!r}: file {rel!r} is not in artifact {name!r}", failure_type=FailureType.JOB_FAILED
+        )
+    return path
+
+
+def _load_structured(path: Path) -> Any:
+    """JSON or YAML (CloudFormation short-form tags like ``!Ref`` are read as plain data)."""
+    text = path.read_text(encoding="utf-8")
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return {suffix: loader.construct_scalar(node)}
+        if isinstance(node, yaml.SequenceNode):
+            return {suffix: loader.construct_sequence(node)}
+        return {suffix: loader.construct_mapping(node)}  # type: ignore[arg-type]
+
+    _Loader.add_multi_constructor("!", _any_tag)
+    return yaml.load(text, Loader=_Loader)
+
+
+def _dir_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(path).as_posix().encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def _copy_tree(source: Path, destination: Path) -> None:
+    shutil.copytree(source, destination, dirs_exist_ok=True, symlinks=False, ignore_dangling_symlinks=True)
+
+
+# -- the built-ins -------------------------------------------------------------------------
+
+
+class Builtins:
+    """The built-in handlers, bound to one executor's options (sources, functions, secrets...)."""
+
+    def __init__(self, executor: LocalExecutor) -> None:
+        self._x = executor
+
+    # sources -------------------------------------------------------------------------------
+
+    def _source_of(self, ctx: ActionContext) -> Any:
+        found = self._x.source_for(ctx.stage.name, ctx.action.name)
+        if found is None:
+            raise ActionFailed(
+                f"no local source for action {ctx.stage.name}/{ctx.action.name}; pass "
+                f"LocalExecutor(sources={{{ctx.action.name!r}: 'path/to/repo-or-folder'}})",
+                failure_type=FailureType.CONFIGURATION_ERROR,
+            )
+        return found
+
+    def git_source(self, ctx: ActionContext) -> ActionResult:
+        """A git source from a local repository: the branch's tree at its commit."""
+        repo = Path(self._source_of(ctx))
+        if not (repo / ".git").exists() and not (repo / "HEAD").exists():
+            raise ActionFailed(f"source {repo} is not a git repository", failure_type=FailureType.CONFIGURATION_ERROR)
+        provider = ctx.action.provider
+        branch = ctx.configuration.get("BranchName") or ctx.configuration.get("Branch") or "HEAD"
+        revision = ctx.source_revision or branch
+        commit = _git(repo, "rev-parse", "--verify", f"{revision}^{{commit}}").strip()
+        if ctx.source_revision is None and branch != "HEAD":
+            # AWS reads the branch as configured; a missing branch fails the action.
+            _git(repo, "rev-parse", "--verify", f"refs/heads/{branch}")
+        out = _single_output(ctx)
+        data = _git(repo, "archive", "--format=tar", commit, binary=True)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            tar.extractall(out, filter="data")
+        meta = _git(repo, "log", "-1", "--format=%H%x00%B%x00%aI%x00%cI", commit).split("\x00")
+        message = meta[1].strip()
+        variables = {
+            "CommitId": commit,
+            "CommitMessage": message[:4096],
+            "AuthorDate": meta[2].strip(),
+            "BranchName": branch,
+        }
+        if provider == "CodeStarSourceConnection":
+            variables["FullRepositoryName"] = ctx.configuration.get("FullRepositoryId", repo.name)
+            if ctx.configuration.get("ConnectionArn"):
+                variables["ConnectionArn"] = ctx.configuration["ConnectionArn"]
+        elif provider == "CodeCommit":
+            variables["RepositoryName"] = ctx.configuration.get("RepositoryName", repo.name)
+            variables["CommitterDate"] = meta[3].strip()
+        else:  # GitHub v1
+            owner, name = ctx.configuration.get("Owner", ""), ctx.configuration.get("Repo", repo.name)
+            variables["RepositoryName"] = name
+            variables["CommitterDate"] = meta[3].strip()
+            variables["CommitUrl"] = f"https://github.com/{owner}/{name}/commit/{commit}"
+        ctx.log(f"fetched {repo} at {commit[:12]} ({branch}): {message.splitlines()[0] if message else ''}")
+        return ActionResult(output_variables=variables, summary=message.splitlines()[0] if message else commit)
+
+    def s3_source(self, ctx: ActionContext) -> ActionResult:
+        """An S3 source from a local folder or zip (the "object")."""
+        bucket, key = _require(ctx, "S3Bucket", "S3ObjectKey")
+        path = Path(self._source_of(ctx))
+        out = _single_output(ctx)
+        variables = {"BucketName": bucket, "ObjectKey": key}
+        if path.is_dir():
+            _copy_tree(path, out)
+            variables["ETag"] = _dir_digest(path)[:32]
+        elif path.is_file():
+            try:
+                safe_extract(path, out)
+            except ArtifactError as exc:
+                raise ActionFailed(str(exc)) from None
+            # A single-part S3 upload's ETag is the MD5 of the object.
+            variables["ETag"] = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+        else:
+            raise ActionFailed(f"S3 source {path} does not exist", failure_type=FailureType.REVISION_UNAVAILABLE)
+        if ctx.source_revision:
+            variables["VersionId"] = ctx.source_revision
+        ctx.log(f"read s3://{bucket}/{key} from local {path}")
+        return ActionResult(output_variables=variables, summary=f"s3://{bucket}/{key} (local {path.name})")
+
+    def ecr_source(self, ctx: ActionContext) -> ActionResult:
+        """An ECR source from a configured digest (``sources={"Image": "sha256:..."}``)."""
+        (repository,) = _require(ctx, "RepositoryName")
+        tag = ctx.configuration.get("ImageTag", "latest")
+        configured = self._source_of(ctx)
+        spec: dict[str, str] = dict(configured) if isinstance(configured, Mapping) else {"digest": str(configured)}
+        digest = ctx.source_revision or spec.get("digest", "")
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            raise ActionFailed(
+                f"ECR source {ctx.action.name!r}: {digest!r} is not an image digest (sha256:<64 hex>)",
+                failure_type=FailureType.CONFIGURATION_ERROR,
+            )
+        uri = spec.get("uri") or f"{repository}@{digest}"
+        detail = {"ImageDigest": digest, "RepositoryName": repository, "ImageURI": uri, "ImageTags": [tag]}
+        if spec.get("registry_id"):
+            detail["RegistryId"] = spec["registry_id"]
+        (_single_output(ctx) / "imageDetail.json").write_text(json.dumps(detail, indent=2))
+        variables = {"RepositoryName": repository, "ImageDigest": digest, "ImageURI": uri}
+        if not ctx.source_revision:
+            variables["ImageTag"] = tag
+        if spec.get("registry_id"):
+            variables["RegistryId"] = spec["registry_id"]
+        return ActionResult(output_variables=variables, summary=f"{repository}@{digest[:19]}")
+
+    # compute -----------------------------------------------------------------------------------
+
+    def _base_env(self, ctx: ActionContext, primary: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CODEBUILD_")}
+        env.update(
+            {
+                "CODEBUILD_SRC_DIR": str(primary),
+                "CODEBUILD_BUILD_ID": f"local:{uuid.uuid4()}",
+                "CODEBUILD_INITIATOR": f"codepipeline/{ctx.pipeline.name}",
+                "CODEBUILD_LOCAL": "pipeweaver",
+                "CODEPIPELINE_EXECUTION_ID": ctx.execution_id,
+            }
+        )
+        for name, path in ctx.inputs.items():
+            if path != primary:
+                env[f"CODEBUILD_SRC_DIR_{name}"] = str(path)
+        env.update(ctx.environment)
+        return env
+
+    def _primary(self, ctx: ActionContext) -> Path:
+        name = ctx.configuration.get("PrimarySource")
+        if name:
+            if name not in ctx.inputs:
+                raise ActionFailed(
+                    f"PrimarySource {name!r} is not an input artifact (inputs: {sorted(ctx.inputs)})",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                )
+            return ctx.inputs[name]
+        primary = ctx.primary_input
+        if primary is None:
+            primary = ctx.workdir / "src"
+            primary.mkdir(parents=True, exist_ok=True)
+        return primary
+
+    def commands(self, ctx: ActionContext) -> ActionResult:
+        """The ``Commands`` action: run ``commands`` in the primary input, collect files/variables."""
+        if not ctx.action.commands:
+            raise ActionFailed("Commands action has no commands", failure_type=FailureType.CONFIGURATION_ERROR)
+        primary = self._primary(ctx)
+        env = self._base_env(ctx, primary)
+        result = run_phases(
+            [Phase("build", tuple(self._x.resolve_text(ctx, c) for c in ctx.action.commands))],
+            cwd=primary,
+            env=env,
+            log=ctx.log,
+            cancel=ctx.cancel,
+            capture=ctx.action.output_variables,
+        )
+        if result.returncode != 0:
+            raise ActionFailed(
+                "stopped" if result.cancelled else f"a command failed (exit code {result.returncode}); see the log"
+            )
+        for artifact in ctx.action.outputs:
+            _collect(primary, ctx.outputs[artifact.name], artifact.files or ("**/*",), base=None, discard=False)
+        missing = [n for n in ctx.action.output_variables if n not in result.variables]
+        if missing:
+            ctx.log(f"[pipeweaver] output variables not set by the commands: {missing}")
+        return ActionResult(
+            output_variables=dict(result.variables), summary=f"{len(ctx.action.commands)} command(s) succeeded"
+        )
+
+    def codebuild(self, ctx: ActionContext) -> ActionResult:
+        """CodeBuild build/test: run the buildspec's phases and collect its artifacts."""
+        (project,) = _require(ctx, "ProjectName")
+        primary = self._primary(ctx)
+        spec = self._buildspec(ctx, project, primary)
+        env = self._base_env(ctx, primary)
+        env_spec = spec.get("env") or {}
+        for name, value in (env_spec.get("variables") or {}).items():
+            env[str(name)] = str(value)
+        for name, ref in (env_spec.get("secrets-manager") or {}).items():
+            env[str(name)] = self._x.secret_value(str(ref), where=f"buildspec env.secrets-manager.{name}")
+        for name, ref in (env_spec.get("parameter-store") or {}).items():
+            env[str(name)] = self._x.secret_value(str(ref), where=f"buildspec env.parameter-store.{name}")
+        raw = ctx.configuration.get("EnvironmentVariables")
+        if raw:
+            try:
+                entries = json.loads(raw)
+                assert isinstance(entries, list)
+            except (ValueError, AssertionError):
+                raise ActionFailed(
+                    "configuration EnvironmentVariables must be a JSON list of {name, value, type}",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                ) from None
+            for entry in entries:
+                kind = entry.get("type", "PLAINTEXT")
+                value = str(entry.get("value", ""))
+                if kind in ("SECRETS_MANAGER", "PARAMETER_STORE"):
+                    value = self._x.secret_value(value, where=f"EnvironmentVariables {entry.get('name')}")
+                env[str(entry["name"])] = value
+        phases = spec.get("phases") or {}
+        order = ("install", "pre_build", "build", "post_build")
+        unknown = sorted(set(phases) - set(order))
+        if unknown:
+            raise ActionFailed(f"buildspec has unknown phases {unknown}", failure_type=FailureType.CONFIGURATION_ERROR)
+        plan = []
+        for name in order:
+            if name not in phases:
+                continue
+            body = phases.get(name) or {}
+            plan.append(
+                Phase(
+                    name,
+                    tuple(str(c) for c in body.get("commands") or ()),
+                    tuple(str(c) for c in body.get("finally") or ()),
+                )
+            )
+        exported = tuple(str(n) for n in env_spec.get("exported-variables") or ())
+        result = run_phases(plan, cwd=primary, env=env, log=ctx.log, cancel=ctx.cancel, capture=exported)
+        if result.returncode != 0:
+            raise ActionFailed(
+                "stopped" if result.cancelled else f"build failed in phase {result.failed_phase} (project {project})"
+            )
+        self._codebuild_artifacts(ctx, spec, primary)
+        return ActionResult(
+            output_variables=dict(result.variables),
+            summary=f"build succeeded (project {project}, local buildspec run)",
+            external_execution_id=env["CODEBUILD_BUILD_ID"],
+        )
+
+    def _buildspec(self, ctx: ActionContext, project: str, primary: Path) -> dict[str, Any]:
+        override = ctx.configuration.get("BuildspecOverride")
+        mapped = self._x.buildspecs.get(project)
+        source: Any
+        if override:
+            path = primary / override
+            source = path if "\n" not in override and path.is_file() else override
+        elif mapped is not None:
+            source = mapped
+        else:
+            for candidate in ("buildspec.yml", "buildspec.yaml"):
+                if (primary / candidate).is_file():
+                    source = primary / candidate
+                    break
+            else:
+                raise ActionFailed(
+                    f"no buildspec for project {project!r}: none in the input artifact (buildspec.yml), no "
+                    f"BuildspecOverride, and none given as LocalExecutor(buildspecs={{{project!r}: ...}})",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                )
+        if isinstance(source, Mapping):
+            return dict(source)
+        try:
+            text = source.read_text() if isinstance(source, Path) else str(source)
+            if isinstance(source, str) and "\n" not in source and Path(source).is_file():
+                text = Path(source).read_text()
+            data = yaml.safe_load(text)
+        except (OSError, yaml.YAMLError) as exc:
+            raise ActionFailed(
+                f"buildspec is not readable YAML: {exc}", failure_type=FailureType.CONFIGURATION_ERROR
+            ) from None
+        if not isinstance(data, dict):
+            raise ActionFailed("buildspec must be a YAML mapping", failure_type=FailureType.CONFIGURATION_ERROR)
+        return data
+
+    def _codebuild_artifacts(self, ctx: ActionContext, spec: Mapping[str, Any], primary: Path) -> None:
+        outputs = list(ctx.action.outputs)
+        if not outputs:
+            return
+        section = spec.get("artifacts") or {}
+        secondary = section.get("secondary-artifacts") or {}
+        for index, artifact in enumerate(outputs):
+            if artifact.name in secondary:
+                block = secondary[artifact.name]
+            elif index == 0 and section.get("files"):
+                block = section
+            else:
+                raise ActionFailed(
+                    f"output artifact {artifact.name!r} has no files in the buildspec: use artifacts.files "
+                    f"(first output) or artifacts.secondary-artifacts.{artifact.name}",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                )
+            files = block.get("files") or ()
+            if isinstance(files, str):
+                files = (files,)
+            _collect(
+                primary,
+                ctx.outputs[artifact.name],
+                tuple(str(f) for f in files),
+                base=block.get("base-directory"),
+                discard=str(block.get("discard-paths", "no")).lower() in ("yes", "true"),
+            )
+
+    # invoke / deploy ---------------------------------------------------------------------------
+
+    def lambda_invoke(self, ctx: ActionContext) -> ActionResult:
+        """Lambda invoke: call the registered Python function with a CodePipeline job event."""
+        (name,) = _require(ctx, "FunctionName")
+        function = self._x.function_for(name)
+        event = job_event(ctx)
+        try:
+            value = call_function(function, event)
+        except ActionFailed:
+            raise
+        except Exception as exc:
+            raise ActionFailed(f"function {name} failed: {type(exc).__name__}: {exc}") from None
+        if isinstance(value, ActionResult):
+            return value
+        if value is None:
+            return ActionResult(summary=f"function {name} succeeded")
+        if isinstance(value, Mapping):
+            return ActionResult(
+                output_variables={str(k): str(v) for k, v in value.items()}, summary=f"function {name} succeeded"
+            )
+        raise ActionFailed(f"function {name} returned {type(value).__name__}; return None, a dict or an ActionResult")
+
+    def s3_deploy(self, ctx: ActionContext) -> ActionResult:
+        """S3 deploy into a local folder standing in for the bucket."""
+        bucket, extract = _require(ctx, "BucketName", "Extract")
+        target = self._x.bucket_path(bucket)
+        source = ctx.primary_input
+        if source is None:
+            raise ActionFailed("S3 deploy needs an input artifact", failure_type=FailureType.CONFIGURATION_ERROR)
+        key = ctx.configuration.get("ObjectKey", "")
+        if extract.lower() == "true":
+            destination = (target / key).resolve() if key else target
+            if destination != target and target not in destination.parents:
+                raise ActionFailed(
+                    f"ObjectKey {key!r} leaves the bucket folder", failure_type=FailureType.CONFIGURATION_ERROR
+                )
+            destination.mkdir(parents=True, exist_ok=True)
+            _copy_tree(source, destination)
+            where = destination
+        else:
+            if not key:
+                raise ActionFailed(
+                    "ObjectKey is required when Extract is false", failure_type=FailureType.CONFIGURATION_ERROR
+                )
+            key = key.replace("{datetime}", datetime.now(UTC).strftime("%Y-%m-%d_%H-%M-%S")).replace(
+                "{uuid}", str(uuid.uuid4())
+            )
+            where = (target / key).resolve()
+            if target not in where.parents:
+                raise ActionFailed(
+                    f"ObjectKey {key!r} leaves the bucket folder", failure_type=FailureType.CONFIGURATION_ERROR
+                )
+            where.parent.mkdir(parents=True, exist_ok=True)
+            shutil.make_archive(str(where.with_suffix("")), "zip", source)
+            made = where.with_suffix(".zip")
+            if made != where:
+                made.replace(where)
+        ctx.log(f"deployed to local bucket folder {where}")
+        return ActionResult(summary=f"deployed to s3://{bucket}/{key} (local folder {where})")
+
+    def simulated_deploy(self, ctx: ActionContext) -> ActionResult:
+        """A local stand-in for a deploy provider that needs AWS: checks inputs, records intent."""
+        provider = ctx.action.provider
+        checks = _DEPLOY_CHECKS.get(provider)
+        detail = checks(ctx) if checks else f"{provider} deploy with inputs {sorted(ctx.inputs)}"
+        self._x.record_simulation(ctx, detail)
+        ctx.log(f"SIMULATED (nothing was deployed): {detail}")
+        for name, out in ctx.outputs.items():
+            # CloudFormation's OutputFileName: the stand-in writes what it knows, no stack outputs.
+            out.mkdir(parents=True, exist_ok=True)
+            file = ctx.configuration.get("OutputFileName") or f"{name}.json"
+            (out / file).write_text(json.dumps({"simulated": True, "detail": detail}, indent=2))
+        return ActionResult(summary=f"simulated: {detail}")
+
+
+def _collect(root: Path, destination: Path, patterns: tuple[str, ...], *, base: Any, discard: bool) -> None:
+    """Copy files matching CodeBuild-style globs from *root* (or its *base* directory)."""
+    start = (root / str(base)).resolve() if base else root.resolve()
+    if root.resolve() != start and root.resolve() not in start.parents:
+        raise ActionFailed(
+            f"base-directory {base!r} leaves the workspace", failure_type=FailureType.CONFIGURATION_ERROR
+        )
+    matched = 0
+    for pattern in patterns:
+        pattern = pattern.removeprefix("./")
+        hits = [start] if pattern in ("", ".") else list(start.glob(pattern))
+        for hit in hits:
+            files = [p for p in hit.rglob("*") if p.is_file()] if hit.is_dir() else [hit] if hit.is_file() else []
+            for file in files:
+                if file.is_symlink():
+                    continue
+                rel = Path(file.name) if discard else file.relative_to(start)
+                target = destination / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(file, target)
+                matched += 1
+    if matched == 0:
+        raise ActionFailed(f"no files matched the artifact paths {list(patterns)} under {start.name or start}")
+
+
+def job_event(ctx: ActionContext) -> dict[str, Any]:
+    """A CodePipeline-style job event for a Lambda function; artifact locations are local folders."""
+
+    def artifacts(items: Mapping[str, Path]) -> list[dict[str, Any]]:
+        return [{"name": n, "location": {"type": "LocalDirectory", "localDirectory": str(p)}} for n, p in items.items()]
+
+    config = {k: v for k, v in ctx.configuration.items() if k in ("FunctionName", "UserParameters")}
+    data: dict[str, Any] = {
+        "actionConfiguration": {"configuration": config},
+        "inputArtifacts": artifacts(ctx.inputs),
+        "outputArtifacts": artifacts(ctx.outputs),
+        "artifactCredentials": {},
+    }
+    if ctx.continuation_token:
+        data["continuationToken"] = ctx.continuation_token
+    return {"CodePipeline.job": {"id": str(uuid.uuid4()), "accountId": "000000000000", "data": data}}
+
+
+def call_function(function: Callable[..., Any], event: Mapping[str, Any]) -> Any:
+    """Call a Lambda-style function with ``(event)`` or ``(event, context)``."""
+    try:
+        params = inspect.signature(function).parameters
+        positional = [p for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        takes_two = len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params.values())
+    except (TypeError, ValueError):
+        takes_two = False
+    return function(event, None) if takes_two else function(event)
+
+
+def _check_cfn(ctx: ActionContext) -> str:
+    mode, stack = _require(ctx, "ActionMode", "StackName")
+    parts = [f"CloudFormation {mode} stack {stack}"]
+    template = ctx.configuration.get("TemplatePath")
+    if mode in ("CREATE_UPDATE", "REPLACE_ON_FAILURE", "CHANGE_SET_REPLACE") and not template:
+        raise ActionFailed(
+            f"TemplatePath is required for ActionMode {mode}", failure_type=FailureType.CONFIGURATION_ERROR
+        )
+    if template:
+        path = _artifact_file(ctx, template, "TemplatePath")
+        try:
+            body = _load_structured(path)
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ActionFailed(f"template {template} is not valid JSON/YAML: {exc}") from None
+        if not isinstance(body, dict) or not isinstance(body.get("Resources"), dict):
+            raise ActionFailed(f"template {template} has no Resources section")
+        parts.append(f"from {template} ({len(body['Resources'])} resources)")
+    config = ctx.configuration.get("TemplateConfiguration")
+    if config:
+        _artifact_file(ctx, config, "TemplateConfiguration")
+    overrides = ctx.configuration.get("ParameterOverrides")
+    if overrides:
+        try:
+            parsed = json.loads(overrides)
+        except ValueError:
+            raise ActionFailed(
+                "ParameterOverrides is not valid JSON", failure_type=FailureType.CONFIGURATION_ERROR
+            ) from None
+        if not isinstance(parsed, dict):
+            raise ActionFailed("ParameterOverrides must be a JSON object", failure_type=FailureType.CONFIGURATION_ERROR)
+        parts.append(f"parameters {sorted(parsed)}")
+    return " ".join(parts)
+
+
+def _check_ecs(ctx: ActionContext) -> str:
+    cluster, service = _require(ctx, "ClusterName", "ServiceName")
+    name = ctx.configuration.get("FileName", "imagedefinitions.json")
+    primary = ctx.primary_input
+    path = primary / name if primary else None
+    if path is None or not path.is_file():
+        raise ActionFailed(f"{name} is not in the input artifact")
+    try:
+        data = json.loads(path.read_text())
+        assert isinstance(data, list)
+        assert data
+        images = [f"{d['name']}={d['imageUri']}" for d in data]
+    except (ValueError, AssertionError, KeyError, TypeError):
+        raise ActionFailed(f"{name} must be a JSON list of {{name, imageUri}} objects") from None
+    return f"ECS service {service} on cluster {cluster} with images {images}"
+
+
+def _check_codedeploy(ctx: ActionContext) -> str:
+    app, group = _require(ctx, "ApplicationName", "DeploymentGroupName")
+    primary = ctx.primary_input
+    if primary is None or not any((primary / n).is_file() for n in ("appspec.yml", "appspec.yaml", "appspec.json")):
+        raise ActionFailed("appspec.yml is not at the root of the input artifact")
+    return f"CodeDeploy application {app} to deployment group {group}"
+
+
+def _check_blue_green(ctx: ActionContext) -> str:
+    app, group, taskdef, appspec = _require(
+        ctx, "ApplicationName", "DeploymentGroupName", "TaskDefinitionTemplateArtifact", "AppSpecTemplateArtifact"
+    )
+    for artifact, default_key, key in (
+        (taskdef, "taskdef.json", "TaskDefinitionTemplatePath"),
+        (appspec, "appspec.yaml", "AppSpecTemplatePath"),
+    ):
+        _artifact_file(ctx, f"{artifact}::{ctx.configuration.get(key, default_key)}", key)
+    return f"ECS blue/green via CodeDeploy application {app}, group {group}"
+
+
+def _check_beanstalk(ctx: ActionContext) -> str:
+    app, env = _require(ctx, "ApplicationName", "EnvironmentName")
+    primary = ctx.primary_input
+    if primary is None or not any(primary.iterdir()):
+        raise ActionFailed("the input artifact is empty")
+    return f"Elastic Beanstalk application {app} to environment {env}"
+
+
+def _check_appconfig(ctx: ActionContext) -> str:
+    app, env, profile, path = _require(
+        ctx, "Application", "Environment", "ConfigurationProfile", "InputArtifactConfigurationPath"
+    )
+    primary = ctx.primary_input
+    if primary is None or not (primary / path).is_file():
+        raise ActionFailed(f"InputArtifactConfigurationPath {path!r} is not in the input artifact")
+    return f"AppConfig {app}/{env} profile {profile} from {path}"
+
+
+_DEPLOY_CHECKS: dict[str, Callable[[ActionContext], str]] = {
+    "CloudFormation": _check_cfn,
+    "ECS": _check_ecs,
+    "CodeDeploy": _check_codedeploy,
+    "CodeDeployToECS": _check_blue_green,
+    "ElasticBeanstalk": _check_beanstalk,
+    "AppConfig": _check_appconfig,
+}
+
+#: Deploy providers served by the simulated stand-in.
+SIMULATED_DEPLOY_PROVIDERS = (
+    "CloudFormation",
+    "CloudFormationStackSet",
+    "CloudFormationStackInstances",
+    "CodeDeploy",
+    "CodeDeployToECS",
+    "ECS",
+    "ElasticBeanstalk",
+    "AppConfig",
+    "OpsWorks",
+    "ServiceCatalog",
+    "EKS",
+    "EC2",
+    "Lambda",
+)
+
+
+def builtin_handlers(executor: LocalExecutor) -> HandlerRegistry:
+    """The built-in registry bound to *executor* (approvals are wired by the executor)."""
+    b = Builtins(executor)
+    reg = HandlerRegistry()
+    for owner, provider in (
+        ("AWS", "CodeStarSourceConnection"),
+        ("ThirdParty", "CodeStarSourceConnection"),
+        ("AWS", "CodeCommit"),
+        ("ThirdParty", "GitHub"),
+    ):
+        reg.register(("Source", owner, provider, "1"), b.git_source)
+    reg.register(("Source", "AWS", "S3", "1"), b.s3_source)
+    reg.register(("Source", "AWS", "ECR", "1"), b.ecr_source)
+    reg.register(("Compute", "AWS", "Commands", "1"), b.commands)
+    reg.register(("Build", "AWS", "Commands", "1"), b.commands)
+    reg.register(("Build", "AWS", "CodeBuild", "1"), b.codebuild)
+    reg.register(("Test", "AWS", "CodeBuild", "1"), b.codebuild)
+    reg.register(("Invoke", "AWS", "Lambda", "1"), b.lambda_invoke)
+    reg.register(("Deploy", "AWS", "S3", "1"), b.s3_deploy)
+    for provider in SIMULATED_DEPLOY_PROVIDERS:
+        reg.register(("Deploy", "AWS", provider, "1"), b.simulated_deploy)
+    return reg
