@@ -18,11 +18,14 @@ from ._cloudformation import (
     to_cloudformation,
 )
 from ._diagram import to_dot, to_mermaid, to_png, to_svg
+from ._events import EventWiring, add_event_wiring
 from ._python import to_python
 
 __all__ = [
+    "EventWiring",
     "TemplateExtension",
     "add_artifact_bucket",
+    "add_event_wiring",
     "add_kms_key",
     "add_pipeline_role",
     "dumps",

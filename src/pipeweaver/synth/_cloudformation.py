@@ -18,6 +18,7 @@ from .._codec import ExpressionResolver, build_pipeline, is_intrinsic, to_codepi
 from .._model import Action, Expression, Pipeline
 from .._shapes import SHAPES
 from ..errors import LoadError, SynthesisError
+from ._events import EventWiring, add_event_wiring
 
 __all__ = [
     "TemplateExtension",
@@ -149,6 +150,7 @@ def to_cloudformation(
     pipeline_role: bool = False,
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
     description: str | None = None,
+    events: EventWiring | None = None,
 ) -> dict[str, Any]:
     """
     Render *pipeline* as a CloudFormation template (a dict; dump it as JSON or YAML).
@@ -167,6 +169,8 @@ def to_cloudformation(
             or ``Fn::Sub`` that the template does not define are declared as ``String``
             parameters automatically.
         description: Template ``Description``.
+        events: Event wiring (EventBridge rules, schedule, GitHub webhook, notifications);
+            see :func:`pipeweaver.synth.add_event_wiring`.
 
     Returns:
         The template, with ``Outputs`` ``PipelineName`` and ``PipelineArn`` (and the
@@ -205,6 +209,12 @@ def to_cloudformation(
         steps.append(add_artifact_bucket)
     if pipeline_role:
         steps.append(add_pipeline_role)
+    if events is not None:
+
+        def wire(t: dict[str, Any], p: Pipeline, lid: str) -> None:
+            add_event_wiring(t, p, lid, events)
+
+        steps.append(wire)
     for step in steps:
         step(template, pipeline, logical_id)
     template["Parameters"].update({k: dict(v) for k, v in (parameters or {}).items()})
