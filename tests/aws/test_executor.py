@@ -234,6 +234,23 @@ def test_approved_execution_maps_to_a_succeeded_record(release: pw.Pipeline) -> 
     assert (T0, T0 + timedelta(minutes=5)) == (record.started_at, record.ended_at)
     assert [2.0] == time.sleeps
     kinds = [type(e).__name__ for e in events]
+    assert [
+        "ExecutionStarted",
+        "StageStarted",
+        "ActionStarted",
+        "ActionFinished",
+        "StageFinished",
+        "StageStarted",
+        "ActionStarted",
+        "ApprovalRequested",
+        "ActionFinished",
+        "StageFinished",
+        "StageStarted",
+        "ActionStarted",
+        "ActionFinished",
+        "StageFinished",
+        "ExecutionFinished",
+    ] == kinds
     assert ("ExecutionStarted", "ExecutionFinished") == (kinds[0], kinds[-1])
     assert 1 == kinds.count("ApprovalRequested")
     request = next(e for e in events if isinstance(e, ApprovalRequested))

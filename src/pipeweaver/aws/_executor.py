@@ -398,24 +398,27 @@ class CodePipelineHandle:
     def _events(self, before: Execution, state: Mapping[str, Any]) -> None:
         now = _now()
         base: dict[str, Any] = {"execution_id": self._id, "pipeline": self._name, "at": now}
+        # Per stage, in pipeline order: started, its actions, finished -- the order a local run emits.
         for stage in self._record.stages:
             key = (stage.name, stage.attempt)
             if key not in self._seen_stages:
                 self._seen_stages[key] = StageStatus.IN_PROGRESS
                 self._emit(StageStarted(**base, stage=stage.name, attempt=stage.attempt))
+            for action in (a for a in self._record.actions if a.stage == stage.name):
+                key_a = f"{action.stage}/{action.name}#{action.attempt}"
+                if key_a not in self._seen_actions:
+                    self._seen_actions[key_a] = ActionStatus.IN_PROGRESS
+                    self._emit(ActionStarted(**base, stage=action.stage, action=action.name, attempt=action.attempt))
+                if action.status.is_terminal and not self._seen_actions[key_a].is_terminal:
+                    self._seen_actions[key_a] = action.status
+                    self._emit(
+                        ActionFinished(
+                            **base, stage=action.stage, action=action.name, status=action.status, record=action
+                        )
+                    )
             if stage.status.is_terminal and not self._seen_stages[key].is_terminal:
                 self._seen_stages[key] = stage.status
                 self._emit(StageFinished(**base, stage=stage.name, status=stage.status, attempt=stage.attempt))
-        for action in self._record.actions:
-            key_a = f"{action.stage}/{action.name}#{action.attempt}"
-            if key_a not in self._seen_actions:
-                self._seen_actions[key_a] = ActionStatus.IN_PROGRESS
-                self._emit(ActionStarted(**base, stage=action.stage, action=action.name, attempt=action.attempt))
-            if action.status.is_terminal and not self._seen_actions[key_a].is_terminal:
-                self._seen_actions[key_a] = action.status
-                self._emit(
-                    ActionFinished(**base, stage=action.stage, action=action.name, status=action.status, record=action)
-                )
         for request in self._approvals(state):
             if request.token in self._seen_tokens:
                 continue
