@@ -184,11 +184,19 @@ def _expanded_size(root: yaml.Node) -> int:
 
 
 def _check_depth(data: Any) -> None:
+    # A mapping passed in may share sub-objects (a YAML document parsed with plain aliases): a
+    # container already checked at this depth or deeper needs no second visit, which keeps
+    # a "billion laughs" structure linear here instead of exponential.
+    deepest: dict[int, int] = {}
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise _Hostile(f"nesting deeper than {MAX_DEPTH} levels")
+        if isinstance(value, Mapping | list):
+            if deepest.get(id(value), 0) >= depth:
+                continue
+            deepest[id(value)] = depth
         if isinstance(value, Mapping):
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):
@@ -345,7 +353,9 @@ def _convert(value: Any, shape_name: str, tpath: str, issues: list[Issue]) -> An
                 parsed = json.loads(value)
             except ValueError:
                 issues.append(
-                    _issue(tpath, "Configuration is a string that is not a JSON object", "write it as a mapping")
+                    _issue(
+                        tpath, "Configuration is a string that is not a JSON object", "write it as a mapping", "PW003"
+                    )
                 )
                 return {}
             value = parsed
@@ -377,6 +387,9 @@ class TemplatePipeline:
         restart_execution_on_update: ``RestartExecutionOnUpdate``, or ``None``.
         regions: ``artifactStores`` key -> index in the template's ``ArtifactStores`` list.
         issues: Structural problems, with template paths (empty when the resource is usable).
+        conversion_issues: The part of *issues* that the API shape check cannot see again
+            (problems of CloudFormation-only properties and forms); :func:`pipeweaver.lint`
+            reports these beside its own shape check of :attr:`declaration`.
     """
 
     def __init__(self, logical_id: str) -> None:
@@ -387,6 +400,7 @@ class TemplatePipeline:
         self.restart_execution_on_update: bool | None = None
         self.regions: dict[str, int] = {}
         self.issues: list[Issue] = []
+        self.conversion_issues: list[Issue] = []
 
     @property
     def prefix(self) -> str:
@@ -410,13 +424,21 @@ def _pick(template: Mapping[str, Any], logical_id: str | None) -> str:
                     f"Resources.{logical_id}",
                     f"no {PIPELINE_TYPE} resource with this logical id",
                     f"choose one of: {', '.join(ids)}" if ids else None,
+                    "PW002",
                 )
             ],
         )
     if not ids:
         raise LoadError(
             "the template has no pipeline",
-            [_issue("Resources", f"no resource of type {PIPELINE_TYPE}", "pass a template that defines a pipeline")],
+            [
+                _issue(
+                    "Resources",
+                    f"no resource of type {PIPELINE_TYPE}",
+                    "pass a template that defines a pipeline",
+                    "PW002",
+                )
+            ],
         )
     if len(ids) > 1:
         raise LoadError(
@@ -443,8 +465,13 @@ def declaration_of(template: Mapping[str, Any], logical_id: str | None = None) -
     props = resource.get("Properties")
     if not isinstance(props, Mapping):
         found.issues.append(
-            _issue(f"Resources.{found.logical_id}.Properties", "the pipeline resource has no Properties mapping")
+            _issue(
+                f"Resources.{found.logical_id}.Properties",
+                "the pipeline resource has no Properties mapping",
+                code="PW002",
+            )
         )
+        found.conversion_issues = list(found.issues)
         return found
     props = dict(props)
     extras = {k: props.pop(k) for k in _EXTRAS if k in props}
@@ -456,6 +483,7 @@ def declaration_of(template: Mapping[str, Any], logical_id: str | None = None) -
         declaration["artifactStores"] = _stores(stores, found)
     found.declaration = declaration
     _extras(extras, found)
+    found.conversion_issues = list(found.issues)
     shape_issues = check_shape(declaration, constraints=False, skip=is_intrinsic)
     for issue in shape_issues:
         hint = issue.hint
@@ -477,20 +505,24 @@ def _stores(stores: Any, found: TemplatePipeline) -> Any:
     path = f"{found.prefix}.ArtifactStores"
     if not isinstance(stores, list):
         found.issues.append(
-            _issue(path, f"ArtifactStores must be a list of {{Region, ArtifactStore}}, not {type(stores).__name__}")
+            _issue(
+                path,
+                f"ArtifactStores must be a list of {{Region, ArtifactStore}}, not {type(stores).__name__}",
+                code="PW003",
+            )
         )
         return {}
     out: dict[str, Any] = {}
     for i, item in enumerate(stores):
         if not isinstance(item, Mapping) or "Region" not in item or "ArtifactStore" not in item:
-            found.issues.append(_issue(f"{path}[{i}]", "each item needs Region and ArtifactStore"))
+            found.issues.append(_issue(f"{path}[{i}]", "each item needs Region and ArtifactStore", code="PW002"))
             continue
         unknown = set(item) - {"Region", "ArtifactStore"}
         if unknown:
             found.issues.append(_issue(f"{path}[{i}]", f"unknown key(s) {sorted(unknown)}", code="PW001"))
         key = region_key(item["Region"])
         if key in out:
-            found.issues.append(_issue(f"{path}[{i}].Region", f"region {key} appears twice"))
+            found.issues.append(_issue(f"{path}[{i}].Region", f"region {key} appears twice", code="PW003"))
         found.regions[key] = i
         out[key] = _convert(item["ArtifactStore"], "ArtifactStore", f"{path}[{i}].ArtifactStore", found.issues)
     return out
@@ -500,11 +532,13 @@ def _extras(extras: Mapping[str, Any], found: TemplatePipeline) -> None:
     tags = extras.get("Tags")
     if tags is not None:
         if not isinstance(tags, list):
-            found.issues.append(_issue(f"{found.prefix}.Tags", "Tags must be a list of {Key, Value}"))
+            found.issues.append(_issue(f"{found.prefix}.Tags", "Tags must be a list of {Key, Value}", code="PW003"))
         else:
             for i, tag in enumerate(tags):
                 if not isinstance(tag, Mapping) or not isinstance(tag.get("Key"), str):
-                    found.issues.append(_issue(f"{found.prefix}.Tags[{i}]", "each tag needs a string Key and a Value"))
+                    found.issues.append(
+                        _issue(f"{found.prefix}.Tags[{i}]", "each tag needs a string Key and a Value", code="PW002")
+                    )
                     continue
                 found.tags[tag["Key"]] = _text_of(tag.get("Value", ""))
     disabled = extras.get("DisableInboundStageTransitions")
@@ -514,6 +548,7 @@ def _extras(extras: Mapping[str, Any], found: TemplatePipeline) -> None:
                 _issue(
                     f"{found.prefix}.DisableInboundStageTransitions",
                     "DisableInboundStageTransitions must be a list of {StageName, Reason}",
+                    code="PW003",
                 )
             )
         else:
@@ -523,6 +558,7 @@ def _extras(extras: Mapping[str, Any], found: TemplatePipeline) -> None:
                         _issue(
                             f"{found.prefix}.DisableInboundStageTransitions[{i}]",
                             "each item needs a StageName and a Reason",
+                            code="PW002",
                         )
                     )
                     continue
@@ -533,7 +569,11 @@ def _extras(extras: Mapping[str, Any], found: TemplatePipeline) -> None:
             restart = restart.lower() == "true"
         if not isinstance(restart, bool):
             found.issues.append(
-                _issue(f"{found.prefix}.RestartExecutionOnUpdate", "RestartExecutionOnUpdate must be a boolean")
+                _issue(
+                    f"{found.prefix}.RestartExecutionOnUpdate",
+                    "RestartExecutionOnUpdate must be a boolean",
+                    code="PW003",
+                )
             )
         else:
             found.restart_execution_on_update = restart

@@ -20,11 +20,11 @@ from typing import Any, Final, final
 
 import attrs
 
-from . import _catalog
+from . import _catalog, _cfn
 from ._codec import is_intrinsic, to_codepipeline, unwrap
 from ._model import Expression, Pipeline
 from ._shapes import check_shape, join_key
-from .errors import Issue, Severity, ValidationError
+from .errors import Issue, LoadError, Severity, ValidationError
 
 __all__ = ["RULES", "RuleInfo", "lint", "validate"]
 
@@ -845,6 +845,14 @@ def _declaration_of(target: Any) -> _Target:
     envelope, and anything else (checked as a declaration, so junk becomes shape issues).
     A new input kind adds a branch here; ``relocate`` maps API paths to the input's own.
     """
+    if isinstance(target, _cfn.TemplatePipeline):
+        return _Target(
+            declaration=target.declaration,
+            tags=[(f"tags[{i}]", k, v) for i, (k, v) in enumerate(target.tags.items()) if isinstance(v, str)],
+            disabled_transitions={k: v for k, v in target.disabled_transitions.items() if isinstance(v, str)},
+            relocate=target.path,
+            issues=target.conversion_issues,
+        )
     if isinstance(target, Pipeline):
         return _Target(
             declaration=to_codepipeline(target, resolve=_keep_expression),
@@ -871,8 +879,10 @@ def lint(target: Pipeline | Mapping[str, Any] | Any, *, region: str | None = Non
     bad input.
 
     Args:
-        target: A pipeline model, a bare ``PipelineDeclaration`` dict, or the
-            ``{"pipeline": ...}`` envelope ``get-pipeline`` prints.
+        target: A pipeline model, a bare ``PipelineDeclaration`` dict, the
+            ``{"pipeline": ...}`` envelope ``get-pipeline`` prints, or a CloudFormation
+            template (mapping, or JSON/YAML text). Every pipeline resource of a template is
+            checked, with paths such as ``Resources.Pipeline.Properties.Stages[0]``.
         region: The region the pipeline lives in, when known. Offline, the pipeline region
             cannot be read from the definition; with it, cross-region rules are exact.
 
@@ -881,6 +891,8 @@ def lint(target: Pipeline | Mapping[str, Any] | Any, *, region: str | None = Non
 
     .. versionadded:: 0.1.0
     """
+    if isinstance(target, str | bytes) or _cfn.looks_like_template(target):
+        return _lint_template(target, region)
     try:
         found = _declaration_of(target)
     except Exception as exc:  # a model that cannot even be rendered: report, never raise
@@ -902,6 +914,19 @@ def lint(target: Pipeline | Mapping[str, Any] | Any, *, region: str | None = Non
         relocate = found.relocate
         issues = [attrs.evolve(i, path=relocate(i.path)) for i in issues]
     return [*found.issues, *issues]
+
+
+def _lint_template(target: Any, region: str | None) -> list[Issue]:
+    """Text (JSON or YAML) or a CloudFormation template: each pipeline resource, in template paths."""
+    try:
+        data = target if isinstance(target, Mapping) else _cfn.load_template(target)
+        if not _cfn.looks_like_template(data):
+            return lint(data, region=region)
+        ids: list[str | None] = [*_cfn.find_pipelines(data)] or [None]
+        pipelines = [_cfn.declaration_of(data, logical_id) for logical_id in ids]
+    except LoadError as exc:
+        return list(exc.issues)
+    return [issue for found in pipelines for issue in lint(found, region=region)]
 
 
 def _internal(where: str, exc: BaseException) -> Issue:
