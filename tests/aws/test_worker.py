@@ -331,3 +331,47 @@ def test_sigterm_stops_polling_and_lets_the_job_in_flight_finish() -> None:
 
     assert ["Acme"] == finished
     assert previous == signal.getsignal(signal.SIGTERM)
+
+
+def test_revision_hook_fills_current_revision() -> None:
+    """A source-like action reports currentRevision from the revision_of hook."""
+    from pipeweaver.aws import Revision
+
+    client = stubbed("codepipeline")
+    with Stubber(client) as stub:
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(1))]}, POLL)
+        ack(stub, jid(1))
+        stub.add_response(
+            "put_job_success_result",
+            {},
+            {
+                "jobId": jid(1),
+                "currentRevision": {"revision": "v42", "changeIdentifier": "c-42", "revisionSummary": "tag v42"},
+            },
+        )
+        hook = lambda context, result: Revision(revision="v42", change_identifier="c-42", summary="tag v42")  # noqa: E731
+        outcomes = worker(client, Recorder(), revision_of=hook).run_once()
+        stub.assert_no_pending_responses()
+
+    assert ["succeeded"] == [o.outcome for o in outcomes]
+
+
+def test_hostile_input_archive_fails_the_job_without_running_the_handler(s3: Any, tmp_path: Any) -> None:
+    """An input zip with a `../` entry is refused: JobFailed naming the entry, the handler never runs, nothing escapes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("../../escape.txt", "owned")
+    s3.put_object(Bucket="my-artifact-bucket", Key="evil", Body=buffer.getvalue())
+    location = {"type": "S3", "s3Location": {"bucketName": "my-artifact-bucket", "objectKey": "evil"}}
+    handler, client = Recorder(), stubbed("codepipeline")
+    with Stubber(client) as stub:
+        stub.add_response(
+            "poll_for_jobs", {"jobs": [job(jid(1), inputArtifacts=[{"name": "In", "location": location}])]}, POLL
+        )
+        ack(stub, jid(1))
+        stub.add_response("put_job_failure_result", {})
+        outcomes = worker(client, handler, s3_client_factory=lambda _: s3, workdir=tmp_path).run_once()
+        stub.assert_no_pending_responses()
+
+    assert [("failed", True)] == [(o.outcome, "'../../escape.txt'" in o.detail) for o in outcomes]
+    assert ([], []) == (handler.calls, list(tmp_path.rglob("escape.txt")))
