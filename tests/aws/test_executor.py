@@ -408,3 +408,33 @@ def test_s3_object_key_revision_type_can_be_chosen(release: pw.Pipeline) -> None
         {"actionName": "Source", "revisionType": "S3_OBJECT_KEY", "revisionValue": "app/v2.zip"},
         {"actionName": "Other", "revisionType": "COMMIT_ID", "revisionValue": "deadbeef"},
     ] == source_revisions_param(release, {"Source": "S3_OBJECT_KEY:app/v2.zip", "Other": "deadbeef"})
+
+
+def test_stage_condition_rules_are_recorded(release: pw.Pipeline) -> None:
+    """Rule states of this execution's stage conditions (GetPipelineState) land in Execution.rules."""
+    client, time = stubbed("codepipeline"), FakeTime()
+    done = [SOURCE_DONE, action("Approval", "Approve", "Succeeded", 2), action("Deploy", "Deploy", "Succeeded", 4)]
+    with_rules = state("Succeeded", False, "Succeeded")
+    with_rules["stageStates"][2]["beforeEntryConditionState"] = {
+        "latestExecution": {"status": "Succeeded", "summary": "all rules passed"},
+        "conditionStates": [
+            {
+                "latestExecution": {"status": "Succeeded", "lastStatusChange": T0},
+                "ruleStates": [
+                    {
+                        "ruleName": "BranchIsMain",
+                        "latestExecution": {"status": "Succeeded", "summary": "main EQ main", "lastStatusChange": T0},
+                    }
+                ],
+            }
+        ],
+    }
+    with Stubber(client) as stub:
+        script_start(stub, clientRequestToken="tok-8")
+        script_poll(stub, "Succeeded", done, with_rules)
+        record = executor(client, [], time).run(release, client_request_token="tok-8")
+        stub.assert_no_pending_responses()
+
+    assert [("Deploy", "BEFORE_ENTRY", "BranchIsMain", "Succeeded", "main EQ main", T0)] == [
+        (r.stage, r.condition, r.name, r.status, r.summary, r.at) for r in record.rules
+    ]

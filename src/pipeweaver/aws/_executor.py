@@ -33,6 +33,7 @@ from ..execution import (
     ExecutionStarted,
     ExecutionStatus,
     Observer,
+    RuleRecord,
     StageFinished,
     StageRecord,
     StageStarted,
@@ -49,6 +50,11 @@ __all__ = ["ApprovalPolicy", "Backoff", "CodePipelineExecutor", "CodePipelineHan
 ApprovalPolicy = Literal["approve", "reject"] | Callable[[ApprovalRequested], bool | None] | None
 
 _THROTTLED = frozenset({"ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException"})
+_CONDITION_FIELDS = (
+    ("beforeEntryConditionState", "BEFORE_ENTRY"),
+    ("onSuccessConditionState", "ON_SUCCESS"),
+    ("onFailureConditionState", "ON_FAILURE"),
+)
 _REVISION_TYPES = ("COMMIT_ID", "IMAGE_DIGEST", "S3_OBJECT_VERSION_ID", "S3_OBJECT_KEY")
 
 
@@ -235,6 +241,7 @@ class CodePipelineHandle:
         self._seen_actions: dict[str, ActionStatus] = {}
         self._seen_stages: dict[tuple[str, int], StageStatus] = {}
         self._seen_tokens: set[str] = set()
+        self._rules: dict[tuple[str, str, str], RuleRecord] = {}
         self._finished = False
 
     @property
@@ -338,6 +345,7 @@ class CodePipelineHandle:
                         name=art["name"], uri=f"s3://{loc['bucket']}/{loc.get('key', '')}", sha256=""
                     )
         stages = self._stages(state, actions)
+        self._collect_rules(state)
         trigger = execution.get("trigger") or {}
         variables = {v["name"]: v.get("resolvedValue", "") for v in execution.get("variables") or ()}
         status = _enum(ExecutionStatus, execution.get("status"), ExecutionStatus.IN_PROGRESS)
@@ -360,7 +368,30 @@ class CodePipelineHandle:
             execution_type=execution.get("executionType", "STANDARD"),
             rollback_target=(execution.get("rollbackMetadata") or {}).get("rollbackTargetPipelineExecutionId"),
             status_summary=execution.get("statusSummary"),
+            rules=tuple(self._rules.values()),
         )
+
+    def _collect_rules(self, state: Mapping[str, Any]) -> None:
+        # GetPipelineState shows only the latest rule evaluations of the stage's current
+        # execution, so keep what earlier polls saw once the stage moves on.
+        for stage_state in state.get("stageStates") or ():
+            if (stage_state.get("latestExecution") or {}).get("pipelineExecutionId") != self._id:
+                continue
+            for field, condition in _CONDITION_FIELDS:
+                for cond in (stage_state.get(field) or {}).get("conditionStates") or ():
+                    for rule in cond.get("ruleStates") or ():
+                        latest = rule.get("latestExecution") or {}
+                        if not latest.get("status"):
+                            continue
+                        key = (stage_state["stageName"], condition, rule.get("ruleName", ""))
+                        self._rules[key] = RuleRecord(
+                            stage=key[0],
+                            condition=condition,
+                            name=key[2],
+                            status=str(latest["status"]),
+                            summary=latest.get("summary") or (latest.get("errorDetails") or {}).get("message"),
+                            at=latest.get("lastStatusChange"),
+                        )
 
     def _stages(self, state: Mapping[str, Any], actions: Sequence[ActionRecord]) -> tuple[StageRecord, ...]:
         live = {s.get("stageName"): s for s in state.get("stageStates") or ()}
