@@ -292,3 +292,14 @@ def test_disabled_transitions_are_applied_once(sample: pw.Pipeline) -> None:
 
     assert ["disabledTransitions.Deploy"] == [c.path for c in created.changes]
     assert (True, False, ()) == (created.changed, again.changed, again.changes)
+
+
+def test_added_action_records_never_hold_a_documented_secret() -> None:
+    """An added GitHub v1 action's OAuthToken is masked in its Change, and repr() shows no values."""
+    live = to_codepipeline(github_pipeline(ROLE, "****"))
+    live["stages"][0]["actions"] = []
+    changes = compare(to_codepipeline(github_pipeline(ROLE, "ghp_supersecret")), live)
+
+    added = next(c for c in changes if c.kind == "added")
+    assert ("stages[0].actions[0]", "****") == (added.path, added.after["configuration"]["OAuthToken"])
+    assert "ghp_supersecret" not in repr(changes) + "".join(str(c) for c in changes)

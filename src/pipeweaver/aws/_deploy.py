@@ -18,6 +18,7 @@ from .._model import Pipeline
 from .._shapes import join_key
 from .._validate import lint
 from ..errors import AwsError, Issue, ValidationError
+from ..execution._masking import SECRET_CONFIGURATION_KEYS
 from ..synth import from_codepipeline, to_codepipeline
 from ._client import Client, call, default_client
 
@@ -57,8 +58,9 @@ class Change:
     path: str
     stage: str | None = None
     action: str | None = None
-    before: Any = attrs.field(default=None, eq=False, hash=False)
-    after: Any = attrs.field(default=None, eq=False, hash=False)
+    # Values stay out of repr() so that a logged Change never prints a configuration value.
+    before: Any = attrs.field(default=None, eq=False, hash=False, repr=False)
+    after: Any = attrs.field(default=None, eq=False, hash=False, repr=False)
 
     def __str__(self) -> str:
         where = self.path or "<pipeline>"
@@ -234,7 +236,7 @@ def _diff_stages(want: list[dict[str, Any]], have: list[dict[str, Any]]) -> list
         path = f"stages[{i}]"
         name = stage["name"]
         if name not in live:
-            changes.append(Change(kind="added", path=path, stage=name, after=stage))
+            changes.append(Change(kind="added", path=path, stage=name, after=_masked(stage)))
             continue
         old = live[name][1]
         for key in _union(stage, old):
@@ -263,7 +265,7 @@ def _diff_actions(want: list[dict[str, Any]], have: list[dict[str, Any]], stage_
         name = action["name"]
         old = live.get(name)
         if old is None:
-            changes.append(Change(kind="added", path=path, stage=stage, action=name, after=action))
+            changes.append(Change(kind="added", path=path, stage=stage, action=name, after=_masked(action)))
             continue
         config = dict(action.get("configuration") or {})
         for key, value in (old.get("configuration") or {}).items():
@@ -306,6 +308,17 @@ def _diff_actions(want: list[dict[str, Any]], have: list[dict[str, Any]], stage_
             Change(kind="changed", path=f"{stage_path}.actions", stage=stage, before=common_live, after=common_local)
         )
     return changes
+
+
+def _masked(value: Any) -> Any:
+    """A copy of *value* with the configuration values of AWS's documented secret keys masked."""
+    if isinstance(value, Mapping):
+        return {
+            k: MASK if k in SECRET_CONFIGURATION_KEYS and isinstance(v, str) else _masked(v) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value
 
 
 def _masked_new_actions(local: Mapping[str, Any], live: Mapping[str, Any] | None) -> list[str]:
