@@ -112,7 +112,9 @@ def _dt(value: float | None) -> datetime | None:
 
 def _pid_alive(owner: str) -> bool | None:
     """Whether the lease owner still runs: True/False on this host, None when unknowable."""
-    host, _, pid = owner.rpartition(":")
+    # Owners look like ``host:pid`` or ``host:pid:token``.
+    parts = owner.split(":")
+    host, pid = parts[0], parts[1] if len(parts) > 1 else ""
     if host != socket.gethostname() or not pid.isdigit():
         return None
     try:

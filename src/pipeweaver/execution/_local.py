@@ -362,13 +362,14 @@ class _Run:
         finally:
             try:
                 self.x._history.write([History.op_release(self.id, self.owner)])
+                if self.rollback_stage is not None and self.status is ExecutionStatus.FAILED:
+                    # Started before `done` is set, so wait() follows it without a race.
+                    self.followup = self.x._auto_rollback(self)
             finally:
                 self.x._forget(self)
                 self.done.set()
                 with self.events_cond:
                     self.events_cond.notify_all()
-        if self.rollback_stage is not None and self.status is ExecutionStatus.FAILED:
-            self.followup = self.x._auto_rollback(self)
 
     def _drive(self) -> None:
         gate = self.x._gate(self.pipeline)

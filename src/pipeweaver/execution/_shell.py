@@ -127,6 +127,7 @@ def run_phases(
             if line.startswith("[pipeweaver] phase ") and line.endswith(" failed"):
                 failed_phase = line.split()[2]
             log(line)
+        proc.stdout.close()
         code = proc.wait()
         watcher.join()
         variables: dict[str, str] = {}
