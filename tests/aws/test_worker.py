@@ -375,3 +375,26 @@ def test_hostile_input_archive_fails_the_job_without_running_the_handler(s3: Any
 
     assert [("failed", True)] == [(o.outcome, "'../../escape.txt'" in o.detail) for o in outcomes]
     assert ([], []) == (handler.calls, list(tmp_path.rglob("escape.txt")))
+
+
+def test_bare_action_type_takes_query_and_secret_names_explicitly() -> None:
+    """With a plain ActionType, `Property=value` sets queryParam and secret_properties masks values."""
+    bare = pw.ActionType(category="Deploy", owner="Custom", provider="AcmeDeploy", version="1")
+
+    def leaky(context: ActionContext) -> None:
+        raise ActionFailed(f"refused {context.configuration['ApiToken']}")
+
+    client = stubbed("codepipeline")
+    with Stubber(client) as stub:
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(1))]}, POLL)
+        ack(stub, jid(1))
+        stub.add_response(
+            "put_job_failure_result",
+            {},
+            {"jobId": jid(1), "failureDetails": {"type": "JobFailed", "message": "refused ****"}},
+        )
+        JobWorker(bare, leaky, client=client, query="Environment=prod", secret_properties=["ApiToken"]).run_once()
+        stub.assert_no_pending_responses()
+
+    with pytest.raises(pw.AwsError, match="write query='Property=value'"):
+        JobWorker(bare, leaky, client=client, query="prod")

@@ -14,7 +14,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import FrameType
@@ -119,7 +119,11 @@ class JobWorker:
         s3_client_factory: Builds an S3 client from the job's ``artifactCredentials``.
         max_workers: Jobs handled concurrently.
         poll_interval: Seconds between polls that found no job.
-        query: Value of the queryable property to poll for (required when the type has one).
+        query: The queryable property's value to poll for (required when the type has one):
+            the value alone with a :class:`CustomActionType`, else ``"Property=value"`` or a
+            one-entry mapping.
+        secret_properties: Names of secret configuration properties whose values must be
+            masked (added to a :class:`CustomActionType`'s own secret properties).
         logger: Where progress goes (default ``logging.getLogger("pipeweaver.aws.worker")``).
         workdir: Parent of the per-job scratch directories (default: the system temp dir).
         pipeline_loader: ``(pipeline name) -> Pipeline`` for ``context.pipeline``.
@@ -138,7 +142,8 @@ class JobWorker:
         s3_client_factory: Callable[[Mapping[str, str]], Client] = _default_s3_client,
         max_workers: int = 4,
         poll_interval: float = 10.0,
-        query: str | None = None,
+        query: str | Mapping[str, str] | None = None,
+        secret_properties: Iterable[str] = (),
         logger: logging.Logger | None = None,
         workdir: Path | str | None = None,
         pipeline_loader: Callable[[str], Pipeline] | None = None,
@@ -153,14 +158,10 @@ class JobWorker:
             )
         self.custom = action_type if isinstance(action_type, CustomActionType) else None
         self.action_type = action_type.action_type if isinstance(action_type, CustomActionType) else action_type
-        query_prop = self.custom.queryable_property if self.custom else None
-        if query_prop is not None and not query:
-            raise AwsError(
-                f"{self.action_type} has the queryable property {query_prop.name!r}: pass query='<value>'",
-                operation="PollForJobs",
-                code="ValidationException",
-            )
-        self._query = {query_prop.name: query} if query_prop is not None and query else {}
+        self._query = self._query_param(query)
+        self.secret_properties = frozenset(secret_properties) | (
+            self.custom.secret_properties if self.custom else frozenset()
+        )
         self.handler = handler
         self._client = client
         self.s3_client_factory = s3_client_factory
@@ -184,6 +185,36 @@ class JobWorker:
         if self._client is None:
             self._client = default_client("codepipeline")
         return self._client
+
+    def _query_param(self, query: str | Mapping[str, str] | None) -> dict[str, str]:
+        if isinstance(query, Mapping):
+            if len(query) > 1:
+                raise AwsError(
+                    f"query={dict(query)!r}: PollForJobs takes at most one queryable property",
+                    operation="PollForJobs",
+                    code="ValidationException",
+                )
+            return dict(query)
+        prop = self.custom.queryable_property if self.custom else None
+        if query is None:
+            if prop is not None:
+                raise AwsError(
+                    f"{self.action_type} has the queryable property {prop.name!r}: pass query='<value>'",
+                    operation="PollForJobs",
+                    code="ValidationException",
+                )
+            return {}
+        name, sep, value = query.partition("=")
+        if sep and name and (prop is None or name == prop.name):
+            return {name: value}
+        if prop is None:
+            raise AwsError(
+                f"query={query!r}: the queryable property's name is not known for {self.action_type}; "
+                "write query='Property=value' or pass a CustomActionType",
+                operation="PollForJobs",
+                code="ValidationException",
+            )
+        return {prop.name: query}
 
     # -- polling ---------------------------------------------------------------------------
 
@@ -313,8 +344,7 @@ class JobWorker:
     def _secrets(self, data: Mapping[str, Any]) -> list[str]:
         values = [str(v) for v in (data.get("artifactCredentials") or {}).values() if v]
         config = (data.get("actionConfiguration") or {}).get("configuration") or {}
-        secret_names = self.custom.secret_properties if self.custom else frozenset()
-        values.extend(str(config[name]) for name in secret_names if config.get(name))
+        values.extend(str(config[name]) for name in self.secret_properties if config.get(name))
         return values
 
     def _run(self, job_id: str, data: Mapping[str, Any], masker: Masker) -> JobOutcome:
