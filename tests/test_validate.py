@@ -59,6 +59,35 @@ def test_corpus_api_model_parity(name: str) -> None:
     assert pw.lint(data) == pw.lint(from_codepipeline(data))
 
 
+#: Where each invalid CloudFormation corpus file is wrong, linted through its model (API paths).
+EXPECTED_CFN_ERRORS = {
+    "cfn/cfn-10-cfnlint-good-stage-actions.yaml": ("PW010", "roleArn"),
+    "cfn/cfn-12-cfnlint-bad-stages-non-unique.yaml": ("PW107", "stages[1].name"),
+}
+
+
+@pytest.mark.parametrize("name", corpus_files("cfn"))
+def test_corpus_cfn_through_model(name: str) -> None:
+    """Valid templates' pipelines lint without errors; invalid ones fail to load or get the known error."""
+    from pipeweaver.synth import from_cloudformation
+
+    valid = corpus_manifest()[name]["valid"]
+    load_issues: tuple[pw.Issue, ...] = ()
+    try:
+        model = from_cloudformation((CORPUS / name).read_text())
+    except pw.LoadError as exc:
+        load_issues = exc.issues
+    if load_issues:
+        assert (False, True) == (valid, all(i.is_error for i in load_issues))
+        return
+    errors = [(i.code, i.path) for i in pw.lint(model) if i.is_error]
+
+    if valid:
+        assert [] == errors
+    else:
+        assert EXPECTED_CFN_ERRORS[name] in errors
+
+
 # -- valid twins: no false alarms -------------------------------------------------------------
 
 
