@@ -1,0 +1,354 @@
+"""Trigger subcommands: ``triggers`` (would this event start the pipeline?), ``watch`` and ``serve``.
+
+``watch`` polls local git repositories (and/or follows a cron schedule) and ``serve`` receives
+GitHub webhooks; both start executions on a :class:`~pipeweaver.execution.LocalExecutor`
+whose history lives under ``--workdir``. SIGINT/SIGTERM stop them gracefully: no new starts,
+then a bounded wait (``--grace``) for executions already running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from .._model import Pipeline
+from .._triggers import GitEvent, GitPullRequest, GitPush, TriggerDecision, evaluate
+from ._app import main
+from ._target import TargetError, load_target, optional_api, to_pipeline
+
+__all__: list[str] = []
+
+_APPROVALS = {"auto": "approve", "reject": "reject", "wait": "wait"}
+
+_workdir = click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".pipeweaver"),
+    show_default=True,
+    help="Folder holding the execution history (SQLite), artifacts and the webhook delivery log.",
+)
+_sources = click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="ACTION=PATH",
+    help="Local git repository for a source action (repeatable).",
+)
+_approve = click.option(
+    "--approve",
+    type=click.Choice(sorted(_APPROVALS)),
+    default="wait",
+    show_default=True,
+    help="How manual approvals are answered: auto-approve, reject, or wait for `pipeweaver approve`.",
+)
+_grace = click.option(
+    "--grace",
+    type=click.FloatRange(0, 3600),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for running executions (and requests) when stopping.",
+)
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise click.UsageError(f"{option} {item!r}: expected ACTION=PATH")
+        out[key] = Path(value)
+    return out
+
+
+def _pipeline_and_sources(target: str, sources: tuple[str, ...]) -> tuple[Pipeline, dict[str, Path]]:
+    loaded = load_target(target)
+    pipeline = to_pipeline(loaded)
+    paths = dict(loaded.local_sources)
+    paths.update(_pairs(sources, "--source"))
+    for name, path in paths.items():
+        if not path.exists():
+            raise click.UsageError(f"--source {name}={path}: no such folder")
+    return pipeline, paths
+
+
+def _executor(workdir: Path, sources: dict[str, Path], approve: str) -> Any:
+    try:
+        cls = optional_api("pipeweaver.execution", "LocalExecutor", "local execution")
+    except TargetError:
+        cls = optional_api("pipeweaver.execution._local", "LocalExecutor", "local execution")
+    workdir.mkdir(parents=True, exist_ok=True)
+    return cls(workdir=workdir, approval=_APPROVALS[approve], sources=sources)
+
+
+def _describe(decision: TriggerDecision) -> str:
+    if decision.starts:
+        return (
+            f"start {decision.source_action} at {decision.revision or '?'} ({decision.trigger_type}): {decision.reason}"
+        )
+    return f"no start: {decision.reason}"
+
+
+class _StopSignal:
+    """Turns SIGINT/SIGTERM into an event the main thread waits on (handlers restored on exit)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> threading.Event:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self.event
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.event.set()
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _drain(handles: list[Any], grace: float) -> str:
+    """Wait up to *grace* seconds in total for *handles*; describe how they ended."""
+    deadline = time.monotonic() + grace
+    ended: Counter[str] = Counter()
+    running = 0
+    for handle in handles:
+        wait = getattr(handle, "wait", None)
+        if wait is None:
+            continue
+        try:
+            execution = wait(timeout=max(0.0, deadline - time.monotonic()))
+        except Exception:  # a handle that cannot be waited on counts as still running
+            running += 1
+            continue
+        status = getattr(execution, "status", None)
+        if getattr(status, "is_terminal", False):
+            ended[str(status)] += 1
+        else:
+            running += 1
+    finished = ", ".join(f"{k}: {v}" for k, v in sorted(ended.items())) or "none"
+    return f"{len(handles)} execution(s) started; finished: {finished}; still running: {running}"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("target")
+@click.option("--branch", default=None, help="A push to this branch.")
+@click.option("--tag", default=None, help="A push of this tag.")
+@click.option(
+    "--pull-request",
+    "pull_request",
+    default=None,
+    metavar="EVENT:SOURCE:DESTINATION",
+    help="A pull request event (OPEN, UPDATED or CLOSED) from SOURCE into DESTINATION.",
+)
+@click.option("--file", "files", multiple=True, metavar="PATH", help="A changed file (repeatable).")
+@click.option("--commit", default="", help="The commit id to report as the revision.")
+@click.option("--repository", default=None, help="owner/repo (or CodeCommit name) the event comes from.")
+@click.option("--event-wiring", is_flag=True, help="Assume synthesized EventBridge rules/webhooks are deployed.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def triggers(
+    target: str,
+    branch: str | None,
+    tag: str | None,
+    pull_request: str | None,
+    files: tuple[str, ...],
+    commit: str,
+    repository: str | None,
+    event_wiring: bool,
+    fmt: str,
+) -> None:
+    """Say whether a git event would start TARGET, for which source and why.
+
+    Example: pipeweaver triggers pipeline.py --branch release/1.2 --file services/api/app.py
+
+    Exit status: 0 when the event starts the pipeline, 1 when it does not.
+    """
+    if sum(x is not None for x in (branch, tag, pull_request)) != 1:
+        raise click.UsageError("give exactly one of --branch, --tag or --pull-request")
+    pipeline = to_pipeline(load_target(target))
+    event: GitEvent
+    if pull_request is not None:
+        parts = pull_request.split(":")
+        if len(parts) != 3 or not all(parts):
+            raise click.UsageError(f"--pull-request {pull_request!r}: expected EVENT:SOURCE:DESTINATION")
+        event = GitPullRequest(
+            event=parts[0].upper(),
+            source_branch=parts[1],
+            destination_branch=parts[2],
+            commit=commit,
+            changed_files=files,
+            repository=repository,
+        )
+    else:
+        event = GitPush(branch=branch, tag=tag, commit=commit, changed_files=files, repository=repository)
+    decision = evaluate(pipeline, event, event_wiring=event_wiring)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "starts": decision.starts,
+                    "sourceAction": decision.source_action,
+                    "revision": decision.revision,
+                    "branch": decision.branch,
+                    "triggerType": decision.trigger_type,
+                    "reason": decision.reason,
+                    "filters": [
+                        {
+                            "action": c.source_action,
+                            "kind": c.kind,
+                            "index": c.index,
+                            "matched": c.matched,
+                            "reason": c.reason,
+                        }
+                        for c in decision.checks
+                    ],
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
+    else:
+        click.echo(("STARTS: " if decision.starts else "DOES NOT START: ") + decision.reason)
+        for check in decision.checks:
+            click.echo(f"  {'match' if check.matched else 'no   '} {check.label}: {check.reason}")
+    if not decision.starts:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("target")
+@_sources
+@click.option(
+    "--interval", type=click.FloatRange(0.1, 86400), default=5.0, show_default=True, help="Seconds between polls."
+)
+@click.option("--schedule", default=None, metavar="CRON", help="Also start on this five-field cron schedule (UTC).")
+@click.option("--max-polls", type=click.IntRange(1), default=None, help="Stop after this many polls.")
+@_approve
+@_grace
+@_workdir
+def watch(
+    target: str,
+    sources: tuple[str, ...],
+    interval: float,
+    schedule: str | None,
+    max_polls: int | None,
+    approve: str,
+    grace: float,
+    workdir: Path,
+) -> None:
+    """Poll local git repositories mapped to TARGET's source actions and start executions on
+    new commits its triggers accept; with --schedule, also start on a cron schedule.
+
+    The executor applies the pipeline's execution mode (SUPERSEDED, QUEUED or PARALLEL).
+    Stop with Ctrl-C or SIGTERM.
+    """
+    from ..execution._watch import Watcher
+
+    pipeline, paths = _pipeline_and_sources(target, sources)
+    if not paths and not schedule:
+        raise click.UsageError("nothing to watch: give --source ACTION=PATH and/or --schedule CRON")
+    executor = _executor(workdir, paths, approve)
+
+    def report(decision: TriggerDecision) -> None:
+        click.echo(_describe(decision))
+
+    watcher = Watcher(pipeline, executor, sources=paths, interval=interval, schedule=schedule, on_decision=report)
+    click.echo(
+        f"watching {', '.join(f'{k}={v}' for k, v in paths.items()) or 'no repositories'}"
+        + (f", schedule '{schedule}'" if schedule else "")
+        + f"; history in {workdir}"
+    )
+    with _StopSignal() as stop:
+        thread = threading.Thread(target=watcher.run, kwargs={"max_polls": max_polls}, daemon=True)
+        thread.start()
+        while thread.is_alive() and not stop.is_set():
+            thread.join(0.2)
+        watcher.stop()
+        thread.join(grace)
+    handles = [s.handle for s in watcher.started]
+    click.echo(f"stopped: {_drain(handles, grace)}")
+
+
+@main.command()
+@click.argument("target")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="Port (0 picks one).")
+@click.option(
+    "--secret-env",
+    default="PIPEWEAVER_WEBHOOK_SECRET",
+    show_default=True,
+    help="Environment variable holding the webhook secret (never pass secrets as arguments).",
+)
+@click.option("--allow-unsigned", is_flag=True, help="Accept requests without X-Hub-Signature-256 (testing only).")
+@click.option("--max-body", type=click.IntRange(1, 25 * 1024 * 1024), default=1024 * 1024, show_default=True)
+@_sources
+@_approve
+@_grace
+@_workdir
+def serve(
+    target: str,
+    host: str,
+    port: int,
+    secret_env: str,
+    allow_unsigned: bool,
+    max_body: int,
+    sources: tuple[str, ...],
+    approve: str,
+    grace: float,
+    workdir: Path,
+) -> None:
+    """Receive GitHub push / pull_request webhooks and start TARGET when its triggers accept them.
+
+    Signatures (X-Hub-Signature-256, HMAC-SHA256 with the secret from --secret-env) are
+    required unless --allow-unsigned. Deliveries are logged to WORKDIR/webhooks/deliveries.jsonl.
+    Stop with Ctrl-C or SIGTERM.
+    """
+    from ..execution._webhook import WebhookReceiver
+
+    pipeline, paths = _pipeline_and_sources(target, sources)
+    secret = os.environ.get(secret_env) or None
+    if secret is None and not allow_unsigned:
+        raise click.UsageError(f"set the webhook secret in ${secret_env} (or pass --allow-unsigned for local testing)")
+    executor = _executor(workdir, paths, approve)
+    receiver = WebhookReceiver(
+        pipeline,
+        executor,
+        secret=secret,
+        allow_unsigned=allow_unsigned,
+        host=host,
+        port=port,
+        workdir=workdir,
+        repos=paths,
+        max_body=max_body,
+    )
+    click.echo(f"listening on {receiver.url} (signatures {'optional' if allow_unsigned else 'required'})", err=False)
+    with _StopSignal() as stop:
+        receiver.start()
+        seen = 0
+        while not stop.wait(0.2):
+            for delivery in receiver.deliveries[seen:]:
+                click.echo(
+                    f"{delivery.status} {delivery.event or '-'} {delivery.delivery_id or '-'}: {delivery.reason}"
+                )
+            seen = len(receiver.deliveries)
+        drained = receiver.shutdown(grace=grace)
+    for delivery in receiver.deliveries[seen:]:
+        click.echo(f"{delivery.status} {delivery.event or '-'} {delivery.delivery_id or '-'}: {delivery.reason}")
+    handles = [s.handle for s in receiver.started]
+    click.echo(
+        f"stopped: {len(receiver.deliveries)} deliveries, {_drain(handles, grace)}"
+        + ("" if drained else "; some requests were cut off")
+    )
