@@ -41,6 +41,8 @@ from ._model import (
     Trigger,
     Variable,
 )
+from ._triggers import GitPullRequest, GitPush, TriggerDecision
+from ._triggers import evaluate as evaluate_trigger
 from ._validate import lint, validate
 from .errors import (
     ArtifactError,
@@ -97,7 +99,9 @@ __all__ = [
     "Expression",
     "FailureConditions",
     "GitFilter",
+    "GitPullRequest",
     "GitPullRequestFilter",
+    "GitPush",
     "GitPushFilter",
     "HandlerNotFoundError",
     "Issue",
@@ -118,10 +122,12 @@ __all__ = [
     "SuccessConditions",
     "SynthesisError",
     "Trigger",
+    "TriggerDecision",
     "ValidationError",
     "Variable",
     "build_graph",
     "critical_path",
+    "evaluate_trigger",
     "lint",
     "plan",
     "validate",

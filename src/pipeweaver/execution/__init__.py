@@ -35,11 +35,14 @@ from ._base import (
     StageStatus,
     TriggerInfo,
 )
+from ._eventbridge import EventBridgeObserver, pattern_matches, to_eventbridge
 from ._handlers import HandlerRegistry, default_timeout
 from ._history import History
 from ._local import ApprovalPolicy, LocalExecutionHandle, LocalExecutor
 from ._masking import Masker
 from ._rules import RuleContext, RuleFailed, RuleHandler, cron_matches
+from ._watch import Watcher, watch
+from ._webhook import WebhookReceiver
 
 __all__ = [
     "ActionContext",
@@ -55,6 +58,7 @@ __all__ = [
     "ArtifactRef",
     "ArtifactStore",
     "Event",
+    "EventBridgeObserver",
     "Execution",
     "ExecutionFinished",
     "ExecutionHandle",
@@ -80,8 +84,13 @@ __all__ = [
     "StageStarted",
     "StageStatus",
     "TriggerInfo",
+    "Watcher",
+    "WebhookReceiver",
     "cron_matches",
     "default_timeout",
+    "pattern_matches",
     "safe_extract",
+    "to_eventbridge",
+    "watch",
     "zip_directory",
 ]
