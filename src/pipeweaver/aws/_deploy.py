@@ -143,7 +143,7 @@ class DeployResult:
         updated: Whether UpdatePipeline was called.
         changes: What differed from the live pipeline (for a create: only the transitions
             disabled after it; empty for a no-op).
-        arn: The pipeline's ARN.
+        arn: The pipeline's ARN (``None`` right after a create: CreatePipeline does not return it).
 
     .. versionadded:: 0.1.0
     """
