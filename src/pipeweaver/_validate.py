@@ -16,7 +16,7 @@ import difflib
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final, final
+from typing import Any, Final, cast, final
 
 import attrs
 
@@ -777,9 +777,9 @@ class _Action:
     namespace: str | None
     region: str | None
     spec: _catalog.ProviderSpec | None
-    #: (artifact name, path of the entry) for well-formed input and output artifact entries
-    inputs: list[tuple[str, str]] = attrs.field(factory=list)
-    outputs: list[tuple[str, str]] = attrs.field(factory=list)
+    #: (artifact name, index of the entry) for well-formed input and output artifact entries
+    inputs: list[tuple[str, int]] = attrs.field(factory=list)
+    outputs: list[tuple[str, int]] = attrs.field(factory=list)
 
     @property
     def label(self) -> str:
@@ -797,8 +797,8 @@ class _Context:
     issues: list[Issue]
     stages: list[tuple[int, str, Mapping[str, Any], str | None]] = attrs.field(factory=list)
     actions: list[_Action] = attrs.field(factory=list)
-    #: artifact name -> (producer, path of the outputArtifacts entry), first producer wins
-    producers: dict[str, tuple[_Action, str]] = attrs.field(factory=dict)
+    #: artifact name -> (producer, index in its outputArtifacts), first producer wins
+    producers: dict[str, tuple[_Action, int]] = attrs.field(factory=dict)
     namespaces: dict[str, _Action] = attrs.field(factory=dict)
     variables: set[str] = attrs.field(factory=set)
 
@@ -957,47 +957,49 @@ def validate(pipeline: Pipeline, *, region: str | None = None) -> None:
 
 def _index(ctx: _Context) -> None:
     """Read stages, actions, artifacts and namespaces once (tolerating any malformed part)."""
+    # Hot path (every action of every lint): plain type tests and local names on purpose.
+    producers = ctx.producers
+    specs = _catalog.PROVIDERS
     for si, stage in enumerate(_list(ctx.decl.get("stages"))):
         spath = f"stages[{si}]"
         stage = _dict(stage)
         ctx.stages.append((si, spath, stage, _str(stage.get("name"))))
         for ai, action in enumerate(_list(stage.get("actions"))):
-            apath = f"{spath}.actions[{ai}]"
             action = _dict(action)
-            type_id = _dict(action.get("actionTypeId"))
-            run_order = action.get("runOrder", 1)
-            if not isinstance(run_order, int) or isinstance(run_order, bool):
+            get = action.get
+            type_id = _dict(get("actionTypeId"))
+            run_order = get("runOrder", 1)
+            if type(run_order) is not int:
                 run_order = 1
+            category, owner, provider = type_id.get("category"), type_id.get("owner"), type_id.get("provider")
+            ok = type(category) is str and type(owner) is str and type(provider) is str
             a = _Action(
                 stage=si,
                 index=ai,
-                path=apath,
+                path=f"{spath}.actions[{ai}]",
                 data=action,
-                name=_str(action.get("name")),
-                category=_str(type_id.get("category")),
-                owner=_str(type_id.get("owner")),
-                provider=_str(type_id.get("provider")),
+                name=_str(get("name")),
+                category=category if type(category) is str else None,
+                owner=owner if type(owner) is str else None,
+                provider=provider if type(provider) is str else None,
                 version=_str(type_id.get("version")),
                 run_order=run_order,
-                config=_dict(action.get("configuration")),
-                namespace=_str(action.get("namespace")),
-                region=_str(action.get("region")),
-                spec=None,
+                config=_dict(get("configuration")),
+                namespace=_str(get("namespace")),
+                region=_str(get("region")),
+                spec=specs.get(cast("tuple[str, str, str]", (category, owner, provider))) if ok else None,
             )
-            if a.category and a.owner and a.provider:
-                a.spec = _catalog.PROVIDERS.get((a.category, a.owner, a.provider))
             ctx.actions.append(a)
-            for oi, out in enumerate(_list(action.get("outputArtifacts"))):
-                name = _str(_dict(out).get("name"))
-                if name is not None:
-                    opath = f"{apath}.outputArtifacts[{oi}]"
-                    a.outputs.append((name, opath))
-                    if name not in ctx.producers:
-                        ctx.producers[name] = (a, opath)
-            for ii, item in enumerate(_list(action.get("inputArtifacts"))):
-                name = _str(_dict(item).get("name"))
-                if name is not None:
-                    a.inputs.append((name, f"{apath}.inputArtifacts[{ii}].name"))
+            for oi, out in enumerate(_list(get("outputArtifacts"))):
+                name = _dict(out).get("name")
+                if type(name) is str:
+                    a.outputs.append((name, oi))
+                    if name not in producers:
+                        producers[name] = (a, oi)
+            for ii, item in enumerate(_list(get("inputArtifacts"))):
+                name = _dict(item).get("name")
+                if type(name) is str:
+                    a.inputs.append((name, ii))
     for variable in _list(ctx.decl.get("variables")):
         name = _str(_dict(variable).get("name"))
         if name is not None:
@@ -1447,17 +1449,21 @@ def _compute_fields(ctx: _Context, a: _Action) -> None:
 def _artifact_rules(ctx: _Context) -> None:
     names = list(ctx.producers)
     for a in ctx.actions:
-        for name, path in a.outputs:
-            first, first_path = ctx.producers[name]
-            if first_path != path:
+        for name, oi in a.outputs:
+            first, first_index = ctx.producers[name]
+            if first is not a or first_index != oi:
                 ctx.add(
                     "PW207",
-                    f"{path}.name",
-                    f"output artifact {name!r} is already produced by action {first.label} ({first_path})",
+                    f"{a.path}.outputArtifacts[{oi}].name",
+                    f"output artifact {name!r} is already produced by action {first.label} "
+                    f"({first.path}.outputArtifacts[{first_index}])",
                     "give every output artifact a unique name",
                 )
-        for name, path in a.inputs:
-            _consume(ctx, name, path, a.stage, a.run_order, a.label, names)
+        for name, ii in a.inputs:
+            found = ctx.producers.get(name)
+            # the common case, a producer strictly earlier, needs no path at all
+            if found is None or not _earlier(found[0], a.stage, a.run_order):
+                _consume(ctx, name, f"{a.path}.inputArtifacts[{ii}].name", a.stage, a.run_order, a.label, names)
 
 
 def _consume(ctx: _Context, name: str, path: str, stage: int, run_order: int, who: str, names: Sequence[str]) -> None:
@@ -1525,26 +1531,21 @@ def _namespace_rules(ctx: _Context) -> None:
             seen.add(name)
 
 
-def _texts(a: _Action) -> Iterable[tuple[str, str, bool]]:
-    """``(path, text, shell)`` for every string of an action that may hold variable references."""
-    shell_keys = ("EnvironmentVariables", "BuildspecOverride") if a.provider == "CodeBuild" else ()
-    for key, value in a.config.items():
-        if isinstance(value, str) and isinstance(key, str):
-            yield join_key(f"{a.path}.configuration", key), value, key in shell_keys
-    for i, command in enumerate(_list(a.data.get("commands"))):
-        if isinstance(command, str):
-            yield f"{a.path}.commands[{i}]", command, True
-    for i, env in enumerate(_list(a.data.get("environmentVariables"))):
-        value = _dict(env).get("value")
-        if isinstance(value, str):
-            yield f"{a.path}.environmentVariables[{i}].value", value, False
-
-
 def _variable_rules(ctx: _Context) -> None:
     for a in ctx.actions:
-        for path, text, shell in _texts(a):
-            if "#{" in text:
-                _references(ctx, path, text, shell, a.stage, a.run_order, a)
+        # paths are built only for strings that hold a reference
+        shell_keys = ("EnvironmentVariables", "BuildspecOverride") if a.provider == "CodeBuild" else ()
+        for key, value in a.config.items():
+            if type(value) is str and "#{" in value and isinstance(key, str):
+                path = join_key(f"{a.path}.configuration", key)
+                _references(ctx, path, value, key in shell_keys, a.stage, a.run_order, a)
+        for i, command in enumerate(_list(a.data.get("commands"))):
+            if type(command) is str and "#{" in command:
+                _references(ctx, f"{a.path}.commands[{i}]", command, True, a.stage, a.run_order, a)
+        for i, env in enumerate(_list(a.data.get("environmentVariables"))):
+            value = _dict(env).get("value")
+            if type(value) is str and "#{" in value:
+                _references(ctx, f"{a.path}.environmentVariables[{i}].value", value, False, a.stage, a.run_order, a)
 
 
 def _references(
