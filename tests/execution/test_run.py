@@ -662,3 +662,56 @@ def test_observers_receive_typed_events_in_order(tmp_path: Path) -> None:
         "ExecutionFinished",
     ] == names
     assert e == got[-1].execution  # type: ignore[union-attr]
+
+
+def test_handle_events_replays_the_whole_execution(tmp_path: Path) -> None:
+    """handle.events() yields every event from the start, ending with ExecutionFinished."""
+    p = pipeline(pw.Stage(name="A", actions=[custom("One")]), pw.Stage(name="B", actions=[custom("Two")]))
+    x = LocalExecutor(tmp_path / "wd", handlers={"Build/Custom/Fake/1": lambda ctx: None}, validate=False)
+    handle = x.start(p)
+
+    names = [type(ev).__name__ for ev in handle.events(timeout=20)]
+
+    assert "ExecutionStarted" == names[0]
+    assert "ExecutionFinished" == names[-1]
+    assert 2 == names.count("ActionFinished")
+
+
+def test_handler_context_repr_hides_secrets(tmp_path: Path) -> None:
+    """A handler's ActionContext carries the secret value but its repr does not show it."""
+    seen: dict[str, str] = {}
+
+    def grab(ctx: ActionContext) -> None:
+        if ctx.action.name == "Uses":
+            seen["env"] = ctx.environment["API_KEY"]
+            seen["repr"] = repr(ctx)
+
+    action = custom(
+        "Uses", environment_variables=[pw.EnvironmentVariable(name="API_KEY", value="api/key", type="SECRETS_MANAGER")]
+    )
+    p = pipeline(pw.Stage(name="A", actions=[action]), pw.Stage(name="B", actions=[custom("Two")]))
+    x = LocalExecutor(
+        tmp_path / "wd", handlers={"Build/Custom/Fake/1": grab}, secrets={"api/key": "k-123456"}, validate=False
+    )
+
+    assert x.run(p).succeeded
+    assert "k-123456" == seen["env"]
+    assert "k-123456" not in seen["repr"]
+
+
+def test_missing_secret_fails_the_action_with_a_fix(tmp_path: Path) -> None:
+    """A SECRETS_MANAGER variable whose secret is not in the local store fails the action, saying how to add it."""
+    action = commands(
+        "Uses",
+        ["true"],
+        inputs=[],
+        environment_variables=[pw.EnvironmentVariable(name="K", value="nope", type="SECRETS_MANAGER")],
+    )
+    p = pipeline(pw.Stage(name="A", actions=[action]), pw.Stage(name="B", actions=[custom("Two")]))
+
+    e = LocalExecutor(tmp_path / "wd", handlers={"Build/Custom/Fake/1": lambda ctx: None}, validate=False).run(p)
+
+    assert ExecutionStatus.FAILED == e.status
+    assert "secret 'nope' is not in the local secret store; pass LocalExecutor(secrets=" in (
+        e.action("A", "Uses").error or ""
+    )

@@ -346,8 +346,9 @@ class ActionContext:
     inputs: Mapping[str, Path]
     outputs: Mapping[str, Path]
     workdir: Path
-    environment: Mapping[str, str] = attrs.field(factory=dict)
-    secrets: frozenset[str] = frozenset()
+    # Left out of the repr: both may hold secret values.
+    environment: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    secrets: frozenset[str] = attrs.field(default=frozenset(), repr=False)
     continuation_token: str | None = None
     source_revision: str | None = None
     attempt: int = 1

@@ -899,7 +899,7 @@ class _Run:
             stage=ctx.stage.name,
             action=ctx.action.name,
             token=approval.token,
-            custom_data=ctx.configuration.get("CustomData"),
+            custom_data=self.x.masker(ctx.configuration["CustomData"]) if ctx.configuration.get("CustomData") else None,
             external_entity_link=ctx.configuration.get("ExternalEntityLink"),
         )
         self.emit(event)
@@ -1734,6 +1734,9 @@ class LocalExecutor:
                 )
             )
             ops.append(History.op_status(execution_id, ExecutionStatus.FAILED, note, now))
+            ops.append(
+                ("UPDATE approvals SET status='Expired' WHERE execution_id=? AND status='Waiting'", (execution_id,))
+            )
             ops.append(("UPDATE executions SET lease_owner=NULL, lease_expires=NULL WHERE id=?", (execution_id,)))
             ops.append(History.op_audit(execution_id, "pipeweaver", "Interrupted", summary=note))
             self._history.write(ops)
