@@ -715,3 +715,38 @@ def test_missing_secret_fails_the_action_with_a_fix(tmp_path: Path) -> None:
     assert "secret 'nope' is not in the local secret store; pass LocalExecutor(secrets=" in (
         e.action("A", "Uses").error or ""
     )
+
+
+def test_codebuild_secondary_artifacts_fill_each_output(tmp_path: Path, repo: Path) -> None:
+    """With two outputs, each is filled from buildspec secondary-artifacts keyed by the output artifact name."""
+    spec = {
+        "version": 0.2,
+        "phases": {"build": {"commands": ["mkdir -p web api", "echo w > web/index.html", "echo a > api/main.py"]}},
+        "artifacts": {
+            "secondary-artifacts": {
+                "WebOut": {"files": ["**/*"], "base-directory": "web"},
+                "ApiOut": {"files": ["api/main.py"]},
+            }
+        },
+    }
+    p = pipeline(
+        pw.Stage(name="Source", actions=[source_action()]),
+        pw.Stage(
+            name="Build",
+            actions=[
+                pw.Action(
+                    name="Build",
+                    action_type=pw.ActionType(category="Build", provider="CodeBuild"),
+                    configuration={"ProjectName": "multi", "PrimarySource": "SourceOutput"},
+                    inputs=[SRC],
+                    outputs=[pw.Artifact("WebOut"), pw.Artifact("ApiOut")],
+                )
+            ],
+        ),
+    )
+
+    e = LocalExecutor(tmp_path / "wd", sources={"Source": repo}, buildspecs={"multi": spec}).run(p)
+
+    assert e.succeeded, e.status_summary
+    assert {"index.html": b"w\n"} == _zip_files(e.artifacts["WebOut"].uri)
+    assert {"api/main.py": b"a\n"} == _zip_files(e.artifacts["ApiOut"].uri)

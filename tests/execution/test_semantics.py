@@ -340,7 +340,7 @@ def test_action_timeouts_fail_the_action(tmp_path: Path) -> None:
     e = LocalExecutor(tmp_path / "wd", handlers={FAKE: hang}, timeouts={"A/Hang": 0.3}, validate=False).run(p)
 
     assert ExecutionStatus.FAILED == e.status
-    assert "timed out after 0 s" == e.action("A", "Hang").error or "timed out" in (e.action("A", "Hang").error or "")
+    assert (e.action("A", "Hang").error or "").startswith("timed out after 0.3 s")
     wait_until(lambda: told == [True])
 
 
@@ -454,3 +454,34 @@ def test_malformed_cron_is_reported() -> None:
     """A cron with the wrong number of fields raises ValueError saying what is expected."""
     with pytest.raises(ValueError, match="expected 6 or 7"):
         cron_matches("* * * * *", datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_on_failure_condition_asks_for_a_rollback(tmp_path: Path) -> None:
+    """A failed stage evaluates its onFailure condition; a failing rule applies ROLLBACK (none possible without history)."""
+    on_failure = pw.FailureConditions(
+        conditions=pw.Condition(
+            result="ROLLBACK",
+            rules=[
+                pw.Rule(
+                    name="IsMain",
+                    rule_type=pw.RuleType(provider="VariableCheck"),
+                    configuration={"Variable": "#{variables.branch}", "Value": "release/.*", "Operator": "MATCHES"},
+                )
+            ],
+        )
+    )
+    p = pipeline(
+        pw.Stage(name="A", actions=[custom("A")]),
+        pw.Stage(name="B", actions=[custom("Breaks", "Breaks")], on_failure=on_failure),
+        variables=[pw.Variable(name="branch", default_value="main")],
+    )
+    breaks = pw.ActionType(category="Build", owner="Custom", provider="Breaks")
+
+    def fail(ctx: ActionContext) -> None:
+        raise ActionFailed("broken")
+
+    e = LocalExecutor(tmp_path / "wd", handlers={FAKE: lambda ctx: None, breaks: fail}, validate=False).run(p)
+
+    assert ExecutionStatus.FAILED == e.status
+    assert [("B", "ON_FAILURE", "IsMain", "Failed")] == [(r.stage, r.condition, r.name, r.status) for r in e.rules]
+    assert "no earlier execution succeeded in stage B, so there is nothing to roll back to" in (e.status_summary or "")

@@ -97,6 +97,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:g} min"
+    return f"{seconds / 3600:g} h"
+
+
 def _keep(expr: Expression, _path: str) -> Any:
     return expr.raw
 
@@ -718,7 +726,11 @@ class _Run:
                     # Timeouts are failures (reference §4.5); the handler is told to stop.
                     job.cancel.set()
                     job.status = ActionStatus.FAILED
-                    job.error = f"timed out after {self.x.timeout_for(stage, job.action):.0f} s"
+                    job.error = (
+                        f"timed out after {_duration(self.x.timeout_for(stage, job.action))} "
+                        "(the action type's limit; change it with "
+                        f"LocalExecutor(timeouts={{'{stage.name}/{job.action.name}': seconds}}))"
+                    )
                     del pending[id(job)]
                     finished.append(job)
             if self.abandon:
