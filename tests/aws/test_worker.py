@@ -398,3 +398,25 @@ def test_bare_action_type_takes_query_and_secret_names_explicitly() -> None:
 
     with pytest.raises(pw.AwsError, match="write query='Property=value'"):
         JobWorker(bare, leaky, client=client, query="prod")
+
+
+def test_jobs_of_one_batch_run_concurrently() -> None:
+    """Four jobs delivered together run their handlers at the same time (a barrier of four is crossed)."""
+    barrier = threading.Barrier(4, timeout=10)
+    crossed: list[str] = []
+
+    def together(context: ActionContext) -> None:
+        barrier.wait()
+        crossed.append(context.action.name)
+
+    client = stubbed("codepipeline")
+    with Stubber(client) as stub:
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(n)) for n in range(4)]}, POLL)
+        for _ in range(4):
+            stub.add_response("acknowledge_job", {"status": "InProgress"})
+        for _ in range(4):
+            stub.add_response("put_job_success_result", {})
+        outcomes = worker(client, together, max_workers=4).run_once()
+        stub.assert_no_pending_responses()
+
+    assert (["succeeded"] * 4, 4) == ([o.outcome for o in outcomes], len(crossed))
