@@ -42,6 +42,7 @@ from .errors import DefinitionError
 
 __all__ = [
     "CriterionCheck",
+    "check_patterns",
     "CronSchedule",
     "FilterCheck",
     "GitEvent",
@@ -180,6 +181,36 @@ def glob_match(pattern: str, name: str) -> bool:
     .. versionadded:: 0.1.0
     """
     return compile_glob(pattern).fullmatch(name) is not None
+
+
+def check_patterns(pipeline: Pipeline) -> None:
+    """
+    Compile every glob of *pipeline*'s triggers, so a bad one fails before any event arrives.
+
+    Raises:
+        DefinitionError: naming the pattern's path, e.g. ``triggers[0].push[1].branches.includes[0]``.
+
+    .. versionadded:: 0.1.0
+    """
+    for t, trigger in enumerate(pipeline.triggers):
+        groups: list[tuple[str, GitPushFilter | GitPullRequestFilter]] = [
+            (f"push[{i}]", f) for i, f in enumerate(trigger.push)
+        ] + [(f"pullRequest[{i}]", f) for i, f in enumerate(trigger.pull_request)]
+        for where, flt in groups:
+            criteria = {"branches": flt.branches, "filePaths": flt.file_paths}
+            if isinstance(flt, GitPushFilter):
+                criteria["tags"] = flt.tags
+            for name, patterns in criteria.items():
+                if patterns is None:
+                    continue
+                for kind, values in (("includes", patterns.includes), ("excludes", patterns.excludes)):
+                    for k, pattern in enumerate(values):
+                        try:
+                            compile_glob(pattern)
+                        except DefinitionError as exc:
+                            raise DefinitionError(
+                                f"triggers[{t}].gitConfiguration.{where}.{name}.{kind}[{k}]", pattern, exc.rule
+                            ) from None
 
 
 # ---------------------------------------------------------------------------------------------

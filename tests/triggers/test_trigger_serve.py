@@ -319,3 +319,44 @@ def test_shutdown_waits_for_requests_in_flight(tmp_path: Path) -> None:
     thread.join(5)
 
     assert (True, ["done"], [202]) == (drained, finished, results)
+
+
+@pytest.mark.parametrize(
+    ("event", "payload", "status"),
+    [
+        ("push", {"ref": 7}, 200),
+        ("push", {"ref": "refs/heads/mainline", "commits": "not-a-list"}, 200),
+        (
+            "push",
+            {"ref": "refs/heads/mainline", "commits": [None, {"added": "x"}, {"added": [1, "services/api/ok.py"]}]},
+            202,
+        ),
+        ("push", {"ref": "refs/remotes/x"}, 200),
+        ("push", {"ref": "refs/heads/mainline", "deleted": True}, 200),
+        ("pull_request", {"action": "opened", "pull_request": "nope"}, 200),
+        ("pull_request", {"action": "opened", "pull_request": {"head": {}, "base": {}}}, 200),
+        ("pull_request", {"action": "labeled"}, 200),
+        ("issues", {"action": "opened"}, 200),
+        ("push", ["a", "list"], 400),
+    ],
+)
+def test_hostile_or_odd_payloads_never_crash_the_receiver(
+    receiver: WebhookReceiver, recorder: Recorder, event: str, payload: Any, status: int
+) -> None:
+    """Signed payloads of the wrong shape are ignored (200) or refused (400); the receiver keeps working."""
+    got, body = post(receiver, payload, event=event)
+    after, _ = post(receiver, push_payload(["services/api/still-alive.py"]))
+
+    assert (status, 202) == (got, after)
+    assert body["reason"]
+
+
+def test_malformed_trigger_pattern_fails_at_startup_with_its_path(tmp_path: Path, recorder: Recorder) -> None:
+    """A bad glob in the pipeline is reported before the receiver listens, with the pattern's path."""
+    trigger = pw.Trigger(source_action_name="ApplicationSource", push=[pw.GitPushFilter(branches=["release/[0-9"])])
+    pipeline = make_pipeline(source_action(), triggers=(trigger,))
+    with pytest.raises(pw.DefinitionError) as info:
+        WebhookReceiver(pipeline, recorder, secret=SECRET, workdir=tmp_path)
+
+    assert "triggers[0].gitConfiguration.push[0].branches.includes[0]" == info.value.field
+    assert "never closed" in info.value.rule

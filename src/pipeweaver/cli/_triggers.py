@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from .._model import Pipeline
-from .._triggers import GitEvent, GitPullRequest, GitPush, TriggerDecision, evaluate
+from .._triggers import GitEvent, GitPullRequest, GitPush, TriggerDecision, check_patterns, evaluate
 from ._app import main
 from ._target import TargetError, load_target, optional_api, to_pipeline
 
@@ -179,6 +179,7 @@ def triggers(
     if sum(x is not None for x in (branch, tag, pull_request)) != 1:
         raise click.UsageError("give exactly one of --branch, --tag or --pull-request")
     pipeline = to_pipeline(load_target(target))
+    check_patterns(pipeline)
     event: GitEvent
     if pull_request is not None:
         parts = pull_request.split(":")

@@ -20,7 +20,7 @@ from typing import Any, Protocol, final
 import attrs
 
 from .._model import Pipeline
-from .._triggers import CronSchedule, GitPush, TriggerDecision, evaluate, source_identity
+from .._triggers import CronSchedule, GitPush, TriggerDecision, check_patterns, evaluate, source_identity
 from ..errors import DefinitionError, ExecutionError
 from ._base import TriggerInfo
 
@@ -158,6 +158,7 @@ class Watcher:
         schedule: str | None = None,
         on_decision: Callable[[TriggerDecision], None] | None = None,
     ) -> None:
+        check_patterns(pipeline)
         self.pipeline = pipeline
         self._start = as_starter(executor)
         self.interval = interval

@@ -31,7 +31,15 @@ from typing import Any, final
 import attrs
 
 from .._model import Pipeline
-from .._triggers import GitEvent, GitPullRequest, GitPush, TriggerDecision, evaluate, source_identity
+from .._triggers import (
+    GitEvent,
+    GitPullRequest,
+    GitPush,
+    TriggerDecision,
+    check_patterns,
+    evaluate,
+    source_identity,
+)
 from ..errors import DefinitionError, ExecutionError
 from ._base import TriggerInfo
 from ._watch import Started, _git, as_starter
@@ -273,6 +281,7 @@ class WebhookReceiver:
             raise DefinitionError(
                 "secret", None, "give the webhook secret (or allow_unsigned=True to accept unsigned requests)"
             )
+        check_patterns(pipeline)
         self.pipeline = pipeline
         self._start = as_starter(executor)
         self._secret = (secret.encode() if isinstance(secret, str) else secret) or None
@@ -309,13 +318,16 @@ class WebhookReceiver:
 
     def start(self) -> WebhookReceiver:
         """Serve in a background thread; returns self."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="pipeweaver-webhook", daemon=True)
+        # A short poll interval keeps shutdown() prompt; the accept loop is otherwise idle.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="pipeweaver-webhook", daemon=True
+        )
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in this thread until :meth:`shutdown` is called from another thread or a signal."""
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=0.1)
 
     def shutdown(self, grace: float = 10.0) -> bool:
         """
