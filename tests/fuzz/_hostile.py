@@ -111,10 +111,8 @@ def _get(root: object, trail: tuple[Any, ...]) -> Any:
     return root
 
 
-@st.composite
-def mutated_declarations(draw: st.DrawFn) -> object:
-    """A valid declaration with 1-4 random mutations: drop, replace, add, retype, deepen."""
-    data: Any = copy.deepcopy(to_codepipeline(draw(pipelines())))
+def mutate(draw: st.DrawFn, data: Any) -> Any:
+    """Apply 1-4 random mutations to *data*: drop, replace, add, retype, deepen, huge, unicode, null."""
     for _ in range(draw(st.integers(1, 4))):
         nodes = list(_containers(data))
         trail, node = draw(st.sampled_from(nodes))
@@ -145,6 +143,13 @@ def mutated_declarations(draw: st.DrawFn) -> object:
             parent[key] = draw(st.sampled_from(TRICKY_TEXT))
         else:
             parent[key] = None
+    return data
+
+
+@st.composite
+def mutated_declarations(draw: st.DrawFn) -> object:
+    """A valid declaration with 1-4 random mutations, sometimes inside a get-pipeline envelope."""
+    data: Any = mutate(draw, copy.deepcopy(to_codepipeline(draw(pipelines()))))
     if draw(st.booleans()):
         data = {"pipeline": data}
         if draw(st.booleans()):
@@ -189,13 +194,19 @@ def _step(node: object, step: str | int) -> tuple[bool, object]:
 
 
 def path_points_into(data: object, path: str) -> bool:
-    """Whether *path* names a node of *data*, or a missing member of a node that exists."""
+    """
+    Whether *path* names a node of *data*, or missing members below a node that exists.
+
+    A missing member may be nested (``configuration.ProjectName`` when ``configuration`` itself
+    is absent), but a list index must always exist: pointing at element 3 of a two-element
+    list is a wrong path.
+    """
     steps = split_path(path)
     node = data
     for i, step in enumerate(steps):
         found, child = _step(node, step)
         if not found:
-            return i == len(steps) - 1
+            return all(isinstance(rest, str) for rest in steps[i:])
         node = child
     return True
 
@@ -211,9 +222,10 @@ def assert_issues_point_into(data: object, issues: tuple[pw.Issue, ...] | list[p
     """Every issue is well-formed and its path names a place in *data*."""
     target = declaration_of(data)
     bad = [
-        (i.code, i.path)
+        (i.code, i.path, i.message)
         for i in issues
         if not (isinstance(i.path, str) and i.code and i.message and path_points_into(target, i.path))
     ]
 
-    assert [] == bad
+    # this module is not assertion-rewritten by pytest, so the message carries the details
+    assert [] == bad, f"issues whose path does not point into the input: {bad}"
