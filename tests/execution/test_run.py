@@ -750,3 +750,35 @@ def test_codebuild_secondary_artifacts_fill_each_output(tmp_path: Path, repo: Pa
     assert e.succeeded, e.status_summary
     assert {"index.html": b"w\n"} == _zip_files(e.artifacts["WebOut"].uri)
     assert {"api/main.py": b"a\n"} == _zip_files(e.artifacts["ApiOut"].uri)
+
+
+def test_continuation_tokens_call_the_handler_again(tmp_path: Path) -> None:
+    """A handler returning a continuation token is called again with it until it returns none."""
+    tokens: list[str | None] = []
+
+    def progressive(ctx: ActionContext) -> ActionResult:
+        tokens.append(ctx.continuation_token)
+        if len(tokens) < 3:
+            return ActionResult(continuation_token=f"step-{len(tokens)}")
+        return ActionResult(summary="finished", output_variables={"steps": str(len(tokens))})
+
+    p = pipeline(pw.Stage(name="A", actions=[custom("Long")]), pw.Stage(name="B", actions=[custom("Next")]))
+    handlers = {"A/Long": progressive, "Build/Custom/Fake/1": lambda ctx: None}
+
+    e = LocalExecutor(tmp_path / "wd", handlers=handlers, validate=False).run(p)
+
+    assert [None, "step-1", "step-2"] == tokens
+    assert {"steps": "3"} == dict(e.action("A", "Long").output_variables)
+
+
+def test_prompt_policy_asks_on_the_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """approval='prompt' asks with input(); 'y' approves and the answer is recorded."""
+    monkeypatch.setattr("builtins.input", lambda prompt: "y")
+    p = pipeline(pw.Stage(name="Gate", actions=[approval()]), pw.Stage(name="B", actions=[custom("Next")]))
+
+    e = LocalExecutor(
+        tmp_path / "wd", approval="prompt", handlers={"Build/Custom/Fake/1": lambda ctx: None}, validate=False
+    ).run(p)
+
+    assert e.succeeded
+    assert (e.action("Gate", "Approve").summary or "").startswith("Approved by ")

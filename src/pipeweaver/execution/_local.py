@@ -878,13 +878,17 @@ class _Run:
             log=lambda line: self._log(job, line),
         )
         result: ActionResult | None = None
-        for _ in range(_MAX_CONTINUATIONS):
+        for calls in range(_MAX_CONTINUATIONS):
             result = handler(ctx) or ActionResult()
             if job.cancel.is_set():
                 raise ActionFailed("stopped")
             if result.continuation_token is None:
                 break
             ctx.continuation_token = result.continuation_token
+            # CodePipeline hands out the follow-up job some time later; back off the same way
+            # so a handler that polls external work does not spin.
+            if job.cancel.wait(min(0.05 * (calls + 1), 2.0)):
+                raise ActionFailed("stopped")
         else:
             raise ActionFailed(f"handler asked to continue more than {_MAX_CONTINUATIONS} times")
         assert result is not None
