@@ -40,6 +40,21 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+def report(session: nox.Session) -> None:
+    """Render an execution report in headless Chromium (installs Debian's chromium when run as root)."""
+    import os
+    import shutil
+
+    if shutil.which("chromium") is None and hasattr(os, "geteuid") and os.geteuid() == 0:
+        session.run("apt-get", "update", external=True)
+        session.run("apt-get", "install", "-y", "chromium", external=True)
+    if shutil.which("chromium") is None:
+        session.error("chromium is not installed: run `apt-get install -y chromium` as root, then retry")
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", "tests/test_report.py", *session.posargs)
+
+
+@nox.session
 def examples(session: nox.Session) -> None:
     """Run every example script (the test suite runs them too)."""
     session.install("-e", ".[test]")
