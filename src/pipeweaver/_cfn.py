@@ -80,6 +80,10 @@ class _Hostile(Exception):
     pass
 
 
+class _Duplicate(Exception):
+    pass
+
+
 _SCALAR_FUNCTIONS = {
     "Ref": "Ref",
     "Condition": "Condition",
@@ -112,6 +116,18 @@ class _Loader(yaml.SafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # CloudFormation refuses duplicate keys; YAML would silently keep the last one.
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                key = key_node.value
+                if key in seen and key != "<<":
+                    mark = key_node.start_mark
+                    raise _Duplicate(f"duplicate key {key!r} at line {mark.line + 1}, column {mark.column + 1}")
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._depth += 1
@@ -226,6 +242,12 @@ def load_template(source: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
     """
     if isinstance(source, Mapping):
         data: Any = source
+    elif not isinstance(source, str | bytes):
+        # e.g. a parsed JSON/YAML document that is a list: one LoadError, not an AttributeError
+        raise LoadError(
+            "the template is not a mapping",
+            [_issue("", f"the template is a {type(source).__name__}, not a mapping or JSON/YAML text")],
+        )
     else:
         text = source.decode("utf-8", errors="replace") if isinstance(source, bytes) else source
         if len(text) > MAX_TEXT:
@@ -242,6 +264,11 @@ def load_template(source: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
             ) from None
         except _Hostile as exc:
             raise LoadError("the template was rejected as unsafe", [_issue("", str(exc))]) from None
+        except _Duplicate as exc:
+            raise LoadError(
+                "the template is not valid CloudFormation YAML",
+                [_issue("", str(exc), "CloudFormation refuses duplicate keys; keep one")],
+            ) from None
         except RecursionError:
             raise LoadError(
                 "the template was rejected as unsafe", [_issue("", f"nesting deeper than {MAX_DEPTH} levels")]
@@ -323,12 +350,26 @@ def _config_value(value: Any) -> Any:
     return value
 
 
+_A_SHAPE = {"structure": "an object", "list": "a list", "map": "a mapping"}
+
+
 def _convert(value: Any, shape_name: str, tpath: str, issues: list[Issue]) -> Any:
     """Turn a CloudFormation value into the API's spelling, guided by the API shape."""
-    if is_intrinsic(value):
-        return value
     shape = SHAPES[shape_name]
     kind = shape["type"]
+    if is_intrinsic(value):
+        if kind in ("structure", "list", "map"):
+            function = next(iter(value))
+            issues.append(
+                _issue(
+                    tpath,
+                    f"an intrinsic function ({function}) stands where {_A_SHAPE.get(kind, 'an object')} "
+                    f"({shape_name}) belongs; pipeweaver keeps intrinsics only where a single value may stand",
+                    "write the value out (e.g. one template per condition), or resolve the function first",
+                    "PW003",
+                )
+            )
+        return value
     if kind == "structure":
         if not isinstance(value, Mapping):
             return value
@@ -485,7 +526,12 @@ def declaration_of(template: Mapping[str, Any], logical_id: str | None = None) -
     _extras(extras, found)
     found.conversion_issues = list(found.issues)
     shape_issues = check_shape(declaration, constraints=False, skip=is_intrinsic)
+    # An intrinsic standing for a whole object is reported once above, not field by field.
+    flagged = [i.path for i in found.conversion_issues if i.message.startswith("an intrinsic function")]
     for issue in shape_issues:
+        where = found.path(issue.path)
+        if any(where == f or where.startswith((f + ".", f + "[")) for f in flagged):
+            continue
         hint = issue.hint
         if hint:
             hint = re.sub(r"'([a-z][A-Za-z]*)'", lambda m: f"'{cfn_key(m[1])}'", hint)

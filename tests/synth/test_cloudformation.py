@@ -24,6 +24,7 @@ from pipeweaver.synth import (
 from ..conftest import CORPUS, corpus_files, corpus_manifest
 from ..strategies import pipelines
 from ._lint import cfn_lint
+from ._strategies import pipelines_with_expressions
 
 CFN_FILES = corpus_files("cfn")
 API_VALID = [f for f in corpus_files("api") if corpus_manifest()[f]["valid"]]
@@ -526,3 +527,86 @@ def test_hostile_yaml_is_rejected_quickly(text: str, words: str) -> None:
         from_cloudformation(text)
 
     assert words in str(info.value)
+
+
+# -- expressions everywhere ----------------------------------------------------------------------
+
+
+@settings(max_examples=100)
+@given(pipelines_with_expressions())
+def test_expressions_survive_model_template_model(pipeline: pw.Pipeline) -> None:
+    """Pipelines holding expressions come back equal from their template; each expression is written raw."""
+    template = to_cloudformation(pipeline)
+
+    assert pipeline == from_cloudformation(template)
+    assert '"Expression' not in json.dumps(template)
+
+
+def test_structural_intrinsic_is_one_clear_problem() -> None:
+    """An Fn::If standing for a whole stage is reported once, at the stage, with a hint."""
+    text = TEMPLATE + (
+        "        - !If\n"
+        "          - Prod\n"
+        "          - Name: Approve\n"
+        "            Actions:\n"
+        "              - Name: A\n"
+        "                ActionTypeId: {Category: Approval, Owner: AWS, Provider: Manual, Version: 1}\n"
+        "          - !Ref AWS::NoValue\n"
+    )
+
+    with pytest.raises(pw.LoadError) as info:
+        from_cloudformation(text)
+
+    assert ["Resources.Pipe.Properties.Stages[2]"] == [i.path for i in info.value.issues]
+    assert "Fn::If" in info.value.issues[0].message
+
+
+def test_duplicate_yaml_keys_are_refused() -> None:
+    """A key given twice in one mapping is an error naming it (CloudFormation refuses it too)."""
+    with pytest.raises(pw.LoadError) as info:
+        from_cloudformation(
+            TEMPLATE.replace("      RoleArn: !GetAtt Role.Arn\n", "      RoleArn: a\n      RoleArn: b\n")
+        )
+
+    assert "duplicate key 'RoleArn'" in str(info.value)
+
+
+def test_region_given_as_intrinsic_round_trips() -> None:
+    """An ArtifactStores Region written as !Ref AWS::Region is kept and written back as the function."""
+    text = TEMPLATE.replace(
+        "      ArtifactStore: {Type: S3, Location: !Ref Bucket}\n",
+        "      ArtifactStores:\n        - Region: !Ref AWS::Region\n          ArtifactStore: {Type: S3, Location: !Ref Bucket}\n"
+        "        - Region: eu-west-1\n          ArtifactStore: {Type: S3, Location: other-bucket}\n",
+    )
+    pipeline = from_cloudformation(text)
+
+    stores = to_cloudformation(pipeline)["Resources"]["Pipeline"]["Properties"]["ArtifactStores"]
+
+    assert [{"Ref": "AWS::Region"}, "eu-west-1"] == [s["Region"] for s in stores]
+    assert pipeline == from_cloudformation(to_cloudformation(pipeline))
+
+
+def test_template_paths_map_every_kind_of_step() -> None:
+    """API paths map to template paths: members capitalised, config keys kept, regions by list index."""
+    assert "Resources.P.Properties.Stages[1].Actions[0].Configuration.ProjectName" == _cfn.template_path(
+        "stages[1].actions[0].configuration.ProjectName", "P"
+    )
+    assert 'Resources.P.Properties.Stages[0].Actions[0].Configuration["odd key"]' == _cfn.template_path(
+        'stages[0].actions[0].configuration["odd key"]', "P"
+    )
+    assert "Resources.P.Properties.ArtifactStores[1].ArtifactStore.EncryptionKey.Id" == _cfn.template_path(
+        'artifactStores["eu-west-1"].encryptionKey.id', "P", {"us-east-1": 0, "eu-west-1": 1}
+    )
+    assert "Resources.P.Properties.Triggers[0].GitConfiguration.PullRequest[0].Events" == _cfn.template_path(
+        "triggers[0].gitConfiguration.pullRequest[0].events", "P"
+    )
+
+
+def test_parameters_and_description_options(sample: pw.Pipeline) -> None:
+    """Given parameters are declared as written, and the description is used."""
+    template = to_cloudformation(
+        sample, parameters={"Env": {"Type": "String", "AllowedValues": ["dev", "prod"]}}, description="web release"
+    )
+
+    assert {"Env": {"Type": "String", "AllowedValues": ["dev", "prod"]}} == template["Parameters"]
+    assert "web release" == template["Description"]

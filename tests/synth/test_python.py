@@ -16,6 +16,7 @@ from pipeweaver.synth import from_cloudformation, from_codepipeline, to_python
 
 from ..conftest import CORPUS, corpus_files
 from ..strategies import pipelines
+from ._strategies import pipelines_with_expressions
 
 
 def _corpus_pipelines() -> list[tuple[str, pw.Pipeline]]:
@@ -95,3 +96,10 @@ def test_pipeline_that_fails_field_checks_is_rebuilt_unchecked() -> None:
 
     assert "with unchecked():" in code
     assert pipeline == _run(code)
+
+
+@settings(max_examples=100)
+@given(pipelines_with_expressions())
+def test_pipelines_with_expressions_round_trip_through_python(pipeline: pw.Pipeline) -> None:
+    """Expressions are written as pw.Expression.of(...) and come back equal."""
+    assert pipeline == _run(to_python(pipeline))
