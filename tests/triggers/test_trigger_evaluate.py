@@ -376,3 +376,29 @@ def test_the_aws_example_trigger_is_valid_model_input() -> None:
     rendered = pipeweaver.synth.to_codepipeline(pipeline)
 
     assert "ApplicationSource" == rendered["triggers"][0]["gitConfiguration"]["sourceActionName"]
+
+
+@given(st.lists(PATTERNS, min_size=1, max_size=3), st.lists(NAMES, min_size=1, max_size=4))
+def test_an_excluded_file_never_starts_the_pipeline_on_its_own(excludes: list[str], files: list[str]) -> None:
+    """A push starts exactly when some changed file escapes every exclude (includes: everything)."""
+    trigger = pw.Trigger(
+        source_action_name="ApplicationSource",
+        push=[pw.GitPushFilter(branches=["**"], file_paths=pw.GitFilter(includes=["**"], excludes=excludes))],
+    )
+    pipeline = make_pipeline(source_action(), triggers=(trigger,))
+    decision = evaluate(pipeline, GitPush(branch="main", changed_files=files))
+    escaping = [f.lstrip("/") for f in files if not any(pw_glob(p, f.lstrip("/")) for p in excludes)]
+
+    assert bool(escaping) == decision.starts
+
+
+@given(st.lists(PATTERNS, min_size=1, max_size=3), NAMES)
+def test_an_excluded_tag_never_starts_the_pipeline(excludes: list[str], tag: str) -> None:
+    """Tags follow the same rule: any matching exclude wins over the catch-all include."""
+    trigger = pw.Trigger(
+        source_action_name="ApplicationSource",
+        push=[pw.GitPushFilter(tags=pw.GitFilter(includes=["**"], excludes=excludes))],
+    )
+    pipeline = make_pipeline(source_action(), triggers=(trigger,))
+
+    assert (not any(pw_glob(p, tag) for p in excludes)) == evaluate(pipeline, GitPush(tag=tag)).starts

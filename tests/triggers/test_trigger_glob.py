@@ -136,3 +136,35 @@ def test_a_pattern_with_every_special_character_escaped_matches_only_itself(text
 
     assert glob_match(pattern, text)
     assert not glob_match(pattern, text + "x")
+
+
+def oracle(pattern: str, name: str) -> bool:
+    """An independent backtracking reading of the glob rules (no regexes), for the subset
+    '*', '**', '?', literals and simple '[...]' / '[!...]' sets."""
+    if not pattern:
+        return not name
+    if pattern.startswith("**"):
+        return any(oracle(pattern[2:], name[i:]) for i in range(len(name) + 1))
+    if pattern[0] == "*":
+        return any(oracle(pattern[1:], name[i:]) for i in range(len(name) + 1) if "/" not in name[:i])
+    if not name:
+        return False
+    if pattern[0] == "?":
+        return name[0] != "/" and oracle(pattern[1:], name[1:])
+    if pattern[0] == "[":
+        end = pattern.index("]", 2 if pattern[1] == "!" else 1)
+        body = pattern[1:end]
+        negate = body.startswith("!")
+        members = set(body[1:] if negate else body)
+        ok = name[0] != "/" and ((name[0] not in members) if negate else (name[0] in members))
+        return ok and oracle(pattern[end + 1 :], name[1:])
+    return pattern[0] == name[0] and oracle(pattern[1:], name[1:])
+
+
+PIECES = st.sampled_from(["a", "b", "/", ".", "*", "**", "?", "[ab]", "[!a]", "[.b]"])
+
+
+@given(st.lists(PIECES, max_size=6).map("".join), st.text(alphabet="ab/.", max_size=8))
+def test_compiled_globs_agree_with_an_independent_matcher(pattern: str, name: str) -> None:
+    """The regex translation and a backtracking matcher written from the rules agree everywhere."""
+    assert oracle(pattern, name) == glob_match(pattern, name)
