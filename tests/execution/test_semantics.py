@@ -485,3 +485,53 @@ def test_on_failure_condition_asks_for_a_rollback(tmp_path: Path) -> None:
     assert ExecutionStatus.FAILED == e.status
     assert [("B", "ON_FAILURE", "IsMain", "Failed")] == [(r.stage, r.condition, r.name, r.status) for r in e.rules]
     assert "no earlier execution succeeded in stage B, so there is nothing to roll back to" in (e.status_summary or "")
+
+
+def test_a_failing_rollback_does_not_roll_back_again(tmp_path: Path, repo: Path) -> None:
+    """When the rollback execution itself fails, no further rollback starts (no loop)."""
+    marker = tmp_path / "broken-environment"
+    p = pipeline(
+        pw.Stage(name="Source", actions=[source_action()]),
+        pw.Stage(
+            name="Deploy",
+            actions=[commands("Smoke", [f"test ! -f {marker}"], inputs=[SRC])],
+            on_failure=pw.FailureConditions(result="ROLLBACK"),
+        ),
+    )
+    x = LocalExecutor(tmp_path / "wd", sources={"Source": repo})
+    good = x.run(p)
+    marker.write_text("x")
+
+    handle = x.start(p)
+    handle.wait(60)
+    rollback = handle.rollback
+
+    assert good.succeeded
+    assert rollback is not None
+    assert ExecutionStatus.FAILED == rollback.wait(60).status
+    assert rollback.rollback is None
+    assert 3 == len(x.history("demo"))
+
+
+def test_rule_timeouts_fail_the_condition(tmp_path: Path) -> None:
+    """A Commands rule running past its timeout is stopped and fails its condition."""
+    slow = pw.BeforeEntryConditions(
+        conditions=pw.Condition(
+            result="FAIL",
+            rules=[pw.Rule(name="Slow", rule_type=pw.RuleType(provider="Commands"), commands=["sleep 30"])],
+        )
+    )
+    p = pipeline(
+        pw.Stage(name="A", actions=[custom("A")], before_entry=slow), pw.Stage(name="B", actions=[custom("B")])
+    )
+    began = time.monotonic()
+
+    e = LocalExecutor(
+        tmp_path / "wd", handlers={FAKE: lambda ctx: None}, timeouts={"A/rule:Slow": 0.3}, validate=False
+    ).run(p)
+
+    assert time.monotonic() - began < 10
+    assert StageStatus.FAILED == e.stage("A").status
+    assert [("Slow", "Failed", "rule Slow timed out or was stopped")] == [
+        (r.name, r.status, r.summary) for r in e.rules
+    ]

@@ -290,6 +290,7 @@ class _Run:
         self.events_cond = threading.Condition()
         self.followup: _Run | None = None
         self.rollback_stage: str | None = None
+        self.rule_cancels: set[threading.Event] = set()
         self.auto_retried: set[str] = set()
         self.position = 0
         self.lease_renewed = time.monotonic()
@@ -370,7 +371,13 @@ class _Run:
         finally:
             try:
                 self.x._history.write([History.op_release(self.id, self.owner)])
-                if self.rollback_stage is not None and self.status is ExecutionStatus.FAILED:
+                # A failing rollback never starts another rollback (it would target the same
+                # execution again and loop).
+                if (
+                    self.rollback_stage is not None
+                    and self.status is ExecutionStatus.FAILED
+                    and self.execution_type == "STANDARD"
+                ):
                     # Started before `done` is set, so wait() follows it without a race.
                     self.followup = self.x._auto_rollback(self)
             finally:
@@ -578,12 +585,13 @@ class _Run:
         handler = self.x.rule_handler(rule.rule_type.provider)
         if handler is None:
             return "Errored", f"no local handler for rule provider {rule.rule_type.provider}"
+        cancel = threading.Event()
         try:
             config = {
                 k: self.resolve(str(v) if isinstance(v, str) else _fail_expression(k))
                 for k, v in rule.configuration.items()
             }
-            directory = self.run_dir / stage.name / f"rule-{rule.name}"
+            directory = self.run_dir / stage.name / f"rule-{len(self.rules) + 1}-{kind}-{rule.name}"
             directory.mkdir(parents=True, exist_ok=True)
             inputs = {}
             for art in rule.inputs:
@@ -604,6 +612,7 @@ class _Run:
                 now=now,
                 inputs=inputs,
                 environment=dict(os.environ),
+                cancel=cancel,
                 log=lambda line: self.emit(
                     LogLine(
                         execution_id=self.id,
@@ -615,7 +624,19 @@ class _Run:
                     )
                 ),
             )
-            verdict = handler(ctx)
+            # Rules run on the engine thread; a timer (or an abandon) tells long ones to stop.
+            minutes = rule.timeout_in_minutes or (55 if rule.rule_type.provider == "Commands" else 60)
+            timer = threading.Timer(self.x.timeouts.get(f"{stage.name}/rule:{rule.name}", minutes * 60.0), cancel.set)
+            timer.daemon = True
+            timer.start()
+            self.rule_cancels.add(cancel)
+            try:
+                verdict = handler(ctx)
+            finally:
+                timer.cancel()
+                self.rule_cancels.discard(cancel)
+            if cancel.is_set():
+                return "Failed", f"rule {rule.name} timed out or was stopped"
         except (RuleFailed, ActionFailed, ArtifactError) as exc:
             return "Failed", self.x.masker(str(exc))
         except Exception as exc:
@@ -964,6 +985,8 @@ class _Run:
         self.stop_reason = reason[:200]
         if abandon:
             self.abandon = True
+            for cancel in list(self.rule_cancels):
+                cancel.set()
         with self.lock:
             self.status = ExecutionStatus.STOPPING
         self.x._history.write(
