@@ -153,18 +153,50 @@ def safe_extract(archive: Path, destination: Path, limits: ExtractLimits | None 
                     problem = f"has a compression ratio of {ratio:.0f}:1, above {limits.max_ratio:.0f}:1 (zip bomb?)"
             if problem is not None:
                 raise ArtifactError(f"{archive.name}: entry {name!r} {problem}; nothing was extracted")
-        destination.mkdir(parents=True, exist_ok=True)
+        # On failure only what this call created is removed: the destination may already hold
+        # the caller's files (store.get(ref, Path.cwd()) must never empty the working directory).
+        existed = destination.exists()
+        created: list[Path] = []
+
+        def make_dirs(path: Path) -> None:
+            missing: list[Path] = []
+            while not path.exists() and path != path.parent:
+                missing.append(path)
+                path = path.parent
+            for directory in reversed(missing):
+                directory.mkdir()
+                created.append(directory)
+
+        def undo() -> None:
+            if not existed:
+                shutil.rmtree(destination, ignore_errors=True)
+                return
+            for path in reversed(created):
+                try:
+                    if path.is_dir() and not path.is_symlink():
+                        path.rmdir()
+                    else:
+                        path.unlink()
+                except OSError:
+                    pass
+
+        make_dirs(destination)
         written = 0
         count = 0
         try:
             for info in infos:
                 target = root / info.filename
                 if info.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
+                    make_dirs(target)
                     continue
-                target.parent.mkdir(parents=True, exist_ok=True)
+                make_dirs(target.parent)
+                # Replace, never write through, an existing entry: it may be a hard link to a
+                # file outside the workspace.
+                if target.is_symlink() or target.exists():
+                    target.unlink()
+                created.append(target)
                 # Sizes in the headers can lie; count the bytes actually inflated.
-                with zf.open(info) as src, target.open("wb") as dst:
+                with zf.open(info) as src, target.open("xb") as dst:
                     while chunk := src.read(_CHUNK):
                         written += len(chunk)
                         if written > limits.max_total_bytes:
@@ -178,10 +210,10 @@ def safe_extract(archive: Path, destination: Path, limits: ExtractLimits | None 
                     target.chmod(0o755)
                 count += 1
         except ArtifactError:
-            shutil.rmtree(destination, ignore_errors=True)
+            undo()
             raise
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            shutil.rmtree(destination, ignore_errors=True)
+            undo()
             raise ArtifactError(f"{archive.name}: corrupt archive ({exc})") from None
     return count
 
