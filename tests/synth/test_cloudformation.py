@@ -17,6 +17,7 @@ from pipeweaver.synth import (
     from_cloudformation,
     from_codepipeline,
     parameter_resolver,
+    pipeline_properties,
     to_cloudformation,
     to_codepipeline,
 )
@@ -610,3 +611,14 @@ def test_parameters_and_description_options(sample: pw.Pipeline) -> None:
 
     assert {"Env": {"Type": "String", "AllowedValues": ["dev", "prod"]}} == template["Parameters"]
     assert "web release" == template["Description"]
+
+
+@pytest.mark.parametrize("name", CFN_VALID)
+def test_resynthesized_resource_adds_no_cfn_lint_findings(name: str) -> None:
+    """Putting the re-synthesized pipeline resource back into its template adds no cfn-lint finding."""
+    template = _cfn.load_template(_text(name))
+    (logical_id,) = _cfn.find_pipelines(template)
+    swapped = json.loads(json.dumps(template))
+    swapped["Resources"][logical_id]["Properties"] = pipeline_properties(from_cloudformation(template))
+
+    assert set() == set(cfn_lint(swapped)) - set(cfn_lint(template))
