@@ -283,7 +283,10 @@ class Builtins:
         out = _single_output(ctx)
         data = _git(repo, "archive", "--format=tar", commit, binary=True)
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(out, filter="data")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(out, filter="data")
+            else:  # Python < 3.11.4: keep regular files and directories only
+                tar.extractall(out, members=[m for m in tar.getmembers() if m.isreg() or m.isdir()])
         meta = _git(repo, "log", "-1", "--format=%H%x00%B%x00%aI%x00%cI", commit).split("\x00")
         message = meta[1].strip()
         variables = {
@@ -620,22 +623,30 @@ def _collect(root: Path, destination: Path, patterns: tuple[str, ...], *, base: 
         raise ActionFailed(
             f"base-directory {base!r} leaves the workspace", failure_type=FailureType.CONFIGURATION_ERROR
         )
-    matched = 0
+    chosen: dict[Path, None] = {}
     for pattern in patterns:
         pattern = pattern.removeprefix("./")
-        hits = [start] if pattern in ("", ".") else list(start.glob(pattern))
+        if pattern in ("", "."):
+            hits = [start]
+        elif any(c in pattern for c in "*?["):
+            hits = list(start.glob(pattern))
+        else:
+            hits = [start / pattern]
         for hit in hits:
-            files = [p for p in hit.rglob("*") if p.is_file()] if hit.is_dir() else [hit] if hit.is_file() else []
-            for file in files:
-                if file.is_symlink():
-                    continue
-                rel = Path(file.name) if discard else file.relative_to(start)
-                target = destination / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(file, target)
-                matched += 1
-    if matched == 0:
+            if hit.is_symlink():
+                continue
+            if hit.is_file():
+                chosen[hit] = None
+            elif hit.is_dir() and not any(c in pattern for c in "*?["):
+                # An explicit directory name takes the whole directory.
+                chosen.update((p, None) for p in hit.rglob("*") if p.is_file() and not p.is_symlink())
+    if not chosen:
         raise ActionFailed(f"no files matched the artifact paths {list(patterns)} under {start.name or start}")
+    for file in chosen:
+        rel = Path(file.name) if discard else file.relative_to(start)
+        target = destination / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(file, target)
 
 
 def job_event(ctx: ActionContext) -> dict[str, Any]:
