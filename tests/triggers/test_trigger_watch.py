@@ -271,3 +271,65 @@ def test_schedule_starts_once_per_firing() -> None:
 
     assert ["Schedule", "Schedule"] == [c[1].trigger_type for c in recorder.calls]
     assert "cron '*/10 * * * *' at 2026-01-01T10:10Z" == recorder.calls[0][1].detail
+
+
+def test_unreadable_repository_is_reported_and_watching_goes_on(repo: Path, tmp_path: Path) -> None:
+    """A repository that disappears is an error message, not the end of the watch."""
+    import shutil
+
+    errors: list[str] = []
+    recorder = Recorder()
+    watcher = Watcher(monorepo_pipeline(), recorder, sources={"ApplicationSource": repo}, on_error=errors.append)
+    watcher.poll_once()
+    moved = tmp_path / "moved"
+    shutil.move(str(repo), str(moved))
+    watcher.poll_once()
+    shutil.move(str(moved), str(repo))
+    sha = commit(repo, {"services/api/back.py": "1\n"})
+    watcher.poll_once()
+
+    assert 1 == len(errors)
+    assert "polling ApplicationSource" in errors[0]
+    assert [{"ApplicationSource": sha}] == [c[0] for c in recorder.calls]
+
+
+def test_a_failing_start_is_reported_and_the_next_change_still_starts(repo: Path) -> None:
+    """When the executor refuses a start (e.g. a missing handler), the watcher records it and carries on."""
+    calls: list[str] = []
+
+    def flaky(pipeline: pw.Pipeline, revisions: Mapping[str, str], trigger: TriggerInfo) -> str:
+        calls.append(revisions["ApplicationSource"])
+        if len(calls) == 1:
+            raise pw.HandlerNotFoundError("no handler for Build/Build")
+        return "ok"
+
+    watcher = Watcher(monorepo_pipeline(), flaky, sources={"ApplicationSource": repo})
+    watcher.poll_once()
+    commit(repo, {"services/api/a.py": "1\n"})
+    watcher.poll_once()
+    second = commit(repo, {"services/api/b.py": "2\n"})
+    watcher.poll_once()
+
+    assert 2 == len(calls)
+    assert ["starting an execution (WebhookV2) failed: no handler for Build/Build"] == watcher.errors
+    assert [second] == [s.decision.revision for s in watcher.started if s.decision]
+
+
+def test_polling_off_needs_event_wiring_to_start(repo: Path) -> None:
+    """A CodeCommit source with PollForSourceChanges 'false' starts only when its rule is assumed deployed."""
+    pipeline = make_pipeline(source_action(provider="CodeCommit", config={"PollForSourceChanges": "false"}))
+    plain, wired = Recorder(), Recorder()
+    watchers = [
+        Watcher(pipeline, plain, sources={"ApplicationSource": repo}),
+        Watcher(pipeline, wired, sources={"ApplicationSource": repo}, event_wiring=True),
+    ]
+    for w in watchers:
+        w.poll_once()
+    commit(repo, {"x.txt": "1\n"})
+    for w in watchers:
+        w.poll_once()
+
+    assert ([], ["CloudWatchEvent"]) == (
+        [c[1].trigger_type for c in plain.calls],
+        [c[1].trigger_type for c in wired.calls],
+    )

@@ -237,6 +237,11 @@ def triggers(
 )
 @click.option("--schedule", default=None, metavar="CRON", help="Also start on this five-field cron schedule (UTC).")
 @click.option("--max-polls", type=click.IntRange(1), default=None, help="Stop after this many polls.")
+@click.option(
+    "--event-wiring",
+    is_flag=True,
+    help="Start sources with PollForSourceChanges 'false' too (their EventBridge rules/webhooks are deployed).",
+)
 @_approve
 @_grace
 @_workdir
@@ -246,6 +251,7 @@ def watch(
     interval: float,
     schedule: str | None,
     max_polls: int | None,
+    event_wiring: bool,
     approve: str,
     grace: float,
     workdir: Path,
@@ -266,7 +272,19 @@ def watch(
     def report(decision: TriggerDecision) -> None:
         click.echo(_describe(decision))
 
-    watcher = Watcher(pipeline, executor, sources=paths, interval=interval, schedule=schedule, on_decision=report)
+    def warn(message: str) -> None:
+        click.echo(f"error: {message}", err=True)
+
+    watcher = Watcher(
+        pipeline,
+        executor,
+        sources=paths,
+        interval=interval,
+        schedule=schedule,
+        on_decision=report,
+        on_error=warn,
+        event_wiring=event_wiring,
+    )
     click.echo(
         f"watching {', '.join(f'{k}={v}' for k, v in paths.items()) or 'no repositories'}"
         + (f", schedule '{schedule}'" if schedule else "")

@@ -21,7 +21,7 @@ import attrs
 
 from .._model import Pipeline
 from .._triggers import CronSchedule, GitPush, TriggerDecision, check_patterns, evaluate, source_identity
-from ..errors import DefinitionError, ExecutionError
+from ..errors import DefinitionError, ExecutionError, PipeweaverError
 from ._base import TriggerInfo
 
 __all__ = [
@@ -144,6 +144,10 @@ class Watcher:
         interval: Seconds between polls in :meth:`run`.
         schedule: A five-field cron expression; ``None`` for no schedule.
         on_decision: Called with every decision (started or not), e.g. to print it.
+        on_error: Called with a message when a poll or a start fails; the watcher carries on
+            (messages are also kept in :attr:`errors`).
+        event_wiring: Treat sources with ``PollForSourceChanges: 'false'`` as started by the
+            EventBridge rules / webhooks you deploy (see :func:`pipeweaver.evaluate_trigger`).
 
     .. versionadded:: 0.1.0
     """
@@ -157,6 +161,8 @@ class Watcher:
         interval: float = 5.0,
         schedule: str | None = None,
         on_decision: Callable[[TriggerDecision], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        event_wiring: bool = False,
     ) -> None:
         check_patterns(pipeline)
         self.pipeline = pipeline
@@ -164,7 +170,10 @@ class Watcher:
         self.interval = interval
         self.schedule = CronSchedule.parse(schedule) if schedule else None
         self.on_decision = on_decision
+        self.on_error = on_error
+        self.event_wiring = event_wiring
         self.started: list[Started] = []
+        self.errors: list[str] = []
         self._sources: dict[str, Path] = {}
         for name, path in (sources or {}).items():
             try:
@@ -183,7 +192,12 @@ class Watcher:
         """Read every mapped repository once; start executions for accepted pushes."""
         decisions: list[TriggerDecision] = []
         for action_name, repo in self._sources.items():
-            refs = read_refs(repo)
+            try:
+                refs = read_refs(repo)
+            except ExecutionError as exc:
+                # A repository that is briefly unreadable (deleted, locked) must not end the watch.
+                self._error(f"polling {action_name} ({repo}) failed: {exc}")
+                continue
             before = self._seen.get(action_name)
             self._seen[action_name] = refs
             if before is None:
@@ -196,9 +210,13 @@ class Watcher:
                 if ref.startswith("refs/tags/"):
                     event = GitPush(tag=ref, commit=commit, changed_files=(), repository=source_identity(action))
                 else:
-                    files = changed_files(repo, commit, [before[ref]] if ref in before else known)
+                    try:
+                        files = changed_files(repo, commit, [before[ref]] if ref in before else known)
+                    except ExecutionError as exc:
+                        self._error(f"reading the changes of {ref} in {repo} failed: {exc}")
+                        continue
                     event = GitPush(branch=ref, commit=commit, changed_files=files, repository=source_identity(action))
-                decision = evaluate(self.pipeline, event, source_action=action_name)
+                decision = evaluate(self.pipeline, event, source_action=action_name, event_wiring=self.event_wiring)
                 decisions.append(decision)
                 if self.on_decision:
                     self.on_decision(decision)
@@ -214,11 +232,21 @@ class Watcher:
             detail=f"{ref}@{decision.revision} on {decision.source_action}: {decision.reason}",
         )
 
-    def _launch(self, decision: TriggerDecision | None, trigger: TriggerInfo) -> Started:
+    def _error(self, message: str) -> None:
+        self.errors.append(message)
+        if self.on_error:
+            self.on_error(message)
+
+    def _launch(self, decision: TriggerDecision | None, trigger: TriggerInfo) -> Started | None:
         revisions: dict[str, str] = {}
         if decision is not None and decision.source_action and decision.revision:
             revisions[decision.source_action] = decision.revision
-        handle = self._start(self.pipeline, revisions, trigger)
+        try:
+            handle = self._start(self.pipeline, revisions, trigger)
+        except PipeweaverError as exc:
+            # An invalid pipeline or a missing handler fails this start only; the next change may run.
+            self._error(f"starting an execution ({trigger.trigger_type}) failed: {exc}")
+            return None
         record = Started(decision=decision, trigger=trigger, handle=handle)
         self.started.append(record)
         return record
@@ -269,6 +297,8 @@ def watch(
     interval: float = 5.0,
     schedule: str | None = None,
     on_decision: Callable[[TriggerDecision], None] | None = None,
+    on_error: Callable[[str], None] | None = None,
+    event_wiring: bool = False,
     max_polls: int | None = None,
 ) -> Watcher:
     """
@@ -282,7 +312,14 @@ def watch(
     if not sources and not schedule:
         raise DefinitionError("sources", sources, "give at least one source repository or a schedule")
     watcher = Watcher(
-        pipeline, executor, sources=sources, interval=interval, schedule=schedule, on_decision=on_decision
+        pipeline,
+        executor,
+        sources=sources,
+        interval=interval,
+        schedule=schedule,
+        on_decision=on_decision,
+        on_error=on_error,
+        event_wiring=event_wiring,
     )
     watcher.run(max_polls=max_polls)
     return watcher
