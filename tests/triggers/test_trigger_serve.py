@@ -360,3 +360,17 @@ def test_malformed_trigger_pattern_fails_at_startup_with_its_path(tmp_path: Path
 
     assert "triggers[0].gitConfiguration.push[0].branches.includes[0]" == info.value.field
     assert "never closed" in info.value.rule
+
+
+def test_an_internal_failure_is_one_500_and_the_server_keeps_serving(tmp_path: Path) -> None:
+    """If evaluation itself blows up, the client gets a 500 with the reason and later requests work."""
+    recorder = Recorder()
+    with WebhookReceiver(monorepo(), recorder, secret=SECRET, workdir=tmp_path) as receiver:
+        original = receiver._repo_for
+        receiver._repo_for = lambda payload: (_ for _ in ()).throw(RuntimeError("boom"))  # type: ignore[method-assign]
+        broken = post(receiver, push_payload(["services/api/a.py"]))
+        receiver._repo_for = original  # type: ignore[method-assign]
+        healthy = post(receiver, push_payload(["services/api/a.py"]))
+
+    assert (500, "internal error: RuntimeError: boom") == (broken[0], broken[1]["reason"])
+    assert 202 == healthy[0]

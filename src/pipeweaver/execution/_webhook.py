@@ -234,7 +234,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         receiver = self.server.receiver
         with receiver._track():
-            status, body = receiver._handle(self)
+            try:
+                status, body = receiver._handle(self)
+            except Exception as exc:  # a bug must cost one 500, never the server or a traceback
+                status, body = (
+                    HTTPStatus.INTERNAL_SERVER_ERROR,
+                    {"reason": f"internal error: {type(exc).__name__}: {exc}"},
+                )
             self._reply(status, body)
 
 
