@@ -203,6 +203,7 @@ class _Job:
         "index",
         "log_fh",
         "log_path",
+        "position",
         "record",
         "refs",
         "resolved",
@@ -229,6 +230,7 @@ class _Job:
         self.log_fh: TextIO | None = None
         self.log_path: Path | None = None
         self.record: ActionRecord | None = None
+        self.position: int | None = None
 
 
 class _Approval:
@@ -333,9 +335,15 @@ class _Run:
     def _action_record(self, job: _Job, record: ActionRecord) -> None:
         with self.lock:
             if job.record is None:
+                job.position = len(self.actions)
                 self.actions.append(record)
             else:
-                self.actions[self.actions.index(job.record)] = record
+                # The remembered slot avoids list.index, whose attrs __eq__ made each update
+                # O(actions) and a 500-action run quadratic (bench/run.py, local run overhead).
+                position = job.position
+                if position is None or position >= len(self.actions) or self.actions[position] is not job.record:
+                    position = self.actions.index(job.record)
+                self.actions[position] = record
             job.record = record
             self.latest[(record.stage, record.name)] = record
         self.ops.append(History.op_action(self.id, record, job.index, job.action.namespace))
