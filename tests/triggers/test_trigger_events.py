@@ -41,7 +41,24 @@ def action_config(template: dict[str, Any], name: str) -> dict[str, str]:
     raise KeyError(name)
 
 
+def _expression_pipeline() -> pw.Pipeline:
+    """Sources whose names come from template parameters (as imported CloudFormation keeps them)."""
+    branch = pw.Expression.of({"Ref": "Branch"})
+    codecommit = source_action(
+        provider="CodeCommit", config={"RepositoryName": pw.Expression.of({"Ref": "RepoName"}), "BranchName": branch}
+    )
+    s3 = pw.Action(
+        name="S3Src",
+        action_type=pw.ActionType(category="Source", provider="S3"),
+        configuration={"S3Bucket": pw.Expression.of({"Ref": "Bucket"}), "S3ObjectKey": "k.zip"},
+        outputs=[pw.Artifact("S3Out")],
+    )
+    github = source_action("GH", provider="GitHub", artifact="GhOut", config={"Branch": branch})
+    return make_pipeline(codecommit, s3, github)
+
+
 CONFIGS = {
+    "intrinsic-source-names": (_expression_pipeline, EventWiring()),
     "codecommit": (lambda: make_pipeline(source_action(provider="CodeCommit")), EventWiring()),
     "s3-trail": (lambda: make_pipeline(S3_SOURCE), EventWiring()),
     "ecr": (lambda: make_pipeline(ECR_SOURCE), EventWiring()),
