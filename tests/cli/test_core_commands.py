@@ -177,7 +177,7 @@ def test_validate_yaml_template_reports_template_lines(cli: Cli, tmp_path: Path)
     result = cli("validate", str(path))
 
     assert 1 == result.returncode, result.stdout + result.stderr
-    assert f"{path}:18: error PW014" in result.stdout, result.stdout
+    assert f"{path}:18: error PW014 Resources.Pipeline.Properties.Stages[0].Actions[0].RunOrder" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -228,14 +228,26 @@ def test_definition_error_in_python_target(cli: Cli, tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_hostile_yaml_tag_is_refused(cli: Cli, tmp_path: Path) -> None:
+    """A YAML tag beyond CloudFormation's short forms is refused, never constructed."""
+    path = tmp_path / "evil.yaml"
+    path.write_text("Resources: !!python/object/apply:os.system ['touch pwned']\n")
+    result = cli("validate", str(path))
+
+    assert 1 == result.returncode
+    assert "could not determine a constructor" in result.stdout
+    assert not (tmp_path / "pwned").exists()
+
+
 def test_syntax_error_in_yaml_names_the_line(cli: Cli, tmp_path: Path) -> None:
-    """Unparseable YAML reports file:line:column, exit 1."""
+    """Unparseable YAML reports the file, line and column, exit 1."""
     path = tmp_path / "broken.yaml"
     path.write_text("Resources:\n  Pipeline: [unclosed\n")
     result = cli("validate", str(path))
 
     assert 1 == result.returncode
-    assert f"{path}:3:1: not valid YAML" in result.stdout
+    assert f"{path}: the template is not valid CloudFormation YAML" in result.stdout
+    assert "at line 3, column 1" in result.stdout
 
 
 def test_synth_codepipeline_round_trips(cli: Cli, module_file: Path, sample: pw.Pipeline, tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import attrs
-import yaml
 
+from .._cfn import load_template
 from .._codec import from_codepipeline
 from .._model import Pipeline
 from ..errors import LoadError, PipeweaverError
@@ -80,27 +80,6 @@ def _is_template(data: Any) -> bool:
     return isinstance(data, Mapping) and ("Resources" in data or "AWSTemplateFormatVersion" in data)
 
 
-class _TagTolerantLoader(yaml.SafeLoader):
-    """SafeLoader that reads CloudFormation short-form tags (``!Ref x``) as their long form."""
-
-
-def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    fn = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt" and isinstance(value, str):
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {fn: value}
-
-
-_TagTolerantLoader.add_multi_constructor("!", _construct_tag)
-
-
 def read_structured(path: Path) -> tuple[Any, str]:
     """Parse a JSON or YAML file; raise :class:`TargetError` with the line on a syntax error."""
     try:
@@ -119,15 +98,12 @@ def read_structured(path: Path) -> tuple[Any, str]:
         except RecursionError:
             raise TargetError(f"{path}: JSON nested too deeply to read") from None
     try:
-        # CloudFormation templates use short-form tags; anything beyond them stays rejected.
-        return yaml.load(text, Loader=_TagTolerantLoader), text
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise TargetError(f"{path}{where}: not valid YAML: {problem}") from None
-    except RecursionError:
-        raise TargetError(f"{path}: YAML nested too deeply to read") from None
+        # The template loader accepts CloudFormation's short-form tags only, and bounds alias
+        # expansion and nesting, so a hostile file is refused instead of exhausting memory.
+        return load_template(text), text
+    except LoadError as exc:
+        detail = "; ".join(i.message for i in exc.issues) or exc.summary
+        raise TargetError(f"{path}: {exc.summary}: {detail}") from None
 
 
 def _user_code_error(what: str, exc: BaseException) -> TargetError:
