@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from typing import Any
@@ -46,10 +47,18 @@ def _run(code: str) -> Any:
 
 
 def _ruff_diff(code: str) -> str:
+    """What ruff would change or flag: the format diff plus import order and unused names."""
     ruff = shutil.which("ruff")
     assert ruff is not None, "ruff is a dev dependency of pipeweaver"
-    result = subprocess.run([ruff, "format", "--diff", "-"], input=code, capture_output=True, text=True, check=False)
-    return result.stdout
+    fmt = subprocess.run([ruff, "format", "--diff", "-"], input=code, capture_output=True, text=True, check=False)
+    lint = subprocess.run(
+        [ruff, "check", "--isolated", "--select", "I,F", "--output-format", "concise", "-"],
+        input=code,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return fmt.stdout + ("" if lint.returncode == 0 else lint.stdout)
 
 
 @pytest.mark.parametrize(("name", "pipeline"), CORPUS_PIPELINES, ids=[n for n, _ in CORPUS_PIPELINES])
@@ -80,12 +89,51 @@ def test_generated_code_of_generated_pipelines_is_ruff_formatted(pipeline: pw.Pi
 
 def test_artifacts_are_variables_wired_by_object(sample: pw.Pipeline) -> None:
     """Each artifact is one variable, declared before the pipeline and passed by name."""
-    code = to_python(sample)
+    code = to_python(sample, factories=False)
 
     assert 'source_output = pw.Artifact("SourceOutput")\nbuild_output = pw.Artifact("BuildOutput")\n' in code
     assert 3 == code.count("inputs=[source_output]") + code.count("inputs=[build_output]")
     assert "owner=" not in code
     assert "run_order=2" in code
+    assert "actions." not in code
+
+
+def test_known_providers_use_the_typed_factories(sample: pw.Pipeline) -> None:
+    """Source, CodeBuild and CodeDeploy actions are written as calls of pipeweaver.actions factories."""
+    code = to_python(sample)
+
+    assert "from pipeweaver import actions\n" in code
+    assert ["connection_source", "codebuild", "codebuild_test", "codedeploy"] == re.findall(r"actions\.(\w+)\(", code)
+    assert 'project_name="web-build"' in code
+    assert "pw.Action(" not in code
+    assert sample == _run(code)
+
+
+def test_action_no_factory_rebuilds_stays_plain() -> None:
+    """A CodeBuild action with a setting the factory cannot express is written as pw.Action."""
+    action = pw.Action(
+        name="Build",
+        action_type=pw.ActionType(category="Build", provider="CodeBuild"),
+        configuration={"ProjectName": "p", "Unusual": "x"},
+        inputs=[pw.Artifact("Src")],
+    )
+    source = pw.Action(
+        name="Source",
+        action_type=pw.ActionType(category="Source", provider="S3"),
+        configuration={"S3Bucket": "b", "S3ObjectKey": "k"},
+        outputs=[pw.Artifact("Src")],
+    )
+    pipeline = pw.Pipeline(
+        name="p",
+        role_arn="arn:aws:iam::123456789012:role/R",
+        artifact_store=pw.ArtifactStore(location="bucket"),
+        stages=[pw.Stage(name="S", actions=[source]), pw.Stage(name="B", actions=[action])],
+    )
+
+    code = to_python(pipeline)
+
+    assert 2 == code.count("pw.Action(")
+    assert pipeline == _run(code)
 
 
 def test_pipeline_that_fails_field_checks_is_rebuilt_unchecked() -> None:

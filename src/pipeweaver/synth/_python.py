@@ -9,16 +9,19 @@ otherwise one item per line with a trailing comma, so the formatter keeps them a
 from __future__ import annotations
 
 import enum
+import functools
+import inspect
+import json
 import keyword
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
-from .. import _names
-from .._model import Artifact, Expression, Pipeline
+from .. import _names, actions
+from .._model import Action, Artifact, Expression, Pipeline
 
 __all__ = ["to_python"]
 
@@ -102,10 +105,242 @@ def _identifier(name: str, taken: set[str]) -> str:
     return candidate
 
 
+# -- typed action factories --------------------------------------------------------------------
+#
+# Each factory of pipeweaver.actions is probed once: called with marker values, one parameter at
+# a time, to learn which configuration key each parameter writes and how (text as is, booleans
+# as "true"/"false", numbers as text, lists comma-separated, (artifact, path) as "Name::path").
+# An action is then written as a factory call only if calling the factory with the decoded
+# arguments rebuilds an equal action; otherwise it stays a plain pw.Action(...).
+
+#: Parameters that take an Action field unchanged.
+_DIRECT = ("run_order", "namespace", "role_arn", "region", "timeout_in_minutes", "commands", "output_variables")
+_MARK = "pwprobe"
+
+
+class _Tuple:
+    """A Python tuple to write as ``(a, b)`` (model tuples are written as lists)."""
+
+    def __init__(self, *items: Any) -> None:
+        self.items = items
+
+
+def _kind(annotation: str) -> str | None:
+    text = annotation.replace(" | None", "")
+    if text.startswith("Sequence[CodeBuildEnvironmentVariable]"):
+        return "json"
+    if text.startswith("Text | ") or text.endswith(" | Text"):
+        # Text or a richer form (a mapping, a list): the configuration text is always accepted.
+        return "text"
+    if text in ("Text", "str") or text in ("ActionMode", "OutputArtifactFormat") or text.startswith("Literal["):
+        return "text"
+    if text == "bool":
+        return "bool"
+    if text == "int":
+        return "int"
+    if text in ("Sequence[str]", "Sequence[Capability]"):
+        return "csv"
+    if text == "ArtifactFile":
+        return "file"
+    if text in ("ArtifactLike", "Sequence[ArtifactLike]", "ArtifactLike | Sequence[ArtifactLike]"):
+        return "artifacts"
+    return None
+
+
+def _probe_value(kind: str, marker: str) -> Any:
+    return {
+        "text": marker,
+        "bool": True,
+        "int": 7,
+        "csv": [marker, marker + "b"],
+        "file": (Artifact(marker), "probe/path"),
+        "artifacts": Artifact(marker),
+        "named": Artifact(marker),
+        "json": [{"name": marker, "value": "v", "type": "PLAINTEXT"}],
+    }[kind]
+
+
+class _Factory:
+    def __init__(self, name: str, function: Callable[..., Action]) -> None:
+        self.name = name
+        self.function = function
+        self.params = list(inspect.signature(function).parameters.values())[1:]
+        self.kinds = {p.name: _kind(str(p.annotation)) for p in self.params}
+        self.keys: dict[str, str] = {}  # parameter -> configuration key it writes
+        self.type_key: tuple[str, str, str] | None = None
+
+    def base(self) -> dict[str, Any] | None:
+        kwargs: dict[str, Any] = {}
+        for p in self.params:
+            if p.default is not inspect.Parameter.empty:
+                continue
+            kind = self.kinds[p.name]
+            if kind is None:
+                return None
+            kwargs[p.name] = _probe_value(kind, f"{_MARK}{p.name}")
+        return kwargs
+
+    def probe(self) -> bool:
+        base = self.base()
+        if base is None:
+            return False
+        try:
+            action = self.function("Probe", **base)
+        except Exception:  # a factory that refuses marker values cannot be matched
+            return False
+        self.type_key = (action.category.value, action.owner.value, action.provider)
+        for p in self.params:
+            kind = self.kinds[p.name]
+            named_artifact = kind == "artifacts" and p.name not in ("input", "inputs", "output", "outputs")
+            if kind is None or p.name in (*_DIRECT, "category"):
+                continue
+            if kind not in ("text", "bool", "int", "csv", "file", "json") and not named_artifact:
+                continue
+            if named_artifact:
+                self.kinds[p.name] = kind = "named"
+            marker = f"{_MARK}{p.name}"
+            try:
+                probed = self.function("Probe", **{**base, p.name: _probe_value(kind, marker)})
+            except Exception:  # this parameter just stays unmapped
+                continue
+            for key, value in probed.configuration.items():
+                if isinstance(value, str) and (
+                    value == marker
+                    or (kind == "bool" and action.configuration.get(key) != value and value == "true")
+                    or (kind == "int" and value == "7" and action.configuration.get(key) != "7")
+                    or (kind == "csv" and value == f"{marker},{marker}b")
+                    or (kind == "file" and value == f"{marker}::probe/path")
+                    or (kind == "json" and f'"{marker}"' in value)
+                ):
+                    self.keys[p.name] = key
+                    break
+        return True
+
+    def arguments(self, action: Action) -> dict[str, Any] | None:
+        """Arguments that should rebuild *action*, or None when a value cannot be decoded."""
+        kwargs: dict[str, Any] = {}
+        by_key = {key: param for param, key in self.keys.items()}
+        inputs = {a.name: a for a in action.inputs}
+        for key, value in action.configuration.items():
+            param = by_key.get(key)
+            if param is None:
+                continue
+            kind = self.kinds[param]
+            if isinstance(value, Expression):
+                if kind != "text":
+                    return None
+                kwargs[param] = value
+            elif kind == "text":
+                kwargs[param] = value
+            elif kind == "bool":
+                if value not in ("true", "false"):
+                    return None
+                kwargs[param] = value == "true"
+            elif kind == "int":
+                if not re.fullmatch(r"-?[1-9][0-9]*|0", value):
+                    return None
+                kwargs[param] = int(value)
+            elif kind == "csv":
+                kwargs[param] = value.split(",")
+            elif kind == "file":
+                artifact, sep, path = value.partition("::")
+                if not sep or artifact not in inputs:
+                    return None
+                kwargs[param] = _Tuple(inputs[artifact], path)
+            elif kind == "named":
+                if value not in inputs:
+                    return None
+                kwargs[param] = inputs[value]
+            elif kind == "json":
+                try:
+                    items = json.loads(value)
+                except ValueError:
+                    return None
+                if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+                    return None
+                kwargs[param] = items
+        for p in self.params:
+            if p.name in _DIRECT:
+                value = getattr(action, p.name)
+                kwargs[p.name] = list(value) if isinstance(value, tuple) else value
+            elif p.name == "category":
+                kwargs[p.name] = action.category.value
+            elif p.name == "environment_variables" and action.environment_variables:
+                kwargs[p.name] = list(action.environment_variables)
+            elif p.name == "output_files" and len(action.outputs) == 1:
+                kwargs[p.name] = list(action.outputs[0].files)
+            elif self.kinds[p.name] == "artifacts" and p.name in ("input", "inputs", "output", "outputs"):
+                items = action.inputs if p.name.startswith("input") else action.outputs
+                if p.name.endswith("s") or len(items) != 1:
+                    kwargs[p.name] = list(items)
+                else:
+                    kwargs[p.name] = items[0]
+        return kwargs
+
+    def call(self, action: Action, kwargs: Mapping[str, Any], *, checked: bool) -> bool:
+        """Whether the factory, run as the generated code will run it, rebuilds *action*."""
+        real = {k: v.items if isinstance(v, _Tuple) else v for k, v in kwargs.items()}
+        try:
+            if checked:
+                rebuilt = self.function(action.name, **real)
+            else:
+                with _names.unchecked():
+                    rebuilt = self.function(action.name, **real)
+        except Exception:  # a combination the factory refuses: not this factory
+            return False
+        return bool(rebuilt == action)
+
+
+@functools.cache
+def _factories() -> dict[tuple[str, str, str], tuple[_Factory, ...]]:
+    found: dict[tuple[str, str, str], list[_Factory]] = {}
+    for name in actions.__all__:
+        function = getattr(actions, name)
+        if not inspect.isfunction(function) or name == "custom" or function.__name__ != name:
+            continue
+        factory = _Factory(name, function)
+        if factory.probe() and factory.type_key is not None:
+            found.setdefault(factory.type_key, []).append(factory)
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _factory_call(action: Action, *, checked: bool) -> tuple[_Factory, dict[str, Any]] | None:
+    """The typed factory call (fewest arguments wins) that rebuilds *action* exactly, if any."""
+    key = (action.category.value, action.owner.value, action.provider)
+    best: tuple[_Factory, dict[str, Any]] | None = None
+    for factory in _factories().get(key, ()):
+        kwargs = factory.arguments(action)
+        if kwargs is None:
+            continue
+        # Arguments equal to the parameter's default are left out, as a person would.
+        defaults = {p.name: p.default for p in factory.params}
+        trimmed = {
+            k: v
+            for k, v in kwargs.items()
+            if not (
+                defaults.get(k) is not inspect.Parameter.empty
+                and not isinstance(v, _Tuple)
+                and _same(v, defaults.get(k))
+            )
+        }
+        if factory.call(action, trimmed, checked=checked) and (best is None or len(trimmed) < len(best[1])):
+            best = (factory, trimmed)
+    return best
+
+
+def _same(value: Any, default: Any) -> bool:
+    if isinstance(value, list) and isinstance(default, tuple):
+        return value == list(default)
+    return type(value) is type(default) and bool(value == default)
+
+
 class _Writer:
-    def __init__(self) -> None:
+    def __init__(self, *, use_factories: bool, checked: bool) -> None:
         self.artifacts: dict[Artifact, str] = {}
         self.taken: set[str] = set()
+        self.use_factories = use_factories
+        self.checked = checked
+        self.used_factories = False
 
     def artifact(self, artifact: Artifact) -> str:
         if artifact not in self.artifacts:
@@ -117,6 +352,15 @@ class _Writer:
             return _Atom(self.artifact(value))
         if isinstance(value, Expression):
             return _Group("pw.Expression.of(", [("", self.value(value.raw))], ")")
+        if isinstance(value, _Tuple):
+            return _Group("(", [("", self.value(v)) for v in value.items], ")")
+        if isinstance(value, Action) and self.use_factories:
+            match = _factory_call(value, checked=self.checked)
+            if match is not None:
+                factory, kwargs = match
+                self.used_factories = True
+                items = [("", self.value(value.name))] + [(f"{k}=", self.value(v)) for k, v in kwargs.items()]
+                return _Group(f"actions.{factory.name}(", items, ")")
         if isinstance(value, enum.Enum):
             return self.value(value.value)
         if isinstance(value, bool) or value is None:
@@ -186,10 +430,12 @@ def _field_checks_pass(pipeline: Pipeline) -> bool:
     return True
 
 
-def to_python(pipeline: Pipeline, *, variable: str = "pipeline", line_length: int = 88) -> str:
+def to_python(pipeline: Pipeline, *, variable: str = "pipeline", line_length: int = 88, factories: bool = True) -> str:
     """
     Python source that rebuilds *pipeline*; running it binds an equal pipeline to *variable*.
 
+    Actions are written with the typed factories of :mod:`pipeweaver.actions` where one
+    rebuilds the action exactly (checked by calling it), else as ``pw.Action(...)``.
     Artifacts become variables (named after the artifact, in snake case) passed by object;
     fields left at their defaults are left out; expressions from imported templates are
     written as ``pw.Expression.of({...})``. A pipeline holding values pipeweaver's
@@ -200,14 +446,19 @@ def to_python(pipeline: Pipeline, *, variable: str = "pipeline", line_length: in
         pipeline: The model.
         variable: Name bound to the rebuilt pipeline.
         line_length: Line length the layout aims at (ruff's default is 88).
+        factories: Write actions as calls of the typed factories in :mod:`pipeweaver.actions`
+            (``actions.codebuild(...)``) wherever one rebuilds the action exactly; the others,
+            and all actions when false, are written as ``pw.Action(...)``.
 
     .. versionadded:: 0.1.0
     """
-    writer = _Writer()
-    body = writer.call(pipeline)
     checked = _field_checks_pass(pipeline)
+    writer = _Writer(use_factories=factories, checked=checked)
+    body = writer.call(pipeline)
     indent = 0 if checked else 4
     lines = [f'"""Pipeline {_title(pipeline)}, as Python (generated by pipeweaver)."""', "", "import pipeweaver as pw"]
+    if writer.used_factories:
+        lines.append("from pipeweaver import actions")
     if not checked:
         lines.append("from pipeweaver._names import unchecked")
     lines.append("")
