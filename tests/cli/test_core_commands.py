@@ -300,3 +300,42 @@ def test_import_rejects_python_and_missing_files(cli: Cli, module_file: Path) ->
     assert (2, 2) == (py.returncode, missing.returncode)
     assert "not Python" in py.stderr
     assert "no such file" in missing.stderr
+
+
+def test_graph_mermaid_and_dot(cli: Cli, module_file: Path) -> None:
+    """graph --format mermaid/dot print diagrams naming every action."""
+    mermaid = cli("graph", str(module_file))
+    dot = cli("graph", str(module_file), "--format", "dot")
+
+    assert (0, 0) == (mermaid.returncode, dot.returncode), mermaid.stderr + dot.stderr
+    assert mermaid.stdout.lstrip().startswith(("flowchart", "graph"))
+    assert dot.stdout.lstrip().startswith(("digraph", "strict digraph"))
+    for name in ("Source", "Build", "UnitTest", "Deploy"):
+        assert name in mermaid.stdout
+        assert name in dot.stdout
+
+
+def test_synth_cloudformation_yaml_and_json(cli: Cli, module_file: Path, tmp_path: Path) -> None:
+    """synth --format cloudformation writes a template (YAML for .yaml names) that imports back to the pipeline."""
+    as_yaml = tmp_path / "template.yaml"
+    as_json = tmp_path / "template.json"
+    first = cli("synth", str(module_file), "--format", "cloudformation", "-o", str(as_yaml))
+    second = cli("synth", str(module_file), "--format", "cloudformation", "-o", str(as_json))
+
+    assert (0, 0) == (first.returncode, second.returncode), first.stderr + second.stderr
+    assert as_yaml.read_text().startswith(("AWSTemplateFormatVersion", "Resources", "Description"))
+    assert synth.from_cloudformation(as_yaml.read_text()) == synth.from_cloudformation(json.loads(as_json.read_text()))
+
+
+def test_import_template_to_python_that_rebuilds_it(
+    cli: Cli, module_file: Path, tmp_path: Path, sample: pw.Pipeline
+) -> None:
+    """import turns a template into Python code; running that code rebuilds the same pipeline."""
+    template = tmp_path / "template.json"
+    cli("synth", str(module_file), "--format", "cloudformation", "-o", str(template))
+    result = cli("import", str(template))
+    namespace: dict[str, object] = {}
+    exec(compile(result.stdout, "imported.py", "exec"), namespace)
+
+    assert 0 == result.returncode, result.stderr
+    assert sample == namespace["pipeline"]

@@ -85,10 +85,8 @@ class _Approvals:
         self.progress = progress
         self.lock = threading.Lock()
 
-    def __call__(self, request: Any) -> bool:
-        stage = getattr(request, "stage", None)
-        action = getattr(request, "action", None)
-        name = f"{getattr(stage, 'name', stage)}/{getattr(action, 'name', action)}"
+    def __call__(self, request: Any) -> tuple[bool, str]:
+        name = f"{request.stage}/{request.action}"
         custom = getattr(request, "custom_data", None)
 
         def ask() -> bool:
@@ -97,13 +95,8 @@ class _Approvals:
             return click.confirm(f"approve {name}?", default=False)
 
         with self.lock:
-            if not sys.stdin.isatty():
-                raise click.ClickException(
-                    f"{name} needs an approval but stdin is not a terminal; use --approve auto or --approve reject"
-                )
-            if self.progress is not None:
-                return bool(self.progress.paused(ask))
-            return ask()
+            answer = bool(self.progress.paused(ask)) if self.progress is not None else ask()
+        return answer, f"answered at the terminal by {_who()}"
 
 
 def _approval_policy(mode: str, progress: LiveProgress | None) -> Any:
