@@ -1432,6 +1432,16 @@ def _compute_fields(ctx: _Context, a: _Action) -> None:
             f"environmentVariables is only for Commands and EKS actions; {a.label} is {a.provider}",
             "for CodeBuild use configuration.EnvironmentVariables (JSON text)",
         )
+    if a.provider != "Commands":
+        for i, env in enumerate(_list(a.data.get("environmentVariables"))):
+            if _dict(env).get("type") == "SECRETS_MANAGER":
+                ctx.add(
+                    "PW214",
+                    f"{a.path}.environmentVariables[{i}].type",
+                    f"environment variable type SECRETS_MANAGER is only supported by Commands actions; "
+                    f"{a.label} is {a.provider}",
+                    "use PLAINTEXT, or read the secret inside the action",
+                )
     # an empty list is already a count problem (PW013); only a missing field is reported here
     if a.provider == "Commands" and compute and a.data.get("commands") is None:
         ctx.add(
@@ -1853,6 +1863,14 @@ def _region_rules(ctx: _Context) -> None:
     stores = ctx.decl.get("artifactStores")
     used: list[tuple[str, str, _Action]] = [(f"{a.path}.region", a.region, a) for a in ctx.actions if a.region]
     regions = {r for _, r, _ in used}
+    rule_regions: list[tuple[str, str]] = []
+    for _si, spath, stage, _name in ctx.stages:
+        for kind in ("onFailure", "onSuccess", "beforeEntry"):
+            for ci, cond in enumerate(_list(_dict(stage.get(kind)).get("conditions"))):
+                for ri, rule in enumerate(_list(_dict(cond).get("rules"))):
+                    region = _str(_dict(rule).get("region"))
+                    if region:
+                        rule_regions.append((f"{spath}.{kind}.conditions[{ci}].rules[{ri}].region", region))
     if isinstance(store, Mapping) and stores is None:
         if home is not None:
             for path, r, a in used:
@@ -1882,6 +1900,14 @@ def _region_rules(ctx: _Context) -> None:
                     f"action {a.label} runs in {r}, which has no entry in artifactStores",
                     f'add artifactStores["{r}"] with a bucket in {r}',
                 )
+        for path, r in rule_regions:
+            if r not in keys:
+                ctx.add(
+                    "PW104",
+                    path,
+                    f"the rule runs in {r}, which has no entry in artifactStores",
+                    f'add artifactStores["{r}"] with a bucket in {r}',
+                )
         if home is not None and home not in keys:
             ctx.add(
                 "PW105",
@@ -1908,11 +1934,11 @@ def _region_rules(ctx: _Context) -> None:
     if home is not None:
         for path, r, a in used:
             if r != home and (a.is_source or a.owner in ("ThirdParty", "Custom")):
-                kind = "source" if a.is_source else a.owner
+                what = "source" if a.is_source else a.owner
                 ctx.add(
                     "PW216",
                     path,
-                    f"{kind} action {a.label} cannot run in another region ({r}; the pipeline is in {home})",
+                    f"{what} action {a.label} cannot run in another region ({r}; the pipeline is in {home})",
                     "remove region",
                 )
 
