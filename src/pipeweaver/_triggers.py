@@ -51,6 +51,7 @@ __all__ = [
     "TriggerDecision",
     "compile_glob",
     "evaluate",
+    "evaluate_object_change",
     "glob_match",
     "source_identity",
 ]
@@ -686,6 +687,51 @@ def _no_filters(action: str, kind: Literal["push", "pullRequest"]) -> FilterChec
         reason=f"the trigger has no {kind} filters, so {noun} do not start it (it only reacts to {other})",
     )
     return FilterCheck(source_action=action, kind=kind, index=0, matched=False, criteria=(check,))
+
+
+def evaluate_object_change(
+    pipeline: Pipeline, source_action: str, *, detail: str = "", event_wiring: bool = False
+) -> TriggerDecision:
+    """
+    Decide whether a new version of an S3 source's object starts *pipeline*.
+
+    S3 sources detect changes by polling unless ``PollForSourceChanges`` is ``'false'``, in
+    which case only an EventBridge rule (over a CloudTrail trail) starts the pipeline: pass
+    *event_wiring* when that wiring is deployed.
+
+    Raises:
+        DefinitionError: when *source_action* is not an S3 source action of *pipeline*.
+
+    .. versionadded:: 0.1.0
+    """
+    found = [a for _s, a in pipeline.actions() if a.name == source_action]
+    if not found or found[0].provider != "S3" or found[0].category is not ActionCategory.SOURCE:
+        raise DefinitionError("source_action", source_action, "must name an S3 source action of the pipeline")
+    action = found[0]
+    polling = not _is_false(action.configuration.get("PollForSourceChanges"))
+    what = f"the object of {source_action!r} changed" + (f" ({detail})" if detail else "")
+    if polling or event_wiring:
+        kind = "PollForSourceChanges" if polling else "CloudWatchEvent"
+        check = CriterionCheck(
+            criterion="branch",
+            matched=True,
+            reason=f"{what}; {'polling is on' if polling else 'its EventBridge rule is assumed deployed'}",
+        )
+        matched = FilterCheck(source_action=source_action, kind="implicit", index=0, matched=True, criteria=(check,))
+        return TriggerDecision(
+            starts=True,
+            source_action=source_action,
+            trigger_type=kind,
+            reason=f"{matched.label} matched: {check.reason}",
+            checks=(matched,),
+        )
+    check = CriterionCheck(
+        criterion="branch",
+        matched=False,
+        reason=f"{what}, but PollForSourceChanges is 'false' and no EventBridge rule is assumed (event_wiring=False)",
+    )
+    failed = FilterCheck(source_action=source_action, kind="implicit", index=0, matched=False, criteria=(check,))
+    return TriggerDecision(starts=False, reason=check.reason, checks=(failed,))
 
 
 def _started(

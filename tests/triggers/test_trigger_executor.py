@@ -203,3 +203,36 @@ def test_observer_is_safe_across_threads(tmp_path: Path) -> None:
 
     assert ids == {e["detail"]["execution-id"] for e in events}
     assert 10 * 10 == len(events)
+
+
+def test_watched_s3_folder_runs_the_new_content(tmp_path: Path) -> None:
+    """watch + LocalExecutor's S3 source: the execution sees the folder content that triggered it."""
+    folder = tmp_path / "object"
+    folder.mkdir()
+    (folder / "version.txt").write_text("1")
+    action = pw.Action(
+        name="ApplicationSource",
+        action_type=pw.ActionType(category="Source", provider="S3"),
+        configuration={"S3Bucket": "src-bucket", "S3ObjectKey": "app.zip"},
+        outputs=[pw.Artifact("SourceOutput")],
+    )
+    pipeline = make_pipeline(action)
+    seen: list[str] = []
+
+    def build(ctx: ActionContext) -> None:
+        assert ctx.primary_input is not None
+        seen.append((ctx.primary_input / "version.txt").read_text())
+
+    executor = LocalExecutor(tmp_path / "exec", sources={"ApplicationSource": folder}, handlers={"Build/Build": build})
+    watcher = Watcher(pipeline, executor, sources={"ApplicationSource": folder})
+    watcher.poll_once()
+    (folder / "version.txt").write_text("2")
+    watcher.poll_once()
+    (started,) = watcher.started
+    execution = started.handle.wait(60)
+
+    assert (ExecutionStatus.SUCCEEDED, ["2"], "PollForSourceChanges") == (
+        execution.status,
+        seen,
+        execution.trigger.trigger_type,
+    )

@@ -333,3 +333,61 @@ def test_polling_off_needs_event_wiring_to_start(repo: Path) -> None:
         [c[1].trigger_type for c in plain.calls],
         [c[1].trigger_type for c in wired.calls],
     )
+
+
+S3_SOURCE_CONFIG = {"S3Bucket": "src-bucket", "S3ObjectKey": "app.zip"}
+
+
+def s3_pipeline(**config: str) -> pw.Pipeline:
+    action = pw.Action(
+        name="ApplicationSource",
+        action_type=pw.ActionType(category="Source", provider="S3"),
+        configuration={**S3_SOURCE_CONFIG, **config},
+        outputs=[pw.Artifact("SourceOutput")],
+    )
+    return make_pipeline(action)
+
+
+def test_s3_source_folder_change_starts_by_polling(tmp_path: Path) -> None:
+    """A folder standing in for an S3 object: a content change starts one execution (PollForSourceChanges)."""
+    folder = tmp_path / "object"
+    folder.mkdir()
+    (folder / "app.py").write_text("v1\n")
+    recorder = Recorder()
+    watcher = Watcher(s3_pipeline(), recorder, sources={"ApplicationSource": folder})
+    watcher.poll_once()
+    watcher.poll_once()  # unchanged: nothing
+    (folder / "app.py").write_text("v2\n")
+    watcher.poll_once()
+
+    assert [({}, "PollForSourceChanges")] == [(c[0], c[1].trigger_type) for c in recorder.calls]
+
+
+def test_s3_source_with_polling_off_waits_for_its_rule(tmp_path: Path) -> None:
+    """PollForSourceChanges 'false': a change starts nothing unless the EventBridge rule is assumed."""
+    zipped = tmp_path / "app.zip"
+    zipped.write_bytes(b"PK-one")
+    plain, wired = Recorder(), Recorder()
+    pipeline = s3_pipeline(PollForSourceChanges="false")
+    watchers = [
+        Watcher(pipeline, plain, sources={"ApplicationSource": zipped}),
+        Watcher(pipeline, wired, sources={"ApplicationSource": zipped}, event_wiring=True),
+    ]
+    for w in watchers:
+        w.poll_once()
+    zipped.write_bytes(b"PK-two")
+    decisions = [w.poll_once() for w in watchers]
+
+    assert ([], ["CloudWatchEvent"]) == (
+        [c[1].trigger_type for c in plain.calls],
+        [c[1].trigger_type for c in wired.calls],
+    )
+    assert "no EventBridge rule is assumed" in decisions[0][0].reason
+
+
+def test_evaluate_object_change_needs_an_s3_source() -> None:
+    """Asking about an object change of a git source is a definition error."""
+    from pipeweaver._triggers import evaluate_object_change
+
+    with pytest.raises(pw.DefinitionError, match="must name an S3 source action"):
+        evaluate_object_change(monorepo_pipeline(), "ApplicationSource")

@@ -9,6 +9,7 @@ Schedules use :class:`~pipeweaver._triggers.CronSchedule` (five-field cron).
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import subprocess
 import threading
@@ -20,7 +21,15 @@ from typing import Any, Protocol, final
 import attrs
 
 from .._model import Pipeline
-from .._triggers import CronSchedule, GitPush, TriggerDecision, check_patterns, evaluate, source_identity
+from .._triggers import (
+    CronSchedule,
+    GitPush,
+    TriggerDecision,
+    check_patterns,
+    evaluate,
+    evaluate_object_change,
+    source_identity,
+)
 from ..errors import DefinitionError, ExecutionError, PipeweaverError
 from ._base import TriggerInfo
 
@@ -103,6 +112,19 @@ def read_refs(repo: Path) -> dict[str, str]:
     return refs
 
 
+def fingerprint(path: Path) -> str:
+    """A content hash of a file, or of every file (relative path and bytes) under a folder."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        digest.update(str(file.relative_to(path) if file != path else file.name).encode() + b"\0")
+        with file.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
 def changed_files(repo: Path, new: str, known: Sequence[str]) -> tuple[str, ...]:
     """Files changed by the commits reachable from *new* but from none of *known*."""
     out = _git(repo, "log", "--name-only", "--pretty=format:", "--no-renames", new, "--not", *known, "--")
@@ -140,7 +162,8 @@ class Watcher:
     Args:
         pipeline: The pipeline to start.
         executor: An executor (``start(...)``) or a :class:`Starter` callable.
-        sources: Source action name -> path of a local git repository.
+        sources: Source action name -> path of a local git repository (git sources) or of the
+            folder or zip standing in for the object (S3 sources; a content change is a new version).
         interval: Seconds between polls in :meth:`run`.
         schedule: A five-field cron expression; ``None`` for no schedule.
         on_decision: Called with every decision (started or not), e.g. to print it.
@@ -175,12 +198,20 @@ class Watcher:
         self.started: list[Started] = []
         self.errors: list[str] = []
         self._sources: dict[str, Path] = {}
+        self._objects: dict[str, Path] = {}
+        self._fingerprints: dict[str, str] = {}
         for name, path in (sources or {}).items():
             try:
                 _stage, action = pipeline.find_action(name)
             except KeyError as exc:
                 raise DefinitionError("sources", name, str(exc.args[0])) from None
             repo = Path(path)
+            if action.provider == "S3":
+                # S3 sources are a local folder or zip standing in for the bucket object.
+                if not repo.exists():
+                    raise DefinitionError("sources", str(path), f"{repo} does not exist (S3 source {name!r})")
+                self._objects[action.name] = repo
+                continue
             if not (repo / ".git").exists() and not (repo / "HEAD").exists():
                 raise DefinitionError("sources", str(path), f"{repo} is not a git repository (for action {name!r})")
             self._sources[action.name] = repo
@@ -222,6 +253,28 @@ class Watcher:
                     self.on_decision(decision)
                 if decision.starts:
                     self._launch(decision, self._trigger_for(decision, ref))
+        for action_name, path in self._objects.items():
+            try:
+                current = fingerprint(path)
+            except OSError as exc:
+                self._error(f"reading {action_name} ({path}) failed: {exc}")
+                continue
+            previous = self._fingerprints.get(action_name)
+            self._fingerprints[action_name] = current
+            if previous is None or previous == current:
+                continue
+            decision = evaluate_object_change(
+                self.pipeline, action_name, detail=f"content {current[:12]}", event_wiring=self.event_wiring
+            )
+            decisions.append(decision)
+            if self.on_decision:
+                self.on_decision(decision)
+            if decision.starts:
+                trigger = TriggerInfo(
+                    trigger_type=decision.trigger_type or "PollForSourceChanges",
+                    detail=f"{path} changed (content {current[:12]}) for {action_name}",
+                )
+                self._launch(decision, trigger)
         return decisions
 
     def _trigger_for(self, decision: TriggerDecision, ref: str) -> TriggerInfo:
@@ -273,7 +326,7 @@ class Watcher:
         """Poll and tick until :meth:`stop` is called (or *max_polls* polls were made)."""
         polls = 0
         while not self._stop.is_set():
-            if self._sources:
+            if self._sources or self._objects:
                 self.poll_once()
             self.tick()
             polls += 1
