@@ -216,6 +216,20 @@ CASES = [
         ),
         region="us-east-1",
     ),
+    case(
+        "PW104",
+        "stages[2].onSuccess.conditions[0].rules[0].region",
+        lambda d: (
+            d.pop("artifactStore"),
+            _set(d, "artifactStores", {"us-east-1": {"type": "S3", "location": "bucket-a"}}),
+            _set(
+                d["stages"][2],
+                "onSuccess",
+                {"conditions": [{"result": "FAIL", "rules": [{**VARIABLE_CHECK, "region": "eu-west-1"}]}]},
+            ),
+        ),
+        id="PW104-rule",
+    ),
     case("PW106", "stages", lambda d: _set(d, "stages", d["stages"][:1])),
     case("PW107", "stages[2].name", lambda d: _set(d["stages"][2], "name", "Build")),
     case("PW108", "stages[2].actions", lambda d: _set(d["stages"][2], "actions", [])),
@@ -330,6 +344,22 @@ CASES = [
         ),
     ),
     case("PW214", "stages[1].actions[0].commands", lambda d: _set(action(d, 1), "commands", ["make"])),
+    case(
+        "PW214",
+        "stages[2].actions[1].environmentVariables[0].type",
+        lambda d: add(
+            d,
+            2,
+            {
+                "name": "Eks",
+                "actionTypeId": t("Deploy", "EKS"),
+                "configuration": {"ClusterName": "c", "ManifestFiles": "k8s.yaml"},
+                "inputArtifacts": [{"name": "BuildOutput"}],
+                "environmentVariables": [{"name": "TOKEN", "value": "token", "type": "SECRETS_MANAGER"}],
+            },
+        ),
+        id="PW214-secrets",
+    ),
     case("PW215", "stages[1].actions[1].commands", lambda d: add(d, 1, commands_action(commands=None))),
     case(
         "PW216",
