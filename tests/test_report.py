@@ -247,3 +247,22 @@ def test_console_error_check_can_fail(tmp_path: Path) -> None:
 
     assert "Uncaught Error: boom" in console
     assert "data-selfcheck" not in dom
+
+
+def test_stage_condition_results_are_listed(sample: pw.Pipeline) -> None:
+    """Rule evaluations of stage conditions get their own escaped table; none, no section."""
+    from pipeweaver.execution import RuleRecord
+
+    with_rules = Execution(
+        id="e",
+        pipeline="web",
+        status=ExecutionStatus.FAILED,
+        rules=(
+            RuleRecord(stage="Deploy", condition="BEFORE_ENTRY", name="Window", status="Failed", summary="<closed>"),
+        ),
+    )
+    without = Execution(id="e", pipeline="web", status=ExecutionStatus.SUCCEEDED)
+
+    assert "<td>BEFORE_ENTRY</td><td>Window</td>" in render_html(with_rules, sample, logs={})
+    assert "&lt;closed&gt;" in render_html(with_rules, sample, logs={})
+    assert 'id="conditions"' not in render_html(without, sample, logs={})

@@ -352,6 +352,12 @@ def render_html(
         f"<td><code>{_e(ref.uri)}</code></td></tr>"
         for name, ref in execution.artifacts.items()
     )
+    rules = getattr(execution, "rules", ())
+    rule_rows = "".join(
+        f"<tr><td>{_e(r.stage)}</td><td>{_e(r.condition)}</td><td>{_e(r.name)}</td><td>{_badge(r.status)}</td>"
+        f"<td>{m(r.summary or '')}</td></tr>"
+        for r in rules
+    )
     log_blocks = []
     for r in execution.actions:
         text = mask(_read_log(r, logs, workdir), secret_list)
@@ -387,7 +393,14 @@ def render_html(
         '<section id="actions"><h2>Actions</h2>'
         + f"<table><tr><th>Stage</th><th>Action</th><th>Type</th><th>Attempt</th><th>Status</th><th>Duration</th>"
         f"<th>Summary</th></tr>{''.join(action_rows)}</table></section>"
-        f'<section id="variables"><h2>Variables</h2>'
+        + (
+            '<section id="conditions"><h2>Stage conditions</h2>'
+            + table("<th>Stage</th><th>Condition</th><th>Rule</th><th>Status</th><th>Summary</th>", rule_rows, "")
+            + "</section>"
+            if rule_rows
+            else ""
+        )
+        + '<section id="variables"><h2>Variables</h2>'
         + table("<th>Variable</th><th>Value</th>", "".join(variable_rows), "No variables.")
         + "</section>"
         '<section id="artifacts"><h2>Artifacts</h2>'

@@ -151,6 +151,7 @@ def test_validate_sarif_has_rules_and_locations(cli: Cli, bad_json: Path, tmp_pa
     assert sorted(rule_ids) == rule_ids
     assert {r["ruleId"] for r in run["results"]} == set(rule_ids)
     assert rule_ids.index("PW001") == unknown["ruleIndex"]
+    assert "Unknown field" == run["tool"]["driver"]["rules"][rule_ids.index("PW001")]["shortDescription"]["text"]
     assert "error" == unknown["level"]
     assert (bad_json.as_posix(), 12) == (
         location["physicalLocation"]["artifactLocation"]["uri"],

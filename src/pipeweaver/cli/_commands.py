@@ -147,14 +147,14 @@ def _json_report(findings_by_target: Mapping[str, list[Finding]]) -> str:
     return json.dumps(body, indent=2)
 
 
-def _rule_text(code: str, example: Issue) -> str:
+def _rule_info(code: str) -> Any:
     rules = getattr(_validate, "RULES", None)
-    if isinstance(rules, Mapping) and code in rules:
-        rule = rules[code]
-        text = getattr(rule, "title", None) or getattr(rule, "what", None) or getattr(rule, "summary", None)
-        if isinstance(text, str) and text:
-            return text
-    return example.message
+    return rules.get(code) if isinstance(rules, Mapping) else None
+
+
+def _rule_text(code: str, example: Issue) -> str:
+    title = getattr(_rule_info(code), "title", None)
+    return title if isinstance(title, str) and title else example.message
 
 
 def render_sarif(findings: Sequence[Finding], version: str) -> dict[str, Any]:
@@ -168,6 +168,7 @@ def render_sarif(findings: Sequence[Finding], version: str) -> dict[str, Any]:
             "id": code,
             "name": code,
             "shortDescription": {"text": _rule_text(code, codes[code])},
+            "fullDescription": {"text": getattr(_rule_info(code), "why", None) or codes[code].message},
             "defaultConfiguration": {"level": "error" if codes[code].is_error else "warning"},
             "helpUri": f"https://pipeweaver.readthedocs.io/en/latest/rules.html#{code.lower()}",
         }
