@@ -91,6 +91,7 @@ ApprovalPolicy = (
 _OUTPUT_VARIABLES_LIMIT = 122_880
 _LEASE_SECONDS = 30.0
 _MAX_CONTINUATIONS = 10_000
+_FLUSH_WINDOW = 0.05
 
 
 def _now() -> datetime:
@@ -280,6 +281,7 @@ class _Run:
         self.namespaces: dict[str, dict[str, str]] = {}
         self.rules: list[RuleRecord] = []
         self.ops: list[Op] = []
+        self.queued: list[Event] = []
         self.done = threading.Event()
         self.stop_requested = False
         self.abandon = False
@@ -321,6 +323,11 @@ class _Run:
         if self.ops:
             ops, self.ops = self.ops, []
             self.x._history.write(ops)
+        # Events about state changes go out only once those changes are on disk.
+        if self.queued:
+            events, self.queued = self.queued, []
+            for event in events:
+                self.emit(event)
 
     def _stage_record(self, record: StageRecord, position: int) -> None:
         with self.lock:
@@ -461,8 +468,7 @@ class _Run:
                         ),
                         index,
                     )
-                    self.flush()
-                    self.emit(
+                    self.queued.append(
                         StageFinished(
                             execution_id=self.id,
                             pipeline=self.name,
@@ -472,6 +478,7 @@ class _Run:
                             attempt=attempt,
                         )
                     )
+                    self.flush()
                     return "skipped"
                 entry_error = f"beforeEntry condition of stage {stage.name} failed"
                 self._stage_record(
@@ -486,8 +493,7 @@ class _Run:
                     index,
                 )
                 self.summary = entry_error
-                self.flush()
-                self.emit(
+                self.queued.append(
                     StageFinished(
                         execution_id=self.id,
                         pipeline=self.name,
@@ -497,6 +503,7 @@ class _Run:
                         attempt=attempt,
                     )
                 )
+                self.flush()
                 return "failed"
         only: set[str] | None = None
         if retry_mode is RetryMode.FAILED_ACTIONS:
@@ -507,8 +514,8 @@ class _Run:
             self._stage_record(
                 StageRecord(name=stage.name, status=StageStatus.IN_PROGRESS, attempt=attempt, started_at=started), index
             )
-            # Written together with the first wave's action starts (one transaction).
-            self.emit(
+            # Written (and announced) together with the first wave's action starts.
+            self.queued.append(
                 StageStarted(execution_id=self.id, pipeline=self.name, at=started, stage=stage.name, attempt=attempt)
             )
             ok, error = self._waves(stage, only)
@@ -530,12 +537,12 @@ class _Run:
                 ),
                 index,
             )
-            self.flush()
-            self.emit(
+            self.queued.append(
                 StageFinished(
                     execution_id=self.id, pipeline=self.name, at=ended, stage=stage.name, status=status, attempt=attempt
                 )
             )
+            self.flush()
             if status is StageStatus.SUCCEEDED:
                 return "succeeded"
             if status is StageStatus.STOPPED:
@@ -716,23 +723,27 @@ class _Run:
                 ),
             )
             jobs.append(job)
+        self.queued.extend(
+            ActionStarted(
+                execution_id=self.id,
+                pipeline=self.name,
+                at=now,
+                stage=stage.name,
+                action=job.action.name,
+                attempt=job.attempt,
+            )
+            for job in jobs
+        )
         self.flush()
         for job in jobs:
-            self.emit(
-                ActionStarted(
-                    execution_id=self.id,
-                    pipeline=self.name,
-                    at=now,
-                    stage=stage.name,
-                    action=job.action.name,
-                    attempt=job.attempt,
-                )
-            )
             self.x.pool().submit(self._execute, job)
         pending = {id(j): j for j in jobs}
         failed: list[str] = []
+        unflushed_since: float | None = None
         while pending:
             wait = min(j.deadline for j in pending.values()) - time.monotonic()
+            if unflushed_since is not None:
+                wait = min(wait, unflushed_since + _FLUSH_WINDOW - time.monotonic())
             try:
                 item = self.completions.get(timeout=max(0.0, min(wait, _LEASE_SECONDS / 3)))
             except queue.Empty:
@@ -774,10 +785,9 @@ class _Run:
                 self._record_finish(job, ended)
                 if job.status is not ActionStatus.SUCCEEDED:
                     failed.append(f"{job.action.name}: {job.error}")
-            self.flush()
             for job in finished:
                 assert job.record is not None
-                self.emit(
+                self.queued.append(
                     ActionFinished(
                         execution_id=self.id,
                         pipeline=self.name,
@@ -788,6 +798,14 @@ class _Run:
                         record=job.record,
                     )
                 )
+            if finished and unflushed_since is None:
+                unflushed_since = time.monotonic()
+            # One transaction per wave: results are written with the next wave's starts or the
+            # stage's end (before either is acted on); a long wave writes finished actions at
+            # most _FLUSH_WINDOW after they end.
+            if pending and unflushed_since is not None and time.monotonic() - unflushed_since >= _FLUSH_WINDOW:
+                self.flush()
+                unflushed_since = None
         return failed
 
     def _record_finish(self, job: _Job, ended: datetime) -> None:
