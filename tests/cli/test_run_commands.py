@@ -195,3 +195,19 @@ def test_python_m_pipeweaver_is_the_same_command() -> None:
 
     assert 0 == result.returncode
     assert "pipeweaver, version" in result.stdout
+
+
+def test_history_report_and_json_target(cli: Cli, project: Path) -> None:
+    """An API JSON target runs with --source; history writes the report of a past execution."""
+    (project / "fixed").write_text("")
+    synthesized = cli("synth", "release.py", "-o", "release.json", cwd=project)
+    ran = cli("run", "release.json", "--source", "Source=src", "--approve", "auto", cwd=project)
+    execution_id = json.loads(cli("history", "--format", "json", cwd=project).stdout)[0]["id"]
+    written = cli("history", execution_id, "--report", "past.html", cwd=project)
+    text = cli("history", cwd=project)
+
+    assert (0, 0) == (synthesized.returncode, ran.returncode), synthesized.stderr + ran.stdout + ran.stderr
+    assert 0 == written.returncode, written.stderr
+    assert f"execution {execution_id}" in (project / "past.html").read_text()
+    assert execution_id in text.stdout
+    assert "Succeeded" in text.stdout
