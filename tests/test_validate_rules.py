@@ -267,6 +267,26 @@ CASES = [
         "disabledTransitions.Deploy",
         lambda d: _model(d, disabled_transitions={"Deploy": "freeze; see #12"}),
     ),
+    case(
+        "PW114",
+        'artifactStores["eu-west-1"].encryptionKey.id',
+        lambda d: (
+            d.pop("artifactStore"),
+            _set(
+                d,
+                "artifactStores",
+                {
+                    r: {
+                        "type": "S3",
+                        "location": f"bucket-{r}",
+                        "encryptionKey": {"id": "arn:aws:kms:us-east-1:123456789012:key/k", "type": "KMS"},
+                    }
+                    for r in ("us-east-1", "eu-west-1")
+                },
+            ),
+            _set(action(d, 2), "region", "eu-west-1"),
+        ),
+    ),
     # -- actions and artifacts ---------------------------------------------------------------
     case(
         "PW201",

@@ -243,6 +243,14 @@ RULES: Final[Mapping[str, RuleInfo]] = {
             'disabled_transitions={"Prod": "freeze; see #12"}',
             "botocore service model (DisableStageTransition)",
         ),
+        _r(
+            "PW114",
+            "error",
+            "Artifact store key in another region",
+            "P3: the KMS key of each artifact store lives in that store's region (KMS keys are regional).",
+            '{"artifactStores": {"eu-west-1": {"encryptionKey": {"id": "arn:aws:kms:us-east-1:...:key/k"}}}}',
+            _UG + "actions-create-cross-region.html",
+        ),
         # -- actions and artifacts ------------------------------------------------------------
         _r(
             "PW201",
@@ -1943,6 +1951,29 @@ def _region_rules(ctx: _Context) -> None:
                 )
 
 
+_KMS_REGION: Final = re.compile(r"arn:aws[\w-]*:kms:([a-z0-9-]+):")
+
+
+def _key_regions(ctx: _Context) -> None:
+    """P3: a store's KMS key ARN names the store's region (aliases and key IDs name none)."""
+    stores: list[tuple[str, str | None, Any]] = []
+    if isinstance(ctx.decl.get("artifactStore"), Mapping):
+        stores.append(("artifactStore", ctx.region, ctx.decl["artifactStore"]))
+    for k, v in _dict(ctx.decl.get("artifactStores")).items():
+        if isinstance(k, str):
+            stores.append((join_key("artifactStores", k), k, v))
+    for path, region, store in stores:
+        kid = _dict(_dict(store).get("encryptionKey")).get("id")
+        m = _KMS_REGION.match(kid) if isinstance(kid, str) else None
+        if m is not None and region is not None and m.group(1) != region:
+            ctx.add(
+                "PW114",
+                f"{path}.encryptionKey.id",
+                f"the artifact store for {region} uses a KMS key in {m.group(1)}",
+                f"use a KMS key created in {region}",
+            )
+
+
 def _account_rules(ctx: _Context) -> None:
     role = ctx.decl.get("roleArn")
     m = _ACCOUNT.match(role) if isinstance(role, str) else None
@@ -2028,5 +2059,6 @@ _RULE_GROUPS: Final[tuple[Callable[[_Context], None], ...]] = (
     _trigger_rules,
     _condition_rules,
     _region_rules,
+    _key_regions,
     _account_rules,
 )
