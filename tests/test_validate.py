@@ -476,3 +476,25 @@ def test_generated_pipelines_have_no_errors(p: pw.Pipeline) -> None:
 
     assert [] == [str(i) for i in issues if i.is_error]
     assert issues == pw.lint(to_codepipeline(p))
+
+
+@settings(max_examples=100)
+@given(pipelines(), st.data())
+def test_mutations_give_exactly_their_error(p: pw.Pipeline, data: st.DataObject) -> None:
+    """Breaking one rule of a valid generated pipeline yields exactly that rule's error code."""
+    d = to_codepipeline(p)
+    consumers = [a for s in d["stages"] for a in s["actions"] if a.get("inputArtifacts")]
+    choices = ["duplicate-stage", "run-order"] + (["drop-producer"] if consumers else [])
+    mutation = data.draw(st.sampled_from(choices))
+    if mutation == "duplicate-stage":
+        d["stages"][-1]["name"] = d["stages"][0]["name"]
+        expected = "PW107"
+    elif mutation == "run-order":
+        d["stages"][-1]["actions"][-1]["runOrder"] = 1000
+        expected = "PW014"
+    else:
+        # the last input is never a CodeBuild PrimarySource (the strategy names the first)
+        data.draw(st.sampled_from(consumers))["inputArtifacts"][-1]["name"] = "NoSuchArtifact"
+        expected = "PW208"
+
+    assert {expected} == {i.code for i in pw.lint(d) if i.is_error}
