@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -211,3 +212,53 @@ def test_history_report_and_json_target(cli: Cli, project: Path) -> None:
     assert f"execution {execution_id}" in (project / "past.html").read_text()
     assert execution_id in text.stdout
     assert "Succeeded" in text.stdout
+
+
+SLOW = """
+import pipeweaver as pw
+
+LOCAL_SOURCES = {"Source": "src"}
+src = pw.Artifact("Src")
+pipeline = pw.Pipeline(
+    name="slow", pipeline_type="V2", role_arn="arn:aws:iam::123456789012:role/PipelineRole",
+    artifact_store=pw.ArtifactStore(location="slow-artifacts"),
+    stages=[
+        pw.Stage(name="Source", actions=[pw.Action(
+            name="Source", outputs=[src], action_type=pw.ActionType(category="Source", provider="S3"),
+            configuration={"S3Bucket": "b-src", "S3ObjectKey": "k.zip", "PollForSourceChanges": "false"})]),
+        pw.Stage(name="Work", actions=[pw.Action(
+            name="Slow", inputs=[src], action_type=pw.ActionType(category="Compute", provider="Commands"),
+            commands=["echo token is hunter2", "echo started-slow", "sleep 60"])]),
+    ],
+)
+"""
+
+
+def test_ctrl_c_abandons_and_secrets_are_masked(project: Path) -> None:
+    """SIGINT stops the execution (running action Abandoned, exit 1); --secret values never reach the output."""
+    (project / "slow.py").write_text(SLOW)
+    runner = subprocess.Popen(
+        [*_script(), "run", "slow.py", "--plain", "--secret", "hunter2"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert runner.stdout is not None
+        seen = ""
+        while "started-slow" not in seen:
+            line = runner.stdout.readline()
+            assert line, seen
+            seen += line
+        runner.send_signal(signal.SIGINT)
+        rest, _ = runner.communicate(timeout=60)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+    output = seen + rest
+
+    assert 1 == runner.returncode, output
+    assert "Work/Slow: Abandoned" in output
+    assert "hunter2" not in output
+    assert "token is ****" in output

@@ -7,6 +7,7 @@ plain lines otherwise, print a summary, and exit 0 only when the execution succe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
@@ -169,7 +170,9 @@ def _drive(
             execution = _wait(handle, workdir)
     except KeyboardInterrupt:
         click.echo("\nstopping: running actions are abandoned", err=True)
-        handle.stop(abandon=True, reason="interrupted from the terminal")
+        # It may have ended on its own meanwhile; then there is nothing to stop.
+        with contextlib.suppress(PipeweaverError):
+            handle.stop(abandon=True, reason="interrupted from the terminal")
         execution = handle.wait(30)
     click.echo("\n".join(summary_lines(execution)))
     if report is not None:
