@@ -782,3 +782,89 @@ def test_prompt_policy_asks_on_the_terminal(tmp_path: Path, monkeypatch: pytest.
 
     assert e.succeeded
     assert (e.action("Gate", "Approve").summary or "").startswith("Approved by ")
+
+
+def test_a_hostile_source_archive_fails_the_action_and_writes_nothing_outside(tmp_path: Path) -> None:
+    """An S3 source zip with a traversal entry fails its action naming the entry; no file escapes the workspace."""
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ok.txt", "fine")
+        zf.writestr("../../escaped.txt", "gotcha")
+    p = pipeline(
+        pw.Stage(
+            name="Source",
+            actions=[
+                pw.Action(
+                    name="Obj",
+                    action_type=pw.ActionType(category="Source", provider="S3"),
+                    configuration={"S3Bucket": "b", "S3ObjectKey": "evil.zip"},
+                    outputs=[pw.Artifact("ObjOut")],
+                )
+            ],
+        ),
+        pw.Stage(name="Use", actions=[commands("Use", ["true"], inputs=[pw.Artifact("ObjOut")])]),
+    )
+
+    e = LocalExecutor(tmp_path / "wd", sources={"Obj": archive}).run(p)
+
+    assert ExecutionStatus.FAILED == e.status
+    assert "entry '../../escaped.txt' climbs out of the workspace" in (e.action("Source", "Obj").error or "")
+    assert [] == list(tmp_path.rglob("escaped.txt"))
+
+
+@pytest.mark.parametrize(
+    ("provider", "configuration", "files", "expected"),
+    [
+        (
+            "ECS",
+            {"ClusterName": "c", "ServiceName": "s"},
+            {"imagedefinitions.json": '[{"name": "web", "imageUri": "r/web:1"}]'},
+            "simulated: ECS service s on cluster c with images ['web=r/web:1']",
+        ),
+        (
+            "ECS",
+            {"ClusterName": "c", "ServiceName": "s"},
+            {"imagedefinitions.json": "{not json"},
+            "imagedefinitions.json must be a JSON list",
+        ),
+        ("ECS", {"ClusterName": "c", "ServiceName": "s"}, {}, "imagedefinitions.json is not in the input artifact"),
+        (
+            "CodeDeploy",
+            {"ApplicationName": "a", "DeploymentGroupName": "g"},
+            {"appspec.yml": "version: 0.0"},
+            "simulated: CodeDeploy application a to deployment group g",
+        ),
+        (
+            "CodeDeploy",
+            {"ApplicationName": "a", "DeploymentGroupName": "g"},
+            {},
+            "appspec.yml is not at the root of the input artifact",
+        ),
+    ],
+)
+def test_simulated_deploys_check_their_inputs(
+    tmp_path: Path, repo: Path, provider: str, configuration: dict[str, str], files: dict[str, str], expected: str
+) -> None:
+    """Deploy stand-ins refuse missing or malformed inputs and otherwise say plainly they simulated the deploy."""
+    if files:
+        commit(repo, files, "deploy inputs")
+    p = pipeline(
+        pw.Stage(name="Source", actions=[source_action()]),
+        pw.Stage(
+            name="Deploy",
+            actions=[
+                pw.Action(
+                    name="Ship",
+                    action_type=pw.ActionType(category="Deploy", provider=provider),
+                    configuration=configuration,
+                    inputs=[SRC],
+                )
+            ],
+        ),
+    )
+
+    e = LocalExecutor(tmp_path / "wd", sources={"Source": repo}).run(p)
+
+    ship = e.action("Deploy", "Ship")
+    assert expected in (ship.summary or ship.error or "")
+    assert (ActionStatus.SUCCEEDED if expected.startswith("simulated") else ActionStatus.FAILED) == ship.status
