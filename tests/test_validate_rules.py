@@ -363,6 +363,28 @@ CASES = [
             or _set(action(d, 2), "configuration", {"BucketName": "site", "Extract": "yes"})
         ),
     ),
+    case(
+        "PW213",
+        "stages[2].actions[0].configuration.DeploymentTimeout",
+        lambda d: (
+            _set(action(d, 2), "actionTypeId", t("Deploy", "ECS")),
+            _set(action(d, 2), "configuration", {"ClusterName": "c", "ServiceName": "s", "DeploymentTimeout": "90"}),
+        ),
+        id="PW213-range",
+    ),
+    case(
+        "PW213",
+        "stages[2].actions[0].configuration.DeployStrategy",
+        lambda d: (
+            _set(action(d, 2), "actionTypeId", t("Deploy", "Lambda")),
+            _set(
+                action(d, 2),
+                "configuration",
+                {"FunctionName": "fn", "FunctionAlias": "live", "DeployStrategy": "Canary10Percent"},
+            ),
+        ),
+        id="PW213-pattern",
+    ),
     case("PW214", "stages[1].actions[0].commands", lambda d: _set(action(d, 1), "commands", ["make"])),
     case(
         "PW214",
@@ -614,6 +636,11 @@ CASES = [
         "PW710",
         "stages[2].actions[0].configuration.DeploymentGroupName",
         lambda d: _set(action(d, 2)["configuration"], "DeploymentGroupName", "prod-#{SourceVariables}"),
+    ),
+    case(
+        "PW713",
+        "stages[1].actions[1].commands[0]",
+        lambda d: add(d, 1, commands_action(commands=["set -e\nmake"])),
     ),
     case(
         "PW711",

@@ -88,6 +88,8 @@ class ProviderSpec:
         one_of: Groups of keys of which at least one must be present.
         key_patterns: Regular expressions for keys with a variable part (``Image1ArtifactName``).
         allowed: Key -> allowed values (:data:`BOOL` for booleans).
+        ranges: Key -> inclusive integer range of a numeric setting.
+        patterns: Key -> regular expression the whole value matches.
         json_keys: Keys whose value must be JSON text.
         artifact_keys: Keys whose value names one of the action's input artifacts.
         artifact_path_keys: Keys written ``ArtifactName::path`` (the artifact is an input).
@@ -113,6 +115,8 @@ class ProviderSpec:
     one_of: tuple[tuple[str, ...], ...] = ()
     key_patterns: tuple[str, ...] = ()
     allowed: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, hash=False)
+    ranges: Mapping[str, tuple[int, int]] = attrs.field(factory=dict, hash=False)
+    patterns: Mapping[str, str] = attrs.field(factory=dict, hash=False)
     json_keys: tuple[str, ...] = ()
     artifact_keys: tuple[str, ...] = ()
     artifact_path_keys: tuple[str, ...] = ()
@@ -377,6 +381,7 @@ PROVIDERS: Final[Mapping[tuple[str, str, str], ProviderSpec]] = {
                 "RadioGpsEnabled": BOOL,
                 "UnmeteredDevicesOnly": BOOL,
             },
+            ranges={"FuzzEventCount": (1, 10000), "FuzzEventThrottle": (1, 1000)},
             source=_UG + "action-reference-DeviceFarm.html",
         ),
         _jenkins("Build"),
@@ -473,6 +478,7 @@ PROVIDERS: Final[Mapping[tuple[str, str, str], ProviderSpec]] = {
                 "PermissionModel": ("SELF_MANAGED", "SERVICE_MANAGED"),
                 "OrganizationsAutoDeployment": ("Enabled", "Disabled", "EnabledWithStackRetention"),
             },
+            ranges={"FailureTolerancePercentage": (0, 100), "MaxConcurrentPercentage": (1, 100)},
             artifact_path_keys=("TemplatePath",),
             output_variables=("StackSetId", "OperationId"),
             timeout_minutes=3 * 24 * 60,
@@ -491,6 +497,7 @@ PROVIDERS: Final[Mapping[tuple[str, str, str], ProviderSpec]] = {
                 "FailureTolerancePercentage",
                 "MaxConcurrentPercentage",
             ),
+            ranges={"FailureTolerancePercentage": (0, 100), "MaxConcurrentPercentage": (1, 100)},
             output_variables=("StackSetId", "OperationId"),
             timeout_minutes=3 * 24 * 60,
             source=_UG + "action-reference-StackSets.html",
@@ -513,6 +520,7 @@ PROVIDERS: Final[Mapping[tuple[str, str, str], ProviderSpec]] = {
             outputs=(0, 0),
             required=("ClusterName", "ServiceName"),
             optional=("FileName", "DeploymentTimeout"),
+            ranges={"DeploymentTimeout": (1, 60)},
             source=_UG + "action-reference-ECS.html",
         ),
         ProviderSpec(
@@ -652,6 +660,7 @@ PROVIDERS: Final[Mapping[tuple[str, str, str], ProviderSpec]] = {
             outputs=(0, 0),
             required=("FunctionName",),
             optional=("FunctionAlias", "DeployStrategy", "Alarms"),
+            patterns={"DeployStrategy": r"AllAtOnce|Canary\d+Percent\d+Minutes?|Linear\d+PercentEvery\d+Minutes?"},
             conditional=(
                 Requirement(
                     key="PublishedTargetVersion",
@@ -742,6 +751,9 @@ PROVIDERS: Final[Mapping[tuple[str, str, str], ProviderSpec]] = {
             outputs=(0, 1),
             required=("InspectorRunMode",),
             optional=("ImageTag", "CriticalThreshold", "HighThreshold", "MediumThreshold", "LowThreshold"),
+            ranges=dict.fromkeys(
+                ("CriticalThreshold", "HighThreshold", "MediumThreshold", "LowThreshold"), (0, 2**31 - 1)
+            ),
             conditional=(
                 Requirement(
                     key="ECRRepositoryName",

@@ -52,10 +52,14 @@ def _r(code: str, severity: Severity, title: str, why: str, example: str, source
     return RuleInfo(code=code, severity=severity, title=title, why=why, example=example, source=source)
 
 
+def _in_code_order(*rules: RuleInfo) -> list[RuleInfo]:
+    return sorted(rules, key=lambda r: r.code)
+
+
 #: Every issue code pipeweaver reports, in code order (the rule catalog of the docs).
 RULES: Final[Mapping[str, RuleInfo]] = {
     r.code: r
-    for r in (
+    for r in _in_code_order(
         # -- shape (reported by pipeweaver._shapes; documented here) --------------------------
         _r("PW000", "error", "Input is not JSON", "The file could not be parsed.", "{name: x}", "JSON"),
         _r(
@@ -699,6 +703,14 @@ RULES: Final[Mapping[str, RuleInfo]] = {
             _UG + "reference-variables.html",
         ),
         _r(
+            "PW713",
+            "warning",
+            "Multi-line command",
+            "§1.4: each commands entry is one shell line; put scripts in a file in the input artifact.",
+            '"commands": ["set -e\\nmake"]',
+            _UG + "action-reference-Commands.html",
+        ),
+        _r(
             "PW711",
             "warning",
             "Artifact store no action uses",
@@ -1340,6 +1352,27 @@ def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> No
                 f"{key} is {value!r}; allowed values are {', '.join(allowed)}",
                 _did_you_mean(value, allowed, f"use one of {', '.join(allowed)}"),
             )
+    for key, (lo, hi) in spec.ranges.items():
+        value = config.get(key)
+        if value is None or not _is_literal(value):
+            continue
+        number = str(value).strip()
+        if not (number.isdigit() and lo <= int(number) <= hi):
+            ctx.add(
+                "PW213",
+                join_key(cpath, key),
+                f"{key} is {value!r}; it must be a whole number from {lo} to {hi}",
+                f"use a number in {lo}..{hi}",
+            )
+    for key, pattern in spec.patterns.items():
+        value = config.get(key)
+        if value is not None and _is_literal(value) and not re.fullmatch(pattern, str(value)):
+            ctx.add(
+                "PW213",
+                join_key(cpath, key),
+                f"{key} is {value!r}, which does not match {pattern}",
+                f"see the allowed forms at {spec.source}",
+            )
     if "Capabilities" in config and spec.provider in ("CloudFormation", "CloudFormationStackSet"):
         value = config["Capabilities"]
         if _is_literal(value):
@@ -1558,6 +1591,13 @@ def _variable_rules(ctx: _Context) -> None:
                 path = join_key(f"{a.path}.configuration", key)
                 _references(ctx, path, value, key in shell_keys, a.stage, a.run_order, a)
         for i, command in enumerate(_list(a.data.get("commands"))):
+            if type(command) is str and "\n" in command:
+                ctx.add(
+                    "PW713",
+                    f"{a.path}.commands[{i}]",
+                    "the command spans several lines; commands entries are single shell lines",
+                    "split it into one entry per line, or run a script file",
+                )
             if type(command) is str and "#{" in command:
                 _references(ctx, f"{a.path}.commands[{i}]", command, True, a.stage, a.run_order, a)
         for i, env in enumerate(_list(a.data.get("environmentVariables"))):
