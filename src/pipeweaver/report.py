@@ -86,7 +86,8 @@ def pipeline_svg(pipeline: Pipeline, execution: Execution | None = None, *, stan
     """
     the_plan = plan(pipeline)
     latest = _latest(execution)
-    boxes: dict[str, tuple[float, float]] = {}
+    # Keyed by (stage, action): action names are unique only within their stage.
+    boxes: dict[tuple[str, str], tuple[float, float]] = {}
     parts: list[str] = []
     height = 0
     for col, stage_plan in enumerate(the_plan.stages):
@@ -104,9 +105,9 @@ def pipeline_svg(pipeline: Pipeline, execution: Execution | None = None, *, stan
                 colour = _COLOURS.get(str(record.status), _NOT_RUN) if record else _NOT_RUN
                 status = str(record.status) if record else "not run"
                 bx, by = x + 20, y
-                boxes[action.name] = (bx, by)
+                boxes[(stage_plan.stage.name, action.name)] = (bx, by)
                 for artifact in action.outputs:
-                    boxes.setdefault("artifact:" + artifact.name, (bx, by))
+                    boxes.setdefault(("artifact:", artifact.name), (bx, by))
                 stage_parts.append(
                     f'<g class="action" data-stage="{_e(stage_plan.stage.name)}" data-action="{_e(action.name)}">'
                     f"<title>{_e(stage_plan.stage.name)}/{_e(action.name)}: "
@@ -127,19 +128,28 @@ def pipeline_svg(pipeline: Pipeline, execution: Execution | None = None, *, stan
             + "</g>"
         )
     edges: list[str] = []
-    for _stage, action in pipeline.actions():
+    below = height + 14  # edges that skip a stage run under the stages, not through their boxes
+    for stage, action in pipeline.actions():
         for artifact in action.inputs:
-            source = boxes.get("artifact:" + artifact.name)
-            target = boxes.get(action.name)
+            source = boxes.get(("artifact:", artifact.name))
+            target = boxes.get((stage.name, action.name))
             if source is None or target is None:
                 continue
             x1, y1 = source[0] + _BOX_W, source[1] + _BOX_H / 2
             x2, y2 = target[0], target[1] + _BOX_H / 2
-            mid = (x1 + x2) / 2 if x2 > x1 else x1 + 30
+            if x2 - x1 > _COL_W:
+                d = (
+                    f"M{x1},{y1} C{x1 + 30},{y1} {x1 + 30},{below} {x1 + 60},{below} "
+                    f"L{x2 - 60},{below} C{x2 - 30},{below} {x2 - 30},{y2} {x2},{y2}"
+                )
+            else:
+                mid = (x1 + x2) / 2 if x2 > x1 else x1 + 30
+                d = f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"
             edges.append(
-                f'<path class="edge" d="M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}" marker-end="url(#arrow)">'
-                f"<title>{_e(artifact.name)}</title></path>"
+                f'<path class="edge" d="{d}" marker-end="url(#arrow)"><title>{_e(artifact.name)}</title></path>'
             )
+    if any(" L" in e for e in edges):
+        height = below + 6
     width = 20 + len(the_plan.stages) * _COL_W
     ns = ' xmlns="http://www.w3.org/2000/svg"' if standalone else ""
     style = (
