@@ -32,7 +32,7 @@ from .._model import Action, ActionCategory, ActionOwner, ActionType, Stage
 from ..errors import ArtifactError
 from ._artifacts import safe_extract
 from ._base import ActionContext, ActionFailed, ActionResult, FailureType
-from ._shell import Phase, run_phases
+from ._shell import EXITING, Phase, run_phases
 
 if TYPE_CHECKING:
     from ._local import LocalExecutor
@@ -158,6 +158,12 @@ class HandlerRegistry:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _stopped_reason() -> str:
+    if EXITING.is_set():
+        return "interrupted: the Python process exited while the commands ran"
+    return "stopped: the execution was stopped or the action timed out"
 
 
 def _single_output(ctx: ActionContext) -> Path:
@@ -407,7 +413,9 @@ class Builtins:
         )
         if result.returncode != 0:
             raise ActionFailed(
-                "stopped" if result.cancelled else f"a command failed (exit code {result.returncode}); see the log"
+                _stopped_reason()
+                if result.cancelled
+                else f"a command failed (exit code {result.returncode}); see the log"
             )
         for artifact in ctx.action.outputs:
             _collect(primary, ctx.outputs[artifact.name], artifact.files or ("**/*",), base=None, discard=False)
@@ -468,7 +476,9 @@ class Builtins:
         result = run_phases(plan, cwd=primary, env=env, log=ctx.log, cancel=ctx.cancel, capture=exported)
         if result.returncode != 0:
             raise ActionFailed(
-                "stopped" if result.cancelled else f"build failed in phase {result.failed_phase} (project {project})"
+                _stopped_reason()
+                if result.cancelled
+                else f"build failed in phase {result.failed_phase} (project {project})"
             )
         self._codebuild_artifacts(ctx, spec, primary)
         return ActionResult(

@@ -78,6 +78,7 @@ from ._handlers import Builtins, HandlerFn, HandlerRegistry, builtin_handlers, d
 from ._history import History, Op, runner_id
 from ._masking import SECRET_CONFIGURATION_KEYS, Masker
 from ._rules import RuleContext, RuleFailed, RuleHandler, builtin_rules
+from ._shell import EXITING
 
 __all__ = ["ApprovalPolicy", "LocalExecutionHandle", "LocalExecutor"]
 
@@ -975,7 +976,7 @@ class _Run:
             while decision is None:
                 approval.event.wait(0.5)
                 decision = history.approval(approval.token)
-                if decision is None and ctx.cancel.is_set():
+                if decision is None and (ctx.cancel.is_set() or EXITING.is_set()):
                     history.close_approval(approval.token)
                     raise ActionFailed("the approval was not answered before it timed out or was stopped")
         finally:
@@ -1798,6 +1799,7 @@ class LocalExecutor:
                     (now.timestamp(), note, execution_id),
                 )
             )
+            ops.extend(self._fail_due_stage(execution_id, note, now))
             ops.append(History.op_status(execution_id, ExecutionStatus.FAILED, note, now))
             ops.append(
                 ("UPDATE approvals SET status='Expired' WHERE execution_id=? AND status='Waiting'", (execution_id,))
@@ -1807,6 +1809,29 @@ class LocalExecutor:
             self._history.write(ops)
             marked.append(execution_id)
         return marked
+
+    def _fail_due_stage(self, execution_id: str, note: str, now: datetime) -> list[Op]:
+        # A runner killed between two stages (or before the first) leaves no stage InProgress;
+        # fail the stage that was due next so the execution can be retried from there, like any
+        # failed stage (found by tests/crash: SIGKILL at random points).
+        past = self._history.load(execution_id)
+        if any(s.status in (StageStatus.IN_PROGRESS, StageStatus.STOPPING) for s in past.stages):
+            return []
+        done = {s.name for s in past.stages if s.status in (StageStatus.SUCCEEDED, StageStatus.SKIPPED)}
+        stored = from_codepipeline(self._history.definition(execution_id))
+        for position, stage in enumerate(stored.stages):
+            if stage.name not in done:
+                attempt = 1 + max((s.attempt for s in past.stages if s.name == stage.name), default=0)
+                record = StageRecord(
+                    name=stage.name,
+                    status=StageStatus.FAILED,
+                    attempt=attempt,
+                    started_at=now,
+                    ended_at=now,
+                    error=note,
+                )
+                return [History.op_stage(execution_id, record, position)]
+        return []
 
 
 def _missing_message(missing: list[tuple[Stage, Action]]) -> str:

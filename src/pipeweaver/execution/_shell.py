@@ -9,6 +9,7 @@ is killed when the cancel event is set (stop-and-abandon, timeout).
 
 from __future__ import annotations
 
+import concurrent.futures.thread  # noqa: F401 - its exit hook must be registered before ours
 import contextlib
 import os
 import re
@@ -22,7 +23,15 @@ from pathlib import Path
 
 import attrs
 
-__all__ = ["Phase", "ShellResult", "build_script", "run_phases"]
+__all__ = ["EXITING", "Phase", "ShellResult", "build_script", "run_phases"]
+
+#: Set when the interpreter starts shutting down. Registered after concurrent.futures' own exit
+#: hook (which joins pool threads), so it runs first and long actions can stop instead of
+#: holding the process open.
+EXITING = threading.Event()
+_register_atexit = getattr(threading, "_register_atexit", None)
+if _register_atexit is not None:
+    _register_atexit(EXITING.set)
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -112,7 +121,9 @@ def run_phases(
 
         def watch() -> None:
             while proc.poll() is None:
-                if cancel.wait(0.1):
+                # Also stop when the interpreter is exiting, so a script that ends mid-run does
+                # not wait for its commands (the history shows the execution as interrupted).
+                if cancel.wait(0.1) or EXITING.is_set():
                     killed.set()
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(proc.pid, signal.SIGKILL)
