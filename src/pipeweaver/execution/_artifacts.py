@@ -164,7 +164,10 @@ def safe_extract(archive: Path, destination: Path, limits: ExtractLimits | None 
                 missing.append(path)
                 path = path.parent
             for directory in reversed(missing):
-                directory.mkdir()
+                try:
+                    directory.mkdir()
+                except FileExistsError:
+                    continue  # a parallel action made it: not ours to remove
                 created.append(directory)
 
         def undo() -> None:
