@@ -1213,6 +1213,8 @@ class LocalExecutor:
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
         self._prompt_lock = threading.Lock()
+        self._closed = threading.Event()
+        self._renewer: threading.Thread | None = None
 
     # plumbing used by runs and handlers ------------------------------------------------------
 
@@ -1226,8 +1228,11 @@ class LocalExecutor:
 
     def close(self) -> None:
         """Wait for running actions, shut the pool down and close the history."""
+        self._closed.set()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._renewer is not None:
+            self._renewer.join()
         self._history.close()
 
     def __enter__(self) -> LocalExecutor:
@@ -1446,8 +1451,21 @@ class LocalExecutor:
         run.seq = self._history.seq(run.id)
         return self._launch(run)
 
+    def _renew_leases(self) -> None:
+        # Runs renew their lease when they write; this keeps it fresh while they wait (a long
+        # command, an approval, a locked stage), so other hosts never see a live run as dead.
+        while not self._closed.wait(_LEASE_SECONDS / 3):
+            with self._lock:
+                runs = list(self._runs.values())
+            if runs:
+                with contextlib.suppress(Exception):  # a busy database is retried next round
+                    self._history.write([History.op_renew(r.id, r.owner, _LEASE_SECONDS) for r in runs])
+
     def _launch(self, run: _Run) -> LocalExecutionHandle:
         with self._lock:
+            if self._renewer is None:
+                self._renewer = threading.Thread(target=self._renew_leases, name="pipeweaver-leases", daemon=True)
+                self._renewer.start()
             self._runs[run.id] = run
         run.emit(ExecutionStarted(execution_id=run.id, pipeline=run.name, at=run.started_at, trigger=run.trigger))
         threading.Thread(target=run.main, name=f"pipeweaver-{run.id[:8]}", daemon=True).start()
