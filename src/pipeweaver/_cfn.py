@@ -56,12 +56,14 @@ __all__ = [
 ]
 
 PIPELINE_TYPE: Final = "AWS::CodePipeline::Pipeline"
-#: Largest template text accepted (CloudFormation's own limit is 1 MB from S3).
-MAX_TEXT: Final = 5_000_000
+#: Largest template text accepted, in characters: CloudFormation's own limit for a template
+#: body (1 MB, read from S3), which also bounds the pure-Python YAML parse to seconds.
+MAX_TEXT: Final = 1_048_576
 #: Deepest nesting of mappings and lists accepted.
 MAX_DEPTH: Final = 64
-#: Most nodes a document may expand to once YAML aliases are followed.
-MAX_ALIAS_NODES: Final = 200_000
+#: Most nodes a document may stand for once YAML aliases are followed (a 1 MB template of
+#: ordinary YAML has far fewer; a "billion laughs" document far more).
+MAX_ALIAS_NODES: Final = 1_000_000
 #: The expression standing for a ``Name`` left out of the template.
 NO_NAME: Final = {"Ref": "AWS::NoValue"}
 
@@ -189,8 +191,8 @@ def _expanded_size(root: yaml.Node) -> int:
             total = 1 + sum(sizes[id(c)] for c in children)
             if total > MAX_ALIAS_NODES:
                 raise _Hostile(
-                    f"the document expands to more than {MAX_ALIAS_NODES} nodes through YAML aliases "
-                    f"(a 'billion laughs' document?)"
+                    f"the document stands for more than {MAX_ALIAS_NODES} values once YAML aliases are "
+                    f"followed (a 'billion laughs' document?)"
                 )
             sizes[id(node)] = total
             continue
