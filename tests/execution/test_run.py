@@ -868,3 +868,20 @@ def test_simulated_deploys_check_their_inputs(
     ship = e.action("Deploy", "Ship")
     assert expected in (ship.summary or ship.error or "")
     assert (ActionStatus.SUCCEEDED if expected.startswith("simulated") else ActionStatus.FAILED) == ship.status
+
+
+def test_prompt_policy_without_a_terminal_fails_readably(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """approval='prompt' with a closed stdin fails the approval with a message naming the other policies."""
+
+    def closed(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", closed)
+    p = pipeline(pw.Stage(name="Gate", actions=[approval()]), pw.Stage(name="B", actions=[custom("Next")]))
+
+    e = LocalExecutor(
+        tmp_path / "wd", approval="prompt", handlers={"Build/Custom/Fake/1": lambda ctx: None}, validate=False
+    ).run(p)
+
+    assert ExecutionStatus.FAILED == e.status
+    assert "needs a terminal but stdin is closed" in (e.action("Gate", "Approve").error or "")

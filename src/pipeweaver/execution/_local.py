@@ -1351,7 +1351,14 @@ class LocalExecutor:
                 print(f"\nApproval needed: {event.pipeline} / {event.stage} / {event.action}", file=sys.stderr)
                 if event.custom_data:
                     print(f"  {self.masker(event.custom_data)}", file=sys.stderr)
-                answer = input("Approve? [y/N] ").strip().lower()
+                try:
+                    answer = input("Approve? [y/N] ").strip().lower()
+                except EOFError:
+                    raise ActionFailed(
+                        "approval='prompt' needs a terminal but stdin is closed; use approval='approve', "
+                        "'reject', 'wait' or a callable",
+                        failure_type=FailureType.CONFIGURATION_ERROR,
+                    ) from None
             run.decide(event.stage, event.action, answer in ("y", "yes"), "answered at the prompt", _user())
             return
         assert callable(policy)
