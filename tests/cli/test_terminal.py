@@ -55,7 +55,8 @@ def test_live_table_and_prompt_approve(tmp_path: Path) -> None:
 
     assert 0 == code, screen[-2000:]
     assert re.search(r"Test\s+UnitTests\s+Succeeded\s+\d+\.\ds", screen)
-    assert "Test/UnitTests log" in screen
+    assert "Deploy/DeployStack log" in screen
+    assert "SIMULATED (nothing was deployed)" in screen
     assert "Release greeting 1.4.0?" in screen
     assert "answered at the terminal by" in screen
     assert "Deploy/DeployStack: Succeeded" in screen
