@@ -154,7 +154,7 @@ def _config(config: Mapping[str, Any], path: str, text: Text) -> dict[str, Any]:
 
 
 def _stage(stage: Stage, path: str, text: Text) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": stage.name}
+    out: dict[str, Any] = {"name": text(stage.name, f"{path}.name")}
     if stage.blockers:
         out["blockers"] = [{"name": b.name, "type": b.type} for b in stage.blockers]
     out["actions"] = [_action(a, f"{path}.actions[{i}]", text) for i, a in enumerate(stage.actions)]
@@ -217,7 +217,7 @@ def _rule(rule: Rule, path: str, text: Text) -> dict[str, Any]:
 def _action(action: Action, path: str, text: Text) -> dict[str, Any]:
     t = action.action_type
     out: dict[str, Any] = {
-        "name": action.name,
+        "name": text(action.name, f"{path}.name"),
         "actionTypeId": {
             "category": t.category.value,
             "owner": t.owner.value,

@@ -126,9 +126,106 @@ def check_shape(
     Returns:
         The issues, in document order.
     """
+    # Most definitions are valid: a compiled boolean check answers that without building a
+    # single path string; only subtrees that fail it are walked again to report issues.
+    if _validator(shape, constraints, skip)(value, 0):
+        return []
     issues: list[Issue] = []
     _walk(value, shape, path, issues, constraints, skip, 0)
     return issues
+
+
+Check = Callable[[object, int], bool]
+
+
+@cache
+def _validator(shape_name: str, constraints: bool, skip: Callable[[object], bool] | None) -> Check:
+    """Compile shape *shape_name* into a fast predicate ``(value, depth) -> is valid``."""
+    shape = SHAPES[shape_name]
+    kind = shape["type"]
+    lo, hi = shape.get("min"), shape.get("max")
+    if kind == "structure":
+        members: dict[str, str] = shape["members"]
+        required = tuple(shape["required"])
+        children: dict[str, Check] = {}
+
+        def check_structure(value: object, depth: int) -> bool:
+            if depth > MAX_DEPTH or not isinstance(value, Mapping):
+                return False
+            for req in required:
+                if value.get(req) is None:
+                    return False
+            for key, item in value.items():
+                member = members.get(key) if isinstance(key, str) else None
+                if member is None:
+                    return False
+                if item is None:
+                    continue
+                child = children.get(member)
+                if child is None:
+                    child = children[member] = _validator(member, constraints, skip)
+                if not child(item, depth + 1):
+                    return False
+            return True
+
+        return check_structure
+    if kind == "list":
+        member_name = shape["member"]
+
+        def check_list(value: object, depth: int) -> bool:
+            if depth > MAX_DEPTH or not isinstance(value, list | tuple):
+                return False
+            if constraints and ((lo is not None and len(value) < lo) or (hi is not None and len(value) > hi)):
+                return False
+            item_check = _validator(member_name, constraints, skip)
+            return all(item_check(item, depth + 1) for item in value)
+
+        return check_list
+    if kind == "map":
+        key_name, value_name = shape["key"], shape["value"]
+
+        def check_map(value: object, depth: int) -> bool:
+            if depth > MAX_DEPTH or not isinstance(value, Mapping):
+                return False
+            if constraints and ((lo is not None and len(value) < lo) or (hi is not None and len(value) > hi)):
+                return False
+            key_check = _validator(key_name, constraints, None)
+            value_check = _validator(value_name, constraints, skip)
+            for key, item in value.items():
+                if not isinstance(key, str) or not key_check(key, depth + 1) or not value_check(item, depth + 1):
+                    return False
+            return True
+
+        return check_map
+    if kind == "string":
+        enum = frozenset(shape["enum"]) if "enum" in shape else None
+        pattern = _pattern(shape["pattern"]) if "pattern" in shape and constraints else None
+        lo_len = lo if constraints and lo is not None else 0
+        hi_len = hi if constraints and hi is not None else None
+
+        def check_string(value: object, depth: int) -> bool:
+            if not isinstance(value, str):
+                return skip is not None and skip(value)
+            if enum is not None:
+                return value in enum
+            if len(value) < lo_len or (hi_len is not None and len(value) > hi_len):
+                return False
+            return pattern is None or not value or pattern.fullmatch(value) is not None
+
+        return check_string
+    if kind in ("integer", "long"):
+
+        def check_int(value: object, depth: int) -> bool:
+            if not isinstance(value, int) or isinstance(value, bool):
+                return False
+            if not constraints:
+                return True
+            return not ((lo is not None and value < lo) or (hi is not None and value > hi))
+
+        return check_int
+    if kind == "boolean":
+        return lambda value, depth: isinstance(value, bool)
+    return lambda value, depth: True
 
 
 def _walk(
@@ -140,6 +237,8 @@ def _walk(
     skip: Callable[[object], bool] | None,
     depth: int,
 ) -> None:
+    if depth and _validator(shape_name, constraints, skip)(value, depth):
+        return
     shape = SHAPES[shape_name]
     kind = shape["type"]
     if depth > MAX_DEPTH:
