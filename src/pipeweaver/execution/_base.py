@@ -312,7 +312,7 @@ class ActionResult:
     continuation_token: str | None = None
 
 
-@attrs.define(kw_only=True)
+@attrs.define(kw_only=True, repr=False)
 class ActionContext:
     """
     Everything a handler needs to run one action, and nothing it must not see.
@@ -354,6 +354,14 @@ class ActionContext:
     attempt: int = 1
     cancel: threading.Event = attrs.field(factory=threading.Event)
     log: Callable[[str], None] = attrs.field(default=lambda line: None)
+
+    def __repr__(self) -> str:
+        # Names only: the pipeline, the action and the resolved configuration can hold secret
+        # values (OAuthToken, ...) that no repr may show (tests/security/test_secrets.py).
+        return (
+            f"{type(self).__name__}(execution_id={self.execution_id!r}, stage={self.stage.name!r}, "
+            f"action={self.action.name!r}, attempt={self.attempt})"
+        )
 
     @property
     def primary_input(self) -> Path | None:

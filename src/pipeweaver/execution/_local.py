@@ -112,7 +112,15 @@ def _keep(expr: Expression, _path: str) -> Any:
 
 
 def _definition(pipeline: Pipeline) -> dict[str, Any]:
-    return to_codepipeline(pipeline, resolve=_keep)
+    data = to_codepipeline(pipeline, resolve=_keep)
+    # Stored in the history: secret configuration values become ****, as GetPipeline shows
+    # them (no local handler reads them; found by tests/security/test_secrets.py).
+    for stage in data["stages"]:
+        for action in stage["actions"]:
+            configuration = action.get("configuration") or {}
+            for key in SECRET_CONFIGURATION_KEYS & configuration.keys():
+                configuration[key] = "****"
+    return data
 
 
 # -- gates: execution modes and transitions ------------------------------------------------
@@ -435,6 +443,7 @@ class _Run:
         return f"Stopped ({how}){': ' + self.stop_reason if self.stop_reason else ''}"
 
     def _finish(self, status: ExecutionStatus, summary: str | None) -> None:
+        summary = self.x.masker(summary) if summary else summary
         with self.lock:
             self.status = status
             self.summary = summary
@@ -785,7 +794,7 @@ class _Run:
             for job in finished:
                 self._record_finish(job, ended)
                 if job.status is not ActionStatus.SUCCEEDED:
-                    failed.append(f"{job.action.name}: {job.error}")
+                    failed.append(f"{job.action.name}: {self.x.masker(job.error or '')}")
             for job in finished:
                 assert job.record is not None
                 self.queued.append(
