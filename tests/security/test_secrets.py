@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -34,8 +35,8 @@ CANARIES = {
 
 def encodings(value: str) -> dict[str, str]:
     """The forms a leaked value could take once something encodes it."""
-    core = next(part for part in value.replace("-", " ").replace("_", " ").split() if "CANARY" in part)
-    core = "".join(ch for ch in core if ch.isalnum())
+    # the unique alphanumeric run around CANARY: survives any escaping of the characters around it
+    [core] = re.findall(r"[A-Za-z0-9]*CANARY[A-Za-z0-9]*", value)
     raw = value.encode()
     return {
         "raw": value,
