@@ -262,3 +262,42 @@ def test_ctrl_c_abandons_and_secrets_are_masked(project: Path) -> None:
     assert "Work/Slow: Abandoned" in output
     assert "hunter2" not in output
     assert "token is ****" in output
+
+
+TEMPLATE = """\
+Resources:
+  Pipeline:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      Name: from-template
+      RoleArn: !GetAtt PipelineRole.Arn
+      ArtifactStore: {Type: S3, Location: template-artifacts}
+      Stages:
+        - Name: Source
+          Actions:
+            - Name: Fetch
+              ActionTypeId: {Category: Source, Owner: AWS, Provider: S3, Version: '1'}
+              Configuration: {S3Bucket: src-bucket, S3ObjectKey: app.zip, PollForSourceChanges: 'false'}
+              OutputArtifacts: [{Name: Out}]
+        - Name: Build
+          Actions:
+            - Name: Compile
+              ActionTypeId: {Category: Build, Owner: AWS, Provider: CodeBuild, Version: '1'}
+              Configuration: {ProjectName: web-build}
+              InputArtifacts: [{Name: Out}]
+"""
+
+
+def test_template_target_runs_with_buildspec_option(cli: Cli, project: Path) -> None:
+    """A CloudFormation template runs locally; --buildspec supplies the buildspec its source lacks."""
+    (project / "pipeline.yaml").write_text(TEMPLATE)
+    (project / "buildspec.yml").write_text("version: 0.2\nphases:\n  build:\n    commands:\n      - cat README\n")
+    without = cli("run", "pipeline.yaml", "--source", "Fetch=src", "--approve", "auto", cwd=project)
+    with_spec = cli(
+        "run", "pipeline.yaml", "--source", "Fetch=src", "--buildspec", "web-build=buildspec.yml", cwd=project
+    )
+
+    assert 1 == without.returncode
+    assert "no buildspec for project 'web-build'" in without.stdout
+    assert 0 == with_spec.returncode, with_spec.stdout + with_spec.stderr
+    assert "Build/Compile | hello" in with_spec.stdout

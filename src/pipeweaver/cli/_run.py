@@ -217,6 +217,13 @@ def _exit_for(execution: Execution) -> None:
     "`pipeweaver approve/reject` from another shell. Default: prompt in a terminal, else wait.",
 )
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report to FILE.")
+@click.option(
+    "--buildspec",
+    "buildspecs",
+    multiple=True,
+    metavar="PROJECT=FILE",
+    help="Buildspec for a CodeBuild project whose input artifact has none (repeatable).",
+)
 @click.option("--secret", "secrets", multiple=True, metavar="VALUE", help="A value to mask in logs (repeatable).")
 @click.option("--plain", is_flag=True, help="Plain lines even in a terminal.")
 @_workdir
@@ -226,6 +233,7 @@ def run(
     sources: tuple[str, ...],
     approve: str | None,
     report: Path | None,
+    buildspecs: tuple[str, ...],
     secrets: tuple[str, ...],
     plain: bool,
     workdir: Path,
@@ -243,6 +251,10 @@ def run(
         if not path.exists():
             raise click.UsageError(f"--source {name}={path}: no such file or folder")
     values = _pairs(variables, "--var")
+    specs = {project: Path(file) for project, file in _pairs(buildspecs, "--buildspec").items()}
+    for project, file in specs.items():
+        if not file.is_file():
+            raise click.UsageError(f"--buildspec {project}={file}: no such file")
     mode = _effective_mode(approve)
     executor_class = _executor_class()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -254,6 +266,7 @@ def run(
             sources=source_paths,
             observers=observers,
             secrets=list(secrets),
+            buildspecs=specs,
         )
         return executor.start(pipeline, variables=values or None)
 
