@@ -340,3 +340,13 @@ def test_import_template_to_python_that_rebuilds_it(
 
     assert 0 == result.returncode, result.stderr
     assert sample == namespace["pipeline"]
+
+
+def test_validate_several_targets_reports_each(cli: Cli, good_json: Path, bad_json: Path) -> None:
+    """Several targets are checked in one call; one bad target makes the exit code 1 and the good one is still reported."""
+    result = cli("validate", str(good_json), str(bad_json))
+
+    assert 1 == result.returncode
+    assert f"{good_json}: ok, no issues" in result.stdout
+    assert f"{bad_json}:3: error PW010" in result.stdout
+    assert result.stdout.rstrip().endswith("in 2 target(s)")

@@ -96,6 +96,11 @@ def test_failure_exit_1_then_retry_succeeds(cli: Cli, project: Path) -> None:
         (a["name"], a["attempt"], a["status"]) for a in detail["actions"] if a["name"] == "Check"
     ]
 
+    not_failed = cli("retry", execution_id, "Check", "--all-actions", "--approve", "auto", cwd=project)
+
+    assert 1 == not_failed.returncode
+    assert "only failed stages can be retried" in not_failed.stderr
+
 
 def test_rejected_approval_stops_the_release(cli: Cli, project: Path) -> None:
     """--approve reject fails the approval: exit 1 and the Ship action never runs."""
