@@ -27,12 +27,14 @@ CloudFormation tolerates and CodePipeline's API does not):
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import yaml
+import yaml.cyaml
 
 from ._codec import is_intrinsic
 from ._shapes import SHAPES, check_shape, join_index, join_key
@@ -113,11 +115,7 @@ _FUNCTIONS = (
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with CloudFormation's short forms and limits on depth and alias expansion."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
+    """SafeLoader's constructor with CloudFormation's short forms; composition is :func:`_compose`."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         # CloudFormation refuses duplicate keys; YAML would silently keep the last one.
@@ -130,16 +128,6 @@ class _Loader(yaml.SafeLoader):
                     raise _Duplicate(f"duplicate key {key!r} at line {mark.line + 1}, column {mark.column + 1}")
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        self._depth += 1
-        try:
-            if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
-                raise _Hostile(f"nesting deeper than {MAX_DEPTH} levels at line {mark.line + 1}")
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
 
 
 def _construct_short(function: str) -> Callable[[yaml.SafeLoader, yaml.Node], Any]:
@@ -174,9 +162,90 @@ def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
+def _compose(text: str) -> yaml.Node | None:
+    """
+    Build the node graph of a single-document YAML stream, iteratively, from parser events.
+
+    libyaml's parser (when PyYAML has it) or PyYAML's own, both iterative, supply the events;
+    composing them here rather than in PyYAML's recursive composer lets nesting stop at
+    :data:`MAX_DEPTH` at once, with no recursion anywhere.
+    """
+    parser: Any = yaml.cyaml.CParser(text) if yaml.__with_libyaml__ else yaml.SafeLoader(text)  # type: ignore[attr-defined]
+    resolver: Any = yaml.resolver.Resolver()
+    anchors: dict[str, yaml.Node] = {}
+    stack: list[yaml.Node] = []
+    keys: list[yaml.Node | None] = []
+    root: yaml.Node | None = None
+    documents = 0
+
+    def attach(node: yaml.Node) -> None:
+        nonlocal root
+        if not stack:
+            root = node
+        elif isinstance(stack[-1], yaml.SequenceNode):
+            stack[-1].value.append(node)
+        elif keys[-1] is None:
+            keys[-1] = node
+        else:
+            stack[-1].value.append((keys[-1], node))
+            keys[-1] = None
+
+    def anchor(event: Any, node: yaml.Node) -> None:
+        if event.anchor is not None:
+            if event.anchor in anchors:
+                raise yaml.composer.ComposerError(
+                    None, None, f"found duplicate anchor {event.anchor!r}", event.start_mark
+                )
+            anchors[event.anchor] = node
+
+    try:
+        while parser.check_event():
+            event: Any = parser.get_event()
+            mark: Any = event.start_mark
+            end: Any = event.end_mark
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise yaml.composer.ComposerError(
+                        None, None, "expected a single document, but found another document", mark
+                    )
+            elif isinstance(event, yaml.AliasEvent):
+                if event.anchor not in anchors:
+                    raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}", mark)
+                attach(anchors[event.anchor])
+            elif isinstance(event, yaml.ScalarEvent):
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+                node: yaml.Node = yaml.ScalarNode(tag, event.value, mark, end, style=event.style)
+                anchor(event, node)
+                attach(node)
+            elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+                if len(stack) >= MAX_DEPTH:
+                    raise _Hostile(f"nesting deeper than {MAX_DEPTH} levels at line {mark.line + 1}")
+                kind = yaml.SequenceNode if isinstance(event, yaml.SequenceStartEvent) else yaml.MappingNode
+                tag = event.tag
+                if tag is None or tag == "!":
+                    tag = resolver.resolve(kind, None, event.implicit)
+                node = kind(tag, [], mark, None, flow_style=event.flow_style)
+                anchor(event, node)
+                attach(node)
+                stack.append(node)
+                keys.append(None)
+            elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+                stack.pop().end_mark = end
+                keys.pop()
+    finally:
+        dispose = getattr(parser, "dispose", None)
+        if dispose is not None:
+            dispose()
+    return root
+
+
 def _expanded_size(root: yaml.Node) -> int:
     """How many nodes *root* stands for once aliases are expanded (memoised, iterative)."""
     sizes: dict[int, int] = {}
+    open_: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
@@ -188,6 +257,7 @@ def _expanded_size(root: yaml.Node) -> int:
         elif isinstance(node, yaml.MappingNode):
             children = [n for pair in node.value for n in pair]
         if done:
+            open_.discard(id(node))
             total = 1 + sum(sizes[id(c)] for c in children)
             if total > MAX_ALIAS_NODES:
                 raise _Hostile(
@@ -196,8 +266,16 @@ def _expanded_size(root: yaml.Node) -> int:
                 )
             sizes[id(node)] = total
             continue
+        if id(node) in open_:
+            continue
+        open_.add(id(node))
         stack.append((node, True))
-        stack.extend((c, False) for c in children if id(c) not in sizes)
+        for child in children:
+            if id(child) in open_:
+                mark = child.start_mark
+                raise _Hostile(f"a YAML alias at line {mark.line + 1} refers to a node that contains it")
+            if id(child) not in sizes:
+                stack.append((child, False))
     return sizes[id(root)]
 
 
@@ -222,15 +300,31 @@ def _check_depth(data: Any) -> None:
 
 
 def _parse_yaml(text: str) -> Any:
-    loader = _Loader(text)
+    node = _compose(text)
+    if node is None:
+        return None
+    _expanded_size(node)
+    # The loader is used for its constructor only (the node graph is already composed).
+    constructor = _Loader("")
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _expanded_size(node)
-        return loader.construct_document(node)
+        return constructor.construct_document(node)
     finally:
-        loader.dispose()
+        constructor.dispose()
+
+
+def _parse_json_or_yaml(text: str) -> Any:
+    if not text.lstrip().startswith("{"):
+        return _parse_yaml(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        # A YAML flow mapping also starts with "{"; if it is not YAML either, the JSON error
+        # is the one that helps.
+        try:
+            return _parse_yaml(text)
+        except (yaml.YAMLError, _Hostile, _Duplicate, RecursionError):
+            pass
+        raise
 
 
 def load_template(source: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
@@ -258,7 +352,7 @@ def load_template(source: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
                 [_issue("", f"{len(text)} characters; at most {MAX_TEXT} are read", "split the template")],
             )
         try:
-            data = json.loads(text) if text.lstrip().startswith("{") else _parse_yaml(text)
+            data = _parse_json_or_yaml(text)
         except json.JSONDecodeError as exc:
             raise LoadError(
                 "the template is not valid JSON",
@@ -274,6 +368,11 @@ def load_template(source: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
         except RecursionError:
             raise LoadError(
                 "the template was rejected as unsafe", [_issue("", f"nesting deeper than {MAX_DEPTH} levels")]
+            ) from None
+        except UnicodeEncodeError as exc:
+            raise LoadError(
+                "the template is not valid text",
+                [_issue("", f"it holds characters that are not valid Unicode ({exc.reason} at position {exc.start})")],
             ) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
@@ -360,13 +459,14 @@ def _convert(value: Any, shape_name: str, tpath: str, issues: list[Issue]) -> An
     shape = SHAPES[shape_name]
     kind = shape["type"]
     if is_intrinsic(value):
-        if kind in ("structure", "list", "map"):
+        if kind != "string" or "enum" in shape:
             function = next(iter(value))
+            what = f"one of {', '.join(shape['enum'])}" if "enum" in shape else _A_SHAPE.get(kind, f"a {kind}")
             issues.append(
                 _issue(
                     tpath,
-                    f"an intrinsic function ({function}) stands where {_A_SHAPE.get(kind, 'an object')} "
-                    f"({shape_name}) belongs; pipeweaver keeps intrinsics only where a single value may stand",
+                    f"an intrinsic function ({function}) stands where {what} ({shape_name}) belongs; "
+                    "pipeweaver keeps intrinsics only where free text may stand",
                     "write the value out (e.g. one template per condition), or resolve the function first",
                     "PW003",
                 )
@@ -381,8 +481,17 @@ def _convert(value: Any, shape_name: str, tpath: str, issues: list[Issue]) -> An
         for key, item in value.items():
             member = by_cfn.get(key) if isinstance(key, str) else None
             if member is None:
-                # Left as written so that the shape check reports it as unknown.
-                out[key] = item
+                # Reported here, in CloudFormation's spelling, and left out of the declaration:
+                # kept, an API-cased key ("stages") would pass for the member it spells.
+                near = difflib.get_close_matches(str(key), list(by_cfn), n=1, cutoff=0.6)
+                issues.append(
+                    _issue(
+                        join_key(tpath, str(key)),
+                        f"unknown property {str(key)!r} in {shape_name}",
+                        f"did you mean {near[0]!r}?" if near else f"allowed: {', '.join(sorted(by_cfn))}",
+                        "PW001",
+                    )
+                )
                 continue
             out[member] = _convert(item, members[member], join_key(tpath, key), issues)
         return out

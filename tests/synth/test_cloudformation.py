@@ -509,6 +509,10 @@ def _laughs(levels: int) -> str:
         ("Resources: !Custom thing\n", "constructor"),
         ("Resources: [unclosed\n", "line"),
         ("[1, 2]\n", "not a mapping"),
+        ("a: &a [*a]\n", "contains it"),
+        ("a: &a {b: [1, *a]}\n", "contains it"),
+        ("a: 1\n---\nb: 2\n", "single document"),
+        ("a: *nowhere\n", "undefined alias"),
     ],
     ids=[
         "billion-laughs",
@@ -520,6 +524,10 @@ def _laughs(levels: int) -> str:
         "unknown-tag",
         "syntax",
         "not-mapping",
+        "recursive-alias",
+        "recursive-alias-map",
+        "two-documents",
+        "undefined-alias",
     ],
 )
 def test_hostile_yaml_is_rejected_quickly(text: str, words: str) -> None:
@@ -622,3 +630,42 @@ def test_resynthesized_resource_adds_no_cfn_lint_findings(name: str) -> None:
     swapped["Resources"][logical_id]["Properties"] = pipeline_properties(from_cloudformation(template))
 
     assert set() == set(cfn_lint(swapped)) - set(cfn_lint(template))
+
+
+_YAML_SAMPLES = [
+    "a: &x {b: [1, 2.5, true, null, '3']}\nc: *x\nd: !Sub '${A}-x'\ne: !GetAtt R.Arn\n",
+    "Version: 2012-10-17\nlist: [a, {b: c}, [d]]\nmerge:\n  <<: {k: v}\n  z: 1\n",
+    'text: |\n  line one\n  line two\nfolded: >\n  a\n  b\nq: "quoted \\u00e9"\n',
+    "f: !If [C, !Ref A, !Ref 'AWS::NoValue']\ng: !Join ['', [a, !Ref B]]\nh: !Select [0, !GetAZs '']\n",
+]
+
+
+@pytest.mark.parametrize("text", [t for t in CFN_FILES if t.endswith(".yaml")] + _YAML_SAMPLES)
+def test_composer_agrees_with_pyyaml(text: str) -> None:
+    """The iterative event composer builds the same data as PyYAML's own composer would."""
+    import yaml
+
+    source = _text(text) if text.startswith("cfn/") else text
+
+    assert yaml.load(source, Loader=_cfn._Loader) == _cfn.load_template(source)
+
+
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.text(max_size=20), st.floats(allow_nan=False, allow_infinity=False)
+)
+_data = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=100)
+@given(st.dictionaries(st.text(min_size=1, max_size=8), _data, min_size=1, max_size=5), st.booleans())
+def test_composer_agrees_with_pyyaml_on_generated_documents(data: dict[str, Any], flow: bool) -> None:
+    """For any YAML PyYAML writes, the event composer and PyYAML's composer build equal data."""
+    import yaml
+
+    text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True)
+
+    assert yaml.load(text, Loader=_cfn._Loader) == _cfn.load_template(text)
