@@ -165,6 +165,7 @@ def test_approve_from_another_process(project: Path) -> None:
         (["approve", "0000-not-an-id", "Release", "Gate"], 1, "no execution 0000-not-an-id"),
         (["retry", "0000-not-an-id", "Check"], 1, "no execution 0000-not-an-id"),
         (["run", "release.py", "--approve", "prompt"], 2, "--approve prompt needs a terminal"),
+        (["run", "release.py"], 2, "the pipeline has manual approvals (Release/Gate) and stdin is not a terminal"),
     ],
 )
 def test_run_error_paths(cli: Cli, project: Path, args: list[str], code: int, needle: str) -> None:

@@ -108,10 +108,18 @@ def _approval_policy(mode: str, progress: LiveProgress | None) -> Any:
     return _Approvals(progress)
 
 
-def _effective_mode(mode: str | None) -> str:
-    # Without a terminal nobody can answer a prompt: wait for `pipeweaver approve` instead.
+def _effective_mode(mode: str | None, pipeline: Pipeline) -> str:
     if mode is None:
-        return "prompt" if sys.stdin.isatty() else "wait"
+        if sys.stdin.isatty():
+            return "prompt"
+        approvals = [f"{s.name}/{a.name}" for s, a in pipeline.actions() if a.category == "Approval"]
+        if approvals:
+            # Without a terminal nobody can answer a prompt, and silently waiting would hang a CI job.
+            raise click.UsageError(
+                f"the pipeline has manual approvals ({', '.join(approvals)}) and stdin is not a terminal: "
+                "choose --approve auto, reject, or wait (then answer with `pipeweaver approve`)"
+            )
+        return "wait"
     if mode == "prompt" and not sys.stdin.isatty():
         raise click.UsageError("--approve prompt needs a terminal on stdin; use auto, reject or wait")
     return mode
@@ -214,7 +222,8 @@ def _exit_for(execution: Execution) -> None:
     type=click.Choice(["auto", "prompt", "reject", "wait"]),
     default=None,
     help="How manual approvals are answered: auto-approve, ask at the terminal, reject, or wait for "
-    "`pipeweaver approve/reject` from another shell. Default: prompt in a terminal, else wait.",
+    "`pipeweaver approve/reject` from another shell. Default: prompt in a terminal; without one, "
+    "a pipeline with approvals needs this option.",
 )
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report to FILE.")
 @click.option(
@@ -255,7 +264,7 @@ def run(
     for project, file in specs.items():
         if not file.is_file():
             raise click.UsageError(f"--buildspec {project}={file}: no such file")
-    mode = _effective_mode(approve)
+    mode = _effective_mode(approve, pipeline)
     executor_class = _executor_class()
     workdir.mkdir(parents=True, exist_ok=True)
 
@@ -384,7 +393,7 @@ def _as_json(e: Execution) -> dict[str, Any]:
     "--approve",
     type=click.Choice(["auto", "prompt", "reject", "wait"]),
     default=None,
-    help="As for `run`: default prompt in a terminal, else wait.",
+    help="As for `run`: prompt in a terminal; required without one when the pipeline has approvals.",
 )
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report to FILE.")
 @click.option("--plain", is_flag=True, help="Plain lines even in a terminal.")
@@ -412,7 +421,7 @@ def retry(
             f"pipeline {before.pipeline} has no stage {stage!r}; it has {[s.name for s in pipeline.stages]}"
         )
     mode = "ALL_ACTIONS" if all_actions else "FAILED_ACTIONS"
-    approval_mode = _effective_mode(approve)
+    approval_mode = _effective_mode(approve, pipeline)
     executor_class = _executor_class()
 
     def start(observers: list[Any], live: LiveProgress | None) -> Any:
