@@ -17,7 +17,6 @@ from pipeweaver.synth import (
     from_cloudformation,
     from_codepipeline,
     parameter_resolver,
-    pipeline_properties,
     to_cloudformation,
     to_codepipeline,
 )
@@ -623,11 +622,13 @@ def test_parameters_and_description_options(sample: pw.Pipeline) -> None:
 
 @pytest.mark.parametrize("name", CFN_VALID)
 def test_resynthesized_resource_adds_no_cfn_lint_findings(name: str) -> None:
-    """Putting the re-synthesized pipeline resource back into its template adds no cfn-lint finding."""
+    """The re-synthesized pipeline and its generated role, put back into the template, add no cfn-lint finding."""
     template = _cfn.load_template(_text(name))
     (logical_id,) = _cfn.find_pipelines(template)
+    synthesized = to_cloudformation(from_cloudformation(template), logical_id=logical_id, pipeline_role=True)
     swapped = json.loads(json.dumps(template))
-    swapped["Resources"][logical_id]["Properties"] = pipeline_properties(from_cloudformation(template))
+    for key in (logical_id, "PipelineRole"):
+        swapped["Resources"][key] = synthesized["Resources"][key]
 
     assert set() == set(cfn_lint(swapped)) - set(cfn_lint(template))
 
