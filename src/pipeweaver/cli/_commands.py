@@ -93,7 +93,8 @@ def collect_findings(spec: str) -> list[Finding]:
                 issue=Issue(code="PW000", severity="error", path="", message=str(exc)),
             )
         ]
-    lines = LineMap(loaded.text) if loaded.text is not None else None
+    is_json = loaded.path is not None and loaded.path.suffix.lower() == ".json"
+    lines = LineMap(loaded.text, is_json=is_json) if loaded.text is not None else None
     file = str(loaded.path) if loaded.path is not None else None
     findings = [
         Finding(target=spec, file=file, line=lines.line_of(i.path, prefix) if lines is not None else None, issue=i)

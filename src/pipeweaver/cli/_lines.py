@@ -39,8 +39,12 @@ def split_path(path: str) -> list[str | int]:
 class LineMap:
     """Line numbers (1-based) of the nodes of one document."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, is_json: bool = False) -> None:
         self._root: yaml.Node | None
+        if is_json:
+            # A raw tab can only be whitespace in valid JSON (tabs in strings are escaped), but
+            # YAML refuses tabs as indentation; spaces keep every line number as it was.
+            text = text.replace("\t", " ")
         try:
             self._root = yaml.compose(text, Loader=yaml.SafeLoader)
         except (yaml.YAMLError, RecursionError):
