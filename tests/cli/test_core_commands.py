@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 import pipeweaver as pw
 from pipeweaver import synth
@@ -350,3 +351,13 @@ def test_validate_several_targets_reports_each(cli: Cli, good_json: Path, bad_js
     assert f"{good_json}: ok, no issues" in result.stdout
     assert f"{bad_json}:3: error PW010" in result.stdout
     assert result.stdout.rstrip().endswith("in 2 target(s)")
+
+
+def test_api_declaration_written_as_yaml(cli: Cli, tmp_path: Path) -> None:
+    """API JSON written as YAML (no Resources) is read as a declaration, with YAML line numbers."""
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(json.loads(BAD_JSON), sort_keys=False))
+    result = cli("validate", str(path))
+
+    assert 1 == result.returncode
+    assert f"{path}:2: error PW010 name:" in result.stdout

@@ -227,7 +227,7 @@ def load_target(spec: str) -> Loaded:
         return Loaded(kind="python", spec=spec, path=path, pipeline_obj=pipeline, local_sources=sources)
     if path.suffix.lower() in (".json", ".yaml", ".yml", ".template", ".cfn"):
         data, text = read_structured(path)
-        kind: Kind = "cloudformation" if _is_template(data) or path.suffix.lower() != ".json" else "json"
+        kind: Kind = "cloudformation" if _is_template(data) else "json"
         return Loaded(kind=kind, spec=spec, data=data, text=text, path=path)
     if path.exists():
         raise TargetError(
