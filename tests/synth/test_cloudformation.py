@@ -185,20 +185,37 @@ def test_corpus_pipelines_synthesize_lint_clean(name: str, extras: bool) -> None
     assert [] == cfn_lint(template)
 
 
-def test_example_pipeline_synthesizes_lint_clean() -> None:
-    """The quickstart example's pipeline, with every option, has no cfn-lint findings."""
+def _example_pipelines() -> list[tuple[str, pw.Pipeline]]:
+    """Every example that exposes a pipeline builder (``build_pipeline``, ``service_pipeline``)."""
     import importlib.util
 
-    path = Path(__file__).resolve().parents[2] / "examples" / "quickstart.py"
-    spec = importlib.util.spec_from_file_location("quickstart", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    pipeline = module.build_pipeline()
+    out = []
+    for path in sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.py")):
+        if path.name.startswith("test_"):
+            continue
+        spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if hasattr(module, "build_pipeline"):
+            out.append((path.stem, module.build_pipeline()))
+        elif hasattr(module, "service_pipeline"):
+            out.append((path.stem, module.service_pipeline("api")))
+    return out
+
+
+EXAMPLES = _example_pipelines()
+
+
+@pytest.mark.parametrize(("name", "pipeline"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
+def test_example_pipelines_synthesize_lint_clean(name: str, pipeline: pw.Pipeline) -> None:
+    """Each example's pipeline, bare and with every option that applies, has no cfn-lint findings."""
+    single = pipeline.artifact_store is not None
 
     assert [] == cfn_lint(to_cloudformation(pipeline))
-    assert [] == cfn_lint(to_cloudformation(pipeline, artifact_bucket=True, kms_key=True, pipeline_role=True))
+    assert [] == cfn_lint(to_cloudformation(pipeline, artifact_bucket=single, kms_key=single, pipeline_role=True))
+    assert pipeline == from_cloudformation(to_cloudformation(pipeline))
 
 
 @settings(max_examples=50)

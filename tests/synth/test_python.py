@@ -18,6 +18,7 @@ from pipeweaver.synth import from_cloudformation, from_codepipeline, to_python
 from ..conftest import CORPUS, corpus_files
 from ..strategies import pipelines
 from ._strategies import pipelines_with_expressions
+from .test_cloudformation import EXAMPLES
 
 
 def _corpus_pipelines() -> list[tuple[str, pw.Pipeline]]:
@@ -151,3 +152,12 @@ def test_pipeline_that_fails_field_checks_is_rebuilt_unchecked() -> None:
 def test_pipelines_with_expressions_round_trip_through_python(pipeline: pw.Pipeline) -> None:
     """Expressions are written as pw.Expression.of(...) and come back equal."""
     assert pipeline == _run(to_python(pipeline))
+
+
+@pytest.mark.parametrize(("name", "pipeline"), EXAMPLES, ids=[n for n, _ in EXAMPLES])
+def test_example_pipelines_round_trip_through_python(name: str, pipeline: pw.Pipeline) -> None:
+    """Each example's pipeline comes back equal from its generated code, which ruff leaves alone."""
+    code = to_python(pipeline)
+
+    assert pipeline == _run(code)
+    assert "" == _ruff_diff(code)
