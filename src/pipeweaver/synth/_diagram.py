@@ -130,8 +130,7 @@ def to_dot(pipeline: Pipeline, *, direction: str = "LR") -> str:
     ids = _node_ids(pipeline)
     lines = [
         "digraph pipeline {",
-        f"    graph [rankdir={direction}, label={_dot_text(_name(pipeline.name))}, labelloc=t, "
-        'fontname="Helvetica"];',
+        f'    graph [rankdir={direction}, label={_dot_text(_name(pipeline.name))}, labelloc=t, fontname="Helvetica"];',
         '    node [shape=box, style="rounded,filled", fillcolor="#f5f5f5", fontname="Helvetica", fontsize=11];',
         '    edge [fontname="Helvetica", fontsize=10];',
     ]
