@@ -687,3 +687,43 @@ def test_composer_agrees_with_pyyaml_on_generated_documents(data: dict[str, Any]
     text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True)
 
     assert yaml.load(text, Loader=_cfn._Loader) == _cfn.load_template(text)
+
+
+def test_providers_without_known_permissions_are_listed_not_guessed() -> None:
+    """A Lambda deploy action gets no invented permissions; its type is listed in Metadata instead."""
+    source_output = pw.Artifact("Src")
+    pipeline = pw.Pipeline(
+        name="p",
+        role_arn="arn:aws:iam::123456789012:role/R",
+        artifact_store=pw.ArtifactStore(location="bucket"),
+        pipeline_type="V2",
+        stages=[
+            pw.Stage(
+                name="Source",
+                actions=[
+                    pw.Action(
+                        name="S",
+                        action_type=pw.ActionType(category="Source", provider="S3"),
+                        configuration={"S3Bucket": "b", "S3ObjectKey": "k"},
+                        outputs=[source_output],
+                    )
+                ],
+            ),
+            pw.Stage(
+                name="Deploy",
+                actions=[
+                    pw.Action(
+                        name="L",
+                        action_type=pw.ActionType(category="Deploy", provider="Lambda"),
+                        configuration={"FunctionName": "f"},
+                        inputs=[source_output],
+                    )
+                ],
+            ),
+        ],
+    )
+
+    template = to_cloudformation(pipeline, pipeline_role=True)
+
+    assert ["Deploy/AWS/Lambda/1"] == template["Metadata"]["pipeweaver"]["UngrantedActionTypes"]
+    assert not any(a.startswith("lambda:") for s in _statements(template) for a in s["Action"])

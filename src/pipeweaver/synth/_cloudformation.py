@@ -548,7 +548,7 @@ def _statements_for(action: Action, pipeline_name: Any) -> tuple[list[dict[str, 
         role = _value(action, "RoleArn")
         if role is not None:
             pass_role([role], "cloudformation.amazonaws.com")
-    elif provider == "Lambda":
+    elif provider == "Lambda" and category == "Invoke":
         allow(["lambda:InvokeFunction"], [_named(_value(action, "FunctionName"), "lambda", "function:", region)])
     elif provider == "StepFunctions":
         machine = _value(action, "StateMachineArn")
