@@ -134,7 +134,10 @@ def mutate(draw: st.DrawFn, data: Any) -> Any:
         elif op == "replace":
             parent[key] = draw(hostile_values)
         elif op == "stringify":
-            parent[key] = str(node)
+            try:
+                parent[key] = str(node)
+            except RecursionError:  # an earlier "wrap" nested it thousands deep
+                parent[key] = "[[[...]]]"
         elif op == "wrap":
             parent[key] = deep(draw(st.integers(1, 200)), node)
         elif op == "huge":

@@ -94,7 +94,8 @@ def collect_findings(spec: str) -> list[Finding]:
             )
         ]
     is_json = loaded.path is not None and loaded.path.suffix.lower() == ".json"
-    lines = LineMap(loaded.text, is_json=is_json) if loaded.text is not None else None
+    # Mapping paths to lines composes the whole file again; a clean file needs no lines.
+    lines = LineMap(loaded.text, is_json=is_json) if loaded.text is not None and issues else None
     file = str(loaded.path) if loaded.path is not None else None
     findings = [
         Finding(target=spec, file=file, line=lines.line_of(i.path, prefix) if lines is not None else None, issue=i)
