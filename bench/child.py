@@ -103,6 +103,8 @@ def _local_run(stages: int, actions: int, sleep: float, workdir: Path) -> dict[s
         return {"skipped": "pipeweaver.execution.LocalExecutor has not landed"}
 
     def source(context: Any) -> None:
+        if sleep:
+            time.sleep(sleep)
         for out in context.outputs.values():
             (out / "README").write_text("bench\n")
 

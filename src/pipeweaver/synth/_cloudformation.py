@@ -233,9 +233,10 @@ _SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 
 def _referenced(value: Any, found: set[str]) -> None:
     if isinstance(value, Mapping):
-        if set(value) == {"Ref"} and isinstance(value["Ref"], str):
+        # len() + `in` rather than set(value) == {...}: this walks every node of the template
+        if len(value) == 1 and "Ref" in value and isinstance(value["Ref"], str):
             found.add(value["Ref"])
-        if set(value) == {"Fn::Sub"}:
+        if len(value) == 1 and "Fn::Sub" in value:
             body = value["Fn::Sub"]
             text, names = (body, {}) if isinstance(body, str) else (body[0], body[1] if len(body) > 1 else {})
             if isinstance(text, str):
