@@ -7,6 +7,7 @@ lives in :mod:`pipeweaver.aws`, which is not imported here.
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 from ._graph import CriticalPath, Plan, StagePlan, build_graph, critical_path, plan
@@ -56,17 +57,36 @@ from .errors import (
     SynthesisError,
     ValidationError,
 )
-from .execution import (
-    ActionContext,
-    ActionFailed,
-    ActionResult,
-    ActionStatus,
-    Execution,
-    ExecutionHandle,
-    ExecutionStatus,
-    Executor,
-    LocalExecutor,
-    StageStatus,
+
+if typing.TYPE_CHECKING:
+    from .execution import (
+        ActionContext,
+        ActionFailed,
+        ActionResult,
+        ActionStatus,
+        Execution,
+        ExecutionHandle,
+        ExecutionStatus,
+        Executor,
+        LocalExecutor,
+        StageStatus,
+    )
+
+# The local engine (SQLite, zip, http.server, YAML buildspecs) loads on first use, so that
+# `import pipeweaver` stays fast (goal < 100 ms, measured by bench/run.py cold import).
+_LAZY = frozenset(
+    {
+        "ActionContext",
+        "ActionFailed",
+        "ActionResult",
+        "ActionStatus",
+        "Execution",
+        "ExecutionHandle",
+        "ExecutionStatus",
+        "Executor",
+        "LocalExecutor",
+        "StageStatus",
+    }
 )
 
 __all__ = [
@@ -139,4 +159,14 @@ def __getattr__(name: str) -> Any:
         from importlib.metadata import version
 
         return version("pipeweaver")
+    if name in _LAZY or name == "execution":
+        # import_module, not `from . import execution`: that form asks this very __getattr__
+        import importlib
+
+        execution = importlib.import_module(f"{__name__}.execution")
+        if name == "execution":
+            return execution
+        value = getattr(execution, name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'pipeweaver' has no attribute {name!r}")
