@@ -122,6 +122,8 @@ for i, (first, second) in enumerate(
         ("stra\u00dfe.txt", "STRASSE.txt"),
         ("\u212a.txt", "k.txt"),  # Kelvin sign folds to k
         ("x/y/z.txt", "X/Y/Z.TXT"),
+        ("caf\u00e9.txt", "cafe\u0301.txt"),  # NFC vs NFD: one name on macOS
+        ("\u00c5ngstr\u00f6m", "a\u030angstro\u0308m"),
     ]
 ):
     hostile(f"duplicate-{i}", [(first, b"one", REG), (second, b"two", REG)], second)

@@ -14,6 +14,7 @@ import os
 import secrets as _random
 import shutil
 import stat
+import unicodedata
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import final
@@ -128,7 +129,8 @@ def safe_extract(archive: Path, destination: Path, limits: ExtractLimits | None 
                 kind = "a symbolic link" if stat.S_ISLNK(mode) else "a special file (device, fifo or link)"
                 problem = f"is {kind}"
             if problem is None:
-                key = name.rstrip("/").casefold()
+                # NFC as well as case: macOS file systems treat "e\u0301" and "\u00e9" as one name
+                key = unicodedata.normalize("NFC", name.rstrip("/")).casefold()
                 if key in seen:
                     other = seen[key]
                     problem = (
