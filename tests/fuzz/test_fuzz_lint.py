@@ -10,6 +10,7 @@ import pipeweaver as pw
 from pipeweaver.synth import from_codepipeline
 
 from ._hostile import FUZZ, assert_issues_point_into, inputs
+from .test_fuzz_cloudformation import templates
 
 
 @FUZZ
@@ -37,3 +38,13 @@ def test_lint_reports_an_error_wherever_loading_fails(data: Any) -> None:
 
     if not loaded:
         assert any(i.is_error for i in issues)
+
+
+@FUZZ
+@given(templates)
+def test_lint_on_templates_never_raises_and_paths_point_into_the_template(template: Any) -> None:
+    """lint() on mutated CloudFormation templates returns Issues whose paths name places in the template."""
+    issues = pw.lint(template)
+
+    assert all(isinstance(i, pw.Issue) for i in issues)
+    assert_issues_point_into(template, issues)
