@@ -234,3 +234,33 @@ def test_two_runners_on_one_workdir_exactly_one_advances(tmp_path: Path) -> None
         results.append((outputs, status, max(after[name] - before[name] for name in after)))
 
     assert [(["advanced", "refused"], "Succeeded", 1)] * 3 == results
+
+
+def test_a_retry_that_loses_the_race_after_its_checks_does_not_run_again(tmp_path: Path) -> None:
+    """Runner B checked the execution while A was retrying it; when B gets the lease after A finished, B refuses."""
+    from pipeweaver.errors import ExecutionError
+
+    workdir, execution_id, stage = _interrupted(tmp_path)
+    first, second = _pipeline.executor(workdir), _pipeline.executor(workdir)
+    acquire = second.history_store.acquire_lease
+    outcome: dict[str, str] = {}
+
+    def late_acquire(eid: str, owner: str, seconds: float) -> None:
+        # B has passed its checks; A retries and finishes before B takes the lease
+        outcome["first"] = first.retry(execution_id, stage, wait=True).status.value
+        acquire(eid, owner, seconds)
+
+    second.history_store.acquire_lease = late_acquire  # type: ignore[method-assign]
+    try:
+        try:
+            done = second.retry(execution_id, stage, wait=True)
+            outcome["second"] = f"advanced {done.status.value}"
+        except ExecutionError as exc:
+            outcome["second"] = "refused" if "Succeeded" in str(exc) else f"refused: {exc}"
+    finally:
+        first.close()
+        second.close()
+    after = _attempts(workdir, execution_id, stage)
+
+    assert {"first": "Succeeded", "second": "refused"} == outcome
+    assert max(after.values()) <= 2  # the interrupted attempt and A's retry, never a third

@@ -1694,6 +1694,16 @@ class LocalExecutor:
                 "can be retried (NotLatestPipelineExecutionException)"
             )
         self._history.acquire_lease(execution_id, self.owner, _LEASE_SECONDS)
+        # Checked again under the lease: another runner may have retried the execution between
+        # the checks above and the lease (found by tests/crash: exactly one runner advances).
+        now_past = self._history.load(execution_id)
+        now_record = now_past.stage(stage)
+        if (now_past.status, now_record.attempt, now_record.status) != (past.status, record.attempt, record.status):
+            self._history.write([History.op_release(execution_id, self.owner)])
+            raise ExecutionError(
+                f"execution {execution_id} was advanced by another runner while this one prepared its retry "
+                f"(now {now_past.status.value}, stage {stage} {now_record.status.value}); nothing was run"
+            )
         run = _Run(
             self,
             stored,
