@@ -34,6 +34,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "aws": (5, ""),
     "testing": (6, ""),
     "cli": (6, ""),
+    "report": (6, ""),
     "__main__": (7, ""),
     "__init__": (7, ""),
 }
