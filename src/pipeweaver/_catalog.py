@@ -823,6 +823,10 @@ for _spec in PROVIDERS.values():
     _BY_PROVIDER.setdefault(_spec.provider, []).append(_spec)
 
 
+#: Every configuration key that AWS masks as ``****`` for some provider.
+SECRET_KEYS: Final[frozenset[str]] = frozenset(k for spec in PROVIDERS.values() for k in spec.secrets)
+
+
 def lookup(action_type: _TypeId | None = None, /, **parts: str) -> ProviderSpec | None:
     """
     Return the catalog entry of an action type, or ``None`` when AWS documents no such type.

@@ -205,6 +205,14 @@ class Expression:
 Text: TypeAlias = "str | Expression"
 
 
+def _masked_repr(configuration: Mapping[str, str | Expression]) -> str:
+    # A repr ends up in logs, tracebacks and bug reports; keys AWS itself masks as ``****``
+    # (OAuthToken, ClientSecret, ...) are masked here too, whatever the provider.
+    from ._catalog import SECRET_KEYS
+
+    return repr({k: "****" if k in SECRET_KEYS and isinstance(v, str) and v else v for k, v in configuration.items()})
+
+
 def _texts(value: Mapping[str, Any] | None) -> dict[str, str | Expression]:
     return dict(value or {})
 
@@ -348,7 +356,7 @@ class Action:
     action_type: ActionType
     run_order: int = attrs.field(default=1, validator=checked("ActionRunOrder"))
     configuration: Mapping[str, str | Expression] = attrs.field(
-        factory=dict, converter=_texts, hash=False, validator=_check_configuration
+        factory=dict, converter=_texts, hash=False, validator=_check_configuration, repr=_masked_repr
     )
     commands: tuple[str, ...] = attrs.field(
         default=(), converter=_strs, validator=[checked_count("CommandList"), checked_each("Command")]

@@ -169,6 +169,7 @@ def test_secret_canaries_never_leak(tmp_path: Path, repo: Path) -> None:
     try:
         execution = x.run(pipeline)
         reprs += [repr(execution), str(execution), repr(x), repr(x.execution(execution.id))]
+        reprs += [repr(pipeline), str(pipeline), repr(pipeline.stages[0].actions[0])]
         reprs += [repr(e) for e in events]
         reprs += [str(a) for a in x.audit(execution.id)]
     finally:
@@ -187,6 +188,16 @@ def test_secret_canaries_never_leak(tmp_path: Path, repo: Path) -> None:
     assert ExecutionStatus.FAILED == execution.status  # LeakyFail fails on purpose
     assert "****" in execution.action("Build", "UseSecrets").output_variables["LEAK"]
     assert [] == found, "\n".join(found)
+
+
+def test_model_reprs_mask_secret_configuration_but_keep_the_value() -> None:
+    """A pipeline's repr masks OAuthToken like get-pipeline does; the value itself is untouched."""
+    pipeline = secret_pipeline()
+    source = pipeline.stages[0].actions[0]
+    assert [] == hits("model repr", repr(pipeline) + str(source))
+    assert "'OAuthToken': '****'" in repr(source)
+    assert CANARIES["token"] == source.configuration["OAuthToken"]
+    assert "'Owner': 'acme'" in repr(source)
 
 
 def test_cli_run_masks_secret_from_the_environment(tmp_path: Path) -> None:
