@@ -498,3 +498,36 @@ def test_mutations_give_exactly_their_error(p: pw.Pipeline, data: st.DataObject)
         expected = "PW208"
 
     assert {expected} == {i.code for i in pw.lint(d) if i.is_error}
+
+
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [
+        ("environment", "into the JSON text of CodeBuild's environment variables"),
+        ("buildspec", "into the buildspec text before CodeBuild reads it"),
+    ],
+)
+def test_injection_warning_names_what_the_text_becomes(where: str, says: str) -> None:
+    """PW701 on a CodeBuild action says whether the value lands in JSON or a buildspec, not 'shell text'."""
+    source = pw.actions.codecommit_source("Source", repository_name="web", branch="main", namespace="SourceVariables")
+    message = source.variable("CommitMessage")
+    build = pw.actions.codebuild(
+        "Build",
+        project_name="web",
+        input=source.output(),
+        environment_variables={"MSG": message} if where == "environment" else None,
+        buildspec_override=f"version: 0.2\nphases:\n  build:\n    commands: [echo {message}]"
+        if where == "buildspec"
+        else None,
+    )
+    pipeline = pw.Pipeline(
+        name="p",
+        role_arn=ROLE,
+        artifact_store=pw.ArtifactStore(location="bucket"),
+        stages=[pw.Stage(name="Source", actions=[source]), pw.Stage(name="Build", actions=[build])],
+    )
+    found = [i for i in pw.lint(pipeline) if i.code == "PW701"]
+    key = "EnvironmentVariables" if where == "environment" else "BuildspecOverride"
+    assert [f"stages[1].actions[0].configuration.{key}"] == [i.path for i in found]
+    assert says in found[0].message
+    assert "shell text" not in found[0].message

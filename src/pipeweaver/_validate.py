@@ -1680,10 +1680,20 @@ def _references(
 
 
 def _injection(ctx: _Context, path: str, ref: str, what: str) -> None:
+    # The substitution is textual in all three places; what differs is what the text becomes.
+    if path.endswith("EnvironmentVariables"):
+        into = (
+            "substituted into the JSON text of CodeBuild's environment variables "
+            "(a quote in it can end the value and add or change variables)"
+        )
+    elif path.endswith("BuildspecOverride"):
+        into = "substituted into the buildspec text before CodeBuild reads it"
+    else:
+        into = "substituted into shell text before it runs"
     ctx.add(
         "PW701",
         path,
-        f"{ref} is {what}, substituted into shell text before it runs",
+        f"{ref} is {what}, {into}",
         'pass it as an environment variable and quote it in the script ("$VAR"), or validate it in the script first',
     )
 
