@@ -23,9 +23,7 @@ def test_example_runs(path: Path, tmp_path: Path) -> None:
             timeout=300,
         )
     else:
-        result = subprocess.run(
-            [sys.executable, str(path)], capture_output=True, text=True, cwd=tmp_path, timeout=300
-        )
+        result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
 
     assert 0 == result.returncode, result.stdout + result.stderr
     assert result.stdout.strip()

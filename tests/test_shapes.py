@@ -5,7 +5,10 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pipeweaver as pw
 from pipeweaver._shapes import SHAPES, check_shape, join_key
+
+ROLE = "arn:aws:iam::123456789012:role/pipeline"
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,3 +47,16 @@ def test_hostile_nesting_is_bounded() -> None:
     issues = check_shape({"name": "p", "roleArn": "r", "stages": [{"name": "s", "actions": [deep]}]})
 
     assert [("PW003", "stages[0].actions[0].name")] == [(i.code, i.path) for i in issues if i.code == "PW003"]
+
+
+def test_length_hint_says_which_way() -> None:
+    """A value under the minimum length is told to grow, one over the maximum to shrink."""
+    short, long = (
+        pw.lint({"name": "p", "roleArn": ROLE, "artifactStore": {"type": "S3", "location": loc}, "stages": []})
+        for loc in ("b", "b" * 64)
+    )
+    (too_short,) = [i for i in short if i.path == "artifactStore.location"]
+    (too_long,) = [i for i in long if i.path == "artifactStore.location"]
+
+    assert "it needs at least 3 characters" == too_short.hint
+    assert "shorten it to at most 63 characters" == too_long.hint

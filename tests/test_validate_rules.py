@@ -484,6 +484,24 @@ CASES = [
         "triggers[0].gitConfiguration.pullRequest[0]",
         lambda d: _set(d, "triggers", [trigger(pullRequest=[{"filePaths": {"includes": ["src/**"]}}])]),
     ),
+    case(
+        "PW714",
+        "triggers[0].gitConfiguration.push[0].filePaths.excludes[1]",
+        lambda d: _set(
+            d,
+            "triggers",
+            [
+                trigger(
+                    push=[
+                        {
+                            "branches": {"includes": ["release/{1,2}.x", "main"]},
+                            "filePaths": {"excludes": ["docs/**", "src/[a-z"]},
+                        }
+                    ]
+                )
+            ],
+        ),
+    ),
     # -- stage conditions --------------------------------------------------------------------
     case(
         "PW501",

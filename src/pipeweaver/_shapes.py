@@ -424,7 +424,9 @@ def _string(
                 ),
                 hint="an empty value is never allowed; leave the field out instead"
                 if not value
-                else f"shorten it to at most {hi} characters",
+                else f"shorten it to at most {hi} characters"
+                if hi is not None and len(value) > hi
+                else f"it needs at least {lo} characters",
             )
         )
     pattern = shape.get("pattern")

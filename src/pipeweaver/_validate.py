@@ -24,7 +24,8 @@ from . import _catalog, _cfn
 from ._codec import is_intrinsic, to_codepipeline, unwrap
 from ._model import Expression, Pipeline
 from ._shapes import check_shape, join_key
-from .errors import Issue, LoadError, Severity, ValidationError
+from ._triggers import compile_glob
+from .errors import DefinitionError, Issue, LoadError, Severity, ValidationError
 
 __all__ = ["RULES", "RuleInfo", "lint", "validate"]
 
@@ -709,6 +710,15 @@ RULES: Final[Mapping[str, RuleInfo]] = {
             "§1.4: each commands entry is one shell line; put scripts in a file in the input artifact.",
             '"commands": ["set -e\\nmake"]',
             _UG + "action-reference-Commands.html",
+        ),
+        _r(
+            "PW714",
+            "warning",
+            "Malformed glob in a trigger filter",
+            "AWS stores any 1-255 character pattern, but an unclosed '[' or '{', an empty character "
+            "set or a trailing backslash is not a glob: the filter can never match as intended.",
+            '"branches": {"includes": ["release/{1.x"]}',
+            _UG + "syntax-glob.html",
         ),
         _r(
             "PW711",
@@ -1754,6 +1764,9 @@ def _trigger_rules(ctx: _Context) -> None:
                     "alone, or branches + filePaths",
                     "split tags into their own push filter; add branches to a filePaths filter",
                 )
+        for kind in ("push", "pullRequest"):
+            for fi, flt in enumerate(_list(git.get(kind))):
+                _glob_rules(ctx, f"{gpath}.{kind}[{fi}]", _dict(flt))
         for pi, pull in enumerate(_list(git.get("pullRequest"))):
             pull = _dict(pull)
             present = tuple(k for k in ("branches", "filePaths") if pull.get(k) is not None)
@@ -1765,6 +1778,24 @@ def _trigger_rules(ctx: _Context) -> None:
                     "(optionally with filePaths and events)",
                     'add "branches": {"includes": ["main"]}',
                 )
+
+
+def _glob_rules(ctx: _Context, path: str, flt: Mapping[str, Any]) -> None:
+    for criterion in ("branches", "tags", "filePaths"):
+        for side in ("includes", "excludes"):
+            for k, pattern in enumerate(_list(_dict(flt.get(criterion)).get(side))):
+                if type(pattern) is not str:
+                    continue  # the shape walk reports it
+                try:
+                    compile_glob(pattern)
+                except DefinitionError as exc:
+                    ctx.add(
+                        "PW714",
+                        f"{path}.{criterion}.{side}[{k}]",
+                        f"glob {pattern!r} is malformed: {exc.rule.split(';')[0]}",
+                        "escape special characters with a backslash, e.g. '\\{' for a literal brace, or close "
+                        "the group or set",
+                    )
 
 
 # ---------------------------------------------------------------------------------------------
