@@ -14,9 +14,19 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import _cfn
-from .._codec import ExpressionResolver, build_pipeline, is_intrinsic, to_codepipeline
-from .._model import Action, Expression, Pipeline
-from .._shapes import SHAPES
+from .._codec import ExpressionResolver, build_pipeline, is_intrinsic
+from .._model import (
+    Action,
+    ArtifactStore,
+    Condition,
+    Expression,
+    GitFilter,
+    Pipeline,
+    Rule,
+    Stage,
+    Trigger,
+    Variable,
+)
 from ..errors import LoadError, SynthesisError
 from ._events import EventWiring, add_event_wiring
 
@@ -60,19 +70,6 @@ def _raw(value: Any) -> Any:
     return value
 
 
-def _pascal(value: Any, shape_name: str) -> Any:
-    if is_intrinsic(value):
-        return value
-    shape = SHAPES[shape_name]
-    kind = shape["type"]
-    if kind == "structure" and isinstance(value, Mapping):
-        members = shape["members"]
-        return {_cfn.cfn_key(k): _pascal(v, members[k]) if k in members else v for k, v in value.items()}
-    if kind == "list" and isinstance(value, list):
-        return [_pascal(v, shape["member"]) for v in value]
-    return value
-
-
 def _region(key: str) -> Any:
     if key.startswith("{"):
         try:
@@ -84,25 +81,271 @@ def _region(key: str) -> Any:
     return key
 
 
-def _check_cfn_limits(declaration: Mapping[str, Any]) -> None:
-    for i, stage in enumerate(declaration.get("stages", [])):
+def _check_cfn_limits(pipeline: Pipeline) -> None:
+    for i, stage in enumerate(pipeline.stages):
         path = f"stages[{i}]"
-        failure = stage.get("onFailure")
-        if failure and failure.get("result") is not None and failure["result"] not in CFN_ON_FAILURE_RESULTS:
+        failure = stage.on_failure
+        if failure is not None and failure.result is not None and failure.result.value not in CFN_ON_FAILURE_RESULTS:
             raise SynthesisError(
-                f"onFailure result {failure['result']} cannot be written to CloudFormation, whose schema "
+                f"onFailure result {failure.result.value} cannot be written to CloudFormation, whose schema "
                 f"allows only {' and '.join(CFN_ON_FAILURE_RESULTS)}; deploy it through the API instead",
                 path=f"{path}.onFailure.result",
             )
-        for where in ("onFailure", "onSuccess", "beforeEntry"):
-            for c, condition in enumerate((stage.get(where) or {}).get("conditions") or ()):
-                for r, rule in enumerate(condition.get("rules") or ()):
-                    if "timeoutInMinutes" in rule:
+        for where, conditions in (
+            ("onFailure", () if failure is None else failure.conditions),
+            ("onSuccess", () if stage.on_success is None else stage.on_success.conditions),
+            ("beforeEntry", () if stage.before_entry is None else stage.before_entry.conditions),
+        ):
+            for c, condition in enumerate(conditions):
+                for r, rule in enumerate(condition.rules):
+                    if rule.timeout_in_minutes is not None:
                         raise SynthesisError(
                             "rule timeoutInMinutes has no CloudFormation property (RuleDeclaration lacks it); "
                             "remove it or deploy the pipeline through the API",
                             path=f"{path}.{where}.conditions[{c}].rules[{r}].timeoutInMinutes",
                         )
+
+
+# The renderer below writes the CloudFormation properties straight from the model, in the API's
+# member order with CloudFormation's PascalCase names (``runOrder`` -> ``RunOrder``), the same
+# document as rendering the API declaration and renaming its keys by the shapes table, in one
+# pass. tests/synth/test_cloudformation_render.py holds that two-step rendering as the oracle.
+#
+# Expressions may stand wherever the model holds a string (a template import keeps every
+# intrinsic function), so every string field goes through ``_leaf``, behind a ``type(...) is
+# str`` test that answers for plain values. While rendering the stages, ``_leaf`` also notes
+# the parameters an expression refers to (see ``_declare_parameters``), so that the stages,
+# which are nearly the whole template, are not walked again to find them.
+
+
+class _Stages:
+    """Renders stages and notes what ``_declare_parameters`` needs from them."""
+
+    __slots__ = ("configs", "found")
+
+    def __init__(self) -> None:
+        #: Names that expressions in the stages refer to with ``Ref`` or ``Fn::Sub``.
+        self.found: set[str] = set()
+        #: Rendered configuration maps whose parameters are read after the template is complete:
+        #: those holding an expression (event wiring may overwrite a value) and those whose
+        #: one key makes the map itself read as an intrinsic function.
+        self.configs: list[dict[str, Any]] = []
+
+    def leaf(self, value: Any) -> Any:
+        out = _raw(value)
+        _referenced(out, self.found)
+        return out
+
+    def config(self, configuration: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        held_expression = False
+        for key, value in configuration.items():
+            if type(value) is not str:
+                value = _raw(value)
+                held_expression = True
+            out[key] = value
+        if held_expression or (len(out) == 1 and ("Ref" in out or "Fn::Sub" in out)):
+            self.configs.append(out)
+        return out
+
+    def stage(self, stage: Stage) -> dict[str, Any]:
+        leaf = self.leaf
+        name = stage.name
+        out: dict[str, Any] = {"Name": name if type(name) is str else leaf(name)}
+        if stage.blockers:
+            out["Blockers"] = [{"Name": leaf(b.name), "Type": leaf(b.type)} for b in stage.blockers]
+        out["Actions"] = [self.action(a) for a in stage.actions]
+        if stage.on_failure is not None:
+            f = stage.on_failure
+            failure: dict[str, Any] = {}
+            if f.result is not None:
+                failure["Result"] = f.result.value
+            if f.retry_mode is not None or f.has_retry_configuration:
+                failure["RetryConfiguration"] = {} if f.retry_mode is None else {"RetryMode": f.retry_mode.value}
+            if f.conditions:
+                failure["Conditions"] = self.conditions(f.conditions)
+            out["OnFailure"] = failure
+        if stage.on_success is not None:
+            out["OnSuccess"] = {"Conditions": self.conditions(stage.on_success.conditions)}
+        if stage.before_entry is not None:
+            out["BeforeEntry"] = {"Conditions": self.conditions(stage.before_entry.conditions)}
+        return out
+
+    def conditions(self, conditions: tuple[Condition, ...]) -> list[dict[str, Any]]:
+        out = []
+        for c in conditions:
+            item: dict[str, Any] = {}
+            if c.result is not None:
+                item["Result"] = c.result.value
+            if c.rules:
+                item["Rules"] = [self.rule(rule) for rule in c.rules]
+            out.append(item)
+        return out
+
+    def rule(self, rule: Rule) -> dict[str, Any]:
+        leaf = self.leaf
+        t = rule.rule_type
+        type_id: dict[str, Any] = {"Category": leaf(t.category)}
+        if t.owner is not None:
+            type_id["Owner"] = leaf(t.owner)
+        type_id["Provider"] = leaf(t.provider)
+        if t.version is not None:
+            type_id["Version"] = leaf(t.version)
+        out: dict[str, Any] = {"Name": leaf(rule.name), "RuleTypeId": type_id}
+        if rule.configuration:
+            out["Configuration"] = self.config(rule.configuration)
+        if rule.commands:
+            out["Commands"] = [leaf(c) for c in rule.commands]
+        if rule.inputs:
+            out["InputArtifacts"] = [{"Name": leaf(a.name)} for a in rule.inputs]
+        if rule.role_arn is not None:
+            out["RoleArn"] = leaf(rule.role_arn)
+        if rule.region is not None:
+            out["Region"] = leaf(rule.region)
+        if rule.timeout_in_minutes is not None:  # refused by _check_cfn_limits before rendering
+            out["TimeoutInMinutes"] = leaf(rule.timeout_in_minutes)
+        return out
+
+    def action(self, action: Action) -> dict[str, Any]:
+        leaf = self.leaf
+        t = action.action_type
+        name, provider, version, run_order = action.name, t.provider, t.version, action.run_order
+        out: dict[str, Any] = {
+            "Name": name if type(name) is str else leaf(name),
+            "ActionTypeId": {
+                "Category": t.category.value,
+                "Owner": t.owner.value,
+                "Provider": provider if type(provider) is str else leaf(provider),
+                "Version": version if type(version) is str else leaf(version),
+            },
+            "RunOrder": run_order if type(run_order) is int else leaf(run_order),
+        }
+        # AWS's implicit defaults (no configuration, no artifacts) are left out of templates, as
+        # people write them.
+        if action.configuration:
+            out["Configuration"] = self.config(action.configuration)
+        if action.commands:
+            out["Commands"] = [leaf(c) for c in action.commands]
+        if action.outputs:
+            out["OutputArtifacts"] = [
+                {"Name": _name(a.name, leaf), "Files": [leaf(f) for f in a.files]}
+                if a.files
+                else {"Name": _name(a.name, leaf)}
+                for a in action.outputs
+            ]
+        if action.inputs:
+            out["InputArtifacts"] = [{"Name": _name(a.name, leaf)} for a in action.inputs]
+        if action.output_variables:
+            out["OutputVariables"] = [leaf(v) for v in action.output_variables]
+        if action.role_arn is not None:
+            out["RoleArn"] = leaf(action.role_arn)
+        if action.region is not None:
+            out["Region"] = leaf(action.region)
+        if action.namespace is not None:
+            out["Namespace"] = leaf(action.namespace)
+        if action.timeout_in_minutes is not None:
+            out["TimeoutInMinutes"] = leaf(action.timeout_in_minutes)
+        if action.environment_variables:
+            envs = []
+            for e in action.environment_variables:
+                item: dict[str, Any] = {"Name": leaf(e.name), "Value": leaf(e.value)}
+                if e.type is not None:
+                    item["Type"] = e.type.value
+                envs.append(item)
+            out["EnvironmentVariables"] = envs
+        return out
+
+
+def _name(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    return value if type(value) is str else leaf(value)
+
+
+def _store(store: ArtifactStore) -> dict[str, Any]:
+    out: dict[str, Any] = {"Type": _raw(store.type), "Location": _raw(store.location)}
+    if store.encryption_key is not None:
+        out["EncryptionKey"] = {"Id": _raw(store.encryption_key.id), "Type": _raw(store.encryption_key.type)}
+    return out
+
+
+def _criteria(f: GitFilter) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if f.includes:
+        out["Includes"] = _raw(f.includes)
+    if f.excludes:
+        out["Excludes"] = _raw(f.excludes)
+    return out
+
+
+def _trigger(t: Trigger) -> dict[str, Any]:
+    git: dict[str, Any] = {"SourceActionName": _raw(t.source_action_name)}
+    if t.push:
+        pushes = []
+        for p in t.push:
+            item: dict[str, Any] = {}
+            if p.tags is not None:
+                item["Tags"] = _criteria(p.tags)
+            if p.branches is not None:
+                item["Branches"] = _criteria(p.branches)
+            if p.file_paths is not None:
+                item["FilePaths"] = _criteria(p.file_paths)
+            pushes.append(item)
+        git["Push"] = pushes
+    if t.pull_request:
+        pulls = []
+        for pr in t.pull_request:
+            item = {}
+            if pr.events:
+                item["Events"] = [e.value for e in pr.events]
+            if pr.branches is not None:
+                item["Branches"] = _criteria(pr.branches)
+            if pr.file_paths is not None:
+                item["FilePaths"] = _criteria(pr.file_paths)
+            pulls.append(item)
+        git["PullRequest"] = pulls
+    return {"ProviderType": _raw(t.provider_type), "GitConfiguration": git}
+
+
+def _variable(v: Variable) -> dict[str, Any]:
+    out: dict[str, Any] = {"Name": _raw(v.name)}
+    if v.default_value is not None:
+        out["DefaultValue"] = _raw(v.default_value)
+    if v.description is not None:
+        out["Description"] = _raw(v.description)
+    return out
+
+
+def _properties(pipeline: Pipeline, stages: _Stages) -> dict[str, Any]:
+    _check_cfn_limits(pipeline)
+    props: dict[str, Any] = {}
+    name = _raw(pipeline.name)
+    if name != _cfn.NO_NAME:
+        props["Name"] = name
+    props["RoleArn"] = _raw(pipeline.role_arn)
+    if pipeline.artifact_store is not None:
+        props["ArtifactStore"] = _store(pipeline.artifact_store)
+    props["Stages"] = [stages.stage(s) for s in pipeline.stages]
+    if pipeline.execution_mode is not None:
+        props["ExecutionMode"] = pipeline.execution_mode.value
+    if pipeline.pipeline_type is not None:
+        props["PipelineType"] = pipeline.pipeline_type.value
+    if pipeline.variables:
+        props["Variables"] = [_variable(v) for v in pipeline.variables]
+    if pipeline.triggers:
+        props["Triggers"] = [_trigger(t) for t in pipeline.triggers]
+    if pipeline.artifact_stores is not None:
+        props["ArtifactStores"] = [
+            {"Region": _region(region), "ArtifactStore": _store(store)}
+            for region, store in pipeline.artifact_stores.items()
+        ]
+    if pipeline.disabled_transitions:
+        props["DisableInboundStageTransitions"] = [
+            {"StageName": stage, "Reason": _raw(reason)} for stage, reason in pipeline.disabled_transitions.items()
+        ]
+    if pipeline.restart_execution_on_update is not None:
+        props["RestartExecutionOnUpdate"] = pipeline.restart_execution_on_update
+    if pipeline.tags:
+        props["Tags"] = [{"Key": k, "Value": _raw(v)} for k, v in pipeline.tags.items()]
+    return props
 
 
 def pipeline_properties(pipeline: Pipeline) -> dict[str, Any]:
@@ -114,31 +357,7 @@ def pipeline_properties(pipeline: Pipeline) -> dict[str, Any]:
 
     .. versionadded:: 0.1.0
     """
-    declaration = _raw(to_codepipeline(pipeline, resolve=lambda expr, _path: expr.raw))
-    _check_cfn_limits(declaration)
-    stores = declaration.pop("artifactStores", None)
-    props: dict[str, Any] = _pascal(declaration, "PipelineDeclaration")
-    if props.get("Name") == _cfn.NO_NAME:
-        del props["Name"]
-    for action in (a for s in props["Stages"] for a in s["Actions"]):
-        # AWS's implicit defaults are left out of templates, as people write them.
-        for key in ("Configuration", "InputArtifacts", "OutputArtifacts"):
-            if not action.get(key):
-                action.pop(key, None)
-    if stores is not None:
-        props["ArtifactStores"] = [
-            {"Region": _region(region), "ArtifactStore": _pascal(store, "ArtifactStore")}
-            for region, store in stores.items()
-        ]
-    if pipeline.disabled_transitions:
-        props["DisableInboundStageTransitions"] = [
-            {"StageName": stage, "Reason": _raw(reason)} for stage, reason in pipeline.disabled_transitions.items()
-        ]
-    if pipeline.restart_execution_on_update is not None:
-        props["RestartExecutionOnUpdate"] = pipeline.restart_execution_on_update
-    if pipeline.tags:
-        props["Tags"] = [{"Key": k, "Value": _raw(v)} for k, v in pipeline.tags.items()]
-    return props
+    return _properties(pipeline, _Stages())
 
 
 def to_cloudformation(
@@ -188,7 +407,8 @@ def to_cloudformation(
             "create the regional buckets yourself",
             path="artifactStores",
         )
-    props = pipeline_properties(pipeline)
+    stages = _Stages()
+    props = _properties(pipeline, stages)
     template: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": description or f"CodePipeline pipeline {_describe(pipeline.name)} (generated by pipeweaver)",
@@ -218,7 +438,7 @@ def to_cloudformation(
     for step in steps:
         step(template, pipeline, logical_id)
     template["Parameters"].update({k: dict(v) for k, v in (parameters or {}).items()})
-    _declare_parameters(template)
+    _declare_parameters(template, logical_id, stages)
     if not template["Parameters"]:
         del template["Parameters"]
     return template
@@ -231,9 +451,12 @@ def _describe(name: str | Expression) -> str:
 _SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 
 
-def _referenced(value: Any, found: set[str]) -> None:
+def _referenced(value: Any, found: set[str], skip: object = None) -> None:
+    """Add to *found* the names that ``Ref`` and ``Fn::Sub`` refer to inside *value* (not inside *skip*)."""
+    if value is skip:
+        return
     if isinstance(value, Mapping):
-        # len() + `in` rather than set(value) == {...}: this walks every node of the template
+        # len() + `in` rather than set(value) == {...}: this walks every node it is given
         if len(value) == 1 and "Ref" in value and isinstance(value["Ref"], str):
             found.add(value["Ref"])
         if len(value) == 1 and "Fn::Sub" in value:
@@ -242,16 +465,30 @@ def _referenced(value: Any, found: set[str]) -> None:
             if isinstance(text, str):
                 found.update(n for n in _SUB_VARIABLE.findall(text) if "." not in n and n not in names)
         for v in value.values():
-            _referenced(v, found)
+            _referenced(v, found, skip)
     elif isinstance(value, list):
         for v in value:
-            _referenced(v, found)
+            _referenced(v, found, skip)
 
 
-def _declare_parameters(template: dict[str, Any]) -> None:
-    found: set[str] = set()
-    _referenced(template["Resources"], found)
-    known = set(template["Resources"]) | set(template["Parameters"])
+def _declare_parameters(template: dict[str, Any], logical_id: str, stages: _Stages) -> None:
+    """
+    Declare as ``String`` parameters the names the template refers to that it does not define.
+
+    The names are those of every ``Ref`` and ``Fn::Sub`` in ``Resources``. The pipeline's
+    ``Stages`` are not walked again: their expressions were noted while they were rendered,
+    and the configuration maps that may read differently now (event wiring sets values in
+    them) are read here. This relies on the template steps adding only plain strings to the
+    stages (event wiring's ``PollForSourceChanges`` and ``DetectChanges``);
+    tests/synth/test_cloudformation_render.py checks it against a walk of the whole template.
+    """
+    found = set(stages.found)
+    for config in stages.configs:
+        _referenced(config, found)
+    resources = template["Resources"]
+    pipeline_stages = resources[logical_id]["Properties"].get("Stages")
+    _referenced(resources, found, skip=pipeline_stages)
+    known = set(resources) | set(template["Parameters"])
     for name in sorted(found - known):
         if not name.startswith("AWS::"):
             template["Parameters"][name] = {
