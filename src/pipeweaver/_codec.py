@@ -152,14 +152,15 @@ def _store(store: ArtifactStore, path: str, text: Text) -> dict[str, Any]:
 
 
 def _config(config: Mapping[str, Any], path: str, text: Text) -> dict[str, Any]:
-    return {key: text(value, join_key(path, key)) for key, value in config.items()}
+    # Paths are built only for values that are not plain strings (the rare expression).
+    return {key: value if type(value) is str else text(value, join_key(path, key)) for key, value in config.items()}
 
 
 def _stage(stage: Stage, path: str, text: Text) -> dict[str, Any]:
     out: dict[str, Any] = {"name": text(stage.name, f"{path}.name")}
     if stage.blockers:
         out["blockers"] = [{"name": b.name, "type": b.type} for b in stage.blockers]
-    out["actions"] = [_action(a, f"{path}.actions[{i}]", text) for i, a in enumerate(stage.actions)]
+    out["actions"] = [_action(a, path, i, text) for i, a in enumerate(stage.actions)]
     if stage.on_failure is not None:
         f = stage.on_failure
         failure: dict[str, Any] = {}
@@ -216,18 +217,31 @@ def _rule(rule: Rule, path: str, text: Text) -> dict[str, Any]:
     return out
 
 
-def _action(action: Action, path: str, text: Text) -> dict[str, Any]:
+def _action(action: Action, stage_path: str, index: int, text: Text) -> dict[str, Any]:
+    # Hot path (every action of every render): plain strings skip ``text`` and the path,
+    # which is built only for a value that is not one (an expression to resolve).
+    path = ""
     t = action.action_type
+    name, provider, version = action.name, t.provider, t.version
+    if type(name) is not str:
+        path = f"{stage_path}.actions[{index}]"
+        name = text(name, f"{path}.name")
+    config: dict[str, Any] = {}
+    for key, value in action.configuration.items():
+        if type(value) is not str:
+            path = path or f"{stage_path}.actions[{index}]"
+            value = text(value, join_key(f"{path}.configuration", key))
+        config[key] = value
     out: dict[str, Any] = {
-        "name": text(action.name, f"{path}.name"),
+        "name": name,
         "actionTypeId": {
-            "category": t.category.value,
-            "owner": t.owner.value,
-            "provider": t.provider,
-            "version": t.version,
+            "category": t.category._value_,
+            "owner": t.owner._value_,
+            "provider": provider,
+            "version": version,
         },
         "runOrder": action.run_order,
-        "configuration": _config(action.configuration, f"{path}.configuration", text),
+        "configuration": config,
     }
     if action.commands:
         out["commands"] = list(action.commands)
@@ -238,14 +252,17 @@ def _action(action: Action, path: str, text: Text) -> dict[str, Any]:
     if action.output_variables:
         out["outputVariables"] = list(action.output_variables)
     if action.role_arn is not None:
+        path = path or f"{stage_path}.actions[{index}]"
         out["roleArn"] = text(action.role_arn, f"{path}.roleArn")
     if action.region is not None:
+        path = path or f"{stage_path}.actions[{index}]"
         out["region"] = text(action.region, f"{path}.region")
     if action.namespace is not None:
         out["namespace"] = action.namespace
     if action.timeout_in_minutes is not None:
         out["timeoutInMinutes"] = action.timeout_in_minutes
     if action.environment_variables:
+        path = path or f"{stage_path}.actions[{index}]"
         envs = []
         for i, e in enumerate(action.environment_variables):
             item: dict[str, Any] = {"name": e.name, "value": text(e.value, f"{path}.environmentVariables[{i}].value")}
