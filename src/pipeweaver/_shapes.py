@@ -137,6 +137,38 @@ def check_shape(
 
 Check = Callable[[object, int], bool]
 
+#: A string shape compiled for the checks below: (enum, least length, greatest length, pattern).
+#: The loops over structure members, list items and map entries test strings inline with it
+#: rather than calling a predicate per value: they are most of the nodes of a declaration.
+StringSpec = tuple[frozenset[str] | None, int, int | None, "re.Pattern[str] | None"]
+
+
+@cache
+def _string_spec(shape_name: str, constraints: bool) -> StringSpec | None:
+    """The compiled checks of *shape_name* when it is a string shape, else ``None``."""
+    shape = SHAPES[shape_name]
+    if shape["type"] != "string":
+        return None
+    lo, hi = shape.get("min"), shape.get("max")
+    return (
+        frozenset(shape["enum"]) if "enum" in shape else None,
+        lo if constraints and lo is not None else 0,
+        hi if constraints and hi is not None else None,
+        _pattern(shape["pattern"]) if "pattern" in shape and constraints else None,
+    )
+
+
+def _string_ok(value: object, spec: StringSpec, skip: Callable[[object], bool] | None) -> bool:
+    # The reference form of the inline string tests in the loops of _validator.
+    if not isinstance(value, str):
+        return skip is not None and skip(value)
+    enum, lo_len, hi_len, pattern = spec
+    if enum is not None:
+        return value in enum
+    if len(value) < lo_len or (hi_len is not None and len(value) > hi_len):
+        return False
+    return pattern is None or not value or pattern.fullmatch(value) is not None
+
 
 @cache
 def _validator(shape_name: str, constraints: bool, skip: Callable[[object], bool] | None) -> Check:
@@ -147,24 +179,42 @@ def _validator(shape_name: str, constraints: bool, skip: Callable[[object], bool
     if kind == "structure":
         members: dict[str, str] = shape["members"]
         required = tuple(shape["required"])
-        children: dict[str, Check] = {}
+        # member -> the string spec of its shape, or the predicate of any other shape; filled on
+        # first use (a shape may contain itself)
+        children: dict[str, StringSpec | Check] = {}
 
         def check_structure(value: object, depth: int) -> bool:
-            if depth > MAX_DEPTH or not isinstance(value, Mapping):
+            if depth > MAX_DEPTH or (type(value) is not dict and not isinstance(value, Mapping)):
                 return False
             for req in required:
                 if value.get(req) is None:
                     return False
+            if not children:
+                for key, member in members.items():
+                    children[key] = _string_spec(member, constraints) or _validator(member, constraints, skip)
             for key, item in value.items():
-                member = members.get(key) if isinstance(key, str) else None
-                if member is None:
+                child = children.get(key) if type(key) is str or isinstance(key, str) else None
+                if child is None:
                     return False
                 if item is None:
                     continue
-                child = children.get(member)
-                if child is None:
-                    child = children[member] = _validator(member, constraints, skip)
-                if not child(item, depth + 1):
+                if type(child) is tuple:
+                    # _string_ok(item, child, skip), inline
+                    if type(item) is not str and not isinstance(item, str):
+                        if skip is None or not skip(item):
+                            return False
+                        continue
+                    enum, lo_len, hi_len, pattern = child
+                    if enum is not None:
+                        if item not in enum:
+                            return False
+                        continue
+                    n = len(item)
+                    if n < lo_len or (hi_len is not None and n > hi_len):
+                        return False
+                    if pattern is not None and n and pattern.fullmatch(item) is None:
+                        return False
+                elif not child(item, depth + 1):  # type: ignore[operator]
                     return False
             return True
 
@@ -173,44 +223,54 @@ def _validator(shape_name: str, constraints: bool, skip: Callable[[object], bool
         member_name = shape["member"]
 
         def check_list(value: object, depth: int) -> bool:
-            if depth > MAX_DEPTH or not isinstance(value, list | tuple):
+            if depth > MAX_DEPTH or (type(value) is not list and not isinstance(value, list | tuple)):
                 return False
             if constraints and ((lo is not None and len(value) < lo) or (hi is not None and len(value) > hi)):
                 return False
+            spec = _string_spec(member_name, constraints)
+            if spec is not None:
+                return all(_string_ok(item, spec, skip) for item in value)
             item_check = _validator(member_name, constraints, skip)
-            return all(item_check(item, depth + 1) for item in value)
+            for item in value:  # noqa: SIM110 (a plain loop: all() over a generator is slower here)
+                if not item_check(item, depth + 1):
+                    return False
+            return True
 
         return check_list
     if kind == "map":
         key_name, value_name = shape["key"], shape["value"]
 
         def check_map(value: object, depth: int) -> bool:
-            if depth > MAX_DEPTH or not isinstance(value, Mapping):
+            if depth > MAX_DEPTH or (type(value) is not dict and not isinstance(value, Mapping)):
                 return False
             if constraints and ((lo is not None and len(value) < lo) or (hi is not None and len(value) > hi)):
                 return False
-            key_check = _validator(key_name, constraints, None)
-            value_check = _validator(value_name, constraints, skip)
+            key_spec = _string_spec(key_name, constraints)
+            value_spec = _string_spec(value_name, constraints)
+            key_check = _validator(key_name, constraints, None) if key_spec is None else None
+            value_check = _validator(value_name, constraints, skip) if value_spec is None else None
             for key, item in value.items():
-                if not isinstance(key, str) or not key_check(key, depth + 1) or not value_check(item, depth + 1):
+                if not isinstance(key, str):
+                    return False
+                if key_check is not None:
+                    if not key_check(key, depth + 1):
+                        return False
+                elif not _string_ok(key, key_spec, None):  # type: ignore[arg-type]
+                    return False
+                if value_check is not None:
+                    if not value_check(item, depth + 1):
+                        return False
+                elif not _string_ok(item, value_spec, skip):  # type: ignore[arg-type]
                     return False
             return True
 
         return check_map
     if kind == "string":
-        enum = frozenset(shape["enum"]) if "enum" in shape else None
-        pattern = _pattern(shape["pattern"]) if "pattern" in shape and constraints else None
-        lo_len = lo if constraints and lo is not None else 0
-        hi_len = hi if constraints and hi is not None else None
+        spec = _string_spec(shape_name, constraints)
+        assert spec is not None
 
         def check_string(value: object, depth: int) -> bool:
-            if not isinstance(value, str):
-                return skip is not None and skip(value)
-            if enum is not None:
-                return value in enum
-            if len(value) < lo_len or (hi_len is not None and len(value) > hi_len):
-                return False
-            return pattern is None or not value or pattern.fullmatch(value) is not None
+            return _string_ok(value, spec, skip)
 
         return check_string
     if kind in ("integer", "long"):

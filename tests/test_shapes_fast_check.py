@@ -1,0 +1,202 @@
+"""The compiled shape predicate answers exactly as the plain one it replaced, and as the walk.
+
+``check_shape`` first asks a compiled predicate whether a value is valid and walks it for
+issues only when it is not, so a predicate that accepted a value the walk would report would
+hide issues. The predicate tests strings inline in its loops; the oracle here is the previous
+form, one predicate call per value.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeweaver._codec import is_intrinsic, to_codepipeline
+from pipeweaver._shapes import MAX_DEPTH, SHAPES, _pattern, _validator, _walk
+
+from .fuzz._hostile import TRICKY_TEXT, _containers, hostile_values, json_values, mutated_declarations
+from .strategies import pipelines
+from .synth._strategies import pipelines_with_expressions
+
+Check = Callable[[object, int], bool]
+
+
+@cache
+def oracle(shape_name: str, constraints: bool, skip: Callable[[object], bool] | None) -> Check:
+    shape = SHAPES[shape_name]
+    kind = shape["type"]
+    lo, hi = shape.get("min"), shape.get("max")
+    if kind == "structure":
+        members: dict[str, str] = shape["members"]
+        required = tuple(shape["required"])
+
+        def check_structure(value: object, depth: int) -> bool:
+            if depth > MAX_DEPTH or not isinstance(value, Mapping):
+                return False
+            for req in required:
+                if value.get(req) is None:
+                    return False
+            for key, item in value.items():
+                member = members.get(key) if isinstance(key, str) else None
+                if member is None:
+                    return False
+                if item is None:
+                    continue
+                if not oracle(member, constraints, skip)(item, depth + 1):
+                    return False
+            return True
+
+        return check_structure
+    if kind == "list":
+
+        def check_list(value: object, depth: int) -> bool:
+            if depth > MAX_DEPTH or not isinstance(value, list | tuple):
+                return False
+            if constraints and ((lo is not None and len(value) < lo) or (hi is not None and len(value) > hi)):
+                return False
+            item_check = oracle(shape["member"], constraints, skip)
+            return all(item_check(item, depth + 1) for item in value)
+
+        return check_list
+    if kind == "map":
+
+        def check_map(value: object, depth: int) -> bool:
+            if depth > MAX_DEPTH or not isinstance(value, Mapping):
+                return False
+            if constraints and ((lo is not None and len(value) < lo) or (hi is not None and len(value) > hi)):
+                return False
+            key_check = oracle(shape["key"], constraints, None)
+            value_check = oracle(shape["value"], constraints, skip)
+            for key, item in value.items():
+                if not isinstance(key, str) or not key_check(key, depth + 1) or not value_check(item, depth + 1):
+                    return False
+            return True
+
+        return check_map
+    if kind == "string":
+        enum = frozenset(shape["enum"]) if "enum" in shape else None
+        pattern = _pattern(shape["pattern"]) if "pattern" in shape and constraints else None
+        lo_len = lo if constraints and lo is not None else 0
+        hi_len = hi if constraints and hi is not None else None
+
+        def check_string(value: object, depth: int) -> bool:
+            if not isinstance(value, str):
+                return skip is not None and skip(value)
+            if enum is not None:
+                return value in enum
+            if len(value) < lo_len or (hi_len is not None and len(value) > hi_len):
+                return False
+            return pattern is None or not value or pattern.fullmatch(value) is not None
+
+        return check_string
+    if kind in ("integer", "long"):
+
+        def check_int(value: object, depth: int) -> bool:
+            if not isinstance(value, int) or isinstance(value, bool):
+                return False
+            if not constraints:
+                return True
+            return not ((lo is not None and value < lo) or (hi is not None and value > hi))
+
+        return check_int
+    if kind == "boolean":
+        return lambda value, depth: isinstance(value, bool)
+    return lambda value, depth: True
+
+
+def _rendered(pipeline: Any) -> Any:
+    return to_codepipeline(pipeline, resolve=lambda expr, _path: expr.raw)
+
+
+@st.composite
+def one_string_changed(draw: st.DrawFn) -> Any:
+    """A valid declaration with one string replaced: most such values break only a pattern,
+    a length or an enum, the checks a predicate could get wrong without failing anything else."""
+    value = copy.deepcopy(_rendered(draw(st.one_of(pipelines(), pipelines_with_expressions()))))
+    spots = [(trail, node) for trail, node in _containers(value) if trail and isinstance(node, str)]
+    trail, node = draw(st.sampled_from(spots))
+    parent = value
+    for step in trail[:-1]:
+        parent = parent[step]
+    parent[trail[-1]] = draw(
+        st.one_of(
+            st.sampled_from(["", " ", "a b", "x" * 101, "x" * 1001, node + "!", node.lower(), node.upper(), "1"]),
+            st.sampled_from(TRICKY_TEXT),
+            st.text(max_size=12),
+        )
+    )
+    return value
+
+
+values = st.one_of(
+    one_string_changed(),
+    mutated_declarations(),
+    st.builds(_rendered, pipelines()),
+    st.builds(_rendered, pipelines_with_expressions()),
+    hostile_values,
+)
+MODES = [(True, is_intrinsic), (True, None), (False, is_intrinsic), (False, None)]
+
+
+def _same_answers(value: object) -> None:
+    for constraints, skip in MODES:
+        expected = oracle("PipelineDeclaration", constraints, skip)(value, 0)
+        assert expected == _validator("PipelineDeclaration", constraints, skip)(value, 0)
+        issues: list[Any] = []
+        _walk(value, "PipelineDeclaration", "", issues, constraints, skip, 0)
+        assert expected == (not issues)
+
+
+@settings(max_examples=400)
+@given(one_string_changed())
+def test_declarations_with_one_string_changed_get_the_oracle_answer(value: object) -> None:
+    _same_answers(value)
+
+
+@settings(max_examples=400)
+@given(values)
+def test_declarations_get_the_oracle_answer(value: object) -> None:
+    _same_answers(value)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.tuples(st.sampled_from(sorted(SHAPES)), json_values), min_size=1, max_size=20))
+def test_every_shape_gets_the_oracle_answer_on_any_json(cases: list[tuple[str, Any]]) -> None:
+    for shape, value in cases:
+        for constraints, skip in MODES:
+            assert oracle(shape, constraints, skip)(value, 0) == _validator(shape, constraints, skip)(value, 0)
+
+
+@settings(max_examples=100)
+@given(st.one_of(st.builds(_rendered, pipelines()), st.builds(_rendered, pipelines_with_expressions())))
+def test_every_part_of_a_valid_declaration_gets_the_oracle_answer_for_every_shape(value: object) -> None:
+    parts = [node for _trail, node in _containers(value)][:40]
+    for node in parts:
+        for shape in SHAPES:
+            for constraints, skip in MODES:
+                assert oracle(shape, constraints, skip)(node, 0) == _validator(shape, constraints, skip)(node, 0)
+
+
+class _OddKey(str):
+    """A str subclass key (a loader may hand over any Mapping)."""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"name": "p", "roleArn": "arn:aws:iam::123456789012:role/R", "stages": [], 1: "x"},
+        {"name": "p", "roleArn": "arn:aws:iam::123456789012:role/R", "stages": [], _OddKey("version"): 1},
+        {"name": "p", "roleArn": None, "stages": []},
+        {"name": "p", "roleArn": "arn:aws:iam::123456789012:role/R", "stages": [{"name": "S", "actions": [None]}]},
+        {"name": "", "roleArn": "arn:aws:iam::123456789012:role/R", "stages": ()},
+        {"name": {"Ref": "N"}, "roleArn": "arn:aws:iam::123456789012:role/R", "stages": [], "pipelineType": None},
+    ],
+)
+def test_odd_values_get_the_oracle_answer(value: object) -> None:
+    _same_answers(value)
