@@ -9,6 +9,7 @@ fields; whole-pipeline rules live in :mod:`pipeweaver._validate`.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -128,9 +129,20 @@ class PullRequestEvent(enum.StrEnum):
 E = TypeVar("E", bound=enum.Enum)
 
 
+@functools.cache
+def _members_by_value(cls: type[E]) -> dict[Any, E]:
+    return {member.value: member for member in cls}
+
+
 def _to_enum(cls: type[E], field: str, value: Any) -> E:
     if isinstance(value, cls):
         return value
+    # A dict lookup first: the Enum call (metaclass __call__, then __new__) costs several times
+    # as much, for every action type built. Anything the table lacks takes the Enum's own path.
+    if type(value) is str:
+        member: E | None = _members_by_value(cls).get(value)
+        if member is not None:
+            return member
     try:
         return cls(value)
     except ValueError:
@@ -217,6 +229,22 @@ def _texts(value: Mapping[str, Any] | None) -> dict[str, str | Expression]:
     return dict(value or {})
 
 
+def _items(count_shape: str, item_shape: str) -> _names.Validator:
+    """The item count of a tuple field, then each item: one validator, skipped when it is empty.
+
+    The same checks, in the same order, as ``[checked_count(...), checked_each(...)]``, without
+    attrs' composite validator and two calls per field when (as usual) the field is empty.
+    """
+    count, each = checked_count(count_shape), checked_each(item_shape)
+
+    def validate(instance: Any, attribute: Any, value: Any) -> None:
+        if value:
+            count(instance, attribute, value)
+            each(instance, attribute, value)
+
+    return validate
+
+
 def _strs(value: Iterable[str] | str | None) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -244,7 +272,7 @@ class Artifact:
     files: tuple[str, ...] = attrs.field(
         default=(),
         converter=_strs,
-        validator=[checked_count("FilePathList"), checked_each("FilePath")],
+        validator=_items("FilePathList", "FilePath"),
         kw_only=True,
     )
 
@@ -358,15 +386,13 @@ class Action:
     configuration: Mapping[str, str | Expression] = attrs.field(
         factory=dict, converter=_texts, hash=False, validator=_check_configuration, repr=_masked_repr
     )
-    commands: tuple[str, ...] = attrs.field(
-        default=(), converter=_strs, validator=[checked_count("CommandList"), checked_each("Command")]
-    )
+    commands: tuple[str, ...] = attrs.field(default=(), converter=_strs, validator=_items("CommandList", "Command"))
     inputs: tuple[Artifact, ...] = attrs.field(default=(), converter=_artifacts)
     outputs: tuple[Artifact, ...] = attrs.field(default=(), converter=_artifacts)
     output_variables: tuple[str, ...] = attrs.field(
         default=(),
         converter=_strs,
-        validator=[checked_count("OutputVariableList"), checked_each("OutputVariable")],
+        validator=_items("OutputVariableList", "OutputVariable"),
     )
     role_arn: str | Expression | None = attrs.field(default=None, validator=checked("RoleArn", optional=True))
     region: str | Expression | None = attrs.field(default=None, validator=checked("AWSRegionName", optional=True))

@@ -53,6 +53,32 @@ def checked(shape_name: str, *, optional: bool = False) -> Validator:
     kind = shape["type"]
     lo, hi = shape.get("min"), shape.get("max")
     pattern = re.compile(shape["pattern"], re.DOTALL) if "pattern" in shape else None
+    # None (optional or not), booleans and values of another type (an Expression) pass
+    # unchecked; so does everything while checks are off (see unchecked()). The string and
+    # integer forms below run on every field of every model object built, so they test the
+    # value's exact type first.
+    least = lo if lo is not None else 0
+
+    def validate_string(_instance: Any, attribute: Any, value: Any) -> None:
+        if type(value) is not str and not isinstance(value, str):
+            return
+        if not _CHECKING.get():
+            return
+        n = len(value)
+        if n < least or (hi is not None and n > hi):
+            raise DefinitionError(
+                attribute.name, value, f"length must be {lo or 0}..{hi or 'any'} characters ({shape_name})"
+            )
+        if pattern is not None and not pattern.fullmatch(value):
+            raise DefinitionError(attribute.name, value, f"must match {shape['pattern']} ({shape_name})")
+
+    def validate_integer(_instance: Any, attribute: Any, value: Any) -> None:
+        if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
+            return
+        if not _CHECKING.get():
+            return
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            raise DefinitionError(attribute.name, value, f"must be in {lo}..{hi} ({shape_name})")
 
     def validate(_instance: Any, attribute: Any, value: Any) -> None:
         if value is None and optional:
@@ -74,6 +100,10 @@ def checked(shape_name: str, *, optional: bool = False) -> Validator:
         ):
             raise DefinitionError(field, value, f"must be in {lo}..{hi} ({shape_name})")
 
+    if kind == "string":
+        return validate_string
+    if kind == "integer":
+        return validate_integer
     return validate
 
 
@@ -94,7 +124,7 @@ def checked_count(shape_name: str) -> Validator:
     lo, hi = shape.get("min"), shape.get("max")
 
     def validate(_instance: Any, attribute: Any, value: Any) -> None:
-        if not _CHECKING.get() or not value:
+        if not value or not _CHECKING.get():
             return
         n = len(value)
         if (lo is not None and n < lo) or (hi is not None and n > hi):
