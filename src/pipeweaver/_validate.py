@@ -987,49 +987,58 @@ def validate(pipeline: Pipeline, *, region: str | None = None) -> None:
 
 def _index(ctx: _Context) -> None:
     """Read stages, actions, artifacts and namespaces once (tolerating any malformed part)."""
-    # Hot path (every action of every lint): plain type tests and local names on purpose.
+    # Hot path (every action of every lint): plain type tests inline and local names on purpose;
+    # each `x if type(x) is str else _str(x)` is `_str(x)` without a call for the usual value.
     producers = ctx.producers
+    actions = ctx.actions
     specs = _catalog.PROVIDERS
     for si, stage in enumerate(_list(ctx.decl.get("stages"))):
         spath = f"stages[{si}]"
         stage = _dict(stage)
         ctx.stages.append((si, spath, stage, _str(stage.get("name"))))
         for ai, action in enumerate(_list(stage.get("actions"))):
-            action = _dict(action)
+            action = action if type(action) is dict else _dict(action)
             get = action.get
-            type_id = _dict(get("actionTypeId"))
+            type_id = get("actionTypeId")
+            type_id = type_id if type(type_id) is dict else _dict(type_id)
             run_order = get("runOrder", 1)
             if type(run_order) is not int:
                 run_order = 1
             category, owner, provider = type_id.get("category"), type_id.get("owner"), type_id.get("provider")
             ok = type(category) is str and type(owner) is str and type(provider) is str
+            name, version, config = get("name"), type_id.get("version"), get("configuration")
+            namespace, region = get("namespace"), get("region")
             a = _Action(
-                stage=si,
-                index=ai,
-                path=f"{spath}.actions[{ai}]",
-                data=action,
-                name=_str(get("name")),
-                category=category if type(category) is str else None,
-                owner=owner if type(owner) is str else None,
-                provider=provider if type(provider) is str else None,
-                version=_str(type_id.get("version")),
-                run_order=run_order,
-                config=_dict(get("configuration")),
-                namespace=_str(get("namespace")),
-                region=_str(get("region")),
-                spec=specs.get(cast("tuple[str, str, str]", (category, owner, provider))) if ok else None,
+                si,
+                ai,
+                f"{spath}.actions[{ai}]",
+                action,
+                name if type(name) is str else _str(name),
+                category if type(category) is str else None,
+                owner if type(owner) is str else None,
+                provider if type(provider) is str else None,
+                version if type(version) is str else _str(version),
+                run_order,
+                config if type(config) is dict else _dict(config),
+                None if namespace is None else _str(namespace),
+                None if region is None else _str(region),
+                specs.get(cast("tuple[str, str, str]", (category, owner, provider))) if ok else None,
             )
-            ctx.actions.append(a)
-            for oi, out in enumerate(_list(get("outputArtifacts"))):
-                name = _dict(out).get("name")
-                if type(name) is str:
-                    a.outputs.append((name, oi))
-                    if name not in producers:
-                        producers[name] = (a, oi)
-            for ii, item in enumerate(_list(get("inputArtifacts"))):
-                name = _dict(item).get("name")
-                if type(name) is str:
-                    a.inputs.append((name, ii))
+            actions.append(a)
+            outputs = get("outputArtifacts")
+            if outputs:
+                for oi, out in enumerate(outputs if type(outputs) is list else _list(outputs)):
+                    name = out.get("name") if type(out) is dict else _dict(out).get("name")
+                    if type(name) is str:
+                        a.outputs.append((name, oi))
+                        if name not in producers:
+                            producers[name] = (a, oi)
+            inputs = get("inputArtifacts")
+            if inputs:
+                for ii, item in enumerate(inputs if type(inputs) is list else _list(inputs)):
+                    name = item.get("name") if type(item) is dict else _dict(item).get("name")
+                    if type(name) is str:
+                        a.inputs.append((name, ii))
     for variable in _list(ctx.decl.get("variables")):
         name = _str(_dict(variable).get("name"))
         if name is not None:
@@ -1293,7 +1302,7 @@ def _is_literal(value: Any) -> bool:
 
 
 def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> None:
-    cpath = f"{a.path}.configuration"
+    cpath = a.path + ".configuration"
     config = a.config
     known = spec.keys
     unknown = [k for k in config if k not in known and isinstance(k, str) and not spec.knows_key(k)]
@@ -1306,7 +1315,7 @@ def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> No
                 f"{spec.provider} action {a.label} is missing required configuration {key!r}",
                 f"you wrote {near!r}; rename it to {key!r}" if near else f"add {key!r}",
             )
-    n_inputs = len(_list(a.data.get("inputArtifacts")))
+    n_inputs = len(_list(a.data.get("inputArtifacts"))) if spec.conditional else 0
     for req in spec.conditional:
         if req.key in config:
             continue
@@ -1416,6 +1425,8 @@ def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> No
                         else '{"Key":"Value"}'
                     ),
                 )
+    if not spec.artifact_keys and not spec.artifact_path_keys:
+        return
     input_names = [name for name, _ in a.inputs]
     for key in spec.artifact_keys:
         value = config.get(key)
