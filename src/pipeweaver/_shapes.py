@@ -221,46 +221,56 @@ def _validator(shape_name: str, constraints: bool, skip: Callable[[object], bool
         return check_structure
     if kind == "list":
         member_name = shape["member"]
+        # the item's string spec or predicate, looked up on first use (a shape may contain itself)
+        item: list[StringSpec | Check] = []
 
         def check_list(value: object, depth: int) -> bool:
             if depth > MAX_DEPTH or (type(value) is not list and not isinstance(value, list | tuple)):
                 return False
             if constraints and ((lo is not None and len(value) < lo) or (hi is not None and len(value) > hi)):
                 return False
-            spec = _string_spec(member_name, constraints)
-            if spec is not None:
-                return all(_string_ok(item, spec, skip) for item in value)
-            item_check = _validator(member_name, constraints, skip)
-            for item in value:  # noqa: SIM110 (a plain loop: all() over a generator is slower here)
-                if not item_check(item, depth + 1):
+            if not item:
+                item.append(_string_spec(member_name, constraints) or _validator(member_name, constraints, skip))
+            check = item[0]
+            if type(check) is tuple:
+                return all(_string_ok(x, check, skip) for x in value)
+            for x in value:  # noqa: SIM110 (a plain loop: all() over a generator is slower here)
+                if not check(x, depth + 1):  # type: ignore[operator]
                     return False
             return True
 
         return check_list
     if kind == "map":
         key_name, value_name = shape["key"], shape["value"]
+        # (key spec or predicate, value spec or predicate), looked up on first use
+        entry: list[tuple[StringSpec | Check, StringSpec | Check]] = []
 
         def check_map(value: object, depth: int) -> bool:
             if depth > MAX_DEPTH or (type(value) is not dict and not isinstance(value, Mapping)):
                 return False
             if constraints and ((lo is not None and len(value) < lo) or (hi is not None and len(value) > hi)):
                 return False
-            key_spec = _string_spec(key_name, constraints)
-            value_spec = _string_spec(value_name, constraints)
-            key_check = _validator(key_name, constraints, None) if key_spec is None else None
-            value_check = _validator(value_name, constraints, skip) if value_spec is None else None
+            if not entry:
+                entry.append(
+                    (
+                        _string_spec(key_name, constraints) or _validator(key_name, constraints, None),
+                        _string_spec(value_name, constraints) or _validator(value_name, constraints, skip),
+                    )
+                )
+            key_check, value_check = entry[0]
+            key_is_string, value_is_string = type(key_check) is tuple, type(value_check) is tuple
             for key, item in value.items():
                 if not isinstance(key, str):
                     return False
-                if key_check is not None:
-                    if not key_check(key, depth + 1):
+                if key_is_string:
+                    if not _string_ok(key, key_check, None):  # type: ignore[arg-type]
                         return False
-                elif not _string_ok(key, key_spec, None):  # type: ignore[arg-type]
+                elif not key_check(key, depth + 1):  # type: ignore[operator]
                     return False
-                if value_check is not None:
-                    if not value_check(item, depth + 1):
+                if value_is_string:
+                    if not _string_ok(item, value_check, skip):  # type: ignore[arg-type]
                         return False
-                elif not _string_ok(item, value_spec, skip):  # type: ignore[arg-type]
+                elif not value_check(item, depth + 1):  # type: ignore[operator]
                     return False
             return True
 
