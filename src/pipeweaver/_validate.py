@@ -1272,6 +1272,16 @@ def _action_type(ctx: _Context, a: _Action) -> None:
 
 
 def _counts(ctx: _Context, a: _Action, inputs: tuple[int, int], outputs: tuple[int, int]) -> None:
+    # Fast path: both counts within bounds (the loop below would report nothing).
+    get = a.data.get
+    ins, outs = get("inputArtifacts", []), get("outputArtifacts", [])
+    if (
+        type(ins) is list
+        and type(outs) is list
+        and inputs[0] <= len(ins) <= inputs[1]
+        and outputs[0] <= len(outs) <= outputs[1]
+    ):
+        return
     for field, (lo, hi), code, word in (
         ("inputArtifacts", inputs, "PW205", "input"),
         ("outputArtifacts", outputs, "PW206", "output"),
