@@ -912,10 +912,10 @@ class _Run:
             self.x.store.get(ref, path)
             inputs[art.name] = path
         outputs: dict[str, Path] = {}
-        for art in action.outputs:
-            path = job.dir / "out" / art.name
-            path.mkdir(parents=True, exist_ok=True)
-            outputs[art.name] = path
+        if action.outputs:
+            out = _make_dirs(self.run_dir, (stage.name, action.name, str(job.attempt), "out"))
+            for art in action.outputs:
+                outputs[art.name] = _make_dirs(out, (art.name,))
         ctx = _LocalContext(
             pipeline=self.pipeline,
             stage=stage,
@@ -1033,6 +1033,26 @@ class _Run:
         )
         self.x._gate(self.pipeline).wake()
         self.completions.put(None)
+
+
+def _make_dirs(base: Path, parts: tuple[str, ...]) -> Path:
+    """Make ``base/parts...`` top-down, one ``mkdir`` per level (``Path.mkdir(parents=True)``
+    first fails its way up and then back down, twice the system calls; each one lets another
+    action thread take the GIL, which is what a wave of actions starting together pays for)."""
+    path = os.fspath(base)
+    for i, part in enumerate(parts):
+        path = os.path.join(path, part)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            if i == len(parts) - 1 and not os.path.isdir(path):
+                raise
+        except FileNotFoundError:
+            if i:
+                raise
+            Path(path, *parts[1:]).mkdir(parents=True, exist_ok=True)
+            break
+    return Path(os.path.join(base, *parts))
 
 
 def _fail_expression(where: str) -> NoReturn:
