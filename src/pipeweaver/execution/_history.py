@@ -126,6 +126,18 @@ def _pid_alive(owner: str) -> bool | None:
     return True
 
 
+def _apply(cur: sqlite3.Cursor, sql: str, rows: list[Sequence[Any]]) -> None:
+    if len(rows) == 1:
+        cur.execute(sql, rows[0])
+    else:
+        cur.executemany(sql, rows)
+
+
+def _json(value: Mapping[str, Any]) -> str:
+    """Sorted JSON of a mapping; most records have none, and ``{}`` needs no encoder."""
+    return json.dumps(dict(value), sort_keys=True) if value else "{}"
+
+
 class History:
     """
     The SQLite history of one work directory (``<workdir>/history.sqlite3``).
@@ -177,8 +189,29 @@ class History:
     def write(self, ops: Iterable[Op]) -> None:
         """Apply *ops* in one transaction."""
         with self.transaction() as cur:
+            # Runs of one statement (a wave's action rows) go through executemany: one call
+            # into SQLite per run instead of one per row.
+            run: list[Sequence[Any]] = []
+            current = ""
             for sql, params in ops:
+                if sql != current and run:
+                    _apply(cur, current, run)
+                    run = []
+                current = sql
+                run.append(params)
+            if run:
+                _apply(cur, current, run)
+
+    def create(self, ops: Sequence[Op]) -> int:
+        """Apply :meth:`op_create`'s *ops* in one transaction; return the execution's ``seq``."""
+        with self.transaction() as cur:
+            sql, params = ops[0]
+            cur.execute(sql, params)
+            seq = cur.lastrowid
+            for sql, params in ops[1:]:
                 cur.execute(sql, params)
+        assert seq is not None
+        return seq
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -268,8 +301,8 @@ class History:
                 record.status.value,
                 _ts(record.started_at),
                 _ts(record.ended_at),
-                json.dumps(dict(record.resolved_configuration), sort_keys=True),
-                json.dumps(dict(record.output_variables), sort_keys=True),
+                _json(record.resolved_configuration),
+                _json(record.output_variables),
                 namespace,
                 record.summary,
                 record.error,

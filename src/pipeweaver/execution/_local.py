@@ -15,6 +15,7 @@ Gates live in this process; across processes only the lease on each execution is
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import queue
@@ -164,6 +165,19 @@ class _Gate:
                     line.remove(run)
                 run.waiting_at = None
 
+    def try_enter(self, run: _Run, stage: str) -> bool:
+        """Enter *stage* only if *run* may do so at once (nobody waits, nothing holds it)."""
+        with self.cond:
+            if run.superseded_by is not None or run.stop_requested or self.waiting.get(stage):
+                return False
+            if stage in self.disabled:
+                return False
+            if run.mode is not ExecutionMode.PARALLEL:
+                if stage in self.holders:
+                    return False
+                self.holders[stage] = run.id
+            return True
+
     def leave(self, run: _Run, stage: str) -> None:
         with self.cond:
             if self.holders.get(stage) == run.id:
@@ -312,6 +326,7 @@ class _Run:
         self.first_stage = 0
         self.last_stage = len(pipeline.stages) - 1
         self.retry_mode: RetryMode | None = None
+        self.after_flush: list[Callable[[], None]] = []
 
     # events and writes ---------------------------------------------------------------------
 
@@ -337,6 +352,11 @@ class _Run:
             events, self.queued = self.queued, []
             for event in events:
                 self.emit(event)
+        # So does what waited for them (leaving the stage that just ended, see _drive).
+        if self.after_flush:
+            hooks, self.after_flush = self.after_flush, []
+            for hook in hooks:
+                hook()
 
     def _stage_record(self, record: StageRecord, position: int) -> None:
         with self.lock:
@@ -414,29 +434,55 @@ class _Run:
         gate = self.x._gate(self.pipeline)
         stages = self.pipeline.stages
         index = self.first_stage
-        while index <= self.last_stage:
-            stage = stages[index]
-            if self.stop_requested:
-                self._finish(ExecutionStatus.STOPPED, self._stopped_summary())
-                return
-            if not gate.enter(self, stage.name):
-                if self.superseded_by is not None:
-                    self._finish(ExecutionStatus.SUPERSEDED, f"Superseded by execution {self.superseded_by}")
-                else:
-                    self._finish(ExecutionStatus.STOPPED, self._stopped_summary())
-                return
-            try:
+        # A stage that succeeded leaves its end queued, not written, and stays held. When the
+        # next stage can be entered at once, the end, the next stage's start and its first
+        # wave's starts go out in one transaction, and the ended stage is left once that is on
+        # disk; otherwise the end is written and the stage left before waiting at the next.
+        held: str | None = None
+        try:
+            while index <= self.last_stage:
+                stage = stages[index]
+                if held is not None:
+                    previous = held
+                    if not self.stop_requested and stage.before_entry is None and gate.try_enter(self, stage.name):
+                        held = stage.name
+                        self.after_flush.append(functools.partial(gate.leave, self, previous))
+                    else:
+                        self.flush()
+                        held = None
+                        gate.leave(self, previous)
+                if held is None:
+                    if self.stop_requested:
+                        self._finish(ExecutionStatus.STOPPED, self._stopped_summary())
+                        return
+                    if not gate.enter(self, stage.name):
+                        if self.superseded_by is not None:
+                            self._finish(ExecutionStatus.SUPERSEDED, f"Superseded by execution {self.superseded_by}")
+                        else:
+                            self._finish(ExecutionStatus.STOPPED, self._stopped_summary())
+                        return
+                    held = stage.name
                 outcome = self._stage(stage, index)
-            finally:
+                index += 1
+                if outcome == "succeeded":
+                    continue
+                held = None
                 gate.leave(self, stage.name)
-            if outcome == "stopped":
-                self._finish(ExecutionStatus.STOPPED, self._stopped_summary())
-                return
-            if outcome == "failed":
-                self._finish(ExecutionStatus.FAILED, self.summary or f"stage {stage.name} failed")
-                return
-            index += 1
-        self._finish(ExecutionStatus.SUCCEEDED, None)
+                if outcome == "stopped":
+                    self._finish(ExecutionStatus.STOPPED, self._stopped_summary())
+                    return
+                if outcome == "failed":
+                    self._finish(ExecutionStatus.FAILED, self.summary or f"stage {stage.name} failed")
+                    return
+            self._finish(ExecutionStatus.SUCCEEDED, None)
+        finally:
+            # Normally empty by now (a flush ran them); after an engine error the stages are
+            # still left, so that other executions do not wait for them forever.
+            hooks, self.after_flush = self.after_flush, []
+            for hook in hooks:
+                hook()
+            if held is not None:
+                gate.leave(self, held)
 
     def _stopped_summary(self) -> str:
         how = "stop and abandon" if self.abandon else "stop and wait"
@@ -552,9 +598,9 @@ class _Run:
                     execution_id=self.id, pipeline=self.name, at=ended, stage=stage.name, status=status, attempt=attempt
                 )
             )
-            self.flush()
             if status is StageStatus.SUCCEEDED:
-                return "succeeded"
+                return "succeeded"  # written by _drive, with the next stage's start if it can
+            self.flush()
             if status is StageStatus.STOPPED:
                 return "stopped"
             self.summary = error
@@ -724,7 +770,7 @@ class _Run:
             prev = self.latest.get((stage.name, action.name))
             attempt = prev.attempt + 1 if prev is not None else 1
             self.position += 1
-            directory = self.run_dir / stage.name / action.name / str(attempt)
+            directory = self.run_dir.joinpath(stage.name, action.name, str(attempt))
             job = _Job(stage, action, attempt, self.position, directory, mono + self.x.timeout_for(stage, action))
             self._action_record(
                 job,
@@ -1483,8 +1529,7 @@ class LocalExecutor:
             owner=self.owner,
             lease_seconds=_LEASE_SECONDS,
         )
-        self._history.write(ops)
-        run.seq = self._history.seq(run.id)
+        run.seq = self._history.create(ops)
         return self._launch(run)
 
     def _renew_leases(self) -> None:
