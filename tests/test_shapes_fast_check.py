@@ -183,6 +183,37 @@ def test_every_part_of_a_valid_declaration_gets_the_oracle_answer_for_every_shap
                 assert oracle(shape, constraints, skip)(node, 0) == _validator(shape, constraints, skip)(node, 0)
 
 
+def _with_configuration(config: Any) -> dict[str, Any]:
+    action = {
+        "name": "B",
+        "actionTypeId": {"category": "Build", "owner": "AWS", "provider": "CodeBuild", "version": "1"},
+        "configuration": config,
+    }
+    return {
+        "name": "p",
+        "roleArn": "arn:aws:iam::123456789012:role/R",
+        "artifactStore": {"type": "S3", "location": "bucket"},
+        "stages": [{"name": "S", "actions": [action]}],
+    }
+
+
+_CONFIGURATIONS = [
+    {"ProjectName": "p"},
+    {"": "p"},
+    {"K" * 50: "p"},
+    {"K" * 51: "p"},
+    {"ProjectName": ""},
+    {"ProjectName": "x" * 1000},
+    {"ProjectName": "x" * 1001},
+    {"ProjectName": None},
+    {"ProjectName": {"Ref": "P"}},
+    {"ProjectName": {"Ref": "P", "Extra": 1}},
+    {1: "p"},
+    {"a\nb": "p"},
+    {f"K{i}": "v" for i in range(201)},
+]
+
+
 class _OddKey(str):
     """A str subclass key (a loader may hand over any Mapping)."""
 
@@ -196,6 +227,7 @@ class _OddKey(str):
         {"name": "p", "roleArn": "arn:aws:iam::123456789012:role/R", "stages": [{"name": "S", "actions": [None]}]},
         {"name": "", "roleArn": "arn:aws:iam::123456789012:role/R", "stages": ()},
         {"name": {"Ref": "N"}, "roleArn": "arn:aws:iam::123456789012:role/R", "stages": [], "pipelineType": None},
+        *(_with_configuration(config) for config in _CONFIGURATIONS),
     ],
 )
 def test_odd_values_get_the_oracle_answer(value: object) -> None:

@@ -246,6 +246,8 @@ def _items(count_shape: str, item_shape: str) -> _names.Validator:
 
 
 def _strs(value: Iterable[str] | str | None) -> tuple[str, ...]:
+    if type(value) is tuple:  # the default (), or a tuple already: tuple(value) is value itself
+        return value
     if value is None:
         return ()
     if isinstance(value, str):
@@ -328,6 +330,8 @@ def _artifacts(value: Iterable[Artifact] | Artifact | None) -> tuple[Artifact, .
 
 
 def _env(value: Iterable[EnvironmentVariable] | Mapping[str, str] | None) -> tuple[EnvironmentVariable, ...]:
+    if type(value) is tuple:  # the default (), or a tuple already: tuple(value) is value itself
+        return value
     if value is None:
         return ()
     if isinstance(value, Mapping):

@@ -258,17 +258,30 @@ def _validator(shape_name: str, constraints: bool, skip: Callable[[object], bool
                     )
                 )
             key_check, value_check = entry[0]
-            key_is_string, value_is_string = type(key_check) is tuple, type(value_check) is tuple
+            if type(key_check) is tuple and type(value_check) is tuple and key_check[0] is None:
+                # string keys and values (configuration maps): _string_ok inline, keys unskipped
+                _, key_lo, key_hi, key_pattern = key_check
+                for key, item in value.items():
+                    if type(key) is not str and not isinstance(key, str):
+                        return False
+                    n = len(key)
+                    if n < key_lo or (key_hi is not None and n > key_hi):
+                        return False
+                    if key_pattern is not None and n and key_pattern.fullmatch(key) is None:
+                        return False
+                    if not _string_ok(item, value_check, skip):
+                        return False
+                return True
             for key, item in value.items():
                 if not isinstance(key, str):
                     return False
-                if key_is_string:
-                    if not _string_ok(key, key_check, None):  # type: ignore[arg-type]
+                if type(key_check) is tuple:
+                    if not _string_ok(key, key_check, None):
                         return False
                 elif not key_check(key, depth + 1):  # type: ignore[operator]
                     return False
-                if value_is_string:
-                    if not _string_ok(item, value_check, skip):  # type: ignore[arg-type]
+                if type(value_check) is tuple:
+                    if not _string_ok(item, value_check, skip):
                         return False
                 elif not value_check(item, depth + 1):  # type: ignore[operator]
                     return False

@@ -1315,7 +1315,11 @@ def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> No
     cpath = a.path + ".configuration"
     config = a.config
     known = spec.keys
-    unknown = [k for k in config if k not in known and isinstance(k, str) and not spec.knows_key(k)]
+    unknown = (
+        []
+        if known.issuperset(config)
+        else [k for k in config if k not in known and isinstance(k, str) and not spec.knows_key(k)]
+    )
     for key in spec.required:
         if key not in config:
             near = _near(key, unknown)
@@ -1489,7 +1493,8 @@ def _compute_fields(ctx: _Context, a: _Action) -> None:
                 f"outputVariables is only for Compute actions; {a.label} is a {a.category} action",
                 "remove it; this provider's output variables are produced automatically",
             )
-        for oi, out in enumerate(_list(a.data.get("outputArtifacts"))):
+        outputs = a.data.get("outputArtifacts")
+        for oi, out in enumerate(_list(outputs) if outputs else ()):
             if _dict(out).get("files") is not None:
                 ctx.add(
                     "PW214",
@@ -1504,8 +1509,9 @@ def _compute_fields(ctx: _Context, a: _Action) -> None:
             f"environmentVariables is only for Commands and EKS actions; {a.label} is {a.provider}",
             "for CodeBuild use configuration.EnvironmentVariables (JSON text)",
         )
-    if a.provider != "Commands":
-        for i, env in enumerate(_list(a.data.get("environmentVariables"))):
+    envs = a.data.get("environmentVariables")
+    if envs and a.provider != "Commands":
+        for i, env in enumerate(_list(envs)):
             if _dict(env).get("type") == "SECRETS_MANAGER":
                 ctx.add(
                     "PW214",
@@ -1621,7 +1627,8 @@ def _variable_rules(ctx: _Context) -> None:
             if type(value) is str and "#{" in value and isinstance(key, str):
                 path = join_key(f"{a.path}.configuration", key)
                 _references(ctx, path, value, key in shell_keys, a.stage, a.run_order, a)
-        for i, command in enumerate(_list(a.data.get("commands"))):
+        commands, envs = a.data.get("commands"), a.data.get("environmentVariables")
+        for i, command in enumerate(_list(commands) if commands else ()):
             if type(command) is str and "\n" in command:
                 ctx.add(
                     "PW713",
@@ -1631,7 +1638,7 @@ def _variable_rules(ctx: _Context) -> None:
                 )
             if type(command) is str and "#{" in command:
                 _references(ctx, f"{a.path}.commands[{i}]", command, True, a.stage, a.run_order, a)
-        for i, env in enumerate(_list(a.data.get("environmentVariables"))):
+        for i, env in enumerate(_list(envs) if envs else ()):
             value = _dict(env).get("value")
             if type(value) is str and "#{" in value:
                 _references(ctx, f"{a.path}.environmentVariables[{i}].value", value, False, a.stage, a.run_order, a)
