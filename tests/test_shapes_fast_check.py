@@ -9,6 +9,7 @@ form, one predicate call per value.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
@@ -18,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeweaver._codec import is_intrinsic, to_codepipeline
-from pipeweaver._shapes import MAX_DEPTH, SHAPES, _pattern, _validator, _walk
+from pipeweaver._shapes import MAX_DEPTH, SHAPES, _has_bare_dot, _pattern, _validator, _walk
 
 from .fuzz._hostile import TRICKY_TEXT, _containers, hostile_values, json_values, mutated_declarations
 from .strategies import pipelines
@@ -232,3 +233,35 @@ class _OddKey(str):
 )
 def test_odd_values_get_the_oracle_answer(value: object) -> None:
     _same_answers(value)
+
+
+# -- patterns ------------------------------------------------------------------------------------
+
+PATTERNS = sorted({shape["pattern"] for shape in SHAPES.values() if "pattern" in shape})
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(PATTERNS), st.text(alphabet="aZ09.-_@:/\n\r[]\\ ", max_size=12))
+def test_patterns_match_as_compiled_before(pattern: str, text: str) -> None:
+    """A pattern without a bare "." may share the DOTALL compilation: it matches the same values."""
+    before = re.compile(pattern, re.DOTALL if pattern == ".*" else 0)
+    assert (before.fullmatch(text) is None) == (_pattern(pattern).fullmatch(text) is None)
+
+
+@pytest.mark.parametrize(
+    ("text", "bare"),
+    [
+        (".*", True),
+        ("[A-Za-z0-9.@\\-_]+", False),
+        ("arn:aws(-[\\w]+)*:iam::[0-9]{12}:role/.*", True),
+        ("a\\.b", False),
+        ("[.]", False),
+        ("[]]x.", True),
+        ("[^]].", True),
+        ("[a\\].]", False),
+        ("\\[.", True),
+        ("[.", True),
+    ],
+)
+def test_bare_dots_are_found(text: str, bare: bool) -> None:
+    assert bare == _has_bare_dot(text)

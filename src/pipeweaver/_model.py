@@ -13,7 +13,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, final
 
 import attrs
 
@@ -150,12 +150,19 @@ def _to_enum(cls: type[E], field: str, value: Any) -> E:
         raise DefinitionError(field, value, f"must be one of {choices}") from None
 
 
+_CATEGORIES: Final = {member.value: member for member in ActionCategory}
+_OWNERS: Final = {member.value: member for member in ActionOwner}
+
+
 def _category(value: ActionCategory | str) -> ActionCategory:
-    return _to_enum(ActionCategory, "category", value)
+    # every action type built: the table first, without the call into _to_enum
+    member = _CATEGORIES.get(value) if type(value) is str else None
+    return member if member is not None else _to_enum(ActionCategory, "category", value)
 
 
 def _owner(value: ActionOwner | str) -> ActionOwner:
-    return _to_enum(ActionOwner, "owner", value)
+    member = _OWNERS.get(value) if type(value) is str else None
+    return member if member is not None else _to_enum(ActionOwner, "owner", value)
 
 
 def _env_type(value: EnvironmentVariableType | str | None) -> EnvironmentVariableType | None:

@@ -55,7 +55,35 @@ def join_index(path: str, index: int) -> str:
 @cache
 def _pattern(text: str) -> re.Pattern[str]:
     # The service matches the whole value (Java ``matches``), so patterns are anchored here.
-    return re.compile(text, re.DOTALL if text == ".*" else 0)
+    # DOTALL changes only what a "." outside a character class matches; a pattern without one
+    # is compiled with it too, which matches the same values and is the very object the model's
+    # field validators compiled at import (re caches by pattern and flags).
+    return re.compile(text, re.DOTALL if text == ".*" or not _has_bare_dot(text) else 0)
+
+
+def _has_bare_dot(text: str) -> bool:
+    """Whether *text* has a ``.`` outside a character class (when unsure: yes)."""
+    in_class = False
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            if c == "]":
+                in_class = False
+        elif c == "[":
+            in_class = True
+            # a "]" first in a class (after an optional "^") is a literal one
+            if text[i + 1 : i + 2] == "^":
+                i += 1
+            if text[i + 1 : i + 2] == "]":
+                i += 1
+        elif c == ".":
+            return True
+        i += 1
+    return in_class
 
 
 def shape_limits(name: str) -> Mapping[str, Any]:
