@@ -245,10 +245,15 @@ def _action(action: Action, stage_path: str, index: int, text: Text) -> dict[str
     }
     if action.commands:
         out["commands"] = list(action.commands)
-    out["outputArtifacts"] = [
-        {"name": a.name, "files": list(a.files)} if a.files else {"name": a.name} for a in action.outputs
-    ]
-    out["inputArtifacts"] = [{"name": a.name} for a in action.inputs]
+    # loops rather than comprehensions: on Python 3.11 each comprehension is a function call
+    outputs: list[dict[str, Any]] = []
+    for a in action.outputs:
+        outputs.append({"name": a.name, "files": list(a.files)} if a.files else {"name": a.name})
+    out["outputArtifacts"] = outputs
+    inputs: list[dict[str, Any]] = []
+    for a in action.inputs:
+        inputs.append({"name": a.name})
+    out["inputArtifacts"] = inputs
     if action.output_variables:
         out["outputVariables"] = list(action.output_variables)
     if action.role_arn is not None:

@@ -1189,11 +1189,13 @@ def _action_rules(ctx: _Context) -> None:
                 )
             else:
                 names_in_stage[key] = a.index
-        _action_type(ctx, a)
+        spec = a.spec
+        if spec is None or (a.version not in (None, "1") and a.owner == "AWS"):
+            _action_type(ctx, a)  # it has nothing to say about a known type at version 1
         _compute_fields(ctx, a)
-        if a.spec is not None:
-            _counts(ctx, a, a.spec.inputs, a.spec.outputs)
-            _configuration(ctx, a, a.spec)
+        if spec is not None:
+            _counts(ctx, a, spec.inputs, spec.outputs)
+            _configuration(ctx, a, spec)
         elif a.owner == "Custom":
             # custom action types declare 0-5 input and output artifacts (reference §5.1)
             _counts(ctx, a, (0, 5), (0, 5))
@@ -1439,8 +1441,16 @@ def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> No
                         else '{"Key":"Value"}'
                     ),
                 )
-    if not spec.artifact_keys and not spec.artifact_path_keys:
-        return
+    # the keys that name input artifacts are rarely set: most actions stop here
+    for key in spec.artifact_keys:
+        if key in config:
+            break
+    else:
+        for key in spec.artifact_path_keys:
+            if key in config:
+                break
+        else:
+            return
     input_names = [name for name, _ in a.inputs]
     for key in spec.artifact_keys:
         value = config.get(key)

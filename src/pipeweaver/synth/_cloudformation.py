@@ -226,15 +226,20 @@ class _Stages:
             out["Configuration"] = self.config(action.configuration)
         if action.commands:
             out["Commands"] = [leaf(c) for c in action.commands]
+        # loops rather than comprehensions: on Python 3.11 each comprehension is a function call
         if action.outputs:
-            out["OutputArtifacts"] = [
-                {"Name": _name(a.name, leaf), "Files": [leaf(f) for f in a.files]}
-                if a.files
-                else {"Name": _name(a.name, leaf)}
-                for a in action.outputs
-            ]
+            outputs: list[dict[str, Any]] = []
+            for a in action.outputs:
+                artifact = a.name if type(a.name) is str else leaf(a.name)
+                outputs.append(
+                    {"Name": artifact, "Files": [leaf(f) for f in a.files]} if a.files else {"Name": artifact}
+                )
+            out["OutputArtifacts"] = outputs
         if action.inputs:
-            out["InputArtifacts"] = [{"Name": _name(a.name, leaf)} for a in action.inputs]
+            inputs: list[dict[str, Any]] = []
+            for a in action.inputs:
+                inputs.append({"Name": a.name if type(a.name) is str else leaf(a.name)})
+            out["InputArtifacts"] = inputs
         if action.output_variables:
             out["OutputVariables"] = [leaf(v) for v in action.output_variables]
         if action.role_arn is not None:
@@ -254,10 +259,6 @@ class _Stages:
                 envs.append(item)
             out["EnvironmentVariables"] = envs
         return out
-
-
-def _name(value: Any, leaf: Callable[[Any], Any]) -> Any:
-    return value if type(value) is str else leaf(value)
 
 
 def _store(store: ArtifactStore) -> dict[str, Any]:
