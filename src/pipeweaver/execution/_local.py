@@ -920,7 +920,7 @@ class _Run:
         )
         self.flush()
         for job in jobs:
-            self.x.pool().submit(self._execute, job)
+            self.x._action_pool().submit(self._execute, job)
         pending = {id(j): j for j in jobs}
         failed: list[str] = []
         unflushed_since: float | None = None
@@ -1421,7 +1421,7 @@ class LocalExecutor:
 
     # plumbing used by runs and handlers ------------------------------------------------------
 
-    def pool(self) -> _ActionPool:
+    def _action_pool(self) -> _ActionPool:
         """The shared action thread pool (created on first use; ``submit(fn, *args)``)."""
         if self._pool is None:
             with self._pool_lock:
@@ -1678,7 +1678,7 @@ class LocalExecutor:
         # While the engine prepares and writes the first wave, this thread starts the action
         # threads the widest wave needs, so that the wave does not wait for thread starts.
         stages = run.pipeline.stages[run.first_stage : run.last_stage + 1]
-        self.pool().prestart(max((len(wave) for stage in stages for wave in stage.waves()), default=0))
+        self._action_pool().prestart(max((len(wave) for stage in stages for wave in stage.waves()), default=0))
         # The lease renewer first acts after _LEASE_SECONDS / 3; it starts after the engine, so
         # that the execution does not wait for another thread to come up (a thread start
         # costs up to a scheduler tick on a busy machine).
