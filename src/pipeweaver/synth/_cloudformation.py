@@ -15,12 +15,12 @@ from typing import Any
 
 from .. import _cfn
 from .._codec import ExpressionResolver, build_pipeline, is_intrinsic
+from .._codec import _trigger as api_trigger
 from .._model import (
     Action,
     ArtifactStore,
     Condition,
     Expression,
-    GitFilter,
     Pipeline,
     Rule,
     Stage,
@@ -268,42 +268,18 @@ def _store(store: ArtifactStore) -> dict[str, Any]:
     return out
 
 
-def _criteria(f: GitFilter) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if f.includes:
-        out["Includes"] = _raw(f.includes)
-    if f.excludes:
-        out["Excludes"] = _raw(f.excludes)
-    return out
+def _pascal_raw(value: Any) -> Any:
+    # Trigger properties are the API's camelCase names with a capital first letter, so the
+    # API renderer's output serves once its keys are capitalised and expressions made raw.
+    if isinstance(value, dict):
+        return {k[:1].upper() + k[1:]: _pascal_raw(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pascal_raw(v) for v in value]
+    return _raw(value)
 
 
 def _trigger(t: Trigger) -> dict[str, Any]:
-    git: dict[str, Any] = {"SourceActionName": _raw(t.source_action_name)}
-    if t.push:
-        pushes = []
-        for p in t.push:
-            item: dict[str, Any] = {}
-            if p.tags is not None:
-                item["Tags"] = _criteria(p.tags)
-            if p.branches is not None:
-                item["Branches"] = _criteria(p.branches)
-            if p.file_paths is not None:
-                item["FilePaths"] = _criteria(p.file_paths)
-            pushes.append(item)
-        git["Push"] = pushes
-    if t.pull_request:
-        pulls = []
-        for pr in t.pull_request:
-            item = {}
-            if pr.events:
-                item["Events"] = [e.value for e in pr.events]
-            if pr.branches is not None:
-                item["Branches"] = _criteria(pr.branches)
-            if pr.file_paths is not None:
-                item["FilePaths"] = _criteria(pr.file_paths)
-            pulls.append(item)
-        git["PullRequest"] = pulls
-    return {"ProviderType": _raw(t.provider_type), "GitConfiguration": git}
+    return _pascal_raw(api_trigger(t))  # type: ignore[no-any-return]
 
 
 def _variable(v: Variable) -> dict[str, Any]:
