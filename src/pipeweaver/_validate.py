@@ -949,13 +949,16 @@ def lint(target: Pipeline | Mapping[str, Any] | Any, *, region: str | None = Non
 def _lint_template(target: Any, region: str | None) -> list[Issue]:
     """Text (JSON or YAML) or a CloudFormation template: each pipeline resource, in template paths."""
     try:
-        data = target if isinstance(target, Mapping) else _cfn.load_template(target)
+        # A mapping goes through the loader too: it bounds nesting before anything recurses.
+        data = _cfn.load_template(target)
         if not _cfn.looks_like_template(data):
             return lint(data, region=region)
         ids: list[str | None] = [*_cfn.find_pipelines(data)] or [None]
         pipelines = [_cfn.declaration_of(data, logical_id) for logical_id in ids]
     except LoadError as exc:
         return list(exc.issues)
+    except Exception as exc:  # report, never raise
+        return [_internal("template", exc)]
     return [issue for found in pipelines for issue in lint(found, region=region)]
 
 

@@ -9,7 +9,7 @@ from hypothesis import given
 import pipeweaver as pw
 from pipeweaver.synth import from_codepipeline
 
-from ._hostile import FUZZ, assert_issues_point_into, inputs
+from ._hostile import FUZZ, assert_issues_point_into, deep, inputs
 from .test_fuzz_cloudformation import templates
 
 
@@ -48,3 +48,26 @@ def test_lint_on_templates_never_raises_and_paths_point_into_the_template(templa
 
     assert all(isinstance(i, pw.Issue) for i in issues)
     assert_issues_point_into(template, issues)
+
+
+def test_lint_on_a_template_mapping_with_a_deep_value_reports_it() -> None:
+    """A template passed as a mapping is depth-checked like text: a 2,000-deep Region is an issue, not a crash."""
+    template = {
+        "Resources": {
+            "Pipeline": {
+                "Type": "AWS::CodePipeline::Pipeline",
+                "Properties": {
+                    "Name": "p",
+                    "RoleArn": "arn:aws:iam::123456789012:role/r",
+                    "ArtifactStores": [
+                        {"Region": deep(2000), "ArtifactStore": {"Type": "S3", "Location": "artifacts"}}
+                    ],
+                    "Stages": [],
+                },
+            }
+        }
+    }
+
+    issues = pw.lint(template)
+
+    assert ["nesting deeper than 64 levels"] == [i.message for i in issues]
