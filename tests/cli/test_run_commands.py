@@ -307,3 +307,49 @@ def test_template_target_runs_with_buildspec_option(cli: Cli, project: Path) -> 
     assert "no buildspec for project 'web-build'" in without.stdout
     assert 0 == with_spec.returncode, with_spec.stdout + with_spec.stderr
     assert "Build/Compile | hello" in with_spec.stdout
+
+
+PARAMETER_TEMPLATE = """\
+Parameters:
+  SourceBucket: {Type: String, Default: src-bucket}
+  Project: {Type: String}
+Resources:
+  Pipeline:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      Name: parameterised
+      RoleArn: !GetAtt PipelineRole.Arn
+      ArtifactStore: {Type: S3, Location: template-artifacts}
+      Stages:
+        - Name: Source
+          Actions:
+            - Name: Fetch
+              ActionTypeId: {Category: Source, Owner: AWS, Provider: S3, Version: '1'}
+              Configuration: {S3Bucket: !Ref SourceBucket, S3ObjectKey: !Sub '${Project}/app.zip'}
+              OutputArtifacts: [{Name: Out}]
+        - Name: Build
+          Actions:
+            - Name: Compile
+              ActionTypeId: {Category: Build, Owner: AWS, Provider: CodeBuild, Version: '1'}
+              Configuration: {ProjectName: !Ref Project}
+              InputArtifacts: [{Name: Out}]
+"""
+
+
+def test_template_parameters_from_defaults_and_the_command_line(cli: Cli, project: Path) -> None:
+    """A template's parameters take their Default or --parameter; one without a value is named with the flag."""
+    (project / "pipeline.yaml").write_text(PARAMETER_TEMPLATE)
+    (project / "buildspec.yml").write_text("version: 0.2\nphases:\n  build:\n    commands:\n      - cat README\n")
+    common = ["run", "pipeline.yaml", "--source", "Fetch=src", "--buildspec", "web-build=buildspec.yml"]
+    missing = cli(*common, cwd=project)
+    given = cli(*common, "--parameter", "Project=web-build", cwd=project)
+    misplaced = cli("run", "pipeline.yaml", "--parameter", "Project", cwd=project)
+
+    assert 1 == missing.returncode
+    assert "ProjectName is the CloudFormation expression" in missing.stdout + missing.stderr
+    assert "--parameter Project=VALUE" in missing.stdout + missing.stderr
+    assert "SourceBucket" not in missing.stdout + missing.stderr  # its Default was used
+    assert 0 == given.returncode, given.stdout + given.stderr
+    assert "Build/Compile | hello" in given.stdout
+    assert 2 == misplaced.returncode
+    assert "--parameter 'Project': expected NAME=VALUE" in misplaced.stderr

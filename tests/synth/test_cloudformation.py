@@ -17,6 +17,7 @@ from pipeweaver.synth import (
     from_cloudformation,
     from_codepipeline,
     parameter_resolver,
+    resolve_parameters,
     to_cloudformation,
     to_codepipeline,
 )
@@ -727,3 +728,47 @@ def test_providers_without_known_permissions_are_listed_not_guessed() -> None:
 
     assert ["Deploy/AWS/Lambda/1"] == template["Metadata"]["pipeweaver"]["UngrantedActionTypes"]
     assert not any(a.startswith("lambda:") for s in _statements(template) for a in s["Action"])
+
+
+PARAMETERISED = """\
+Resources:
+  Pipeline:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      Name: !Sub '${App}-release'
+      RoleArn: !GetAtt PipelineRole.Arn
+      ArtifactStore: {Type: S3, Location: !Ref Bucket}
+      Tags: [{Key: team, Value: !Ref Team}]
+      Stages:
+        - Name: Source
+          Actions:
+            - Name: Fetch
+              ActionTypeId: {Category: Source, Owner: AWS, Provider: S3, Version: '1'}
+              Configuration: {S3Bucket: !Ref Bucket, S3ObjectKey: !Sub ['${Dir}/app.zip', {Dir: !Ref App}]}
+              OutputArtifacts: [{Name: Out}]
+        - Name: Build
+          Actions:
+            - Name: Compile
+              ActionTypeId: {Category: Build, Owner: AWS, Provider: CodeBuild, Version: '1'}
+              Configuration: {ProjectName: !Ref Project}
+              InputArtifacts: [{Name: Out}]
+"""
+
+
+def test_resolve_parameters_fills_in_what_it_can_and_keeps_the_rest() -> None:
+    """Refs and Subs with known names become strings; GetAtt and unknown Refs stay expressions."""
+    pipeline = from_cloudformation(PARAMETERISED)
+
+    resolved = resolve_parameters(pipeline, {"App": "web", "Bucket": "artifacts-web", "Team": "core"})
+    fetch, compile_ = resolved.stages[0].actions[0], resolved.stages[1].actions[0]
+
+    assert "web-release" == resolved.name
+    assert "artifacts-web" == resolved.artifact_store.location  # type: ignore[union-attr]
+    assert {"team": "core"} == dict(resolved.tags)
+    assert {"S3Bucket": "artifacts-web", "S3ObjectKey": "web/app.zip"} == {
+        k: fetch.configuration[k] for k in ("S3Bucket", "S3ObjectKey")
+    }
+    assert pw.Expression.of({"Ref": "Project"}) == compile_.configuration["ProjectName"]
+    assert pipeline.role_arn == resolved.role_arn
+    assert compile_.inputs == fetch.outputs  # still wired by object
+    assert pipeline == resolve_parameters(pipeline, {})

@@ -11,6 +11,7 @@ import contextlib
 import json
 import sys
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,26 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
             raise click.UsageError(f"{option} {item!r}: expected NAME=VALUE")
         out[key] = value
     return out
+
+
+def _parameter_defaults(template: Any) -> dict[str, str]:
+    """The template's parameter defaults, as CloudFormation would pass them (numbers as text)."""
+    params = template.get("Parameters") if isinstance(template, dict) else None
+    out: dict[str, str] = {}
+    for name, spec in (params or {}).items():
+        default = spec.get("Default") if isinstance(spec, dict) else None
+        if isinstance(default, str | int | float) and not isinstance(default, bool):
+            out[str(name)] = str(default)
+    return out
+
+
+def _with_parameters(pipeline: Pipeline, values: dict[str, str]) -> Pipeline:
+    if not values:
+        return pipeline
+    resolve: Callable[[Pipeline, dict[str, str]], Pipeline] = optional_api(
+        "pipeweaver.synth", "resolve_parameters", "reading CloudFormation templates"
+    )
+    return resolve(pipeline, values)
 
 
 def _duration(a: datetime | None, b: datetime | None) -> str:
@@ -233,6 +254,14 @@ def _exit_for(execution: Execution) -> None:
     metavar="PROJECT=FILE",
     help="Buildspec for a CodeBuild project whose input artifact has none (repeatable).",
 )
+@click.option(
+    "--parameter",
+    "parameters",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="CloudFormation TARGET: a value for a template parameter (repeatable); parameters not given "
+    "take the template's Default.",
+)
 @click.option("--secret", "secrets", multiple=True, metavar="VALUE", help="A value to mask in logs (repeatable).")
 @click.option("--plain", is_flag=True, help="Plain lines even in a terminal.")
 @_workdir
@@ -243,16 +272,26 @@ def run(
     approve: str | None,
     report: Path | None,
     buildspecs: tuple[str, ...],
+    parameters: tuple[str, ...],
     secrets: tuple[str, ...],
     plain: bool,
     workdir: Path,
 ) -> None:
     """Run TARGET on this machine with CodePipeline's semantics.
 
+    A CloudFormation TARGET runs with its parameters filled in (--parameter, else each
+    parameter's Default); what still depends on the stack (Fn::GetAtt, a parameter
+    without a value) is named before anything runs.
+
     Exit status: 0 when the execution succeeded, 1 otherwise.
     """
     loaded = load_target(target)
     pipeline = to_pipeline(loaded)
+    given = _pairs(parameters, "--parameter")
+    if loaded.kind == "cloudformation":
+        pipeline = _with_parameters(pipeline, {**_parameter_defaults(loaded.data), **given})
+    elif given:
+        raise click.UsageError("--parameter is for CloudFormation templates; this TARGET is not one")
     source_paths: dict[str, Path] = dict(loaded.local_sources)
     for name, value in _pairs(sources, "--source").items():
         source_paths[name] = Path(value)

@@ -1229,6 +1229,14 @@ def _make_dirs(base: Path, parts: tuple[str, ...]) -> Path:
     return Path(os.path.join(base, *parts))
 
 
+def _parameter_hint(value: Expression) -> str:
+    raw = value.raw
+    if isinstance(raw, Mapping) and set(raw) == {"Ref"} and isinstance(raw["Ref"], str):
+        name = raw["Ref"]
+        return f"CLI: --parameter {name}=VALUE; Python: synth.resolve_parameters(pipeline, {{{name!r}: ...}})"
+    return "CLI: --parameter NAME=VALUE for the names it uses; Python: synth.resolve_parameters"
+
+
 def _fail_expression(where: str) -> NoReturn:
     raise ActionFailed(
         f"{where} is a CloudFormation expression; give it a value before running locally",
@@ -1593,8 +1601,8 @@ class LocalExecutor:
             for key, value in action.configuration.items():
                 if isinstance(value, Expression):
                     problems.append(
-                        f"{stage.name}/{action.name}: configuration {key} is a CloudFormation expression ({value}); "
-                        "give it a value before running locally"
+                        f"{stage.name}/{action.name}: configuration {key} is the CloudFormation expression "
+                        f"{value}; give it a value to run locally ({_parameter_hint(value)})"
                     )
         for stage in pipeline.stages:
             for kind, block in (
@@ -1632,7 +1640,10 @@ class LocalExecutor:
         name = getattr(handler, "__name__", "")
         where = f"{stage.name}/{action.name}"
         if name in ("git_source", "s3_source", "ecr_source") and self.source_for(stage.name, action.name) is None:
-            return [f"{where}: no local source; pass LocalExecutor(sources={{{action.name!r}: 'path/to/repo'}})"]
+            return [
+                f"{where}: no local source; pass LocalExecutor(sources={{{action.name!r}: 'path/to/repo'}}) "
+                f"(CLI: --source {action.name}=PATH)"
+            ]
         if name == "lambda_invoke":
             fn = action.configuration.get("FunctionName")
             if isinstance(fn, str) and "#{" not in fn:

@@ -15,6 +15,7 @@ from ._cloudformation import (
     from_cloudformation,
     parameter_resolver,
     pipeline_properties,
+    resolve_parameters,
     to_cloudformation,
 )
 from ._diagram import to_dot, to_mermaid, to_png, to_svg
@@ -34,6 +35,7 @@ __all__ = [
     "loads",
     "parameter_resolver",
     "pipeline_properties",
+    "resolve_parameters",
     "to_cloudformation",
     "to_codepipeline",
     "to_dot",

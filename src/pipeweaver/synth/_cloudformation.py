@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import _cfn
-from .._codec import ExpressionResolver, build_pipeline, is_intrinsic
+from .._codec import ExpressionResolver, build_pipeline, is_intrinsic, to_codepipeline
 from .._codec import _trigger as api_trigger
 from .._model import (
     Action,
@@ -974,6 +974,9 @@ def parameter_resolver(values: Mapping[str, str]) -> ExpressionResolver:
             body = raw["Fn::Sub"]
             text, local = (body, {}) if isinstance(body, str) else (body[0], body[1] if len(body) > 1 else {})
             scope = {**values, **{k: v for k, v in local.items() if isinstance(v, str)}}
+            for k, v in local.items():  # {Dir: !Ref App}, the common form of a Sub variable map
+                if isinstance(v, Mapping) and set(v) == {"Ref"} and v["Ref"] in values:
+                    scope[k] = values[v["Ref"]]
             missing = [n for n in _SUB_VARIABLE.findall(text) if n not in scope]
             if isinstance(text, str) and not missing:
                 return _SUB_VARIABLE.sub(lambda m: scope[m[1]], text).replace("${!", "${")
@@ -984,3 +987,36 @@ def parameter_resolver(values: Mapping[str, str]) -> ExpressionResolver:
         )
 
     return resolve
+
+
+def resolve_parameters(pipeline: Pipeline, values: Mapping[str, str]) -> Pipeline:
+    """
+    Return *pipeline* with the CloudFormation parameters in *values* filled in.
+
+    Every :class:`~pipeweaver.Expression` that :func:`parameter_resolver` can resolve with
+    *values* (a ``Ref`` to one of them, an ``Fn::Sub`` whose variables are all known)
+    becomes its string; every other expression (``Fn::GetAtt``, ``Fn::If``, a ``Ref`` to a
+    parameter not in *values*) is kept as it was. This is how an imported template is given
+    the values it would get on deployment, e.g. to run it locally
+    (``pipeweaver run template.yaml --parameter Branch=main``).
+
+    .. versionadded:: 0.1.0
+    """
+    strict = parameter_resolver(values)
+
+    def lenient(expr: Expression, path: str) -> Any:
+        try:
+            return strict(expr, path)
+        except SynthesisError:
+            return expr.raw  # turned back into the same Expression below
+
+    def text(value: Any) -> Any:
+        return lenient(value, "") if isinstance(value, Expression) else value
+
+    declaration = _expressions(to_codepipeline(pipeline, resolve=lenient))
+    return build_pipeline(
+        declaration,
+        tags=_expressions({k: text(v) for k, v in pipeline.tags.items()}),
+        disabled_transitions=_expressions({k: text(v) for k, v in pipeline.disabled_transitions.items()}),
+        restart_execution_on_update=pipeline.restart_execution_on_update,
+    )
