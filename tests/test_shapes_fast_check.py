@@ -248,6 +248,16 @@ def test_patterns_match_as_compiled_before(pattern: str, text: str) -> None:
     assert (before.fullmatch(text) is None) == (_pattern(pattern).fullmatch(text) is None)
 
 
+def test_every_pattern_is_compiled_at_import() -> None:
+    """No check compiles a pattern on its first use: each one is already in the cache."""
+    before = _pattern.cache_info()
+    compiled = [_pattern(pattern) for pattern in PATTERNS]
+    after = _pattern.cache_info()
+    assert after.misses == before.misses
+    assert after.hits == before.hits + len(PATTERNS)
+    assert all(p.pattern == text for p, text in zip(compiled, PATTERNS, strict=True))
+
+
 @pytest.mark.parametrize(
     ("text", "bare"),
     [
