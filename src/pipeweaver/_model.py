@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, final
 import attrs
 
 from . import _names
+from ._catalog import SECRET_KEYS
 from ._names import checked, checked_count, checked_each
 from .errors import DefinitionError
 
@@ -227,8 +228,6 @@ Text: TypeAlias = "str | Expression"
 def _masked_repr(configuration: Mapping[str, str | Expression]) -> str:
     # A repr ends up in logs, tracebacks and bug reports; keys AWS itself masks as ``****``
     # (OAuthToken, ClientSecret, ...) are masked here too, whatever the provider.
-    from ._catalog import SECRET_KEYS
-
     return repr({k: "****" if k in SECRET_KEYS and isinstance(v, str) and v else v for k, v in configuration.items()})
 
 
