@@ -101,6 +101,13 @@ for i, (name, target) in enumerate(
     hostile(f"symlink-{i}", [(name, target.encode(), LINK), (name + "/evil.txt", b"pwned", REG)], name)
 # a link followed by a write through it, the classic two-step escape
 hostile("symlink-then-write", [("out", b"../outside", LINK), ("out/evil.txt", b"pwned", REG)], "out")
+# a link that stays inside, then a write through it: pipeweaver never stores a link (it zips a
+# copy of what an inside link points to), so any link entry is foreign and refused
+hostile(
+    "inside-link-then-write",
+    [("real/", b"", stat.S_IFDIR | 0o755), ("alias", b"real", LINK), ("alias/evil.txt", b"pwned", REG)],
+    "alias",
+)
 for i, (kind, mode) in enumerate(
     [
         ("fifo", stat.S_IFIFO | 0o644),
@@ -334,20 +341,64 @@ def test_store_refuses_hostile_archive_even_with_matching_hash(sandbox: Path) ->
     assert ["keep.txt"] == sorted(p.name for p in (sandbox / "outside").iterdir())
 
 
-def test_symlinks_in_outputs_never_enter_an_artifact(sandbox: Path) -> None:
-    """zip_directory skips symlinks, so an output folder linking to a secret file never ships it."""
+def test_a_link_out_of_an_output_folder_is_refused_naming_it(sandbox: Path) -> None:
+    """zip_directory refuses a link leading out of the folder, naming link and target; no zip is written."""
     source = sandbox / "out"
     source.mkdir()
-    (sandbox / "outside" / "secret.txt").write_text("TOP-SECRET-CANARY")
-    (source / "secret-link.txt").symlink_to(sandbox / "outside" / "secret.txt")
-    (source / "dir-link").symlink_to(sandbox / "outside")
+    secret = sandbox / "outside" / "secret.txt"
+    secret.write_text("TOP-SECRET-CANARY")
     (source / "real.txt").write_text("fine")
+    (source / "favicon.ico").symlink_to(secret)
+    archive = sandbox / "a.zip"
+
+    with pytest.raises(ArtifactError) as info:
+        zip_directory(source, archive)
+
+    assert f"'favicon.ico' is a symbolic link to '{secret}'" in str(info.value)
+    assert not archive.exists()
+    assert [] == [p.name for p in sandbox.iterdir() if p.name.startswith("a.zip")]
+
+
+def test_a_folder_link_out_of_an_output_folder_is_refused(sandbox: Path) -> None:
+    """A nested link to a folder outside (``dist/cache -> ~/.ssh``) is refused, its content never read."""
+    source = sandbox / "out"
+    (source / "dist").mkdir(parents=True)
+    (sandbox / "outside" / "id_rsa").write_text("TOP-SECRET-CANARY")
+    (source / "dist" / "cache").symlink_to(sandbox / "outside", target_is_directory=True)
+
+    with pytest.raises(ArtifactError) as info:
+        zip_directory(source, sandbox / "a.zip")
+
+    assert "'dist/cache' is a symbolic link to" in str(info.value)
+    assert str(sandbox / "outside") in str(info.value)
+
+
+def test_links_inside_an_output_folder_are_stored_as_copies_never_as_links(sandbox: Path) -> None:
+    """A link that stays inside is zipped as what it points to (a regular entry); extraction then holds no link."""
+    source = sandbox / "out"
+    (source / "lib" / "pkg").mkdir(parents=True)
+    (source / "lib" / "pkg" / "tool.js").write_text("run()")
+    (source / "bin").mkdir()
+    (source / "bin" / "tool").symlink_to("../lib/pkg/tool.js")
+    (source / "current").symlink_to("lib", target_is_directory=True)
     archive = sandbox / "a.zip"
 
     zip_directory(source, archive)
-
     with zipfile.ZipFile(archive) as zf:
-        names = zf.namelist()
-        contents = b"".join(zf.read(n) for n in names if not n.endswith("/"))
-    assert ["real.txt"] == names
-    assert b"TOP-SECRET-CANARY" not in contents
+        modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
+    safe_extract(archive, sandbox / "workspace")
+
+    assert {"bin/tool", "current/pkg/tool.js", "lib/pkg/tool.js"} == set(modes)
+    assert all(stat.S_ISREG(mode) for mode in modes.values())
+    assert "run()" == (sandbox / "workspace" / "bin" / "tool").read_text()
+    assert [] == [p for p in (sandbox / "workspace").rglob("*") if p.is_symlink()]
+
+
+def test_a_link_loop_inside_an_output_folder_is_refused(sandbox: Path) -> None:
+    """A link to a folder that contains it would repeat forever: it is refused, naming the link."""
+    source = sandbox / "out"
+    (source / "a").mkdir(parents=True)
+    (source / "a" / "again").symlink_to("..", target_is_directory=True)
+
+    with pytest.raises(ArtifactError, match="'a/again' is a symbolic link to '..', a folder that contains it"):
+        zip_directory(source, sandbox / "a.zip")

@@ -25,6 +25,7 @@ import attrs
 
 from ..errors import ArtifactError
 from ._base import ArtifactRef
+from ._paths import walk
 
 __all__ = ["ExtractLimits", "LocalArtifactStore", "file_sha256", "safe_extract", "zip_directory"]
 
@@ -65,9 +66,12 @@ def zip_directory(source: Path, destination: Path) -> str:
     """
     Zip every regular file under *source* into *destination*; return the zip's sha256.
 
-    Symbolic links are not followed and not stored, so an artifact never carries a link
-    (AWS artifacts are plain zips). The zip is written to a temporary name and renamed, so a
-    crash never leaves a half-written artifact behind.
+    An artifact never carries a link (AWS artifacts are plain zips, and extraction refuses
+    link entries): a symbolic link whose target stays inside *source* is stored as a copy of
+    what it points to, and one that leads outside is refused with an
+    :class:`~pipeweaver.errors.ArtifactError` naming it (see :func:`._paths.walk`). The zip is
+    written to a temporary name and renamed, so a crash never leaves a half-written artifact
+    behind.
     """
     return _zip(source, destination)[0]
 
@@ -80,42 +84,12 @@ _IN_MEMORY_BYTES = 8 << 20
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def _tree(source: Path) -> tuple[list[tuple[str, str | None]], int]:
-    """The entries to zip in ``os.walk`` order (folders and files sorted) and their size.
-
-    Each entry is ``(name, path)`` for a regular file or ``(name + "/", None)`` for an empty
-    folder; links are neither followed nor listed. The types come from the directory listing
-    (no stat per file but the one that reads its size).
-    """
-    out: list[tuple[str, str | None]] = []
-    total = 0
-    stack: list[tuple[str, str]] = [(os.fspath(source), "")]
-    while stack:
-        directory, rel = stack.pop()
-        with os.scandir(directory) as it:
-            entries = sorted(it, key=lambda e: e.name)
-        if rel and not entries:
-            out.append((rel + "/", None))
-        subdirs: list[tuple[str, str]] = []
-        for entry in entries:
-            name = f"{rel}/{entry.name}" if rel else entry.name
-            if entry.is_symlink():
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                subdirs.append((entry.path, name))
-            elif entry.is_file(follow_symlinks=False):
-                out.append((name, entry.path))
-                total += entry.stat(follow_symlinks=False).st_size
-        stack.extend(reversed(subdirs))
-    return out, total
-
-
 def _zip(source: Path, destination: Path, *, make_parent: bool = True) -> tuple[str, int]:
     """Zip *source* into *destination* (via a ``.partial`` name); return ``(sha256, size)``."""
     if make_parent:
         destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".partial")
-    entries, total = _tree(source)
+    entries, total = walk(source)
     if total <= _IN_MEMORY_BYTES:
         buffer = io.BytesIO()
         _write_zip(buffer, entries)

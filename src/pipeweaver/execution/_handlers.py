@@ -30,8 +30,9 @@ import yaml
 from .. import _catalog
 from .._model import Action, ActionCategory, ActionOwner, ActionType, Stage
 from ..errors import ArtifactError
-from ._artifacts import safe_extract
+from ._artifacts import safe_extract, zip_directory
 from ._base import ActionContext, ActionFailed, ActionResult, FailureType
+from ._paths import action_path, confine, real_inside, setting, walk
 from ._shell import EXITING, Phase, run_phases
 
 if TYPE_CHECKING:
@@ -215,8 +216,14 @@ def _artifact_file(ctx: ActionContext, spec: str, what: str) -> Path:
             f"(inputs: {sorted(ctx.inputs)})",
             failure_type=FailureType.CONFIGURATION_ERROR,
         )
-    path = (base / rel).resolve()
-    if base.resolve() not in path.parents or not path.is_file():
+    path = confine(
+        base,
+        rel,
+        what=setting(ctx, what),
+        fix=f"name a file inside artifact {name!r} as '{name}::path/in/artifact'",
+        root_name=f"artifact {name!r}",
+    )
+    if not path.is_file():
         raise ActionFailed(
             f"{what} {spec!r}: file {rel!r} is not in artifact {name!r}", failure_type=FailureType.JOB_FAILED
         )
@@ -241,16 +248,28 @@ def _load_structured(path: Path) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
-def _dir_digest(path: Path) -> str:
+def _copy_tree(source: Path, destination: Path, *, what: str) -> str:
+    """Copy the tree under *source* into *destination* without following a link out of
+    *source* (see :func:`._paths.walk`); return a sha256 of its names and contents."""
+    entries, _ = walk(source, what=what)
     digest = hashlib.sha256()
-    for file in sorted(p for p in path.rglob("*") if p.is_file()):
-        digest.update(file.relative_to(path).as_posix().encode())
-        digest.update(file.read_bytes())
+    top = os.path.realpath(destination)
+    for name, real in sorted(entries):
+        target = destination / name
+        if real is None:
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # The destination may be a bucket folder with older files: replace a link there rather
+        # than write through it, and never write through a linked folder out of it.
+        if target.is_symlink():
+            target.unlink()
+        real_inside(Path(top), name, what=f"destination {top}")
+        shutil.copy2(real, target)
+        digest.update(name.encode())
+        with open(real, "rb") as fh:
+            digest.update(fh.read())
     return digest.hexdigest()
-
-
-def _copy_tree(source: Path, destination: Path) -> None:
-    shutil.copytree(source, destination, dirs_exist_ok=True, symlinks=False, ignore_dangling_symlinks=True)
 
 
 # -- the built-ins -------------------------------------------------------------------------
@@ -290,7 +309,18 @@ class Builtins:
         data = _git(repo, "archive", "--format=tar", commit, binary=True)
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             if hasattr(tarfile, "data_filter"):
-                tar.extractall(out, filter="data")
+                # The data filter refuses links that lead out of the tree (kept inside, they are
+                # followed when the artifact is zipped).
+                try:
+                    tar.extractall(out, filter="data")
+                except tarfile.FilterError as exc:
+                    member = exc.tarinfo
+                    raise ActionFailed(
+                        f"source {repo} at {commit[:12]}: {member.name!r} is a link to {member.linkname!r}, "
+                        "outside the repository; links are kept only when they stay inside it: commit a "
+                        "copy of the file instead, or remove the link",
+                        failure_type=FailureType.CONFIGURATION_ERROR,
+                    ) from None
             else:  # Python < 3.11.4: keep regular files and directories only
                 tar.extractall(out, members=[m for m in tar.getmembers() if m.isreg() or m.isdir()])
         meta = _git(repo, "log", "-1", "--format=%H%x00%B%x00%aI%x00%cI", commit).split("\x00")
@@ -323,8 +353,7 @@ class Builtins:
         out = _single_output(ctx)
         variables = {"BucketName": bucket, "ObjectKey": key}
         if path.is_dir():
-            _copy_tree(path, out)
-            variables["ETag"] = _dir_digest(path)[:32]
+            variables["ETag"] = _copy_tree(path, out, what=f"S3 source folder {path}")[:32]
         elif path.is_file():
             try:
                 safe_extract(path, out)
@@ -417,8 +446,15 @@ class Builtins:
                 if result.cancelled
                 else f"a command failed (exit code {result.returncode}); see the log"
             )
-        for artifact in ctx.action.outputs:
-            _collect(primary, ctx.outputs[artifact.name], artifact.files or ("**/*",), base=None, discard=False)
+        for index, artifact in enumerate(ctx.action.outputs):
+            _collect(
+                primary,
+                ctx.outputs[artifact.name],
+                artifact.files or ("**/*",),
+                base=None,
+                discard=False,
+                what=f"{action_path(ctx.pipeline, ctx.stage, ctx.action)}.outputArtifacts[{index}].files",
+            )
         missing = [n for n in ctx.action.output_variables if n not in result.variables]
         if missing:
             ctx.log(f"[pipeweaver] output variables not set by the commands: {missing}")
@@ -492,8 +528,16 @@ class Builtins:
         mapped = self._x.buildspecs.get(project)
         source: Any
         if override:
-            path = primary / override
-            source = path if "\n" not in override and path.is_file() else override
+            source = override
+            if "\n" not in override:
+                path = confine(
+                    primary,
+                    override,
+                    what=setting(ctx, "BuildspecOverride"),
+                    fix="name a buildspec file inside the primary source, or give the buildspec inline",
+                    root_name="the primary source",
+                )
+                source = path if path.is_file() else override
         elif mapped is not None:
             source = mapped
         else:
@@ -531,8 +575,10 @@ class Builtins:
         for index, artifact in enumerate(outputs):
             if artifact.name in secondary:
                 block = secondary[artifact.name]
+                what = f"buildspec artifacts.secondary-artifacts.{artifact.name}"
             elif index == 0 and section.get("files"):
                 block = section
+                what = "buildspec artifacts"
             else:
                 raise ActionFailed(
                     f"output artifact {artifact.name!r} has no files in the buildspec: use artifacts.files "
@@ -548,6 +594,7 @@ class Builtins:
                 tuple(str(f) for f in files),
                 base=block.get("base-directory"),
                 discard=str(block.get("discard-paths", "no")).lower() in ("yes", "true"),
+                what=what,
             )
 
     # invoke / deploy ---------------------------------------------------------------------------
@@ -576,20 +623,18 @@ class Builtins:
     def s3_deploy(self, ctx: ActionContext) -> ActionResult:
         """S3 deploy into a local folder standing in for the bucket."""
         bucket, extract = _require(ctx, "BucketName", "Extract")
-        target = self._x.bucket_path(bucket)
+        target = self._x.bucket_path(bucket, what=setting(ctx, "BucketName"))
         source = ctx.primary_input
         if source is None:
             raise ActionFailed("S3 deploy needs an input artifact", failure_type=FailureType.CONFIGURATION_ERROR)
         key = ctx.configuration.get("ObjectKey", "")
+        fix = "give a key relative to the bucket, such as 'site/' or 'releases/app.zip'"
         if extract.lower() == "true":
-            destination = (target / key).resolve() if key else target
-            if destination != target and target not in destination.parents:
-                raise ActionFailed(
-                    f"ObjectKey {key!r} leaves the bucket folder", failure_type=FailureType.CONFIGURATION_ERROR
-                )
-            destination.mkdir(parents=True, exist_ok=True)
-            _copy_tree(source, destination)
-            where = destination
+            where = target
+            if key:
+                where = confine(target, key, what=setting(ctx, "ObjectKey"), fix=fix, root_name="the bucket folder")
+            where.mkdir(parents=True, exist_ok=True)
+            _copy_tree(source, where, what=f"input artifact {ctx.action.inputs[0].name!r}")
         else:
             if not key:
                 raise ActionFailed(
@@ -598,16 +643,16 @@ class Builtins:
             key = key.replace("{datetime}", datetime.now(UTC).strftime("%Y-%m-%d_%H-%M-%S")).replace(
                 "{uuid}", str(uuid.uuid4())
             )
-            where = (target / key).resolve()
-            if target not in where.parents:
+            where = confine(target, key, what=setting(ctx, "ObjectKey"), fix=fix, root_name="the bucket folder")
+            if where == target:
                 raise ActionFailed(
-                    f"ObjectKey {key!r} leaves the bucket folder", failure_type=FailureType.CONFIGURATION_ERROR
+                    f"{setting(ctx, 'ObjectKey')}: {key!r} names the bucket itself; {fix}",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
                 )
             where.parent.mkdir(parents=True, exist_ok=True)
-            shutil.make_archive(str(where.with_suffix("")), "zip", source)
-            made = where.with_suffix(".zip")
-            if made != where:
-                made.replace(where)
+            if where.is_symlink():
+                where.unlink()
+            zip_directory(source, where)
         ctx.log(f"deployed to local bucket folder {where}")
         return ActionResult(summary=f"deployed to s3://{bucket}/{key} (local folder {where})")
 
@@ -622,39 +667,76 @@ class Builtins:
             # CloudFormation's OutputFileName: the stand-in writes what it knows, no stack outputs.
             out.mkdir(parents=True, exist_ok=True)
             file = ctx.configuration.get("OutputFileName") or f"{name}.json"
-            (out / file).write_text(json.dumps({"simulated": True, "detail": detail}, indent=2))
+            path = confine(
+                out,
+                file,
+                what=setting(ctx, "OutputFileName"),
+                fix="give a file name inside the output artifact, such as 'outputs.json'",
+                root_name=f"output artifact {name!r}",
+            )
+            if path == Path(os.path.realpath(out)):
+                raise ActionFailed(
+                    f"{setting(ctx, 'OutputFileName')}: {file!r} names the artifact folder, not a file",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({"simulated": True, "detail": detail}, indent=2))
         return ActionResult(summary=f"simulated: {detail}")
 
 
-def _collect(root: Path, destination: Path, patterns: tuple[str, ...], *, base: Any, discard: bool) -> None:
-    """Copy files matching CodeBuild-style globs from *root* (or its *base* directory)."""
-    start = (root / str(base)).resolve() if base else root.resolve()
-    if root.resolve() != start and root.resolve() not in start.parents:
-        raise ActionFailed(
-            f"base-directory {base!r} leaves the workspace", failure_type=FailureType.CONFIGURATION_ERROR
+def _collect(
+    root: Path, destination: Path, patterns: tuple[str, ...], *, base: Any, discard: bool, what: str
+) -> None:
+    """Copy files matching CodeBuild-style globs from *root* (or its *base* directory).
+
+    Patterns and the base directory stay inside *root*; a matched file reached through a link
+    is copied when the link stays inside *root* and refused when it leads outside (a
+    ``dist/cache -> ~/.ssh`` link matched by ``dist/*/*`` would otherwise ship the keys).
+    """
+    top = Path(os.path.realpath(root))
+    start = top
+    if base:
+        start = confine(
+            top,
+            str(base),
+            what=f"{what} base-directory",
+            fix="give a folder inside the source, such as 'dist'",
+            root_name="the source folder",
         )
-    chosen: dict[Path, None] = {}
+    chosen: dict[str, str] = {}
     for pattern in patterns:
         pattern = pattern.removeprefix("./")
+        parts = pattern.replace("\\", "/").split("/")
+        if pattern.startswith("/") or ".." in parts or "\x00" in pattern:
+            raise ActionFailed(
+                f"{what} {pattern!r} leaves the base folder {start}; "
+                "give a path or glob inside it, such as 'dist/**/*'",
+                failure_type=FailureType.CONFIGURATION_ERROR,
+            )
+        globbed = any(c in pattern for c in "*?[")
         if pattern in ("", "."):
             hits = [start]
-        elif any(c in pattern for c in "*?["):
+        elif globbed:
             hits = list(start.glob(pattern))
         else:
             hits = [start / pattern]
         for hit in hits:
-            if hit.is_symlink():
-                continue
-            if hit.is_file():
-                chosen[hit] = None
-            elif hit.is_dir() and not any(c in pattern for c in "*?["):
+            rel = hit.relative_to(start).as_posix() if hit != start else ""
+            if not os.path.lexists(hit) or (globbed and os.path.isdir(hit)):
+                continue  # a glob takes files only: what lies behind a folder link is not reached
+            real = real_inside(top, os.path.relpath(hit, top), what=f"{what} {pattern!r}")
+            if os.path.isfile(real):
+                chosen[rel] = real
+            elif os.path.isdir(real) and not globbed:
                 # An explicit directory name takes the whole directory.
-                chosen.update((p, None) for p in hit.rglob("*") if p.is_file() and not p.is_symlink())
+                entries, _ = walk(Path(real), what=f"{what} {pattern!r}", within=top)
+                for name, file in entries:
+                    if file is not None:
+                        chosen[f"{rel}/{name}" if rel else name] = file
     if not chosen:
         raise ActionFailed(f"no files matched the artifact paths {list(patterns)} under {start.name or start}")
-    for file in chosen:
-        rel = Path(file.name) if discard else file.relative_to(start)
-        target = destination / rel
+    for rel, file in chosen.items():
+        target = destination / (Path(rel).name if discard else rel)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(file, target)
 
@@ -726,7 +808,15 @@ def _check_ecs(ctx: ActionContext) -> str:
     cluster, service = _require(ctx, "ClusterName", "ServiceName")
     name = ctx.configuration.get("FileName", "imagedefinitions.json")
     primary = ctx.primary_input
-    path = primary / name if primary else None
+    path = None
+    if primary is not None:
+        path = confine(
+            primary,
+            name,
+            what=setting(ctx, "FileName"),
+            fix="name a file inside the input artifact, such as 'imagedefinitions.json'",
+            root_name="the input artifact",
+        )
     if path is None or not path.is_file():
         raise ActionFailed(f"{name} is not in the input artifact")
     try:
@@ -772,7 +862,13 @@ def _check_appconfig(ctx: ActionContext) -> str:
         ctx, "Application", "Environment", "ConfigurationProfile", "InputArtifactConfigurationPath"
     )
     primary = ctx.primary_input
-    if primary is None or not (primary / path).is_file():
+    if primary is None or not confine(
+        primary,
+        path,
+        what=setting(ctx, "InputArtifactConfigurationPath"),
+        fix="name a file inside the input artifact",
+        root_name="the input artifact",
+    ).is_file():
         raise ActionFailed(f"InputArtifactConfigurationPath {path!r} is not in the input artifact")
     return f"AppConfig {app}/{env} profile {profile} from {path}"
 

@@ -78,6 +78,7 @@ from ._base import (
 from ._handlers import Builtins, HandlerFn, HandlerRegistry, builtin_handlers, default_timeout
 from ._history import History, Op, runner_id
 from ._masking import SECRET_CONFIGURATION_KEYS, Masker
+from ._paths import confine, s3_bucket_problem
 from ._rules import RuleContext, RuleFailed, RuleHandler, builtin_rules
 from ._shell import EXITING
 
@@ -94,6 +95,9 @@ _OUTPUT_VARIABLES_LIMIT = 122_880
 _LEASE_SECONDS = 30.0
 _MAX_CONTINUATIONS = 10_000
 _FLUSH_WINDOW = 0.05
+#: How to fix an artifact name that would put its folder outside the action's (checks are off
+#: when a definition is loaded unchecked and run with ``validate=False``).
+_ARTIFACT_FIX = "artifact names are 1-100 letters, digits, '_' and '-' (ArtifactName)"
 
 
 def _now() -> datetime:
@@ -1082,13 +1086,14 @@ class _Run:
             ref = self.artifacts.get(art.name)
             if ref is None:
                 raise ActionFailed(f"input artifact {art.name!r} was not produced earlier in this execution")
-            path = job.dir / "in" / art.name
+            path = confine(job.dir / "in", art.name, what=f"input artifact {art.name!r}", fix=_ARTIFACT_FIX)
             self.x.store.get(ref, path)
             inputs[art.name] = path
         outputs: dict[str, Path] = {}
         if action.outputs:
             out = _make_dirs(self.run_dir, (stage.name, action.name, str(job.attempt), "out"))
             for art in action.outputs:
+                confine(out, art.name, what=f"output artifact {art.name!r}", fix=_ARTIFACT_FIX)
                 outputs[art.name] = _make_dirs(out, (art.name,))
         ctx = _LocalContext(
             pipeline=self.pipeline,
@@ -1523,11 +1528,28 @@ class LocalExecutor:
             failure_type=FailureType.CONFIGURATION_ERROR,
         )
 
-    def bucket_path(self, bucket: str) -> Path:
-        """The local folder standing in for S3 bucket *bucket*."""
-        path = self.buckets.get(bucket) or self.workdir / "s3" / bucket
-        path.mkdir(parents=True, exist_ok=True)
-        return path.resolve()
+    def bucket_path(self, bucket: str, *, what: str = "BucketName") -> Path:
+        """
+        The local folder standing in for S3 bucket *bucket*.
+
+        The folder mapped in ``buckets=``, else ``workdir/s3/<bucket>`` for a valid S3 bucket
+        name that stays inside ``workdir/s3`` (the name may come from a variable).
+
+        Raises:
+            ActionFailed: naming *what* (the setting the name came from) and the fix.
+        """
+        mapped = self.buckets.get(bucket)
+        if mapped is None:
+            fix = (
+                "use the bucket's S3 name, or map the name to a local folder with "
+                f"LocalExecutor(buckets={{{bucket!r}: 'path/to/folder'}})"
+            )
+            problem = s3_bucket_problem(bucket)
+            if problem is not None:
+                raise ActionFailed(f"{what}: {bucket!r} {problem}; {fix}", failure_type=FailureType.CONFIGURATION_ERROR)
+            mapped = confine(self.workdir / "s3", bucket, what=what, fix=fix, root_name="the local bucket folder")
+        mapped.mkdir(parents=True, exist_ok=True)
+        return mapped.resolve()
 
     def resolve_text(self, ctx: ActionContext, text: str) -> str:
         """Resolve variable references in *text* for the execution of *ctx*."""
