@@ -400,5 +400,7 @@ def test_a_link_loop_inside_an_output_folder_is_refused(sandbox: Path) -> None:
     (source / "a").mkdir(parents=True)
     (source / "a" / "again").symlink_to("..", target_is_directory=True)
 
-    with pytest.raises(ArtifactError, match="'a/again' is a symbolic link to '..', a folder that contains it"):
+    with pytest.raises(ArtifactError) as info:
         zip_directory(source, sandbox / "a.zip")
+
+    assert "'a/again' is a symbolic link to '..', a folder that contains it" in str(info.value)

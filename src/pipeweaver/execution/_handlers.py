@@ -684,9 +684,7 @@ class Builtins:
         return ActionResult(summary=f"simulated: {detail}")
 
 
-def _collect(
-    root: Path, destination: Path, patterns: tuple[str, ...], *, base: Any, discard: bool, what: str
-) -> None:
+def _collect(root: Path, destination: Path, patterns: tuple[str, ...], *, base: Any, discard: bool, what: str) -> None:
     """Copy files matching CodeBuild-style globs from *root* (or its *base* directory).
 
     Patterns and the base directory stay inside *root*; a matched file reached through a link
@@ -862,13 +860,9 @@ def _check_appconfig(ctx: ActionContext) -> str:
         ctx, "Application", "Environment", "ConfigurationProfile", "InputArtifactConfigurationPath"
     )
     primary = ctx.primary_input
-    if primary is None or not confine(
-        primary,
-        path,
-        what=setting(ctx, "InputArtifactConfigurationPath"),
-        fix="name a file inside the input artifact",
-        root_name="the input artifact",
-    ).is_file():
+    where = setting(ctx, "InputArtifactConfigurationPath")
+    fix = "name a file inside the input artifact"
+    if primary is None or not confine(primary, path, what=where, fix=fix, root_name="the input artifact").is_file():
         raise ActionFailed(f"InputArtifactConfigurationPath {path!r} is not in the input artifact")
     return f"AppConfig {app}/{env} profile {profile} from {path}"
 
