@@ -206,6 +206,24 @@ def test_s3_deploy_valid_and_mapped_buckets_still_deploy(tmp_path: Path, repo: P
         assert {"README.md", "app.py"} == set(zf.namelist())
 
 
+def test_s3_deploy_never_writes_through_a_link_in_the_bucket_folder(tmp_path: Path, repo: Path) -> None:
+    """Extracting into a bucket folder whose subfolder links outside fails naming the link; outside stays empty."""
+    commit(repo, {"assets/site.css": "body{}"}, "assets")
+    bucket, outside = tmp_path / "bucket", tmp_path / "outside"
+    bucket.mkdir()
+    outside.mkdir()
+    (bucket / "assets").symlink_to(outside, target_is_directory=True)
+    p = pipeline(
+        pw.Stage(name="Source", actions=[source_action()]),
+        pw.Stage(name="Deploy", actions=[_deploy({"BucketName": "www", "Extract": "true"})]),
+    )
+
+    e = LocalExecutor(tmp_path / "wd", sources={"Source": repo}, buckets={"www": bucket}).run(p)
+
+    assert f"'assets' is a symbolic link to '{outside}'" in (e.action("Deploy", "Site").error or "")
+    assert [] == list(outside.iterdir())
+
+
 # -- other settings that become paths ----------------------------------------------------------
 
 

@@ -255,16 +255,17 @@ def _copy_tree(source: Path, destination: Path, *, what: str) -> str:
     digest = hashlib.sha256()
     top = os.path.realpath(destination)
     for name, real in sorted(entries):
-        target = destination / name
+        rel = name.rstrip("/")
+        # The destination may be a bucket folder with older files: never make or write through
+        # a linked folder that leads out of it, and replace a link rather than write through it.
+        real_inside(Path(top), os.path.dirname(rel) or ".", what=f"destination {top}")
+        target = destination / rel
         if real is None:
             target.mkdir(parents=True, exist_ok=True)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        # The destination may be a bucket folder with older files: replace a link there rather
-        # than write through it, and never write through a linked folder out of it.
         if target.is_symlink():
             target.unlink()
-        real_inside(Path(top), name, what=f"destination {top}")
         shutil.copy2(real, target)
         digest.update(name.encode())
         with open(real, "rb") as fh:
