@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -292,6 +293,11 @@ def test_graph_svg_is_drawn_without_graphviz(cli: Cli, module_file: Path, tmp_pa
     assert 0 == result.returncode, result.stderr
     assert text.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
     assert 4 == text.count('<g class="action"')
+    # A drawing of the definition has no run to report: actions carry their category, not "not run".
+    assert "not run" not in text
+    # A long provider name is cut, never the category after it.
+    labels = re.findall(r'class="provider"[^>]*>([^<]*)<', text)
+    assert ["CodeStarSourceCon… · Source", "CodeBuild · Build", "CodeBuild · Test", "CodeDeploy · Deploy"] == labels
 
 
 def test_import_rejects_python_and_missing_files(cli: Cli, module_file: Path) -> None:
