@@ -82,7 +82,7 @@ def test_deploy_is_idempotent_and_diff_names_the_change(cli: Cli, endpoint: str,
     created = cli("deploy", str(target), "--endpoint-url", endpoint, env=env)
     again = cli("deploy", str(target), "--endpoint-url", endpoint, env=env)
     same = cli("diff", str(target), "--endpoint-url", endpoint, env=env)
-    target.write_text(target.read_text().replace('"StackName": "greeting"', '"StackName": "greeting-v2"'))
+    target.write_text(target.read_text().replace('stack_name="greeting"', 'stack_name="greeting-v2"'))
     changed = cli("diff", str(target), "--endpoint-url", endpoint, env=env)
     updated = cli("deploy", str(target), "--endpoint-url", endpoint, env=env)
 
