@@ -20,13 +20,7 @@ import tempfile
 from pathlib import Path
 
 import pipeweaver as pw
-from pipeweaver import actions
-
-try:
-    from pipeweaver import GitPush, evaluate_trigger
-except ImportError:  # older layout: the trigger evaluator lives in its module
-    from pipeweaver._triggers import GitPush
-    from pipeweaver._triggers import evaluate as evaluate_trigger
+from pipeweaver import GitPush, actions, evaluate_trigger
 
 SERVICES = ("payments", "search")
 CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
@@ -79,6 +73,10 @@ def service_pipeline(service: str) -> pw.Pipeline:
             pw.Stage(name="Deploy", actions=[deploy]),
         ],
     )
+
+
+#: The first service's pipeline, for the CLI: `pipeweaver validate examples/monorepo_v2.py`.
+pipeline = service_pipeline(SERVICES[0])
 
 
 def make_monorepo(folder: Path) -> Path:

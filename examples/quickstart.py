@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pipeweaver as pw
+from pipeweaver import actions
 
 HERE = Path(__file__).resolve().parent
 
@@ -30,38 +31,24 @@ LOCAL_SOURCES = {"Source": HERE / "app"}
 
 def build_pipeline() -> pw.Pipeline:
     """The release pipeline of the greeting app."""
-    source_out, built = pw.Artifact("SourceOutput"), pw.Artifact("BuildOutput")
-    source = pw.Action(
-        name="Source",
-        action_type=pw.ActionType(category="Source", provider="S3"),
-        configuration={"S3Bucket": "greeting-releases", "S3ObjectKey": "greeting.zip", "PollForSourceChanges": "false"},
-        outputs=[source_out],
-        namespace="SourceVariables",
+    source = actions.s3_source(
+        "Source", bucket="greeting-releases", object_key="greeting.zip", namespace="SourceVariables"
     )
-    tests = pw.Action(
-        name="UnitTests",
-        action_type=pw.ActionType(category="Build", provider="CodeBuild"),
-        configuration={"ProjectName": "greeting-build"},
-        inputs=[source_out],
-        outputs=[built],
+    tests = actions.codebuild(
+        "UnitTests",
+        project_name="greeting-build",
+        input=source.output(),
+        outputs=["BuildOutput"],
         namespace="BuildVariables",
     )
-    approve = pw.Action(
-        name="ReleaseApproval",
-        action_type=pw.ActionType(category="Approval", owner="AWS", provider="Manual"),
-        configuration={"CustomData": f"Release greeting {tests.variable('APP_VERSION')}?"},
-    )
-    deploy = pw.Action(
-        name="DeployStack",
-        action_type=pw.ActionType(category="Deploy", provider="CloudFormation"),
-        configuration={
-            "ActionMode": "CREATE_UPDATE",
-            "StackName": "greeting",
-            "TemplatePath": "BuildOutput::template.yaml",
-            "RoleArn": "arn:aws:iam::123456789012:role/CloudFormationDeployRole",
-            "ParameterOverrides": f'{{"AppVersion": "{tests.variable("APP_VERSION")}"}}',
-        },
-        inputs=[built],
+    version = tests.variable("APP_VERSION")
+    approve = actions.manual_approval("ReleaseApproval", custom_data=f"Release greeting {version}?")
+    deploy = actions.cloudformation_create_update(
+        "DeployStack",
+        stack_name="greeting",
+        template=(tests.output(), "template.yaml"),
+        deployment_role_arn="arn:aws:iam::123456789012:role/CloudFormationDeployRole",
+        parameter_overrides={"AppVersion": version},
     )
     return pw.Pipeline(
         name="greeting-release",

@@ -27,3 +27,24 @@ def test_example_runs(path: Path, tmp_path: Path) -> None:
 
     assert 0 == result.returncode, result.stdout + result.stderr
     assert result.stdout.strip()
+
+
+def test_every_pipeline_example_validates_from_the_cli(tmp_path: Path) -> None:
+    """`pipeweaver validate examples/*.py` checks each pipeline example (none skipped) and finds no error."""
+    scripts = sorted(EXAMPLES.glob("*.py"))
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeweaver", "validate", *map(str, scripts)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    skipped = {
+        line.split(":")[0] for line in result.stdout.splitlines() if line.endswith("skipped, defines no pipeline")
+    }
+
+    assert 0 == result.returncode, result.stdout + result.stderr
+    # Only the test files and the worker (which serves jobs, not a pipeline) hold no pipeline.
+    assert {
+        str(EXAMPLES / n) for n in ("custom_action_worker.py", "test_custom_action.py", "test_release_policy.py")
+    } == skipped

@@ -48,6 +48,15 @@ def test_plan_groups_run_order_waves(sample: pw.Pipeline) -> None:
     assert [("Build", "UnitTest")] == [tuple(a.name for a in w) for w in plan.stages[1].waves]
 
 
+def test_plan_repr_shows_its_shape(sample: pw.Pipeline) -> None:
+    """A plan's repr is its shape (stage and action names by wave), not every field of every action."""
+    assert (
+        "Plan(stages=[StagePlan(stage='Source', waves=[['Source']]), "
+        "StagePlan(stage='Build', waves=[['Build', 'UnitTest']]), "
+        "StagePlan(stage='Deploy', waves=[['Deploy']])])"
+    ) == repr(sample.plan())
+
+
 def test_critical_path_sums_the_slowest_action_of_each_wave(sample: pw.Pipeline) -> None:
     """Waves wait for their slowest member; the critical path follows it."""
     cp = pw.critical_path(sample, {"Source/Source": 1, "Build/Build": 2, "Build/UnitTest": 5, "Deploy/Deploy": 3})

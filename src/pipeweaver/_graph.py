@@ -48,7 +48,7 @@ def references(action: Action) -> Iterator[tuple[str, str, str]]:
 
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class StagePlan:
     """One stage of an execution plan: waves of actions that run together, in order.
 
@@ -58,9 +58,14 @@ class StagePlan:
     stage: Stage
     waves: tuple[tuple[Action, ...], ...]
 
+    def __repr__(self) -> str:
+        # Names, not the whole Stage and Action objects: a plan is read for its shape.
+        waves = [[a.name for a in wave] for wave in self.waves]
+        return f"StagePlan(stage={self.stage.name!r}, waves={waves!r})"
+
 
 @final
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class Plan:
     """The execution plan of a pipeline: stages in order.
 
@@ -71,6 +76,9 @@ class Plan:
 
     def __iter__(self) -> Iterator[StagePlan]:
         return iter(self.stages)
+
+    def __repr__(self) -> str:
+        return f"Plan(stages=[{', '.join(map(repr, self.stages))}])"
 
     def describe(self) -> str:
         """A short text view: one line per wave."""

@@ -103,7 +103,14 @@ def pipeline_svg(pipeline: Pipeline, execution: Execution | None = None, *, stan
             for action in wave:
                 record = latest.get((stage_plan.stage.name, action.name))
                 colour = _COLOURS.get(str(record.status), _NOT_RUN) if record else _NOT_RUN
-                status = str(record.status) if record else "not run"
+                # Without an execution there is no status to show: a drawing of the definition
+                # labels each action with its category, not a misleading "not run".
+                if execution is None:
+                    status = str(action.action_type.category)
+                    suffix = ""
+                else:
+                    status = str(record.status) if record else "not run"
+                    suffix = f" ({_e(status)})"
                 bx, by = x + 20, y
                 boxes[(stage_plan.stage.name, action.name)] = (bx, by)
                 for artifact in action.outputs:
@@ -111,11 +118,11 @@ def pipeline_svg(pipeline: Pipeline, execution: Execution | None = None, *, stan
                 stage_parts.append(
                     f'<g class="action" data-stage="{_e(stage_plan.stage.name)}" data-action="{_e(action.name)}">'
                     f"<title>{_e(stage_plan.stage.name)}/{_e(action.name)}: "
-                    f"{_e(action.action_type)} ({_e(status)})</title>"
+                    f"{_e(action.action_type)}{suffix}</title>"
                     f'<rect x="{bx}" y="{by}" width="{_BOX_W}" height="{_BOX_H}" rx="6" fill="{colour}"/>'
                     f'<text class="name" x="{bx + 8}" y="{by + 19}">{_e(_short(action.name, 22))}</text>'
                     f'<text class="provider" x="{bx + 8}" y="{by + 36}">'
-                    f"{_e(_short(action.provider + ' · ' + status, 27))}</text></g>"
+                    f"{_e(_short(action.provider, max(27 - 3 - len(status), 8)))} · {_e(status)}</text></g>"
                 )
                 y += _ROW_H
             y += 14

@@ -82,7 +82,7 @@ def test_deploy_is_idempotent_and_diff_names_the_change(cli: Cli, endpoint: str,
     created = cli("deploy", str(target), "--endpoint-url", endpoint, env=env)
     again = cli("deploy", str(target), "--endpoint-url", endpoint, env=env)
     same = cli("diff", str(target), "--endpoint-url", endpoint, env=env)
-    target.write_text(target.read_text().replace('"StackName": "greeting"', '"StackName": "greeting-v2"'))
+    target.write_text(target.read_text().replace('stack_name="greeting"', 'stack_name="greeting-v2"'))
     changed = cli("diff", str(target), "--endpoint-url", endpoint, env=env)
     updated = cli("deploy", str(target), "--endpoint-url", endpoint, env=env)
 
@@ -156,3 +156,22 @@ def test_worker_reference_errors(cli: Cli, tmp_path: Path, ref: str, needle: str
 
     assert 2 == result.returncode, result.stderr
     assert needle in result.stderr
+
+
+@pytest.mark.parametrize("command", ["diff", "deploy", "fetch"])
+def test_missing_region_is_one_clean_line(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """With no region anywhere boto3 looks, the AWS commands say how to set one (not 'internal error')."""
+    for key in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    target = "web" if command == "fetch" else str(QUICKSTART)
+    result = cli(command, target)
+    assert 1 == result.returncode, result.stderr
+    assert "internal error" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "no AWS region is configured" in result.stderr
+    assert "--region" in result.stderr
+    assert 1 == len(result.stderr.strip().splitlines()), result.stderr

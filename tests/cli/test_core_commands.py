@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -292,6 +293,11 @@ def test_graph_svg_is_drawn_without_graphviz(cli: Cli, module_file: Path, tmp_pa
     assert 0 == result.returncode, result.stderr
     assert text.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
     assert 4 == text.count('<g class="action"')
+    # A drawing of the definition has no run to report: actions carry their category, not "not run".
+    assert "not run" not in text
+    # A long provider name is cut, never the category after it.
+    labels = re.findall(r'class="provider"[^>]*>([^<]*)<', text)
+    assert ["CodeStarSourceCon… · Source", "CodeBuild · Build", "CodeBuild · Test", "CodeDeploy · Deploy"] == labels
 
 
 def test_import_rejects_python_and_missing_files(cli: Cli, module_file: Path) -> None:
@@ -361,3 +367,56 @@ def test_api_declaration_written_as_yaml(cli: Cli, tmp_path: Path) -> None:
 
     assert 1 == result.returncode
     assert f"{path}:2: error PW010 name:" in result.stdout
+
+
+def test_validate_skips_python_files_without_a_pipeline(
+    cli: Cli, module_file: Path, bad_json: Path, tmp_path: Path
+) -> None:
+    """`validate *.py` over a folder with helper modules checks every pipeline file and names the skipped ones."""
+    helper = tmp_path / "helpers.py"
+    helper.write_text("RETRIES = 3\n")
+    result = cli("validate", str(helper), str(module_file), str(bad_json))
+    as_json = cli("validate", "--format", "json", str(helper), str(module_file))
+
+    assert 1 == result.returncode, result.stderr
+    assert f"{helper}: skipped, defines no pipeline" in result.stdout
+    assert f"{module_file}: ok, no issues" in result.stdout
+    assert f"{bad_json}:3: error PW010" in result.stdout
+    assert result.stdout.rstrip().endswith("in 2 target(s)")
+    assert [{"target": str(helper), "reason": "defines no pipeline"}] == json.loads(as_json.stdout)["skipped"]
+
+
+def test_validate_of_only_files_without_a_pipeline_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
+    """Checking nothing is not success: exit 2 with one line."""
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_text("X = 1\n")
+    result = cli("validate", "a.py", "b.py", cwd=tmp_path)
+
+    assert 2 == result.returncode
+    assert "none of the 2 targets defines a pipeline" in result.stderr
+
+
+def test_sarif_message_reads_as_sentences(cli: Cli, tmp_path: Path) -> None:
+    """A hint follows its message as a second sentence ('...declares. Hint: ...'), never run into it."""
+    module = tmp_path / "release.py"
+    module.write_text(
+        "import pipeweaver as pw\n"
+        "src = pw.Artifact('Src')\n"
+        "pipeline = pw.Pipeline(name='p', role_arn='arn:aws:iam::123456789012:role/R',\n"
+        "    artifact_store=pw.ArtifactStore(location='bucket-a'), stages=[\n"
+        "    pw.Stage(name='Source', actions=[pw.Action(name='Source', outputs=[src],\n"
+        "        action_type=pw.ActionType(category='Source', provider='S3'),\n"
+        "        configuration={'S3Bucket': 'b', 'S3ObjectKey': 'k.zip'})]),\n"
+        "    pw.Stage(name='Build', actions=[pw.Action(name='Build', inputs=[pw.Artifact('Srcc')],\n"
+        "        action_type=pw.ActionType(category='Build', provider='CodeBuild'),\n"
+        "        configuration={'ProjectName': 'p'})])])\n"
+    )
+    result = cli("validate", "--format", "sarif", str(module))
+    texts = [r["message"]["text"] for r in json.loads(result.stdout)["runs"][0]["results"]]
+    hinted = [t for t in texts if " Hint: " in t]
+
+    assert hinted, texts
+    for text in hinted:
+        message, _, hint = text.partition(" Hint: ")
+        assert message.endswith((".", "?", "!")), text
+        assert hint.endswith((".", "?", "!")), text

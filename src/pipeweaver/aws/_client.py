@@ -22,13 +22,25 @@ Client = Any
 
 
 def default_client(service: str, session: Any = None, **kwargs: Any) -> Client:
-    """Create a boto3 client for *service*, from *session* when given (imported lazily)."""
-    if session is not None:
-        return session.client(service, **kwargs)
-    import boto3
+    """
+    Create a boto3 client for *service*, from *session* when given (imported lazily).
 
-    factory: Any = boto3.client  # the stubs' overloads want a literal service name
-    return factory(service, **kwargs)
+    Raises:
+        AwsError: with code ``NoRegion`` when no region is configured anywhere boto3 looks.
+    """
+    try:
+        if session is not None:
+            return session.client(service, **kwargs)
+        import boto3
+
+        factory: Any = boto3.client  # the stubs' overloads want a literal service name
+        return factory(service, **kwargs)
+    except botocore.exceptions.NoRegionError:
+        raise AwsError(
+            f"no AWS region is configured for {service}: pass --region (on the command line), set "
+            "AWS_REGION or AWS_DEFAULT_REGION, or set a region in your AWS profile",
+            code="NoRegion",
+        ) from None
 
 
 def error_code(exc: BaseException) -> str:

@@ -121,7 +121,7 @@ def _text_report(findings_by_target: Mapping[str, list[Finding]]) -> str:
     return "\n".join(out)
 
 
-def _json_report(findings_by_target: Mapping[str, list[Finding]]) -> str:
+def _json_report(findings_by_target: Mapping[str, list[Finding]], skipped: Sequence[str] = ()) -> str:
     files = [
         {
             "target": target,
@@ -143,6 +143,7 @@ def _json_report(findings_by_target: Mapping[str, list[Finding]]) -> str:
     everything = [f for fs in findings_by_target.values() for f in fs]
     body = {
         "targets": files,
+        "skipped": [{"target": spec, "reason": "defines no pipeline"} for spec in skipped],
         "errors": sum(1 for f in everything if f.issue.is_error),
         "warnings": sum(1 for f in everything if not f.issue.is_error),
     }
@@ -157,6 +158,12 @@ def _rule_info(code: str) -> Any:
 def _rule_text(code: str, example: Issue) -> str:
     title = getattr(_rule_info(code), "title", None)
     return title if isinstance(title, str) and title else example.message
+
+
+def _sentence(text: str) -> str:
+    """*text* ending as a sentence, so a hint appended to a message reads as a second one."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def render_sarif(findings: Sequence[Finding], version: str) -> dict[str, Any]:
@@ -185,7 +192,7 @@ def render_sarif(findings: Sequence[Finding], version: str) -> dict[str, Any]:
                 physical["region"] = {"startLine": f.line}
             location["physicalLocation"] = physical
         location["logicalLocations"] = [{"fullyQualifiedName": f.issue.path or "<pipeline>", "kind": "member"}]
-        text = f.issue.message + (f" Hint: {f.issue.hint}" if f.issue.hint else "")
+        text = _sentence(f.issue.message) + (f" Hint: {_sentence(f.issue.hint)}" if f.issue.hint else "")
         results.append(
             {
                 "ruleId": f.issue.code,
@@ -236,17 +243,31 @@ def validate(targets: tuple[str, ...], fmt: str, output: Path | None) -> None:
 
     Exit status: 0 when no errors (warnings allowed), 1 when any error, 2 for usage errors.
     """
-    by_target = {spec: collect_findings(spec) for spec in targets}
+    by_target: dict[str, list[Finding]] = {}
+    skipped: list[str] = []
+    for spec in targets:
+        try:
+            by_target[spec] = collect_findings(spec)
+        except TargetError as exc:
+            # `validate examples/*.py` meets helper modules and tests: skip them, check the rest.
+            if not (exc.no_pipeline and len(targets) > 1):
+                raise
+            skipped.append(spec)
+    if not by_target:
+        raise TargetError(
+            f"none of the {len(targets)} targets defines a pipeline; name one with path.py:NAME", usage=True
+        )
     everything = [f for fs in by_target.values() for f in fs]
     errors = sum(1 for f in everything if f.issue.is_error)
     warnings = len(everything) - errors
     if fmt == "json":
-        text = _json_report(by_target)
+        text = _json_report(by_target, skipped)
     elif fmt == "sarif":
         text = json.dumps(render_sarif(everything, _version()), indent=2)
     else:
         text = _text_report(by_target)
-        text += f"\n{errors} error(s), {warnings} warning(s) in {len(targets)} target(s)"
+        text += "".join(f"\n{spec}: skipped, defines no pipeline" for spec in skipped)
+        text += f"\n{errors} error(s), {warnings} warning(s) in {len(by_target)} target(s)"
     if output is not None:
         write_atomic(output, text + "\n")
     else:

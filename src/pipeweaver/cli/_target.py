@@ -35,10 +35,15 @@ DEFAULT_ATTRS = ("pipeline", "build_pipeline", "make_pipeline", "create_pipeline
 class TargetError(Exception):
     """A TARGET could not be turned into a pipeline; the message says what was tried."""
 
-    def __init__(self, message: str, *, usage: bool = False, issues: tuple[Any, ...] = ()) -> None:
+    def __init__(
+        self, message: str, *, usage: bool = False, issues: tuple[Any, ...] = (), no_pipeline: bool = False
+    ) -> None:
         super().__init__(message)
         self.usage = usage
         self.issues = issues
+        #: The target is a Python file that holds no pipeline at all (a helper module, a test file):
+        #: a command given several targets skips it instead of stopping.
+        self.no_pipeline = no_pipeline
 
 
 @attrs.frozen(kw_only=True)
@@ -155,6 +160,7 @@ def _resolve_attr(module: Any, attr: str | None, described: str) -> Pipeline:
         f"{described} defines no pipeline: tried the attributes {tried} and module-level Pipeline objects; "
         f"name one with {described}:NAME",
         usage=True,
+        no_pipeline=True,
     )
 
 

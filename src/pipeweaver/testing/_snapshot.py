@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .._codec import dumps
+from .._files import write_atomic
 from .._model import Pipeline
 
 __all__ = ["Snapshot"]
@@ -66,10 +65,7 @@ class Snapshot:
         if self.update:
             path.parent.mkdir(parents=True, exist_ok=True)
             if not path.exists() or path.read_text(encoding="utf-8") != text:
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text)
-                os.replace(tmp, path)
+                write_atomic(path, text)
             return
         if not path.exists():
             raise AssertionError(f"no snapshot {path}; run pytest with --snapshot-update to create it")

@@ -1,0 +1,46 @@
+"""Writing a file whole or not at all: the one atomic write that the CLI and the testing toolkit use.
+
+Layer: names (imports nothing of pipeweaver).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+__all__ = ["write_atomic"]
+
+
+def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
+    """
+    Write *data* to *path* through a temporary file in the same folder and a rename.
+
+    A reader sees the old file or the new one, never half of either. A new file gets the mode an
+    ordinary write would give it (``0o666`` less the process umask, so it stays readable to the
+    group and others under the usual ``022``); a replaced file keeps its mode.
+
+    Raises:
+        OSError: when the folder does not exist or cannot be written; nothing is left behind.
+    """
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        mode: int | None = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    # os.open with 0o666 lets the kernel apply the umask; tempfile.mkstemp would force 0o600.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
