@@ -437,8 +437,16 @@ class Action:
         if name is None:
             if len(self.outputs) == 1:
                 return self.outputs[0]
+            if not self.outputs:
+                raise DefinitionError(
+                    "outputs",
+                    [],
+                    f"action {self.name!r} has no output artifact to pass on; declare one where the action "
+                    "is made (outputs=['Name'] or output='Name' in the factory)",
+                )
+            names = [a.name for a in self.outputs]
             raise DefinitionError(
-                "outputs", [a.name for a in self.outputs], f"action {self.name!r} needs output(name=...)"
+                "outputs", names, f"action {self.name!r} has {len(names)} outputs; pick one with output(name=...)"
             )
         for artifact in self.outputs:
             if artifact.name == name:

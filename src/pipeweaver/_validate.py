@@ -1482,8 +1482,19 @@ def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> No
                 "PW221",
                 join_key(cpath, key),
                 f"{key} reads artifact {artifact!r}, which is not an input artifact of action {a.label}",
-                _did_you_mean(artifact, input_names, f"add {artifact!r} to inputArtifacts"),
+                _missing_input_hint(ctx, a, artifact, input_names),
             )
+
+
+def _missing_input_hint(ctx: _Context, a: _Action, artifact: str, input_names: list[str]) -> str | None:
+    """Point at the side that is wrong: a produced artifact is right, an unproduced input is the typo."""
+    produced = {name for other in ctx.actions for name, _ in other.outputs}
+    if artifact in produced:
+        typo = _near(artifact, [n for n in input_names if n not in produced])
+        if typo is not None:
+            return f"input artifact {typo!r} is produced by no action: rename it to {artifact!r}"
+        return f"add {artifact!r} to the input artifacts of action {a.label}"
+    return _did_you_mean(artifact, input_names, f"add {artifact!r} to inputArtifacts")
 
 
 def _compute_fields(ctx: _Context, a: _Action) -> None:
@@ -1657,6 +1668,34 @@ def _variable_rules(ctx: _Context) -> None:
                 _references(ctx, f"{a.path}.environmentVariables[{i}].value", value, False, a.stage, a.run_order, a)
 
 
+def _undeclared_namespace_hint(ctx: _Context, ns: str, key: str, stage: int, run_order: int) -> str | None:
+    """How to make ``#{ns.key}`` resolve: most often by naming the producer's namespace, not by renaming."""
+    # An earlier action without a namespace that emits *key* is almost always the one meant.
+    emitters = [
+        a
+        for a in ctx.actions
+        if a.namespace is None
+        and _earlier(a, stage, run_order)
+        and a.spec is not None
+        and a.spec.output_variables
+        and key in a.spec.output_variables
+    ]
+    if len(emitters) == 1:
+        a = emitters[0]
+        return (
+            f"set namespace {ns!r} on action {a.label} ({a.provider} emits {key}): "
+            f'namespace="{ns}" in Python, "namespace": "{ns}" in JSON'
+        )
+    # A reserved namespace is a likely meaning only when it differs in case alone.
+    reserved = [r for r in _RESERVED_NAMESPACES if r.lower() == ns.lower()]
+    return _did_you_mean(
+        ns,
+        [*ctx.namespaces, *reserved],
+        f"set namespace {ns!r} on the action that produces {key} (variables of an action without a "
+        "namespace cannot be referenced)",
+    )
+
+
 def _references(
     ctx: _Context, path: str, text: str, shell: bool, stage: int, run_order: int, who: _Action | None
 ) -> None:
@@ -1697,12 +1736,7 @@ def _references(
                 "PW301",
                 path,
                 f"{m.group(0)} refers to namespace {ns!r}, which no action declares",
-                _did_you_mean(
-                    ns,
-                    [*ctx.namespaces, *_RESERVED_NAMESPACES],
-                    "set namespace on the producing action (variables of an action without a namespace "
-                    "cannot be referenced)",
-                ),
+                _undeclared_namespace_hint(ctx, ns, key, stage, run_order),
             )
             continue
         if producer is who or not _earlier(producer, stage, run_order):

@@ -1,0 +1,103 @@
+"""Hints point at the fix a user would make, not at a rename that would make things worse."""
+
+from __future__ import annotations
+
+import pytest
+
+import pipeweaver as pw
+from pipeweaver import actions, lint
+
+ROLE = "arn:aws:iam::123456789012:role/R"
+
+
+def _pipeline(*stages: list[pw.Action]) -> pw.Pipeline:
+    return pw.Pipeline(
+        name="p",
+        role_arn=ROLE,
+        artifact_store=pw.ArtifactStore(location="bkt-artifacts"),
+        stages=[pw.Stage(name=f"S{i}", actions=acts) for i, acts in enumerate(stages)],
+    )
+
+
+def _hints(pipeline: pw.Pipeline, code: str) -> list[str | None]:
+    return [i.hint for i in lint(pipeline) if i.code == code]
+
+
+def test_undeclared_namespace_names_the_action_that_emits_the_variable() -> None:
+    """#{SourceVariables.ETag} with an S3 source lacking a namespace: set the namespace, not 'variables'."""
+    source = actions.s3_source("Source", bucket="bkt-a", object_key="k.zip")
+    build = actions.codebuild(
+        "Build", project_name="p", input=source.output(), environment_variables={"E": "#{SourceVariables.ETag}"}
+    )
+    hints = _hints(_pipeline([source], [build]), "PW301")
+
+    assert [
+        "set namespace 'SourceVariables' on action 'Source' (S3 emits ETag): "
+        'namespace="SourceVariables" in Python, "namespace": "SourceVariables" in JSON'
+    ] == hints
+
+
+def test_undeclared_namespace_suggests_reserved_names_only_for_a_case_slip() -> None:
+    """#{Variables.env} is a case slip of 'variables'; #{SourceVariables.X} with no emitter is not."""
+    source = actions.s3_source("Source", bucket="bkt-a", object_key="k.zip")
+    build = actions.codebuild(
+        "Build",
+        project_name="p",
+        input=source.output(),
+        environment_variables={"A": "#{Variables.env}", "B": "#{SourceVariables.Nothing}"},
+    )
+    hints = _hints(_pipeline([source], [build]), "PW301")
+
+    assert "did you mean 'variables'?" in hints
+    unrelated = [h for h in hints if h != "did you mean 'variables'?"]
+    assert 1 == len(unrelated)
+    assert unrelated[0] is not None
+    assert "set namespace 'SourceVariables' on the action that produces Nothing" in unrelated[0]
+
+
+def test_artifact_path_and_input_typos_point_the_same_way() -> None:
+    """TemplatePath App::x with input 'Ap' (App is produced): both hints say the input should be 'App'."""
+    source = actions.s3_source("Source", bucket="bkt-a", object_key="k.zip")
+    build = actions.codebuild("Build", project_name="p", input=source.output(), outputs=["App"])
+    deploy = pw.Action(
+        name="Deploy",
+        action_type=pw.ActionType(category="Deploy", provider="CloudFormation"),
+        configuration={"ActionMode": "CREATE_UPDATE", "StackName": "s", "TemplatePath": "App::x.yaml", "RoleArn": ROLE},
+        inputs=[pw.Artifact("Ap")],
+    )
+    pipeline = _pipeline([source], [build], [deploy])
+
+    assert ["input artifact 'Ap' is produced by no action: rename it to 'App'"] == _hints(pipeline, "PW221")
+    assert ["did you mean 'App'?"] == _hints(pipeline, "PW208")
+
+
+def test_artifact_path_to_a_produced_artifact_missing_from_inputs_says_add_it() -> None:
+    """With the right inputs but App left out, the hint says to add App to the action's inputs."""
+    source = actions.s3_source("Source", bucket="bkt-a", object_key="k.zip")
+    build = actions.codebuild("Build", project_name="p", input=source.output(), outputs=["App"])
+    deploy = pw.Action(
+        name="Deploy",
+        action_type=pw.ActionType(category="Deploy", provider="CloudFormation"),
+        configuration={"ActionMode": "CREATE_UPDATE", "StackName": "s", "TemplatePath": "App::x.yaml", "RoleArn": ROLE},
+        inputs=[source.output()],
+    )
+    assert ["add 'App' to the input artifacts of action 'Deploy'"] == _hints(
+        _pipeline([source], [build], [deploy]), "PW221"
+    )
+
+
+def test_output_of_an_action_without_outputs_says_where_to_declare_one() -> None:
+    """build.output() on an action with no outputs names the fix at the factory, not output(name=...)."""
+    approval = actions.manual_approval("Approve")
+    with pytest.raises(pw.DefinitionError, match="has no output artifact to pass on; declare one") as info:
+        approval.output()
+    assert "output(name=" not in str(info.value)
+
+
+def test_output_of_an_action_with_several_outputs_asks_for_a_name() -> None:
+    """Several outputs: pick one by name."""
+    source = actions.s3_source("Source", bucket="bkt-a", object_key="k.zip")
+    build = actions.codebuild("Build", project_name="p", input=source.output(), outputs=["App", "Docs"])
+    with pytest.raises(pw.DefinitionError, match=r"has 2 outputs; pick one with output\(name=\.\.\.\)"):
+        build.output()
+    assert "Docs" == build.output("Docs").name
