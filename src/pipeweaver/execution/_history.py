@@ -183,9 +183,7 @@ class History:
         self._lock = threading.RLock()
         self._check_file()
         try:
-            self._db = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=_BUSY_SECONDS
-            )
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=_BUSY_SECONDS)
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
         try:
