@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -211,3 +214,122 @@ def test_processes_starting_on_a_new_workdir_together_all_start(tmp_path: Path) 
 
     assert ["Succeeded"] * (rounds * racers) == outcomes
     assert 0 == sum(child.returncode for child in children)
+
+
+STAGE_CHILD = textwrap.dedent(
+    """
+    import json, os, sys, time
+    from pathlib import Path
+    import pipeweaver as pw
+    from pipeweaver.execution import ActionFailed, LocalExecutor
+
+    workdir, tag, hold = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    marks = workdir.parent
+    fake = pw.ActionType(category="Build", owner="Custom", provider="Fake")
+    probe = pw.ActionType(category="Deploy", owner="Custom", provider="Probe")
+
+    def deploy(ctx):
+        # The marker is created exclusively: a second execution inside Deploy finds it.
+        try:
+            os.close(os.open(marks / "in-deploy", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            (marks / f"overlap-{tag}").touch()
+            raise ActionFailed(f"{tag} entered Deploy while another execution was in it")
+        with open(marks / "deploy.log", "a") as log:
+            log.write(f"{tag} enter {time.time()}\\n")
+        (marks / f"{tag}-in-deploy").touch()
+        while hold and not (marks / hold).exists():
+            time.sleep(0.005)
+        with open(marks / "deploy.log", "a") as log:
+            log.write(f"{tag} leave {time.time()}\\n")
+        os.unlink(marks / "in-deploy")
+
+    p = pw.Pipeline(
+        name="shared", role_arn="arn:aws:iam::123456789012:role/pipeline", pipeline_type="V2",
+        artifact_store=pw.ArtifactStore(location="artifact-bucket"), execution_mode="SUPERSEDED",
+        stages=[
+            pw.Stage(name="Build", actions=[pw.Action(name="Build", action_type=fake)]),
+            pw.Stage(name="Deploy", actions=[pw.Action(name="Deploy", action_type=probe)]),
+        ],
+    )
+    with LocalExecutor(workdir, handlers={fake: lambda ctx: None, probe: deploy}, validate=False) as x:
+        e = x.run(p)
+    print(json.dumps({"id": e.id, "status": e.status.value, "summary": e.status_summary}), flush=True)
+    """
+)
+
+
+def _stage_runner(tmp_path: Path, tag: str, hold: str = "") -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", STAGE_CHILD, str(tmp_path / "wd"), tag, hold], stdout=subprocess.PIPE, text=True
+    )
+
+
+def _outcome(child: subprocess.Popen[str]) -> dict[str, str]:
+    out, _ = child.communicate(timeout=60)
+    assert 0 == child.returncode
+    result: dict[str, str] = json.loads(out)
+    return result
+
+
+def _poll(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll another process's traces (test code only) until *predicate* holds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.01)
+
+
+def _waiting_for_deploy(tmp_path: Path) -> int:
+    """How many executions wait in the shared line for Deploy (0 while the table does not exist)."""
+    with contextlib.closing(sqlite3.connect(tmp_path / "wd" / "history.sqlite3", timeout=5)) as con:
+        try:
+            rows = con.execute("SELECT COUNT(*) FROM stage_waits WHERE stage='Deploy' AND superseded_by IS NULL")
+            return int(rows.fetchone()[0])
+        except sqlite3.OperationalError:
+            return 0
+
+
+def _deploy_intervals(tmp_path: Path) -> dict[str, tuple[float, float]]:
+    times: dict[str, dict[str, float]] = {}
+    for line in (tmp_path / "deploy.log").read_text().splitlines():
+        tag, what, at = line.split()
+        times.setdefault(tag, {})[what] = float(at)
+    return {tag: (t["enter"], t["leave"]) for tag, t in times.items()}
+
+
+def test_two_processes_are_never_in_a_superseded_pipelines_stage_at_once(tmp_path: Path) -> None:
+    """A second process's execution waits in front of Deploy while the first process's is in it."""
+    first = _stage_runner(tmp_path, "A", hold="release-A")
+    _poll(lambda: (tmp_path / "A-in-deploy").exists())
+    second = _stage_runner(tmp_path, "B")
+    # B either waits in the shared line (fixed) or walks into Deploy next to A (the old engine).
+    _poll(lambda: _waiting_for_deploy(tmp_path) == 1 or (tmp_path / "overlap-B").exists())
+    (tmp_path / "release-A").touch()
+    a, b = _outcome(first), _outcome(second)
+    spans = _deploy_intervals(tmp_path)
+
+    assert not (tmp_path / "overlap-B").exists()
+    assert ["Succeeded", "Succeeded"] == [a["status"], b["status"]]
+    assert spans["A"][1] <= spans["B"][0]
+    assert 0 == _waiting_for_deploy(tmp_path)
+
+
+def test_a_later_execution_in_another_process_supersedes_the_waiting_one(tmp_path: Path) -> None:
+    """A holds Deploy (process 1), B waits (process 2), C arrives (process 3): B is superseded by C; A, C succeed."""
+    first = _stage_runner(tmp_path, "A", hold="release-A")
+    _poll(lambda: (tmp_path / "A-in-deploy").exists())
+    second = _stage_runner(tmp_path, "B")
+    _poll(lambda: _waiting_for_deploy(tmp_path) == 1 or (tmp_path / "overlap-B").exists())
+    third = _stage_runner(tmp_path, "C")
+    b = _outcome(second)
+    (tmp_path / "release-A").touch()
+    a, c = _outcome(first), _outcome(third)
+    spans = _deploy_intervals(tmp_path)
+
+    assert "Superseded" == b["status"]
+    assert f"Superseded by execution {c['id']}" == b["summary"]
+    assert ["Succeeded", "Succeeded"] == [a["status"], c["status"]]
+    assert ["A", "C"] == sorted(spans)
+    assert spans["A"][1] <= spans["C"][0]

@@ -96,6 +96,11 @@ CREATE TABLE IF NOT EXISTS audit (
     actor TEXT NOT NULL, event TEXT NOT NULL, stage TEXT, action TEXT, summary TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_execution ON audit (execution_id, id);
+CREATE TABLE IF NOT EXISTS stage_waits (
+    pipeline TEXT NOT NULL, stage TEXT NOT NULL, execution_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    owner TEXT NOT NULL, superseded_by TEXT,
+    PRIMARY KEY (pipeline, stage, execution_id)
+);
 CREATE TABLE IF NOT EXISTS approvals (
     token TEXT PRIMARY KEY, execution_id TEXT NOT NULL, stage TEXT NOT NULL, action TEXT NOT NULL,
     status TEXT NOT NULL, summary TEXT, actor TEXT, requested_at REAL NOT NULL, decided_at REAL
@@ -578,6 +583,60 @@ class History:
     def close_approval(self, token: str) -> None:
         """Mark an approval that timed out or was stopped, so nobody can answer it any more."""
         self.write([("UPDATE approvals SET status='Expired' WHERE token=? AND status='Waiting'", (token,))])
+
+    # -- waiting lines in front of stages (execution modes across processes) -------------------
+
+    def wait_join(self, pipeline: str, stage: str, execution_id: str, seq: int, owner: str, *, supersede: bool) -> None:
+        """
+        Put *execution_id* in the line waiting to enter *stage*.
+
+        With *supersede* (SUPERSEDED mode) every older execution waiting there is marked
+        superseded by this one. Lines left by processes that died are cleared on the way.
+        """
+        with self.transaction() as cur:
+            rows = cur.execute(
+                "SELECT execution_id, owner FROM stage_waits WHERE pipeline=? AND stage=?", (pipeline, stage)
+            ).fetchall()
+            gone = [(pipeline, stage, other) for other, holder in rows if _pid_alive(holder) is False]
+            if gone:
+                cur.executemany("DELETE FROM stage_waits WHERE pipeline=? AND stage=? AND execution_id=?", gone)
+            cur.execute(
+                "INSERT OR REPLACE INTO stage_waits VALUES (?,?,?,?,?,NULL)",
+                (pipeline, stage, execution_id, seq, owner),
+            )
+            if supersede:
+                self._supersede(cur, pipeline, stage, execution_id, seq)
+
+    def wait_leave(self, pipeline: str, stage: str, execution_id: str) -> None:
+        """Take *execution_id* out of the line in front of *stage*."""
+        self.write(
+            [
+                (
+                    "DELETE FROM stage_waits WHERE pipeline=? AND stage=? AND execution_id=?",
+                    (pipeline, stage, execution_id),
+                )
+            ]
+        )
+
+    def waiting(self, pipeline: str, stage: str) -> list[tuple[str, int, str | None]]:
+        """``(execution_id, seq, superseded_by)`` of each execution waiting for *stage* in a live process."""
+        rows = self._query(
+            "SELECT execution_id, seq, owner, superseded_by FROM stage_waits WHERE pipeline=? AND stage=? ORDER BY seq",
+            (pipeline, stage),
+        )
+        return [(eid, int(seq), by) for eid, seq, owner, by in rows if _pid_alive(owner) is not False]
+
+    def supersede_waiting(self, pipeline: str, stage: str, execution_id: str, seq: int) -> None:
+        """Mark every execution older than *seq* waiting for *stage* superseded by *execution_id*."""
+        with self.transaction() as cur:
+            self._supersede(cur, pipeline, stage, execution_id, seq)
+
+    @staticmethod
+    def _supersede(cur: sqlite3.Cursor, pipeline: str, stage: str, execution_id: str, seq: int) -> None:
+        cur.execute(
+            "UPDATE stage_waits SET superseded_by=? WHERE pipeline=? AND stage=? AND seq<? AND superseded_by IS NULL",
+            (execution_id, pipeline, stage, seq),
+        )
 
     # -- leases ----------------------------------------------------------------------------
 
