@@ -223,7 +223,7 @@ STAGE_CHILD = textwrap.dedent(
     import pipeweaver as pw
     from pipeweaver.execution import ActionFailed, LocalExecutor
 
-    workdir, tag, hold = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    workdir, tag, hold, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     marks = workdir.parent
     fake = pw.ActionType(category="Build", owner="Custom", provider="Fake")
     probe = pw.ActionType(category="Deploy", owner="Custom", provider="Probe")
@@ -246,7 +246,7 @@ STAGE_CHILD = textwrap.dedent(
 
     p = pw.Pipeline(
         name="shared", role_arn="arn:aws:iam::123456789012:role/pipeline", pipeline_type="V2",
-        artifact_store=pw.ArtifactStore(location="artifact-bucket"), execution_mode="SUPERSEDED",
+        artifact_store=pw.ArtifactStore(location="artifact-bucket"), execution_mode=mode,
         stages=[
             pw.Stage(name="Build", actions=[pw.Action(name="Build", action_type=fake)]),
             pw.Stage(name="Deploy", actions=[pw.Action(name="Deploy", action_type=probe)]),
@@ -259,9 +259,9 @@ STAGE_CHILD = textwrap.dedent(
 )
 
 
-def _stage_runner(tmp_path: Path, tag: str, hold: str = "") -> subprocess.Popen[str]:
+def _stage_runner(tmp_path: Path, tag: str, hold: str = "", mode: str = "SUPERSEDED") -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", STAGE_CHILD, str(tmp_path / "wd"), tag, hold], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", STAGE_CHILD, str(tmp_path / "wd"), tag, hold, mode], stdout=subprocess.PIPE, text=True
     )
 
 
@@ -291,12 +291,15 @@ def _waiting_for_deploy(tmp_path: Path) -> int:
             return 0
 
 
-def _deploy_intervals(tmp_path: Path) -> dict[str, tuple[float, float]]:
+def _deploy_intervals(tmp_path: Path, *, complete: bool = True) -> dict[str, tuple[float, float]]:
+    """(enter, leave) of each execution's Deploy action; with *complete* false a missing leave is infinity."""
     times: dict[str, dict[str, float]] = {}
     for line in (tmp_path / "deploy.log").read_text().splitlines():
         tag, what, at = line.split()
         times.setdefault(tag, {})[what] = float(at)
-    return {tag: (t["enter"], t["leave"]) for tag, t in times.items()}
+    if complete:
+        return {tag: (t["enter"], t["leave"]) for tag, t in times.items()}
+    return {tag: (t["enter"], t.get("leave", float("inf"))) for tag, t in times.items()}
 
 
 def test_two_processes_are_never_in_a_superseded_pipelines_stage_at_once(tmp_path: Path) -> None:
@@ -333,3 +336,35 @@ def test_a_later_execution_in_another_process_supersedes_the_waiting_one(tmp_pat
     assert ["Succeeded", "Succeeded"] == [a["status"], c["status"]]
     assert ["A", "C"] == sorted(spans)
     assert spans["A"][1] <= spans["C"][0]
+
+
+def test_a_stage_held_by_a_killed_process_comes_free(tmp_path: Path) -> None:
+    """SIGKILL the process inside Deploy: the kernel drops its lock and the waiting execution goes on."""
+    first = _stage_runner(tmp_path, "A", hold="never")
+    _poll(lambda: (tmp_path / "A-in-deploy").exists())
+    second = _stage_runner(tmp_path, "B")
+    _poll(lambda: _waiting_for_deploy(tmp_path) == 1 or (tmp_path / "overlap-B").exists())
+    (tmp_path / "in-deploy").unlink()  # A's marker: A never gets to remove it
+    first.kill()
+    first.communicate(timeout=30)
+    b = _outcome(second)
+
+    assert "Succeeded" == b["status"]
+    assert ["A", "B"] == sorted(_deploy_intervals(tmp_path, complete=False))
+
+
+def test_queued_executions_of_three_processes_enter_a_stage_one_by_one_in_arrival_order(tmp_path: Path) -> None:
+    """QUEUED across processes: A holds Deploy, B then C wait; nothing is superseded and B goes before C."""
+    first = _stage_runner(tmp_path, "A", hold="release-A", mode="QUEUED")
+    _poll(lambda: (tmp_path / "A-in-deploy").exists())
+    second = _stage_runner(tmp_path, "B", mode="QUEUED")
+    _poll(lambda: _waiting_for_deploy(tmp_path) == 1 or (tmp_path / "overlap-B").exists())
+    third = _stage_runner(tmp_path, "C", mode="QUEUED")
+    _poll(lambda: _waiting_for_deploy(tmp_path) == 2 or (tmp_path / "overlap-C").exists())
+    (tmp_path / "release-A").touch()
+    outcomes = [_outcome(child)["status"] for child in (first, second, third)]
+    spans = _deploy_intervals(tmp_path)
+
+    assert ["Succeeded"] * 3 == outcomes
+    assert spans["A"][1] <= spans["B"][0]
+    assert spans["B"][1] <= spans["C"][0]

@@ -276,7 +276,10 @@ class _Gate:
 
     def _claim(self, run: _Run, stage: str, line: list[tuple[str, int, str | None]]) -> bool:
         """Take *stage* across processes (it is free in this one); *line* is who waits for it."""
-        older = [seq for eid, seq, by in line if eid != run.id and by is None and seq < run.seq]
+        # This executor's own waiting runs are ordered by the in-process line; waiting for
+        # one of them here could deadlock (it waits for the line's head, which is *run*).
+        here = {r.id for r in self.waiting.get(stage, ())}
+        older = [seq for eid, seq, by in line if eid not in here and by is None and seq < run.seq]
         if older and run.mode is ExecutionMode.QUEUED:
             return False
         fd = self.shared.try_lock(stage)
