@@ -12,7 +12,8 @@ raise these errors without import cycles.
     ├── SynthesisError(ValueError)      a model that cannot be rendered to a target
     ├── ExecutionError                  a local or remote run cannot start or continue
     │   ├── HandlerNotFoundError        no handler for an action type (found before the run)
-    │   └── ArtifactError               a stored artifact is corrupt or an archive is hostile
+    │   ├── ArtifactError               a stored artifact is corrupt or an archive is hostile
+    │   └── HistoryError                the execution history is damaged, locked or unreadable
     └── AwsError                        an AWS call failed (wraps botocore's ClientError)
 """
 
@@ -29,6 +30,7 @@ __all__ = [
     "DefinitionError",
     "ExecutionError",
     "HandlerNotFoundError",
+    "HistoryError",
     "Issue",
     "LoadError",
     "PipeweaverError",
@@ -177,6 +179,30 @@ class ArtifactError(ExecutionError):
 
     .. versionadded:: 0.1.0
     """
+
+
+class HistoryError(ExecutionError):
+    """
+    The execution history (``history.sqlite3`` in a work directory) cannot be used.
+
+    Raised instead of SQLite's own errors: the file is damaged or is not a database (the
+    message gives the ``mv`` command that moves it aside, so the next run starts a new one),
+    another process kept it locked too long, or one recorded execution cannot be decoded.
+
+    Attributes:
+        path: The history file.
+        reason: What is wrong, without the file name.
+        execution_id: The execution whose rows cannot be decoded, or ``None`` when the
+            whole file is unusable.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, message: str, *, path: str = "", reason: str = "", execution_id: str | None = None) -> None:
+        self.path = path
+        self.reason = reason or message
+        self.execution_id = execution_id
+        super().__init__(message)
 
 
 class AwsError(PipeweaverError):

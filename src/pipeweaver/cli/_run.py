@@ -21,7 +21,7 @@ from rich.console import Console
 
 from .._codec import from_codepipeline
 from .._model import Pipeline
-from ..errors import PipeweaverError
+from ..errors import HistoryError, PipeweaverError
 from ..execution._base import Execution, ExecutionStatus
 from ._app import main, write_atomic
 from ._progress import LiveProgress, PlainProgress
@@ -335,6 +335,8 @@ def _definition(executor: Any, execution_id: str) -> Pipeline | None:
         return None
     try:
         return from_codepipeline(definition(execution_id))
+    except HistoryError:
+        raise
     except PipeweaverError:
         return None
 
@@ -356,24 +358,32 @@ def history(
     if execution_id is None:
         if report is not None:
             raise click.UsageError("--report needs an EXECUTION_ID")
-        executions: list[Execution] = list(executor.history(pipeline_name, limit=limit))
+        executions = _listing(executor, pipeline_name, limit)
         if fmt == "json":
-            click.echo(json.dumps([_as_json(e) for e in executions], indent=2))
+            click.echo(
+                json.dumps(
+                    [
+                        _as_json(e) if isinstance(e, Execution) else {"id": e.execution_id, "unreadable": e.reason}
+                        for e in executions
+                    ],
+                    indent=2,
+                )
+            )
             return
         if not executions:
             click.echo("no executions yet")
             return
         for e in executions:
+            if isinstance(e, HistoryError):
+                click.echo(f"{e.execution_id}  unreadable: {e.reason}")
+                continue
             started = e.started_at.strftime("%Y-%m-%d %H:%M:%S") if e.started_at else "-"
             click.echo(
                 f"{e.id}  {e.pipeline:<24} {e.status!s:<11} {started}  {_duration(e.started_at, e.ended_at):>7}"
                 f"  {e.trigger.trigger_type}"
             )
         return
-    try:
-        execution: Execution = executor.execution(execution_id)
-    except (KeyError, PipeweaverError) as exc:
-        raise click.ClickException(f"no execution {execution_id} in {workdir}: {exc}") from None
+    execution: Execution = _recorded(executor, execution_id, workdir)
     if fmt == "json":
         click.echo(json.dumps(_as_json(execution), indent=2))
     else:
@@ -390,6 +400,30 @@ def history(
 
         write_atomic(report, render_html(execution, pipeline, workdir=workdir))
         click.echo(f"report written to {report}")
+
+
+def _listing(executor: Any, pipeline_name: str | None, limit: int) -> list[Execution | HistoryError]:
+    """The newest executions; one whose rows cannot be decoded is its error, not the end of the list."""
+    out: list[Execution | HistoryError] = []
+    for execution_id in executor.history_store.ids(pipeline_name, limit=limit):
+        try:
+            out.append(executor.execution(execution_id))
+        except HistoryError as exc:
+            if exc.execution_id is None:
+                raise
+            out.append(exc)
+    return out
+
+
+def _recorded(executor: Any, execution_id: str, workdir: Path) -> Execution:
+    """One execution from the history; an unusable history is its own error, not "no execution"."""
+    try:
+        execution: Execution = executor.execution(execution_id)
+    except HistoryError:
+        raise
+    except (KeyError, PipeweaverError) as exc:
+        raise click.ClickException(f"no execution {execution_id} in {workdir}: {exc}") from None
+    return execution
 
 
 def _as_json(e: Execution) -> dict[str, Any]:
@@ -448,10 +482,7 @@ def retry(
 ) -> None:
     """Retry STAGE of a failed or stopped execution, then continue it."""
     probe = _history_executor(workdir)
-    try:
-        before: Execution = probe.execution(execution_id)
-    except (KeyError, PipeweaverError) as exc:
-        raise click.ClickException(f"no execution {execution_id} in {workdir}: {exc}") from None
+    before = _recorded(probe, execution_id, workdir)
     pipeline = _definition(probe, execution_id)
     if pipeline is None:
         raise click.ClickException(f"the pipeline definition of {execution_id} is not in the history")
@@ -474,10 +505,7 @@ def retry(
 def _decide(execution_id: str, stage: str, action: str, summary: str, workdir: Path, approved: bool) -> None:
     """Leave a decision for the `pipeweaver run` process that waits on this approval."""
     executor = _history_executor(workdir)
-    try:
-        execution: Execution = executor.execution(execution_id)
-    except (KeyError, PipeweaverError) as exc:
-        raise click.ClickException(f"no execution {execution_id} in {workdir}: {exc}") from None
+    execution = _recorded(executor, execution_id, workdir)
     if execution.status.is_terminal:
         raise click.ClickException(f"execution {execution_id} already ended {execution.status}; nothing to approve")
     waiting = [a for a in execution.actions if a.stage == stage and a.name == action and not a.status.is_terminal]

@@ -4,14 +4,23 @@ Layer: execution. The engine writes every state change here before acting on it,
 the rows of one wave into one transaction. A lease column on each execution row makes sure
 that only one runner advances an execution at a time; a runner that dies stops renewing its
 lease, and :meth:`History.interrupted` finds what it left behind.
+
+Several processes may open one history at once, a new one included: the switch to WAL is
+retried while another connection holds the file, and the schema is created in one
+``BEGIN IMMEDIATE`` transaction. SQLite's own errors never leave this module: a damaged file,
+a lock held too long or a row that cannot be decoded is a :class:`~pipeweaver.HistoryError`
+that names the file and what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
 import socket
 import sqlite3
+import struct
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -20,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import ExecutionError
+from ..errors import ExecutionError, HistoryError
 from ._base import (
     ActionRecord,
     ActionStatus,
@@ -87,11 +96,22 @@ CREATE TABLE IF NOT EXISTS audit (
     actor TEXT NOT NULL, event TEXT NOT NULL, stage TEXT, action TEXT, summary TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_execution ON audit (execution_id, id);
+CREATE TABLE IF NOT EXISTS stage_waits (
+    pipeline TEXT NOT NULL, stage TEXT NOT NULL, execution_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    owner TEXT NOT NULL, superseded_by TEXT,
+    PRIMARY KEY (pipeline, stage, execution_id)
+);
 CREATE TABLE IF NOT EXISTS approvals (
     token TEXT PRIMARY KEY, execution_id TEXT NOT NULL, stage TEXT NOT NULL, action TEXT NOT NULL,
     status TEXT NOT NULL, summary TEXT, actor TEXT, requested_at REAL NOT NULL, decided_at REAL
 );
 """
+
+#: How long opening a history waits for other processes (busy timeout and WAL switch), seconds.
+_BUSY_SECONDS = 30.0
+
+# SQLite's primary result codes (the low byte of an extended code).
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_NOTADB = 5, 6, 11, 26
 
 #: One statement and its parameters, queued by the engine and written in a batch.
 Op = tuple[str, Sequence[Any]]
@@ -126,6 +146,20 @@ def _pid_alive(owner: str) -> bool | None:
     return True
 
 
+def _code(exc: sqlite3.Error) -> int | None:
+    """SQLite's primary result code of *exc* (``None`` when the driver gave none)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def _mapping(text: str) -> dict[str, Any]:
+    """A JSON object column (``ValueError`` when it holds anything else)."""
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a JSON object, found {type(value).__name__}")
+    return value
+
+
 def _apply(cur: sqlite3.Cursor, sql: str, rows: list[Sequence[Any]]) -> None:
     if len(rows) == 1:
         cur.execute(sql, rows[0])
@@ -152,21 +186,174 @@ class History:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30.0)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._check_file()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=_BUSY_SECONDS)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        try:
+            self._open()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise self._error(exc) from exc
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _open(self) -> None:
+        db = self._db
+        # The busy handler must be in place before anything else touches the file: a second
+        # process opening a new history meets the first one's locks right away.
+        db.execute(f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}")
+        self._use_wal()
         # NORMAL in WAL mode syncs at checkpoints, not at every commit: durable against a
         # killed process (the WAL is in the OS cache), without an fsync per wave.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=30000")
-        self._db.executescript(_SCHEMA)
-        found = self._db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        if found is None:
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(found[0]) > SCHEMA_VERSION:
-            raise ExecutionError(
-                f"{self.path} was written by a newer pipeweaver (history schema {found[0]}); upgrade pipeweaver "
-                f"or use another work directory"
+        db.execute("PRAGMA synchronous=NORMAL")
+        # One transaction, so that a process never sees half a schema and two processes
+        # creating it at once take turns instead of failing.
+        try:
+            db.executescript(
+                "BEGIN IMMEDIATE;"
+                + _SCHEMA
+                + f"INSERT OR IGNORE INTO meta VALUES ('schema', '{SCHEMA_VERSION}');"
+                + "COMMIT;"
             )
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        found = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if found is not None and str(found[0]).isdigit() and int(found[0]) > SCHEMA_VERSION:
+            raise HistoryError(
+                f"{self.path} was written by a newer pipeweaver (history schema {found[0]}); upgrade pipeweaver "
+                f"or use another work directory",
+                path=str(self.path),
+                reason=f"written by a newer pipeweaver (history schema {found[0]})",
+            )
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL, waiting out other connections that hold it meanwhile."""
+        if str(self._db.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return  # WAL is a property of the file: only its creator ever switches it
+        # Changing the journal mode needs the file to itself, and SQLite reports BUSY at once
+        # (without calling the busy handler) when another connection has it open: a second
+        # process opening a new history at the same moment. Retry until the timeout.
+        deadline = time.monotonic() + _BUSY_SECONDS
+        pause = 0.001
+        while True:
+            try:
+                mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            except sqlite3.OperationalError as exc:
+                if _code(exc) not in (_SQLITE_BUSY, _SQLITE_LOCKED) or time.monotonic() > deadline:
+                    raise
+            else:
+                if str(mode).lower() == "wal":
+                    return
+                if time.monotonic() > deadline:
+                    raise HistoryError(
+                        f"{self.path}: cannot switch the history to WAL mode (it stays in {mode} mode)",
+                        path=str(self.path),
+                        reason=f"cannot switch to WAL mode (it stays in {mode} mode)",
+                    )
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    def _check_file(self) -> None:
+        """Refuse a file that is not an SQLite database, or one cut short, before SQLite reads it.
+
+        A zero-length file is a new, empty database to SQLite (and exactly what another
+        process sees between creating the file and writing its first page), so it is used.
+        """
+        shortfall = self._shortfall()
+        if shortfall is not None:
+            # A checkpoint by a process closing the history writes the header before the pages
+            # that grow the file; a file that is still short a moment later is cut short.
+            time.sleep(0.05)
+            shortfall = self._shortfall()
+        if shortfall is not None:
+            raise self._damaged(f"it is cut short: {shortfall[0]} of {shortfall[1]} bytes")
+
+    def _shortfall(self) -> tuple[int, int] | None:
+        """``(size, expected)`` when the file is shorter than its header says, else ``None``."""
+        wal = Path(f"{self.path}-wal")
+        # While a WAL file exists, other connections may be checkpointing into the file and
+        # its size can lag behind the header: only a file at rest is measured.
+        busy = wal.exists()
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(100)
+                size = os.fstat(handle.fileno()).st_size
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise HistoryError(
+                f"{self.path}: cannot read the execution history: {exc.strerror or exc}",
+                path=str(self.path),
+                reason=f"cannot be read: {exc.strerror or exc}",
+            ) from exc
+        if size == 0:
+            return None
+        if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+            raise self._damaged("it is not an SQLite database")
+        if busy or wal.exists():
+            return None
+        page_size = struct.unpack(">H", header[16:18])[0]
+        page_size = 65536 if page_size == 1 else page_size
+        counter, pages = struct.unpack(">II", header[24:32])
+        valid_for = struct.unpack(">I", header[92:96])[0]
+        if pages and counter == valid_for and pages * page_size > size:
+            return size, pages * page_size
+        return None
+
+    def _damaged(self, what: str) -> HistoryError:
+        path = str(self.path)
+        moves = [f"mv {shlex.quote(path)} {shlex.quote(path + '.broken')}"]
+        moves += [
+            f"mv {shlex.quote(path + side)} {shlex.quote(path + '.broken' + side)}"
+            for side in ("-wal", "-shm")
+            if Path(path + side).exists()
+        ]
+        reason = f"the execution history is damaged ({what})"
+        return HistoryError(
+            f"{path}: {reason}; move it aside and the next run starts a new history: {' && '.join(moves)}",
+            path=path,
+            reason=reason,
+        )
+
+    def _error(self, exc: sqlite3.Error) -> HistoryError:
+        """The :class:`HistoryError` for an error SQLite raised on this history."""
+        code = _code(exc)
+        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+            return self._damaged(str(exc))
+        if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            reason = f"another process kept the execution history locked for over {_BUSY_SECONDS:.0f} s ({exc})"
+            return HistoryError(
+                f"{self.path}: {reason}; wait for the other pipeweaver process using this work directory, "
+                f"or use another --workdir",
+                path=str(self.path),
+                reason=reason,
+            )
+        reason = f"cannot use the execution history: {exc}"
+        return HistoryError(f"{self.path}: {reason}", path=str(self.path), reason=reason)
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn SQLite's errors into :class:`HistoryError` (a constraint violation stays a bug)."""
+        try:
+            yield
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+
+    def _unreadable(self, execution_id: str, what: str, exc: Exception) -> HistoryError:
+        reason = f"{what} cannot be decoded: {exc}"
+        return HistoryError(
+            f"{self.path}: execution {execution_id}: {reason}",
+            path=str(self.path),
+            reason=reason,
+            execution_id=execution_id,
+        )
 
     def close(self) -> None:
         """Close the connection."""
@@ -176,13 +363,15 @@ class History:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Cursor]:
         """One write transaction (``BEGIN IMMEDIATE``), committed on success."""
-        with self._lock:
+        with self._lock, self._guard():
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
                 yield cur
             except BaseException:
-                cur.execute("ROLLBACK")
+                # A damaged file can fail the rollback too; the first error is the one to report.
+                with contextlib.suppress(sqlite3.Error):
+                    cur.execute("ROLLBACK")
                 raise
             cur.execute("COMMIT")
 
@@ -214,7 +403,7 @@ class History:
         return seq
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
+        with self._lock, self._guard():
             return self._db.execute(sql, params).fetchall()
 
     # -- statements the engine queues ------------------------------------------------------
@@ -395,6 +584,60 @@ class History:
         """Mark an approval that timed out or was stopped, so nobody can answer it any more."""
         self.write([("UPDATE approvals SET status='Expired' WHERE token=? AND status='Waiting'", (token,))])
 
+    # -- waiting lines in front of stages (execution modes across processes) -------------------
+
+    def wait_join(self, pipeline: str, stage: str, execution_id: str, seq: int, owner: str, *, supersede: bool) -> None:
+        """
+        Put *execution_id* in the line waiting to enter *stage*.
+
+        With *supersede* (SUPERSEDED mode) every older execution waiting there is marked
+        superseded by this one. Lines left by processes that died are cleared on the way.
+        """
+        with self.transaction() as cur:
+            rows = cur.execute(
+                "SELECT execution_id, owner FROM stage_waits WHERE pipeline=? AND stage=?", (pipeline, stage)
+            ).fetchall()
+            gone = [(pipeline, stage, other) for other, holder in rows if _pid_alive(holder) is False]
+            if gone:
+                cur.executemany("DELETE FROM stage_waits WHERE pipeline=? AND stage=? AND execution_id=?", gone)
+            cur.execute(
+                "INSERT OR REPLACE INTO stage_waits VALUES (?,?,?,?,?,NULL)",
+                (pipeline, stage, execution_id, seq, owner),
+            )
+            if supersede:
+                self._supersede(cur, pipeline, stage, execution_id, seq)
+
+    def wait_leave(self, pipeline: str, stage: str, execution_id: str) -> None:
+        """Take *execution_id* out of the line in front of *stage*."""
+        self.write(
+            [
+                (
+                    "DELETE FROM stage_waits WHERE pipeline=? AND stage=? AND execution_id=?",
+                    (pipeline, stage, execution_id),
+                )
+            ]
+        )
+
+    def waiting(self, pipeline: str, stage: str) -> list[tuple[str, int, str | None]]:
+        """``(execution_id, seq, superseded_by)`` of each execution waiting for *stage* in a live process."""
+        rows = self._query(
+            "SELECT execution_id, seq, owner, superseded_by FROM stage_waits WHERE pipeline=? AND stage=? ORDER BY seq",
+            (pipeline, stage),
+        )
+        return [(eid, int(seq), by) for eid, seq, owner, by in rows if _pid_alive(owner) is not False]
+
+    def supersede_waiting(self, pipeline: str, stage: str, execution_id: str, seq: int) -> None:
+        """Mark every execution older than *seq* waiting for *stage* superseded by *execution_id*."""
+        with self.transaction() as cur:
+            self._supersede(cur, pipeline, stage, execution_id, seq)
+
+    @staticmethod
+    def _supersede(cur: sqlite3.Cursor, pipeline: str, stage: str, execution_id: str, seq: int) -> None:
+        cur.execute(
+            "UPDATE stage_waits SET superseded_by=? WHERE pipeline=? AND stage=? AND seq<? AND superseded_by IS NULL",
+            (execution_id, pipeline, stage, seq),
+        )
+
     # -- leases ----------------------------------------------------------------------------
 
     def acquire_lease(self, execution_id: str, owner: str, seconds: float) -> None:
@@ -462,13 +705,18 @@ class History:
         rows = self._query("SELECT definition FROM executions WHERE id=?", (execution_id,))
         if not rows:
             raise KeyError(f"no execution {execution_id} in {self.path}")
-        data: dict[str, Any] = json.loads(rows[0][0])
-        return data
+        try:
+            return _mapping(rows[0][0])
+        except (ValueError, TypeError) as exc:
+            raise self._unreadable(execution_id, "its pipeline definition", exc) from exc
 
     def source_revisions(self, execution_id: str) -> dict[str, str]:
         """The source revision overrides the execution started with."""
         rows = self._query("SELECT source_revisions FROM executions WHERE id=?", (execution_id,))
-        return dict(json.loads(rows[0][0])) if rows else {}
+        try:
+            return _mapping(rows[0][0]) if rows else {}
+        except (ValueError, TypeError) as exc:
+            raise self._unreadable(execution_id, "its source revisions", exc) from exc
 
     def seq(self, execution_id: str) -> int:
         """The execution's arrival number (higher is newer)."""
@@ -485,8 +733,11 @@ class History:
             (execution_id,),
         )
         out: dict[str, dict[str, str]] = {}
-        for namespace, variables in rows:
-            out[namespace] = dict(json.loads(variables))
+        try:
+            for namespace, variables in rows:
+                out[namespace] = _mapping(variables)
+        except (ValueError, TypeError) as exc:
+            raise self._unreadable(execution_id, "its output variables", exc) from exc
         return out
 
     def latest_in_stage(self, pipeline: str, stage: str) -> str | None:
@@ -548,8 +799,15 @@ class History:
         return [r[0] for r in self._query(sql, params)]
 
     def load(self, execution_id: str) -> Execution:
-        """The full :class:`Execution` record of *execution_id* (``KeyError`` if unknown)."""
-        with self._lock:
+        """
+        The full :class:`Execution` record of *execution_id* (``KeyError`` if unknown).
+
+        Raises:
+            HistoryError: when its rows cannot be decoded (an unknown status, broken JSON),
+                with :attr:`~pipeweaver.HistoryError.execution_id` set; other executions
+                stay readable.
+        """
+        with self._lock, self._guard():
             row = self._db.execute(
                 "SELECT id, pipeline, status, execution_type, rollback_target, trigger_type, trigger_detail, "
                 "started_at, ended_at, status_summary FROM executions WHERE id=?",
@@ -578,21 +836,18 @@ class History:
                 "SELECT stage, condition, name, status, summary, at FROM rules WHERE execution_id=? ORDER BY id",
                 (execution_id,),
             ).fetchall()
-        return Execution(
-            id=row[0],
-            pipeline=row[1],
-            status=ExecutionStatus(row[2]),
-            execution_type=row[3],
-            rollback_target=row[4],
-            trigger=TriggerInfo(trigger_type=row[5], detail=row[6]),
-            started_at=_dt(row[7]),
-            ended_at=_dt(row[8]),
-            status_summary=row[9],
-            stages=tuple(
+        # Each part is decoded on its own, so that the error says which rows are bad.
+        what = "its execution row"
+        try:
+            status = ExecutionStatus(row[2])
+            started_at, ended_at = _dt(row[7]), _dt(row[8])
+            what = "its stage rows"
+            stage_records = tuple(
                 StageRecord(name=n, attempt=a, status=StageStatus(s), started_at=_dt(sa), ended_at=_dt(ea), error=err)
                 for n, a, s, sa, ea, err in stages
-            ),
-            actions=tuple(
+            )
+            what = "its action rows"
+            action_records = tuple(
                 ActionRecord(
                     stage=st,
                     name=n,
@@ -600,19 +855,35 @@ class History:
                     status=ActionStatus(s),
                     started_at=_dt(sa),
                     ended_at=_dt(ea),
-                    resolved_configuration=json.loads(rc),
-                    output_variables=json.loads(ov),
+                    resolved_configuration=_mapping(rc),
+                    output_variables=_mapping(ov),
                     summary=summ,
                     error=err,
                     log_file=lf,
                     external_execution_id=ext,
                 )
                 for st, n, a, s, sa, ea, rc, ov, summ, err, lf, ext in actions
-            ),
-            artifacts={n: ArtifactRef(name=n, uri=u, sha256=h, size=sz) for n, u, h, sz in artifacts},
-            variables=dict(variables),
-            rules=tuple(
+            )
+            what = "its rule rows"
+            rule_records = tuple(
                 RuleRecord(stage=st, condition=c, name=n, status=s, summary=summ, at=_dt(at))
                 for st, c, n, s, summ, at in rules
-            ),
+            )
+        except (ValueError, TypeError, OverflowError, OSError) as exc:
+            raise self._unreadable(execution_id, what, exc) from exc
+        return Execution(
+            id=row[0],
+            pipeline=row[1],
+            status=status,
+            execution_type=row[3],
+            rollback_target=row[4],
+            trigger=TriggerInfo(trigger_type=row[5], detail=row[6]),
+            started_at=started_at,
+            ended_at=ended_at,
+            status_summary=row[9],
+            stages=stage_records,
+            actions=action_records,
+            artifacts={n: ArtifactRef(name=n, uri=u, sha256=h, size=sz) for n, u, h, sz in artifacts},
+            variables=dict(variables),
+            rules=rule_records,
         )

@@ -9,7 +9,9 @@ so a wave starts the moment the previous one ends (no polling sleeps).
 Concurrent executions of one pipeline meet at a per-pipeline :class:`_Gate` that implements
 the execution modes (reference §4.3): SUPERSEDED and QUEUED hold one execution per stage,
 PARALLEL none; disabled inbound transitions hold executions in front of a stage (§4.4).
-Gates live in this process; across processes only the lease on each execution is shared.
+The stage locks and waiting lines hold across processes sharing the work directory (a
+``flock`` per stage and a ``stage_waits`` table, :mod:`._stagelock`); disabled transitions
+and the lease on each execution are the rest of what processes share.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ from ._masking import SECRET_CONFIGURATION_KEYS, Masker
 from ._paths import confine, s3_bucket_problem
 from ._rules import RuleContext, RuleFailed, RuleHandler, builtin_rules
 from ._shell import EXITING
+from ._stagelock import POLL, SharedStages
 
 __all__ = ["ApprovalPolicy", "LocalExecutionHandle", "LocalExecutor"]
 
@@ -260,17 +263,44 @@ class _ActionPool:
 
 
 class _Gate:
-    """Per-pipeline stage locks, waiting lines and disabled inbound transitions."""
+    """Per-pipeline stage locks, waiting lines and disabled inbound transitions.
 
-    def __init__(self, disabled: Mapping[str, str]) -> None:
+    Within this executor the condition variable orders executions; *shared* extends the
+    stage locks and the waiting lines of SUPERSEDED and QUEUED pipelines to every process on
+    the work directory (see :mod:`._stagelock`).
+    """
+
+    def __init__(self, disabled: Mapping[str, str], shared: SharedStages) -> None:
         self.cond = threading.Condition()
         self.holders: dict[str, str] = {}
         self.waiting: dict[str, list[_Run]] = {}
         self.disabled: dict[str, str] = dict(disabled)
+        self.shared = shared
+        self.locks: dict[str, int] = {}
+
+    def _claim(self, run: _Run, stage: str, line: list[tuple[str, int, str | None]]) -> bool:
+        """Take *stage* across processes (it is free in this one); *line* is who waits for it."""
+        # This executor's own waiting runs are ordered by the in-process line; waiting for
+        # one of them here could deadlock (it waits for the line's head, which is *run*).
+        here = {r.id for r in self.waiting.get(stage, ())}
+        older = [seq for eid, seq, by in line if eid not in here and by is None and seq < run.seq]
+        if older and run.mode is ExecutionMode.QUEUED:
+            return False
+        fd = self.shared.try_lock(stage)
+        if fd is None:
+            return False
+        self.locks[stage] = fd
+        self.holders[stage] = run.id
+        if older:
+            # An older execution still waits (its process has not looked since the stage came
+            # free): arriving later, this one supersedes it, as it would have while it waited.
+            self.shared.supersede(stage, run.id, run.seq)
+        return True
 
     def enter(self, run: _Run, stage: str) -> bool:
         """Wait until *run* may enter *stage*; ``False`` when it was superseded or stopped."""
         mode = run.mode
+        joined = False
         with self.cond:
             line = self.waiting.setdefault(stage, [])
             line.append(run)
@@ -285,17 +315,36 @@ class _Gate:
                 while True:
                     if run.superseded_by is not None or run.stop_requested:
                         return False
-                    free = mode is ExecutionMode.PARALLEL or stage not in self.holders
-                    first = mode is not ExecutionMode.QUEUED or line[0] is run
-                    if stage not in self.disabled and free and first:
-                        if mode is not ExecutionMode.PARALLEL:
-                            self.holders[stage] = run.id
+                    if mode is ExecutionMode.PARALLEL:
+                        if stage not in self.disabled:
+                            return True
+                        self.cond.wait()
+                        continue
+                    admissible = (
+                        stage not in self.disabled
+                        and stage not in self.holders
+                        and (mode is not ExecutionMode.QUEUED or line[0] is run)
+                    )
+                    shared_line = self.shared.waiting(stage) if joined or admissible else []
+                    if joined:
+                        mark = next((by for eid, _, by in shared_line if eid == run.id), None)
+                        if mark is not None:
+                            run.superseded_by = mark
+                            return False
+                    if admissible and self._claim(run, stage, shared_line):
                         return True
-                    self.cond.wait()
+                    if not joined:
+                        # Waiting: stand in the shared line, where a later execution of another
+                        # process supersedes this one (SUPERSEDED) or queues behind it (QUEUED).
+                        self.shared.join(stage, run.id, run.seq, supersede=mode is ExecutionMode.SUPERSEDED)
+                        joined = True
+                    self.cond.wait(POLL)
             finally:
                 if run in line:
                     line.remove(run)
                 run.waiting_at = None
+                if joined:
+                    self.shared.leave(stage, run.id)
 
     def try_enter(self, run: _Run, stage: str) -> bool:
         """Enter *stage* only if *run* may do so at once (nobody waits, nothing holds it)."""
@@ -307,13 +356,16 @@ class _Gate:
             if run.mode is not ExecutionMode.PARALLEL:
                 if stage in self.holders:
                     return False
-                self.holders[stage] = run.id
+                return self._claim(run, stage, self.shared.waiting(stage))
             return True
 
     def leave(self, run: _Run, stage: str) -> None:
         with self.cond:
             if self.holders.get(stage) == run.id:
                 del self.holders[stage]
+                fd = self.locks.pop(stage, None)
+                if fd is not None:
+                    self.shared.unlock(fd)
             self.cond.notify_all()
 
     def wake(self) -> None:
@@ -1462,7 +1514,8 @@ class LocalExecutor:
         with self._lock:
             gate = self._gates.get(name)
             if gate is None:
-                gate = self._gates[name] = _Gate(pipeline.disabled_transitions)
+                shared = SharedStages(self.workdir, self._history, name, self.owner)
+                gate = self._gates[name] = _Gate(pipeline.disabled_transitions, shared)
             return gate
 
     def _forget(self, run: _Run) -> None:
