@@ -1052,6 +1052,16 @@ class _Run:
             job.status, job.error = ActionStatus.FAILED, f"{type(exc).__name__}: {exc}"
             with contextlib.suppress(Exception):
                 self._log(job, "".join(traceback.format_exception(exc)).rstrip())
+        except BaseException as exc:
+            # SystemExit, KeyboardInterrupt and the like from a handler on this pool thread are
+            # the handler's failure, not a request to stop the program: a real Ctrl-C reaches the
+            # main thread, which stops the run. Left to the pool they would end the task without
+            # a completion, and the action would wait for its timeout (24 h by default).
+            detail = f": {exc}" if str(exc) else ""
+            job.status = ActionStatus.FAILED
+            job.error = f"the handler of {job.stage.name}/{job.action.name} raised {type(exc).__name__}{detail}"
+            with contextlib.suppress(Exception):
+                self._log(job, "".join(traceback.format_exception(exc)).rstrip())
         self.completions.put(job)
 
     def _execute_inner(self, job: _Job) -> None:
