@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -14,8 +15,7 @@ from pathlib import Path
 import pytest
 
 import pipeweaver as pw
-from pipeweaver.execution import ActionContext, ActionStatus, ExecutionStatus, LocalExecutor
-from pipeweaver.execution import _shell
+from pipeweaver.execution import ActionContext, ActionStatus, ExecutionStatus, LocalExecutor, _shell
 from pipeweaver.execution._shell import Phase, run_phases
 
 from .conftest import commands, custom, pipeline, wait_until
@@ -86,10 +86,8 @@ class Spawned:
             return
         for pid in self.pids().values():
             for kill in (os.kill, os.killpg):
-                try:
+                with contextlib.suppress(OSError):
                     kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
 
 
 @pytest.fixture(name="spawned")
