@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TextIO, final, overload
 
+import attrs
+
 from .._codec import from_codepipeline, to_codepipeline
 from .._graph import VARIABLE_REF
 from .._model import (
@@ -74,6 +76,7 @@ from ._base import (
     StageStarted,
     StageStatus,
     TriggerInfo,
+    check_continuation_token,
 )
 from ._handlers import Builtins, HandlerFn, HandlerRegistry, builtin_handlers, default_timeout
 from ._history import History, Op, runner_id
@@ -1119,12 +1122,17 @@ class _Run:
             log=lambda line: self._log(job, line),
         )
         result: ActionResult | None = None
+        carried: dict[str, str] = {}
         for calls in range(_MAX_CONTINUATIONS):
             result = handler(ctx) or ActionResult()
             if job.cancel.is_set():
                 raise ActionFailed("stopped")
             if result.continuation_token is None:
                 break
+            # As the job worker does: the token must fit AWS's limit, and variables returned
+            # with it are published with the final result.
+            check_continuation_token(result.continuation_token)
+            carried.update(result.output_variables)
             ctx.continuation_token = result.continuation_token
             # CodePipeline hands out the follow-up job some time later; back off the same way
             # so a handler that polls external work does not spin.
@@ -1133,6 +1141,8 @@ class _Run:
         else:
             raise ActionFailed(f"handler asked to continue more than {_MAX_CONTINUATIONS} times")
         assert result is not None
+        if carried:
+            result = attrs.evolve(result, output_variables={**carried, **result.output_variables})
         size = sum(len(k.encode()) + len(str(v).encode()) for k, v in result.output_variables.items())
         if size > _OUTPUT_VARIABLES_LIMIT:
             raise ActionFailed(f"output variables total {size} bytes, above AWS's limit of {_OUTPUT_VARIABLES_LIMIT}")
