@@ -149,7 +149,8 @@ def run_phases(
             # Whatever happened above (a log callback raising included), nothing outlives the call.
             group.end()
             proc.stdout.close()
-        code = proc.wait()
+            # Ended above if it was still running, so this does not wait long.
+            code = proc.wait()
         variables: dict[str, str] = {}
         if vars_file.exists():
             parts = vars_file.read_bytes().decode("utf-8", "replace").split("\0")
