@@ -152,6 +152,7 @@ def test_a_timed_out_action_leaves_no_process(tmp_path: Path, spawned: Spawned) 
 
     assert ExecutionStatus.FAILED == e.status
     assert "timed out" in (e.action("A", "Cmd").error or "")
+    assert {"pgid", "background", "nohup", "setsid", "ignores-term"} == set(spawned.pids())
     wait_until(lambda: not spawned.leftovers(), timeout=5)
 
 
