@@ -68,6 +68,8 @@ class Spawned:
             # Leaves the group: setsid in a background job (not a group leader) does not fork.
             f"setsid sleep 120{quiet} & echo $! > {d}/setsid",
             f"bash -c 'trap \"\" TERM; sleep 120'{quiet} & echo $! > {d}/ignores-term",
+            # Daemonized: a subshell that exits at once leaves a new session's child to init.
+            f"( setsid sleep 120{quiet} & echo $! > {d}/daemon )",
             "echo children-started",
         ]
 
@@ -152,7 +154,7 @@ def test_a_timed_out_action_leaves_no_process(tmp_path: Path, spawned: Spawned) 
 
     assert ExecutionStatus.FAILED == e.status
     assert "timed out" in (e.action("A", "Cmd").error or "")
-    assert {"pgid", "background", "nohup", "setsid", "ignores-term"} == set(spawned.pids())
+    assert {"pgid", "background", "nohup", "setsid", "ignores-term", "daemon"} == set(spawned.pids())
     wait_until(lambda: not spawned.leftovers(), timeout=5)
 
 
