@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sys
@@ -67,7 +66,9 @@ class Spawned:
             f"nohup sleep 120{quiet} & echo $! > {d}/nohup",
             # Leaves the group: setsid in a background job (not a group leader) does not fork.
             f"setsid sleep 120{quiet} & echo $! > {d}/setsid",
-            f"bash -c 'trap \"\" TERM; sleep 120'{quiet} & echo $! > {d}/ignores-term",
+            # Ignores SIGTERM (so only the SIGKILL after the grace ends it) once it says so.
+            f"bash -c 'trap \"\" TERM; touch {d}.trapped; sleep 120'{quiet} & echo $! > {d}/ignores-term",
+            f"while [ ! -e {d}.trapped ]; do sleep 0.01; done",
             # Daemonized: a subshell that exits at once leaves a new session's child to init.
             f"( setsid sleep 120{quiet} & echo $! > {d}/daemon )",
             "echo children-started",
@@ -119,15 +120,15 @@ def test_a_finished_commands_action_leaves_no_process(tmp_path: Path, spawned: S
 
 def test_a_finished_buildspec_leaves_no_process(tmp_path: Path, spawned: Spawned) -> None:
     """A CodeBuild action's phases end the same way: nothing its buildspec started survives it."""
-    lines = "\n".join(f"      - {json.dumps(c)}" for c in spawned.commands())
-    buildspec = f"version: 0.2\nphases:\n  build:\n    commands:\n{lines}\n"
+    buildspec = {"version": 0.2, "phases": {"build": {"commands": spawned.commands()}}}
     build = pw.Action(
         name="Build",
         action_type=pw.ActionType(category="Build", provider="CodeBuild"),
-        configuration={"ProjectName": "web", "BuildspecOverride": buildspec},
+        configuration={"ProjectName": "web"},
     )
 
-    e = LocalExecutor(tmp_path / "wd", validate=False).run(pipeline(pw.Stage(name="A", actions=[build])))
+    x = LocalExecutor(tmp_path / "wd", buildspecs={"web": buildspec}, validate=False)
+    e = x.run(pipeline(pw.Stage(name="A", actions=[build])))
 
     assert e.succeeded, e.action("A", "Build").error
     assert {} == spawned.leftovers()

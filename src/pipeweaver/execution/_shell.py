@@ -169,6 +169,7 @@ KILL_GRACE = 2.0
 DRAIN_SECONDS = 0.5
 _MARKER = "__PW_SESSION"
 _TICK = 0.05
+_KILL_ROUNDS = 5
 
 
 class _Lines:
@@ -218,6 +219,8 @@ def _pump(stdout: IO[bytes], group: _Group, cancel: threading.Event, lines: _Lin
                 # The pipe closed before the shell was seen to exit (usually a moment apart).
                 cancel.wait(pause)
                 pause = min(pause * 2, _TICK)
+            else:
+                ender.join(_TICK)
             if ender is None:
                 exited = group.leader_exited()
                 stop = not exited and (cancel.is_set() or EXITING.is_set())
@@ -287,8 +290,12 @@ class _Group:
             while targets and time.monotonic() < deadline:
                 time.sleep(_TICK / 5)
                 targets = self.live()
-            if targets:
+            # A process may still be forking when SIGKILL lands; a few rounds catch its children.
+            for _ in range(_KILL_ROUNDS):
+                if not targets:
+                    break
                 self._signal(targets, signal.SIGKILL)
+                targets = self.live()
 
     def _signal(self, pids: set[int], signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
