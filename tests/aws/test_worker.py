@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 import pipeweaver as pw
 from pipeweaver.aws import ArtifactBounds, ConfigurationProperty, CustomActionType, JobWorker
@@ -420,3 +420,172 @@ def test_jobs_of_one_batch_run_concurrently() -> None:
         stub.assert_no_pending_responses()
 
     assert (["succeeded"] * 4, 4) == ([o.outcome for o in outcomes], len(crossed))
+
+
+def test_continuation_token_limit_is_the_api_model_s() -> None:
+    """The worker's limit for continuationToken is the one in botocore's service model for PutJobSuccessResult."""
+    from botocore.loaders import Loader
+
+    from pipeweaver.execution._base import CONTINUATION_TOKEN_LIMIT
+
+    model = Loader().load_service_model("codepipeline", "service-2")
+    member = model["shapes"]["PutJobSuccessResultInput"]["members"]["continuationToken"]["shape"]
+
+    assert model["shapes"][member]["max"] == CONTINUATION_TOKEN_LIMIT
+
+
+def test_an_overlong_continuation_token_fails_the_job_and_is_never_cut() -> None:
+    """A token of 2,049 characters is reported with PutJobFailureResult naming the limit; one of 2,048 goes as it is."""
+    tokens = iter(["x" * 2049, "y" * 2048])
+
+    def handler(context: ActionContext) -> ActionResult:
+        return ActionResult(continuation_token=next(tokens))
+
+    client = stubbed("codepipeline")
+    with Stubber(client) as stub:
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(1))]}, POLL)
+        ack(stub, jid(1))
+        stub.add_response(
+            "put_job_failure_result", {}, {"jobId": jid(1), "failureDetails": {"type": "JobFailed", "message": ANY}}
+        )
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(2))]}, POLL)
+        ack(stub, jid(2))
+        stub.add_response("put_job_success_result", {}, {"jobId": jid(2), "continuationToken": "y" * 2048})
+        w = worker(client, handler)
+        first, second = w.run_once()[0], w.run_once()[0]
+        stub.assert_no_pending_responses()
+
+    assert ("failed", "continued") == (first.outcome, second.outcome)
+    assert "continuation token is 2049 characters, above CodePipeline's limit of 2048" in first.detail
+
+
+def test_variables_returned_with_a_continuation_token_reach_the_final_result() -> None:
+    """AWS refuses outputVariables beside a continuationToken: they ride in the token and are sent with the final result."""
+    seen: list[str | None] = []
+    sent: list[dict[str, Any]] = []
+    results = {
+        None: ActionResult(continuation_token="step-1", output_variables={"DeploymentId": "d-1", "Phase": "one"}),
+        "step-1": ActionResult(continuation_token="step-2", output_variables={"Phase": "two", "Token": SECRET}),
+        "step-2": ActionResult(output_variables={"Result": "done"}),
+    }
+
+    def long_handler(context: ActionContext) -> ActionResult:
+        seen.append(context.continuation_token)
+        return results[context.continuation_token]
+
+    client = stubbed("codepipeline")
+    client.meta.events.register(
+        "before-parameter-build.codepipeline.PutJobSuccessResult", lambda params, **kw: sent.append(dict(params))
+    )
+    w = worker(client, long_handler)
+    with Stubber(client) as stub:
+        for n in (1, 2, 3):
+            # CodePipeline hands the token it was given to the next job.
+            token = sent[-1]["continuationToken"] if sent else None
+            stub.add_response("poll_for_jobs", {"jobs": [job(jid(n), token=token)]}, POLL)
+            ack(stub, jid(n))
+            stub.add_response("put_job_success_result", {})
+            w.run_once()
+        stub.assert_no_pending_responses()
+
+    assert [None, "step-1", "step-2"] == seen
+    assert all("outputVariables" not in params for params in sent[:2])
+    assert all(len(params["continuationToken"]) <= 2048 for params in sent[:2])
+    assert "continuationToken" not in sent[2]
+    assert {"DeploymentId": "d-1", "Phase": "two", "Token": "****", "Result": "done"} == sent[2]["outputVariables"]
+    assert not any(SECRET in str(params) for params in sent)
+
+
+def test_variables_too_large_to_ride_in_the_token_fail_the_job_with_a_clear_message() -> None:
+    """Variables that would push the token past 2,048 characters fail the job naming them, never cut."""
+
+    def handler(context: ActionContext) -> ActionResult:
+        return ActionResult(continuation_token="step-1", output_variables={"Big": "v" * 2100})
+
+    client = stubbed("codepipeline")
+    with Stubber(client) as stub:
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(1))]}, POLL)
+        ack(stub, jid(1))
+        stub.add_response(
+            "put_job_failure_result", {}, {"jobId": jid(1), "failureDetails": {"type": "JobFailed", "message": ANY}}
+        )
+        (outcome,) = worker(client, handler).run_once()
+        stub.assert_no_pending_responses()
+
+    assert "failed" == outcome.outcome
+    assert "output variables returned with it (['Big'])" in outcome.detail
+    assert "return the variables with the final result" in outcome.detail
+
+
+class Odd(BaseException):
+    """A BaseException subclass that is no Exception."""
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (SystemExit(2), "the handler of Deploy/Acme raised SystemExit: 2"),
+        (KeyboardInterrupt(), "the handler of Deploy/Acme raised KeyboardInterrupt"),
+        (Odd(f"odd {SECRET}"), "the handler of Deploy/Acme raised Odd: odd ****"),
+    ],
+    ids=["SystemExit", "KeyboardInterrupt", "BaseException"],
+)
+def test_a_handler_raising_a_base_exception_fails_the_job_and_the_worker_serves_on(
+    error: BaseException, message: str
+) -> None:
+    """SystemExit, KeyboardInterrupt or any BaseException: PutJobFailureResult naming it, then the next job is served."""
+    handled: list[str] = []
+    w: JobWorker
+
+    def handler(context: ActionContext) -> ActionResult:
+        handled.append(context.execution_id)
+        if len(handled) == 1:
+            raise error
+        w.stop()
+        return ActionResult(summary="second")
+
+    client = stubbed("codepipeline")
+    w = worker(client, handler, max_workers=1, poll_interval=0.01)
+    with Stubber(client) as stub:
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(1))]}, {**POLL, "maxBatchSize": 1})
+        ack(stub, jid(1))
+        stub.add_response(
+            "put_job_failure_result", {}, {"jobId": jid(1), "failureDetails": {"type": "JobFailed", "message": message}}
+        )
+        stub.add_response("poll_for_jobs", {"jobs": [job(jid(2))]}, {**POLL, "maxBatchSize": 1})
+        ack(stub, jid(2))
+        stub.add_response("put_job_success_result", {}, {"jobId": jid(2), "executionDetails": {"summary": "second"}})
+        guard = threading.Timer(10, w.stop)  # the old worker never got to the second job
+        guard.start()
+        try:
+            w.serve(install_signal_handlers=False)
+        finally:
+            guard.cancel()
+        stub.assert_no_pending_responses()
+
+    assert 2 == len(handled)
+
+
+def test_a_keyboard_interrupt_in_handle_on_the_main_thread_is_reported_then_passed_on() -> None:
+    """handle() called on the main thread reports the job failed, then lets KeyboardInterrupt stop the caller."""
+
+    def handler(context: ActionContext) -> None:
+        raise KeyboardInterrupt
+
+    client = stubbed("codepipeline")
+    with Stubber(client) as stub:
+        ack(stub, jid(1))
+        stub.add_response(
+            "put_job_failure_result",
+            {},
+            {
+                "jobId": jid(1),
+                "failureDetails": {
+                    "type": "JobFailed",
+                    "message": "the handler of Deploy/Acme raised KeyboardInterrupt",
+                },
+            },
+        )
+        with pytest.raises(KeyboardInterrupt):
+            worker(client, handler).handle(job(jid(1)))
+        stub.assert_no_pending_responses()

@@ -9,6 +9,7 @@ credentials -> run the :class:`~pipeweaver.execution.ActionHandler` -> upload ou
 from __future__ import annotations
 
 import collections
+import json
 import logging
 import shutil
 import signal
@@ -27,6 +28,7 @@ from .._model import Action, ActionOwner, ActionType, Artifact, Pipeline, Stage
 from ..errors import AwsError
 from ..execution import ActionContext, ActionFailed, ActionHandler, ActionResult, FailureType
 from ..execution._artifacts import ExtractLimits, safe_extract, zip_directory
+from ..execution._base import CONTINUATION_TOKEN_LIMIT, check_continuation_token
 from ..execution._masking import Masker
 from ._client import Client, call, default_client
 from ._custom import CustomActionType
@@ -37,6 +39,9 @@ __all__ = ["JobOutcome", "JobWorker", "Revision"]
 _MESSAGE_LIMIT = 5000
 _SUMMARY_LIMIT = 2048
 _SEEN_LIMIT = 10_000
+# Marks a token that carries output variables returned with a continuation token to the final
+# result (PutJobSuccessResult refuses outputVariables beside a continuationToken).
+_CARRY = "pipeweaver-carry/1:"
 
 Outcome = Literal["succeeded", "continued", "failed", "skipped"]
 
@@ -328,18 +333,34 @@ class JobWorker:
         except Exception as exc:
             failure_type = exc.failure_type if isinstance(exc, ActionFailed) else FailureType.JOB_FAILED
             message = exc.message if isinstance(exc, ActionFailed) else f"{type(exc).__name__}: {exc}"
-            message = masker(message) or "the handler failed without a message"
-            self.log.info("job %s failed (%s): %s", job_id, failure_type.value, message)
-            try:
-                call(
-                    self.client,
-                    "PutJobFailureResult",
-                    jobId=job_id,
-                    failureDetails={"type": failure_type.value, "message": _truncate(message, _MESSAGE_LIMIT)},
-                )
-            except AwsError as report_error:
-                self.log.warning("job %s: PutJobFailureResult failed: %s", job_id, masker(str(report_error)))
-            return JobOutcome(job_id=job_id, outcome="failed", detail=message)
+            return self._fail(job_id, failure_type, message, masker)
+        except BaseException as exc:
+            # SystemExit, KeyboardInterrupt... from the handler: the job fails like any error and
+            # the worker serves on. Only on the main thread (handle() called directly) is it
+            # passed on after the report, since a real Ctrl-C arrives there.
+            ctx = data.get("pipelineContext") or {}
+            where = f"{(ctx.get('stage') or {}).get('name')}/{(ctx.get('action') or {}).get('name')}"
+            detail = f": {exc}" if str(exc) else ""
+            outcome = self._fail(
+                job_id, FailureType.JOB_FAILED, f"the handler of {where} raised {type(exc).__name__}{detail}", masker
+            )
+            if threading.current_thread() is threading.main_thread():
+                raise
+            return outcome
+
+    def _fail(self, job_id: str, failure_type: FailureType, message: str, masker: Masker) -> JobOutcome:
+        message = masker(message) or "the handler failed without a message"
+        self.log.info("job %s failed (%s): %s", job_id, failure_type.value, message)
+        try:
+            call(
+                self.client,
+                "PutJobFailureResult",
+                jobId=job_id,
+                failureDetails={"type": failure_type.value, "message": _truncate(message, _MESSAGE_LIMIT)},
+            )
+        except AwsError as report_error:
+            self.log.warning("job %s: PutJobFailureResult failed: %s", job_id, masker(str(report_error)))
+        return JobOutcome(job_id=job_id, outcome="failed", detail=message)
 
     def _secrets(self, data: Mapping[str, Any]) -> list[str]:
         values = [str(v) for v in (data.get("artifactCredentials") or {}).values() if v]
@@ -376,6 +397,7 @@ class JobWorker:
             def log(line: str) -> None:
                 self.log.info("job %s | %s", job_id, masker(line))
 
+            token, carried = _unpack_token(data.get("continuationToken"))
             context = ActionContext(
                 pipeline=pipeline,
                 stage=stage,
@@ -386,7 +408,7 @@ class JobWorker:
                 outputs=outputs,
                 workdir=workdir,
                 secrets=frozenset(masker.values),
-                continuation_token=data.get("continuationToken"),
+                continuation_token=token,
                 log=log,
             )
             self.log.info("job %s: running %s/%s of %s", job_id, stage_name, action_name, pipeline_name)
@@ -399,9 +421,11 @@ class JobWorker:
                 details["externalExecutionId"] = result.external_execution_id[:1500]
             if details:
                 params["executionDetails"] = details
+            variables = {**carried, **{k: masker(str(v)) for k, v in result.output_variables.items()}}
             if result.continuation_token:
-                # The action stays in progress: outputs and variables belong to the final job.
-                params["continuationToken"] = result.continuation_token[:2048]
+                # The action stays in progress: outputs belong to the final job, and variables
+                # ride in the token until then (AWS takes them only without a token).
+                params["continuationToken"] = _pack_token(result.continuation_token, variables)
                 call(self.client, "PutJobSuccessResult", **params)
                 self.log.info("job %s: continuing (CodePipeline will send a new job)", job_id)
                 return JobOutcome(job_id=job_id, outcome="continued")
@@ -413,8 +437,8 @@ class JobWorker:
                     archive = scratch / "zips" / f"{art['name']}.zip"
                     digest = zip_directory(outputs[art["name"]], archive)
                     upload_zip(s3, archive, loc["bucketName"], loc["objectKey"], kms_key_id=key, sha256=digest)
-            if result.output_variables:
-                params["outputVariables"] = {k: masker(str(v)) for k, v in result.output_variables.items()}
+            if variables:
+                params["outputVariables"] = variables
             if self.revision_of is not None:
                 revision = self.revision_of(context, result)
                 if revision is not None:
@@ -465,6 +489,38 @@ class JobWorker:
             stage = Stage(name=stage_name, actions=[action])
             pipeline = Pipeline(name=pipeline_name, role_arn="arn:aws:iam::000000000000:role/unknown", stages=[stage])
         return action, stage, pipeline
+
+
+def _pack_token(token: str, variables: Mapping[str, str]) -> str:
+    """The continuationToken to send: the handler's own, or with *variables* carried beside it."""
+    check_continuation_token(token)
+    sent = token
+    if variables:
+        sent = _CARRY + json.dumps({"token": token, "variables": dict(variables)}, separators=(",", ":"))
+    if len(sent) <= CONTINUATION_TOKEN_LIMIT:
+        return sent
+    raise ActionFailed(
+        f"the continuation token ({len(token)} characters) and the output variables returned with it "
+        f"({sorted(variables)}) take {len(sent)} characters, above CodePipeline's limit of "
+        f"{CONTINUATION_TOKEN_LIMIT} for PutJobSuccessResult.continuationToken, which carries variables to the "
+        "final result; return the variables with the final result instead (no continuation token)",
+        failure_type=FailureType.JOB_FAILED,
+    )
+
+
+def _unpack_token(sent: object) -> tuple[str | None, dict[str, str]]:
+    """The handler's token and the variables carried with it (see :func:`_pack_token`)."""
+    if not isinstance(sent, str) or not sent:
+        return None, {}
+    if sent.startswith(_CARRY):
+        try:
+            body = json.loads(sent[len(_CARRY) :])
+            token, variables = body["token"], body["variables"]
+            if isinstance(token, str) and isinstance(variables, dict):
+                return token, {str(k): str(v) for k, v in variables.items()}
+        except (ValueError, TypeError, KeyError):
+            pass  # not ours after all: the handler's own token, passed on as it came
+    return sent, {}
 
 
 def _truncate(text: str, limit: int) -> str:

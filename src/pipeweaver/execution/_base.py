@@ -277,6 +277,21 @@ class Execution:
         return any(a.stage == stage and a.name == name for a in self.actions)
 
 
+#: PutJobSuccessResult.continuationToken's maximum length in botocore's service model
+#: (tests/aws/test_worker.py reads it from botocore's loader and checks this value).
+CONTINUATION_TOKEN_LIMIT = 2048
+
+
+def check_continuation_token(token: str) -> None:
+    """Raise :class:`ActionFailed` when *token* is longer than CodePipeline accepts (never cut it)."""
+    if len(token) > CONTINUATION_TOKEN_LIMIT:
+        raise ActionFailed(
+            f"the handler's continuation token is {len(token)} characters, above CodePipeline's limit of "
+            f"{CONTINUATION_TOKEN_LIMIT} (PutJobSuccessResult.continuationToken); keep the state elsewhere "
+            "(S3, DynamoDB) and return its key as the token"
+        )
+
+
 class ActionFailed(Exception):
     """
     Raised by a handler to fail its action with a message (and a failure type for job workers).
@@ -301,7 +316,9 @@ class ActionResult:
         summary: A one-line summary shown in history and reports.
         external_execution_id: An id in the system that did the work (a deployment id).
         continuation_token: For job workers: the work is not finished; CodePipeline will send a
-            new job carrying this token. Local executors call the handler again with it.
+            new job carrying this token (at most 2,048 characters, else the action fails).
+            Local executors call the handler again with it. Output variables returned with a
+            token are kept and published with the final result (later values win).
 
     .. versionadded:: 0.1.0
     """

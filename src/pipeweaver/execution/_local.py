@@ -34,6 +34,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NoReturn, TextIO, final, overload
 
+import attrs
+
 from .._codec import from_codepipeline, to_codepipeline
 from .._graph import VARIABLE_REF
 from .._model import (
@@ -76,6 +78,7 @@ from ._base import (
     StageStarted,
     StageStatus,
     TriggerInfo,
+    check_continuation_token,
 )
 from ._handlers import Builtins, HandlerFn, HandlerRegistry, builtin_handlers, default_timeout
 from ._history import History, Op, runner_id
@@ -1108,6 +1111,16 @@ class _Run:
             job.status, job.error = ActionStatus.FAILED, f"{type(exc).__name__}: {exc}"
             with contextlib.suppress(Exception):
                 self._log(job, "".join(traceback.format_exception(exc)).rstrip())
+        except BaseException as exc:
+            # SystemExit, KeyboardInterrupt and the like from a handler on this pool thread are
+            # the handler's failure, not a request to stop the program: a real Ctrl-C reaches the
+            # main thread, which stops the run. Left to the pool they would end the task without
+            # a completion, and the action would wait for its timeout (24 h by default).
+            detail = f": {exc}" if str(exc) else ""
+            job.status = ActionStatus.FAILED
+            job.error = f"the handler of {job.stage.name}/{job.action.name} raised {type(exc).__name__}{detail}"
+            with contextlib.suppress(Exception):
+                self._log(job, "".join(traceback.format_exception(exc)).rstrip())
         self.completions.put(job)
 
     def _execute_inner(self, job: _Job) -> None:
@@ -1166,12 +1179,17 @@ class _Run:
             log=lambda line: self._log(job, line),
         )
         result: ActionResult | None = None
+        carried: dict[str, str] = {}
         for calls in range(_MAX_CONTINUATIONS):
             result = handler(ctx) or ActionResult()
             if job.cancel.is_set():
                 raise ActionFailed("stopped")
             if result.continuation_token is None:
                 break
+            # As the job worker does: the token must fit AWS's limit, and variables returned
+            # with it are published with the final result.
+            check_continuation_token(result.continuation_token)
+            carried.update(result.output_variables)
             ctx.continuation_token = result.continuation_token
             # CodePipeline hands out the follow-up job some time later; back off the same way
             # so a handler that polls external work does not spin.
@@ -1180,6 +1198,8 @@ class _Run:
         else:
             raise ActionFailed(f"handler asked to continue more than {_MAX_CONTINUATIONS} times")
         assert result is not None
+        if carried:
+            result = attrs.evolve(result, output_variables={**carried, **result.output_variables})
         size = sum(len(k.encode()) + len(str(v).encode()) for k, v in result.output_variables.items())
         if size > _OUTPUT_VARIABLES_LIMIT:
             raise ActionFailed(f"output variables total {size} bytes, above AWS's limit of {_OUTPUT_VARIABLES_LIMIT}")

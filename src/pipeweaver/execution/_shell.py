@@ -3,8 +3,15 @@
 Layer: execution. Used by the ``Commands`` action, the CodeBuild handler and the Commands rule.
 All phases run in one ``bash`` process so that ``cd`` and variables carry over between
 commands (buildspec version 0.2 behaviour); each command is its own unit and the first failing
-command ends its phase. Output is streamed line by line to the caller's log; the process group
-is killed when the cancel event is set (stop-and-abandon, timeout).
+command ends its phase. Output is streamed line by line to the caller's log.
+
+The shell runs in a session of its own, and whatever it started ends with the action: when the
+script exits (success or failure) or the cancel event is set (stop-and-abandon, timeout), its
+process group gets SIGTERM, then SIGKILL after a short grace. On Linux that also reaches
+descendants that called ``setsid`` to leave the group, found by a random marker in their
+environment; one that both left the session and dropped its environment (``env -i setsid ...``)
+is out of reach without cgroups. A subreaper (``PR_SET_CHILD_SUBREAPER``) was not used: it is
+process-wide, so every orphan of the host program would become its child to reap.
 """
 
 from __future__ import annotations
@@ -13,17 +20,21 @@ import concurrent.futures.thread  # noqa: F401 - its exit hook must be registere
 import contextlib
 import os
 import re
+import secrets
+import selectors
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 import attrs
 
-__all__ = ["EXITING", "Phase", "ShellResult", "build_script", "run_phases"]
+__all__ = ["DRAIN_SECONDS", "EXITING", "KILL_GRACE", "Phase", "ShellResult", "build_script", "run_phases"]
 
 #: Set when the interpreter starts shutting down. Registered after concurrent.futures' own exit
 #: hook (which joins pool threads), so it runs first and long actions can stop instead of
@@ -101,13 +112,24 @@ def run_phases(
     cancel: threading.Event,
     capture: Iterable[str] = (),
 ) -> ShellResult:
-    """Run *phases* in one shell in *cwd*; stream output to *log*; stop when *cancel* is set."""
+    """
+    Run *phases* in one shell in *cwd*; stream output to *log*; stop when *cancel* is set.
+
+    The shell starts a session of its own. However the script ends (exit, failure, *cancel*,
+    interpreter exit), every process it left behind is ended before this returns: SIGTERM,
+    then SIGKILL after :data:`KILL_GRACE` seconds. That covers its process group and, on Linux,
+    descendants that left the group with ``setsid`` but kept the environment (they carry
+    ``__PW_SESSION``). A background process holding the output pipe open does not keep the
+    action waiting: after the shell exits, output is read for at most :data:`DRAIN_SECONDS`
+    once the processes are gone.
+    """
     capture = tuple(capture)
     with tempfile.TemporaryDirectory(prefix="pw-shell-") as tmp:
         script = Path(tmp) / "script.sh"
         script.write_text(build_script(phases, capture))
         vars_file = Path(tmp) / "vars"
-        full_env = {**env, "__PW_VARS": str(vars_file)}
+        marker = secrets.token_hex(16)
+        full_env = {**env, "__PW_VARS": str(vars_file), _MARKER: marker}
         proc = subprocess.Popen(
             [_shell(), str(script)],
             cwd=cwd,
@@ -117,30 +139,18 @@ def run_phases(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        killed = threading.Event()
-
-        def watch() -> None:
-            while proc.poll() is None:
-                # Also stop when the interpreter is exiting, so a script that ends mid-run does
-                # not wait for its commands (the history shows the execution as interrupted).
-                if cancel.wait(0.1) or EXITING.is_set():
-                    killed.set()
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    return
-
-        watcher = threading.Thread(target=watch, name="pipeweaver-shell-watch", daemon=True)
-        watcher.start()
+        group = _Group(proc, marker)
         assert proc.stdout is not None
+        lines = _Lines(log)
         failed_phase: str | None = None
-        for raw in proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if line.startswith("[pipeweaver] phase ") and line.endswith(" failed"):
-                failed_phase = line.split()[2]
-            log(line)
-        proc.stdout.close()
-        code = proc.wait()
-        watcher.join()
+        try:
+            failed_phase = _pump(proc.stdout, group, cancel, lines)
+        finally:
+            # Whatever happened above (a log callback raising included), nothing outlives the call.
+            group.end()
+            proc.stdout.close()
+            # Ended above if it was still running, so this does not wait long.
+            code = proc.wait()
         variables: dict[str, str] = {}
         if vars_file.exists():
             parts = vars_file.read_bytes().decode("utf-8", "replace").split("\0")
@@ -148,5 +158,208 @@ def run_phases(
                 variables[parts[i]] = parts[i + 1]
         failed = None
         if code != 0:
-            failed = "killed" if killed.is_set() else (failed_phase or "unknown")
-        return ShellResult(returncode=code, failed_phase=failed, variables=variables, cancelled=killed.is_set())
+            failed = "killed" if group.cancelled else (failed_phase or "unknown")
+        return ShellResult(returncode=code, failed_phase=failed, variables=variables, cancelled=group.cancelled)
+
+
+#: Seconds between SIGTERM and SIGKILL when an action's processes are ended.
+KILL_GRACE = 2.0
+#: Seconds output is still read after the shell exited and its processes were ended (a process
+#: that escaped with the pipe open must not hold the action).
+DRAIN_SECONDS = 0.5
+_MARKER = "__PW_SESSION"
+_TICK = 0.05
+_KILL_ROUNDS = 5
+
+
+class _Lines:
+    """Splits raw output into lines for *log*, noting a failed phase announced by the script."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.log = log
+        self.pending = b""
+        self.failed_phase: str | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        *complete, self.pending = (self.pending + chunk).split(b"\n")
+        for raw in complete:
+            self._line(raw)
+
+    def flush(self) -> None:
+        if self.pending:
+            self._line(self.pending)
+            self.pending = b""
+
+    def _line(self, raw: bytes) -> None:
+        line = raw.decode("utf-8", "replace").rstrip("\r")
+        if line.startswith("[pipeweaver] phase ") and line.endswith(" failed"):
+            self.failed_phase = line.split()[2]
+        self.log(line)
+
+
+def _pump(stdout: IO[bytes], group: _Group, cancel: threading.Event, lines: _Lines) -> str | None:
+    """Stream *stdout* to *lines* until the shell is over and its output drained (or given up)."""
+    fd = stdout.fileno()
+    selector = selectors.DefaultSelector()
+    selector.register(fd, selectors.EVENT_READ)
+    eof = False
+    pause = 0.001
+    ender: threading.Thread | None = None
+    drain_until: float | None = None
+    try:
+        while True:
+            if not eof:
+                if selector.select(_TICK):
+                    chunk = os.read(fd, 65536)
+                    if chunk:
+                        lines.feed(chunk)
+                    else:
+                        eof = True
+            elif ender is None:
+                # The pipe closed before the shell was seen to exit (usually a moment apart).
+                cancel.wait(pause)
+                pause = min(pause * 2, _TICK)
+            else:
+                ender.join(_TICK)
+            if ender is None:
+                exited = group.leader_exited()
+                stop = not exited and (cancel.is_set() or EXITING.is_set())
+                if not (exited or stop):
+                    continue
+                group.cancelled = stop
+                if eof:
+                    group.end()
+                    break
+                # End what is left in a thread while output keeps flowing: a process blocked
+                # writing to a full pipe would not otherwise get to its SIGTERM handler.
+                ender = threading.Thread(target=group.end, name="pipeweaver-shell-end", daemon=True)
+                ender.start()
+            elif not ender.is_alive():
+                if eof:
+                    break
+                if drain_until is None:
+                    drain_until = time.monotonic() + DRAIN_SECONDS
+                elif time.monotonic() >= drain_until:
+                    break
+    finally:
+        selector.close()
+    if ender is not None:
+        ender.join()
+    lines.flush()
+    return lines.failed_phase
+
+
+class _Group:
+    """
+    The processes of one shell: its process group (the shell's pid) plus, on Linux, any process
+    started after the shell that carries its session marker in its environment.
+
+    The shell is not reaped until :meth:`end` has run (``waitid(WNOWAIT)`` sees it exit), so its
+    pid, which is the group id, cannot be reused by an unrelated group while it is signalled.
+    """
+
+    def __init__(self, proc: subprocess.Popen[bytes], marker: str) -> None:
+        self.proc = proc
+        self.pgid = proc.pid
+        self.needle = f"{_MARKER}={marker}".encode()
+        self.cancelled = False
+        self._lock = threading.Lock()
+        self._ended = False
+        self._born = _start_time(proc.pid)
+
+    def leader_exited(self) -> bool:
+        """Whether the shell has exited (without reaping it)."""
+        if _WNOWAIT is None:
+            return self.proc.poll() is not None
+        try:
+            return os.waitid(os.P_PID, self.pgid, os.WEXITED | os.WNOHANG | _WNOWAIT) is not None
+        except ChildProcessError:  # already reaped
+            return True
+
+    def end(self) -> None:
+        """SIGTERM every live process of the shell, SIGKILL those left after :data:`KILL_GRACE` (once)."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            targets = self.live()
+            if not targets:
+                return
+            self._signal(targets, signal.SIGTERM)
+            deadline = time.monotonic() + KILL_GRACE
+            while targets and time.monotonic() < deadline:
+                time.sleep(_TICK / 5)
+                targets = self.live()
+            # A process may still be forking when SIGKILL lands; a few rounds catch its children.
+            for _ in range(_KILL_ROUNDS):
+                if not targets:
+                    break
+                self._signal(targets, signal.SIGKILL)
+                targets = self.live()
+
+    def _signal(self, pids: set[int], signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pgid, signum)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
+
+    def live(self) -> set[int]:
+        """Pids of the shell's processes still running (zombies excluded; the group id stands for
+        the whole group where ``/proc`` cannot be read)."""
+        if self._born is None:
+            # Without /proc the shell is reaped first so that a lone zombie leader does not
+            # count as a live group.
+            self.proc.poll()
+            return {self.pgid} if _group_exists(self.pgid) else set()
+        found: set[int] = set()
+        me = os.getpid()
+        for name in os.listdir("/proc"):
+            if not name.isdigit() or int(name) == me:
+                continue
+            stat = _stat(int(name))
+            if stat is None or stat[0] in "ZX":
+                continue
+            _, pgrp, started = stat
+            if pgrp == self.pgid or (started >= self._born and self._carries_marker(int(name))):
+                found.add(int(name))
+        return found
+
+    def _carries_marker(self, pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as fh:
+                environ = fh.read()
+        except OSError:  # another user's process, or gone
+            return False
+        return self.needle in environ.split(b"\0")
+
+
+_WNOWAIT: int | None = getattr(os, "WNOWAIT", None) if hasattr(os, "waitid") else None
+
+
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, process group, start time) from ``/proc/<pid>/stat``, or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    # The command name is in parentheses and may itself hold spaces and parentheses.
+    fields = raw[raw.rfind(b")") + 2 :].split()
+    try:
+        return fields[0].decode(), int(fields[2]), int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def _start_time(pid: int) -> int | None:
+    stat = _stat(pid) if os.path.isdir("/proc/self") else None
+    return None if stat is None else stat[2]
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
