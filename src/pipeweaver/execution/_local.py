@@ -34,6 +34,7 @@ from typing import Any, Literal, NoReturn, TextIO, final, overload
 
 from .._codec import from_codepipeline, to_codepipeline
 from .._graph import VARIABLE_REF
+from .._masking import SECRET_CONFIGURATION_KEYS, Masker
 from .._model import (
     Action,
     ActionCategory,
@@ -77,7 +78,6 @@ from ._base import (
 )
 from ._handlers import Builtins, HandlerFn, HandlerRegistry, builtin_handlers, default_timeout
 from ._history import History, Op, runner_id
-from ._masking import SECRET_CONFIGURATION_KEYS, Masker
 from ._rules import RuleContext, RuleFailed, RuleHandler, builtin_rules
 from ._shell import EXITING
 
