@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -51,27 +52,32 @@ def encodings(value: str) -> dict[str, str]:
     }
 
 
-def hits(where: str, text: str) -> list[str]:
+def hits(where: str, text: str, canaries: dict[str, str] | None = None) -> list[str]:
     return [
         f"{where}: {name}/{form}"
-        for name, value in CANARIES.items()
+        for name, value in (CANARIES if canaries is None else canaries).items()
         for form, enc in encodings(value).items()
         if enc in text
     ]
 
 
-def scan_tree(root: Path) -> list[str]:
+def own_sources() -> dict[str, str]:
+    """PYTHONPATH, so that a `python -m pipeweaver` child runs the sources under test."""
+    return {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
+
+
+def scan_tree(root: Path, canaries: dict[str, str] | None = None) -> list[str]:
     out = []
     for path in sorted(root.rglob("*")):
         if path.is_file():
-            out += hits(str(path.relative_to(root)), path.read_bytes().decode("utf-8", errors="replace"))
+            out += hits(str(path.relative_to(root)), path.read_bytes().decode("utf-8", errors="replace"), canaries)
     return out
 
 
-def scan_history(db: Path) -> list[str]:
+def scan_history(db: Path, canaries: dict[str, str] | None = None) -> list[str]:
     con = sqlite3.connect(db)
     try:
-        return hits("history rows", "\n".join(con.iterdump()))
+        return hits("history rows", "\n".join(con.iterdump()), canaries)
     finally:
         con.close()
 
@@ -221,11 +227,11 @@ def test_cli_run_masks_secret_from_the_environment(tmp_path: Path) -> None:
     (folder / "f.txt").write_text("x")
     workdir = tmp_path / "wd"
     report = tmp_path / "report.html"
-    env = {"PWX_TOKEN": secret, "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(tmp_path)}
+    env = {"PWX_TOKEN": secret, "PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(tmp_path), **own_sources()}
     proc = subprocess.run(
         [
             *(sys.executable, "-m", "pipeweaver", "run", f"{target}:pipeline", "--plain", "--source", f"S={folder}"),
-            *("--secret", secret, "--report", str(report), "--workdir", str(workdir)),
+            *("--secret", secret, "--pass-env", "PWX_TOKEN", "--report", str(report), "--workdir", str(workdir)),
         ],
         capture_output=True,
         text=True,
@@ -237,4 +243,178 @@ def test_cli_run_masks_secret_from_the_environment(tmp_path: Path) -> None:
 
     assert 0 == proc.returncode, proc.stdout + proc.stderr
     assert "****" in proc.stdout + "".join(p.read_text() for p in workdir.rglob("log.txt"))
+    assert [] == found, "\n".join(found)
+
+
+# -- environment-borne canaries: the host's tokens never reach a command --------------------
+
+HOST_CANARIES = {
+    "AWS_SECRET_ACCESS_KEY": "aws-CANARYaws31",
+    "GITHUB_TOKEN": "ghp_CANARYgh77",
+    "PIPEWEAVER_WEBHOOK_SECRET": "wh-CANARYwh19",
+}
+
+BUILDSPEC = "version: 0.2\nphases:\n  build:\n    commands:\n      - env\n"
+
+
+def env_pipeline() -> pw.Pipeline:
+    code = pw.Artifact("Code")
+    source = pw.Action(
+        name="Source",
+        action_type=pw.ActionType(category="Source", provider="CodeStarSourceConnection"),
+        configuration={
+            "ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/abc",
+            "FullRepositoryId": "acme/web",
+            "BranchName": "main",
+        },
+        outputs=[code],
+    )
+    commands = pw.Action(
+        name="Env",
+        action_type=pw.ActionType(category="Compute", provider="Commands"),
+        inputs=[code],
+        environment_variables=[pw.EnvironmentVariable(name="DECLARED", value="declared-value")],
+        commands=["env"],
+    )
+    build = pw.Action(
+        name="BuildEnv",
+        action_type=pw.ActionType(category="Build", provider="CodeBuild"),
+        configuration={"ProjectName": "envproj"},
+        inputs=[code],
+    )
+    rule = pw.Rule(name="EnvRule", rule_type=pw.RuleType(provider="Commands"), commands=["env"])
+    return pw.Pipeline(
+        name="envcheck",
+        role_arn="arn:aws:iam::123456789012:role/pipeline",
+        artifact_store=pw.ArtifactStore(location="artifact-bucket"),
+        pipeline_type="V2",
+        stages=[
+            pw.Stage(name="Source", actions=[source]),
+            pw.Stage(
+                name="Build",
+                actions=[commands, build],
+                on_success=pw.SuccessConditions(conditions=pw.Condition(result="FAIL", rules=[rule])),
+            ),
+        ],
+    )
+
+
+def names_in(lines: list[str]) -> set[str]:
+    return {line.split("=", 1)[0] for line in lines if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", line)}
+
+
+def test_commands_buildspecs_and_rules_see_only_the_allow_list(
+    tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`env` in a Commands action, a buildspec and a Commands rule shows no host token, only the allow-list."""
+    for name, value in HOST_CANARIES.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LC_ALL", "C")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setenv("PW_PASSED", "passed-through")
+    monkeypatch.setenv("PW_NOT_PASSED", "kept-out")
+    # A host GIT_DIR broke the engine's own git reads of the local source too.
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "not-a-repo"))
+    events: list[Event] = []
+    workdir = tmp_path / "wd"
+    with LocalExecutor(
+        workdir,
+        sources={"Source": repo},
+        buildspecs={"envproj": BUILDSPEC},
+        env_passthrough=["PW_PASSED"],
+        observers=[events.append],
+    ) as x:
+        execution = x.run(env_pipeline())
+    logs = {p.parent.parent.name: p.read_text().splitlines() for p in workdir.rglob("log.txt")}
+    rule_lines = [e.line for e in events if getattr(e, "action", "") == "rule:EnvRule"]
+
+    assert ExecutionStatus.SUCCEEDED == execution.status, execution.status_summary
+    seen = {"Env": names_in(logs["Env"]), "BuildEnv": names_in(logs["BuildEnv"]), "rule": names_in(rule_lines)}
+    for where, names in seen.items():
+        assert {"PATH", "HOME", "LC_ALL", "TMPDIR", "PW_PASSED"} <= names, where
+        assert not names & {*HOST_CANARIES, "PW_NOT_PASSED", "GIT_DIR"}, where
+    assert {"DECLARED", "CODEBUILD_SRC_DIR"} <= seen["Env"]
+    assert "CODEBUILD_BUILD_ID" in seen["BuildEnv"]
+    found = scan_tree(workdir, HOST_CANARIES) + hits("events", "\n".join(repr(e) for e in events), HOST_CANARIES)
+    assert [] == found, "\n".join(found)
+
+
+def test_env_passthrough_names_are_checked(tmp_path: Path) -> None:
+    """A malformed pass-through name is refused at construction with a readable message."""
+    with pytest.raises(ValueError, match=r"env_passthrough: 'A B' is not an environment variable name"):
+        LocalExecutor(tmp_path, env_passthrough=["A B"])
+
+
+# -- secrets from a file and the environment; retry keeps them ------------------------------
+
+RETRY_PIPELINE = """
+import pipeweaver as pw
+code = pw.Artifact("Code")
+pipeline = pw.Pipeline(name="retry", role_arn="arn:aws:iam::123456789012:role/p",
+    artifact_store=pw.ArtifactStore(location="bucket-x"), pipeline_type="V2",
+    stages=[pw.Stage(name="Source", actions=[pw.Action(name="S", action_type=pw.ActionType(
+        category="Source", provider="S3"), configuration={"S3Bucket": "b", "S3ObjectKey": "k.zip",
+        "PollForSourceChanges": "false"}, outputs=[code])]),
+        pw.Stage(name="Build", actions=[pw.Action(name="Echo",
+            action_type=pw.ActionType(category="Compute", provider="Commands"), inputs=[code],
+            environment_variables=[pw.EnvironmentVariable(name="FROM_FILE", value="deploy/token",
+                type="SECRETS_MANAGER")],
+            commands=['echo "file=$FROM_FILE env=$PWX_ENV argv=$PWX_ARGV"',
+                      'test -f "$HOME/second" || { touch "$HOME/second"; exit 1; }'])])])
+"""
+
+RETRY_CANARIES = {"file": "tok-CANARYfile61", "env": "env-CANARYenv62", "argv": "arg-CANARYarg63"}
+
+
+def test_retry_rereads_secret_sources_and_masks_what_the_first_attempt_masked(tmp_path: Path) -> None:
+    """`run --secret-file/--secret-env/--secret` masks all three; `retry` re-reads file and env, needs --secret again."""
+    target = tmp_path / "pipe.py"
+    target.write_text(RETRY_PIPELINE)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f.txt").write_text("x")
+    (tmp_path / "home").mkdir()
+    secret_file = tmp_path / "secrets.env"
+    secret_file.write_text(f"# deploy secrets\ndeploy/token={RETRY_CANARIES['file']}\n")
+    workdir = tmp_path / "wd"
+    env = {
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+        "HOME": str(tmp_path / "home"),
+        "PWX_ENV": RETRY_CANARIES["env"],
+        "PWX_ARGV": RETRY_CANARIES["argv"],
+        **own_sources(),
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "pipeweaver", *args, "--plain", "--workdir", str(workdir)]
+        return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
+
+    misspelt = cli(
+        *("run", f"{target}:pipeline", "--source", f"S={tmp_path / 'src'}", "--secret-file", str(secret_file)),
+        *("--secret-env", "PWX_ENV", "--secret", RETRY_CANARIES["argv"], "--pass-env", "PWX_ENV,PWX_ARGV"),
+    )
+    first = cli(
+        *("run", f"{target}:pipeline", "--source", f"S={tmp_path / 'src'}", "--secret-file", str(secret_file)),
+        *("--secret-env", "PWX_ENV", "--secret", RETRY_CANARIES["argv"], "--pass-env", "PWX_ENV"),
+        *("--pass-env", "PWX_ARGV"),
+    )
+    [execution_id] = re.findall(r"execution (\S+) of retry", first.stdout)[:1]
+    refused = cli("retry", execution_id, "Build", "--pass-env", "PWX_ENV", "--pass-env", "PWX_ARGV")
+    second = cli(
+        *("retry", execution_id, "Build", "--secret", RETRY_CANARIES["argv"]),
+        *("--pass-env", "PWX_ENV", "--pass-env", "PWX_ARGV"),
+    )
+    logs = sorted(workdir.rglob("log.txt"))
+    record = workdir / "secrets" / f"{execution_id}.json"
+
+    assert 2 == misspelt.returncode
+    assert "'PWX_ENV,PWX_ARGV' is not an environment variable name" in misspelt.stderr
+    assert 1 == first.returncode, first.stdout + first.stderr
+    assert 2 == refused.returncode
+    assert "was run with 1 --secret value(s), which pipeweaver never stores" in refused.stderr
+    assert 0 == second.returncode, second.stdout + second.stderr
+    echoed = [line for p in logs for line in p.read_text().splitlines() if line.startswith("file=")]
+    assert ["file=**** env=**** argv=****"] * 2 == echoed
+    assert 0o600 == record.stat().st_mode & 0o777
+    found = hits("CLI", first.stdout + first.stderr + second.stdout + second.stderr, RETRY_CANARIES)
+    found += scan_tree(workdir, RETRY_CANARIES) + scan_history(workdir / "history.sqlite3", RETRY_CANARIES)
     assert [] == found, "\n".join(found)

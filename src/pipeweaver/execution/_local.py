@@ -76,6 +76,7 @@ from ._base import (
     StageStatus,
     TriggerInfo,
 )
+from ._environment import base_environment, check_passthrough
 from ._handlers import Builtins, HandlerFn, HandlerRegistry, builtin_handlers, default_timeout
 from ._history import History, Op, runner_id
 from ._rules import RuleContext, RuleFailed, RuleHandler, builtin_rules
@@ -810,7 +811,7 @@ class _Run:
                 workdir=directory,
                 now=now,
                 inputs=inputs,
-                environment=dict(os.environ),
+                environment=self.x.base_environment(),
                 cancel=cancel,
                 log=lambda line: self.emit(
                     LogLine(
@@ -1369,6 +1370,9 @@ class LocalExecutor:
         buckets: S3 bucket name -> local folder for S3 deploys (default ``workdir/s3/<bucket>``).
         rules: Rule provider -> local rule handler (adds to or replaces the built-ins).
         timeouts: ``"Stage/Action"`` -> seconds, overriding AWS's default timeout.
+        env_passthrough: Host environment variables passed to commands, buildspecs and
+            Commands rules besides ``PATH``, ``HOME``, ``LANG``, ``LC_*`` and ``TMPDIR``
+            (nothing else of the host environment reaches an action).
 
     .. versionadded:: 0.1.0
     """
@@ -1390,6 +1394,7 @@ class LocalExecutor:
         buckets: Mapping[str, Path | str] | None = None,
         rules: Mapping[str, RuleHandler] | None = None,
         timeouts: Mapping[str, float] | None = None,
+        env_passthrough: Iterable[str] = (),
     ) -> None:
         if max_parallel < 1:
             raise ValueError(f"max_parallel={max_parallel} must be at least 1")
@@ -1414,6 +1419,7 @@ class LocalExecutor:
         self.buildspecs = dict(buildspecs or {})
         self.buckets = {k: Path(v) for k, v in (buckets or {}).items()}
         self.timeouts = dict(timeouts or {})
+        self.env_passthrough = check_passthrough(env_passthrough)
         self.owner = f"{runner_id()}:{uuid.uuid4().hex[:8]}"
         self._registry = builtin_handlers(self).merged(HandlerRegistry(handlers))
         self._builtins = Builtins(self)
@@ -1503,6 +1509,10 @@ class LocalExecutor:
             f"no local function {short!r}; pass LocalExecutor(functions={{{short!r}: my_callable}})",
             failure_type=FailureType.CONFIGURATION_ERROR,
         )
+
+    def base_environment(self) -> dict[str, str]:
+        """The host variables an action's processes start from (allow-list plus ``env_passthrough``)."""
+        return base_environment(self.env_passthrough)
 
     def secret_value(self, ref: str, *, where: str) -> str:
         """Look a secret up in the local secret store (``name`` or ``name:json-key``)."""
