@@ -31,6 +31,19 @@ CANARIES = {
     "json": 'js-CANARYjs91\\n"x"',
     "token": 'gho_CANARYtok55"&<>',
     "handler": "hd-CANARYhd42 &amp; %20",
+    # a key logged line by line: each base64 line is masked on its own (see pipeweaver._masking)
+    "pem": "-----BEGIN PRIVATE KEY-----\n"
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7x9Zq3Lk2s8Xy0Wv1\n"
+    "Ut2Rs3Qp4On5Ml6Kj7CANARYpem58Ih8Gf9EdAb3xYcZ0dW1eV2fU3gT4hS5iR6jQ7kP8\n"
+    "lO9mN0==\n"
+    "-----END PRIVATE KEY-----\n",
+}
+
+#: Tokens in the environment of the process running pipeweaver: no action may see them.
+HOST_CANARIES = {
+    "AWS_SECRET_ACCESS_KEY": "aws-CANARYaws31",
+    "GITHUB_TOKEN": "ghp_CANARYgh77",
+    "PIPEWEAVER_WEBHOOK_SECRET": "wh-CANARYwh19",
 }
 
 
@@ -39,7 +52,13 @@ def encodings(value: str) -> dict[str, str]:
     # the unique alphanumeric run around CANARY: survives any escaping of the characters around it
     [core] = re.findall(r"[A-Za-z0-9]*CANARY[A-Za-z0-9]*", value)
     raw = value.encode()
+    lines = {
+        f"line{i}": line.strip()
+        for i, line in enumerate(value.splitlines())
+        if len(line.strip()) >= 8 and not any(c.isspace() for c in line.strip())
+    }
     return {
+        **(lines if len(value.splitlines()) > 1 else {}),
         "raw": value,
         "core": core,
         "json": json.dumps(value)[1:-1],
@@ -121,11 +140,17 @@ def secret_pipeline() -> pw.Pipeline:
         environment_variables=[
             pw.EnvironmentVariable(name="DB_PASS", value="prod/db", type="SECRETS_MANAGER"),
             pw.EnvironmentVariable(name="DB_JSON", value="prod/json:password", type="SECRETS_MANAGER"),
+            pw.EnvironmentVariable(name="KEY", value="prod/pem", type="SECRETS_MANAGER"),
         ],
         commands=[
             'echo "pass=$DB_PASS"',
             'echo "json=$DB_JSON" >&2',
             'printf "%s\\n%s\\n" "$DB_PASS" "$DB_JSON"',
+            'printf "%s" "$KEY"',  # the PEM reaches the log one line at a time
+            'printf "%s" "$DB_PASS" | base64 -w0; echo',
+            "printf '%s' \"$DB_JSON\" | base64 -w0 | tr '+/' '-_' | tr -d '='; echo",
+            "printf 'user:%s' \"$DB_PASS\" | base64 -w0; echo",
+            "env",  # the host's tokens are not in it (HOST_CANARIES)
             'export LEAK="$DB_PASS"',
         ],
         output_variables=["LEAK"],
@@ -145,15 +170,22 @@ def secret_pipeline() -> pw.Pipeline:
     )
 
 
-def test_secret_canaries_never_leak(tmp_path: Path, repo: Path) -> None:
-    """Every canary is absent, raw and encoded, from logs, history, report, reprs, events and CLI output."""
+def test_secret_canaries_never_leak(tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every canary is absent, raw, encoded or line by line, from logs, history, report, reprs, events and CLI output."""
     reprs: list[str] = []
     events: list[Event] = []
+    for name, value in HOST_CANARIES.items():
+        monkeypatch.setenv(name, value)
 
     def leaky(ctx: ActionContext) -> ActionResult:
         secret = ctx.environment.get("X") or CANARIES["handler"]
         reprs.extend([repr(ctx), str(ctx), repr(ctx.configuration), repr(ctx.environment)])
         ctx.log(f"handler sees {secret} and {CANARIES['sm']}")
+        for line in CANARIES["pem"].splitlines():
+            ctx.log(line)
+        ctx.log(json.dumps({"token": CANARIES["handler"], "key": CANARIES["pem"]}))
+        ctx.log(f"https://example.com/?t={quote(CANARIES['sm'])}&u={quote_plus(CANARIES['handler'])}")
+        ctx.log(base64.urlsafe_b64encode(CANARIES["sm"].encode()).decode().rstrip("="))
         return ActionResult(output_variables={"TOKEN": secret}, summary=f"used {secret}")
 
     def failing(ctx: ActionContext) -> None:
@@ -169,6 +201,7 @@ def test_secret_canaries_never_leak(tmp_path: Path, repo: Path) -> None:
             "prod/db": CANARIES["sm"],
             "prod/json": json.dumps({"password": CANARIES["json"]}),
             "handler": CANARIES["handler"],
+            "prod/pem": CANARIES["pem"],
         },
         observers=[events.append],
     )
@@ -182,16 +215,21 @@ def test_secret_canaries_never_leak(tmp_path: Path, repo: Path) -> None:
         x.close()
     report = render_html(execution, pipeline, workdir=workdir)
     cli = []
-    for args in (["history"], ["history", "--format", "json"], ["history", execution.id]):
+    saved = tmp_path / "saved.html"
+    for args in (["history"], ["history", "--format", "json"], ["history", execution.id, "--report", str(saved)]):
         proc = subprocess.run(
             [sys.executable, "-m", "pipeweaver", *args, "--workdir", str(workdir)], capture_output=True, text=True
         )
         cli.append(proc.stdout + proc.stderr)
 
-    found = scan_tree(workdir) + scan_history(workdir / "history.sqlite3") + hits("report", report)
-    found += hits("reprs and events", "\n".join(reprs)) + hits("CLI output", "\n".join(cli))
+    everything = {**CANARIES, **HOST_CANARIES}
+    found = scan_tree(workdir, everything) + scan_history(workdir / "history.sqlite3", everything)
+    found += hits("report", report, everything) + hits("saved report", saved.read_text(), everything)
+    found += hits("reprs and events", "\n".join(reprs), everything) + hits("CLI output", "\n".join(cli), everything)
 
     assert ExecutionStatus.FAILED == execution.status  # LeakyFail fails on purpose
+    log = (workdir / next(p for p in workdir.rglob("log.txt") if "UseSecrets" in str(p))).read_text()
+    assert "-----BEGIN PRIVATE KEY-----\n****\n****\n" in log  # armour kept, key material masked
     assert "****" in execution.action("Build", "UseSecrets").output_variables["LEAK"]
     assert [] == found, "\n".join(found)
 
@@ -247,12 +285,6 @@ def test_cli_run_masks_secret_from_the_environment(tmp_path: Path) -> None:
 
 
 # -- environment-borne canaries: the host's tokens never reach a command --------------------
-
-HOST_CANARIES = {
-    "AWS_SECRET_ACCESS_KEY": "aws-CANARYaws31",
-    "GITHUB_TOKEN": "ghp_CANARYgh77",
-    "PIPEWEAVER_WEBHOOK_SECRET": "wh-CANARYwh19",
-}
 
 BUILDSPEC = "version: 0.2\nphases:\n  build:\n    commands:\n      - env\n"
 
