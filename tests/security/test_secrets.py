@@ -10,13 +10,18 @@ artifact of the run is searched for the raw value, its encoded forms and the bar
 from __future__ import annotations
 
 import base64
+import hmac
 import html
 import json
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
+from hashlib import sha256
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -450,3 +455,141 @@ def test_retry_rereads_secret_sources_and_masks_what_the_first_attempt_masked(tm
     found = hits("CLI", first.stdout + first.stderr + second.stdout + second.stderr, RETRY_CANARIES)
     found += scan_tree(workdir, RETRY_CANARIES) + scan_history(workdir / "history.sqlite3", RETRY_CANARIES)
     assert [] == found, "\n".join(found)
+
+
+# -- pipeweaver serve: the webhook secret ---------------------------------------------------
+
+SERVE_PIPELINE = """
+import pipeweaver as pw
+code = pw.Artifact("Code")
+pipeline = pw.Pipeline(name="served", role_arn="arn:aws:iam::123456789012:role/p",
+    artifact_store=pw.ArtifactStore(location="bucket-x"), pipeline_type="V2",
+    stages=[pw.Stage(name="Source", actions=[pw.Action(name="Source",
+        action_type=pw.ActionType(category="Source", provider="CodeStarSourceConnection"),
+        configuration={"ConnectionArn": "arn:aws:codeconnections:us-east-1:123456789012:connection/abc",
+                       "FullRepositoryId": "acme/web", "BranchName": "main"}, outputs=[code])]),
+        pw.Stage(name="Build", actions=[pw.Action(name="Env",
+            action_type=pw.ActionType(category="Compute", provider="Commands"), inputs=[code],
+            commands=['echo "secret=$PIPEWEAVER_WEBHOOK_SECRET"', "env"])])],
+    triggers=[pw.Trigger(source_action_name="Source", push=[pw.GitPushFilter(branches=["main"])])])
+"""
+
+
+def test_serve_masks_its_webhook_secret_even_when_passed_to_a_command(tmp_path: Path, repo: Path) -> None:
+    """A run started by `serve` that prints the webhook secret (passed on purpose) shows `****` everywhere."""
+    secret = HOST_CANARIES["PIPEWEAVER_WEBHOOK_SECRET"]
+    target = tmp_path / "served.py"
+    target.write_text(SERVE_PIPELINE)
+    workdir = tmp_path / "wd"
+    sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "pipeweaver", "serve", str(target), "--port", "0"),
+            *("--source", f"Source={repo}", "--pass-env", "PIPEWEAVER_WEBHOOK_SECRET", "--workdir", str(workdir)),
+        ],
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PIPEWEAVER_WEBHOOK_SECRET": secret},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+/)", first)
+        assert found, first
+        payload = {
+            "ref": "refs/heads/main",
+            "before": "0" * 40,
+            "after": sha,
+            "repository": {"full_name": "acme/web"},
+            "commits": [{"id": sha, "added": ["app.txt"], "removed": [], "modified": []}],
+        }
+        body = json.dumps(payload).encode()
+        signature = "sha256=" + hmac.new(secret.encode(), body, sha256).hexdigest()
+        headers = {"X-GitHub-Event": "push", "X-Hub-Signature-256": signature, "Content-Type": "application/json"}
+        request = urllib.request.Request(found.group(1), data=body, headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert 202 == response.status
+        deadline = time.monotonic() + 30
+        out = first
+        while "202 push" not in out and time.monotonic() < deadline:
+            out += proc.stdout.readline()
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+        out += rest
+    finally:
+        proc.kill()
+
+    logs = "".join(p.read_text() for p in workdir.rglob("log.txt"))
+    assert "Succeeded: 1" in out, out
+    assert "secret=****" in logs
+    leaks = hits("serve output", out, HOST_CANARIES) + scan_tree(workdir, HOST_CANARIES)
+    leaks += scan_history(workdir / "history.sqlite3", HOST_CANARIES)
+    assert [] == leaks, "\n".join(leaks)
+
+
+# -- diff and deploy output ------------------------------------------------------------------
+
+DIFF_PIPELINE = """
+import pipeweaver as pw
+src = pw.Artifact("Src")
+pipeline = pw.Pipeline(name="gh", role_arn="arn:aws:iam::123456789012:role/PipelineRole",
+    artifact_store=pw.ArtifactStore(location="my-artifact-bucket"),
+    stages=[pw.Stage(name="Source", actions=[pw.Action(name="GitHub",
+        action_type=pw.ActionType(category="Source", owner="ThirdParty", provider="GitHub"),
+        configuration={"Owner": "acme", "Repo": "web", "Branch": "main", "PollForSourceChanges": "false",
+                       "OAuthToken": TOKEN}, outputs=[src])]),
+        pw.Stage(name="Deploy", actions=[pw.Action(name="Push",
+            action_type=pw.ActionType(category="Deploy", owner="Custom", provider="Vault"),
+            configuration={"Target": "prod", "ApiKey": KEY}, inputs=[src])])])
+"""
+
+
+def test_diff_and_deploy_output_never_shows_a_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pipeweaver diff/deploy` adding an OAuthToken and changing a secret custom property print only `****`."""
+    boto3 = pytest.importorskip("boto3")
+    from click.testing import CliRunner
+    from moto import mock_aws
+
+    from pipeweaver.cli import main
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }.items():
+        monkeypatch.setenv(key, value)
+    canaries = {"token": CANARIES["token"], "key": "vault-CANARYkey88"}
+    old = tmp_path / "old.py"
+    old.write_text(f"TOKEN = 'unused'\nKEY = 'old-key-value'\n{DIFF_PIPELINE}")
+    new = tmp_path / "new.py"
+    new.write_text(f"TOKEN = {canaries['token']!r}\nKEY = {canaries['key']!r}\n{DIFF_PIPELINE}")
+    runner = CliRunner()
+    with mock_aws():
+        from pipeweaver.cli._target import load_target, to_pipeline
+        from pipeweaver.synth import to_codepipeline
+
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "codepipeline.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        boto3.client("iam").create_role(RoleName="PipelineRole", AssumeRolePolicyDocument=json.dumps(trust))
+        boto3.client("s3").create_bucket(Bucket="my-artifact-bucket")
+        live = to_codepipeline(to_pipeline(load_target(str(old))))
+        del live["stages"][0]["actions"][0]["configuration"]["OAuthToken"]  # the live action has none yet
+        boto3.client("codepipeline").create_pipeline(pipeline=live)
+        outputs = [
+            runner.invoke(main, ["diff", str(new), "--secret-property", "ApiKey"]),
+            runner.invoke(main, ["deploy", str(new), "--dry-run", "--secret-property", "ApiKey"]),
+            runner.invoke(main, ["deploy", str(new), "--secret-property", "ApiKey"]),
+        ]
+
+    text = "\n".join(o.output for o in outputs)
+    assert [1, 0, 0] == [o.exit_code for o in outputs], text
+    assert "+ stages[0].actions[0].configuration.OAuthToken: '****'" in text
+    assert "~ stages[1].actions[0].configuration.ApiKey: '****' -> '****'" in text
+    assert [] == hits("diff and deploy output", text, canaries), text
