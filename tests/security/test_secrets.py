@@ -593,3 +593,14 @@ def test_diff_and_deploy_output_never_shows_a_secret(tmp_path: Path, monkeypatch
     assert "+ stages[0].actions[0].configuration.OAuthToken: '****'" in text
     assert "~ stages[1].actions[0].configuration.ApiKey: '****' -> '****'" in text
     assert [] == hits("diff and deploy output", text, canaries), text
+
+
+def test_watch_and_serve_read_git_with_the_allow_listed_environment(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trigger side's git reads (watch polling, serve's pull-request diffs) ignore the host's GIT_* and tokens."""
+    from pipeweaver.execution._watch import read_refs
+
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / "not-a-repo"))
+
+    assert ["refs/heads/main"] == sorted(read_refs(repo))
