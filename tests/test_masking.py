@@ -95,3 +95,14 @@ def test_report_mask_keeps_masking_credential_lookalikes() -> None:
         "key AKIAABCDEFGHIJKLMNOP password=hunter2 " + base64.b64encode(b"declared-secret").decode(),
         ["declared-secret"],
     )
+
+
+_TEXT = st.text(alphabet=st.characters(blacklist_characters="*", blacklist_categories=("Cs",)), max_size=12)
+
+
+@given(secrets=st.lists(_TEXT.filter(bool), min_size=1, max_size=6), before=_TEXT, after=_TEXT, pick=st.integers())
+def test_no_registered_secret_survives_masking(secrets: list[str], before: str, after: str, pick: int) -> None:
+    """Whatever the overlaps between secrets (the trie-shaped pattern), none is left whole in the output."""
+    secret = secrets[pick % len(secrets)]
+
+    assert secret not in Masker(secrets)(before + secret + after)

@@ -31,7 +31,7 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Final
+from typing import Any, Final
 from urllib.parse import quote, quote_plus
 
 from ._catalog import SECRET_KEYS
@@ -91,6 +91,38 @@ def _text_forms(value: str) -> set[str]:
     return out
 
 
+def _trie_pattern(words: Iterable[str]) -> str:
+    """One regex matching any of *words*, longest first, shaped as a trie.
+
+    An alternation of hundreds of literals (a PEM key's lines and their encodings) is tried one
+    literal at a time at every position of every log line; a trie makes each position cost
+    about one character comparison when nothing matches.
+    """
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = None
+
+    def build(node: dict[str, Any]) -> str:
+        # Follow single-child chains iteratively: words are long, branch points are few.
+        chain: list[str] = []
+        while len(node) == 1 and "" not in node:
+            [(char, node)] = node.items()
+            chain.append(char)
+        out = [re.escape("".join(chain))]
+        ends = "" in node
+        branches = [re.escape(char) + build(child) for char, child in sorted(node.items()) if char]
+        if branches:
+            group = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+            # Greedy: a longer secret form wins over a shorter one starting at the same place.
+            out.append(f"(?:{group})?" if ends else group)
+        return "".join(out)
+
+    return build(root)
+
+
 def _distinctive(line: str) -> bool:
     return len(line) >= MIN_LINE and not any(c.isspace() for c in line)
 
@@ -146,9 +178,12 @@ class Masker:
             self._values |= fresh
             for value in fresh:
                 self._forms |= forms(value)
-            # Longest first, so a secret that contains another is masked whole.
-            ordered = sorted(self._forms, key=lambda f: (-len(f), f))
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+            try:
+                self._pattern = re.compile(_trie_pattern(self._forms))
+            except (RecursionError, re.error):
+                # Pathologically nested forms: a plain alternation, longest first, does the same.
+                ordered = sorted(self._forms, key=lambda f: (-len(f), f))
+                self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
 
     @property
     def values(self) -> frozenset[str]:
