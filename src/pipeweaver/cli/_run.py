@@ -355,9 +355,20 @@ def _apply_decisions(handle: Any, workdir: Path, announced: set[str]) -> None:
 
 
 def _drive(
-    start: Any, pipeline: Pipeline, *, plain: bool, report: Path | None, workdir: Path, secrets: list[str]
+    start: Any,
+    pipeline: Pipeline,
+    *,
+    plain: bool,
+    report: Path | None,
+    workdir: Path,
+    secrets: list[str],
+    started: Callable[[str], None] | None = None,
 ) -> Execution:
-    """Run *start(observers)* with progress; print the summary; write the report."""
+    """Run *start(observers)* with progress; print the summary; write the report.
+
+    *started* gets the execution id once it runs, inside the Ctrl-C handling (so an interrupt
+    while it works still stops the execution).
+    """
     tty = sys.stdout.isatty() and not plain
     progress: LiveProgress | PlainProgress
     if tty:
@@ -367,6 +378,8 @@ def _drive(
     observers = [progress]
     handle = start(observers, progress if isinstance(progress, LiveProgress) else None)
     try:
+        if started is not None:
+            started(handle.id)
         if isinstance(progress, LiveProgress):
             with progress:
                 execution = _wait(handle, workdir)
@@ -501,11 +514,17 @@ def run(
             **given_secrets.executor_options(pass_env),
         )
         given_secrets.arm(executor)
-        handle = executor.start(pipeline, variables=values or None)
-        given_secrets.record(workdir, handle.id)
-        return handle
+        return executor.start(pipeline, variables=values or None)
 
-    execution = _drive(start, pipeline, plain=plain, report=report, workdir=workdir, secrets=given_secrets.all_values)
+    execution = _drive(
+        start,
+        pipeline,
+        plain=plain,
+        report=report,
+        workdir=workdir,
+        secrets=given_secrets.all_values,
+        started=lambda execution_id: given_secrets.record(workdir, execution_id),
+    )
     _exit_for(execution)
 
 
@@ -669,9 +688,8 @@ def retry(
             **given_secrets.executor_options(pass_env),
         )
         given_secrets.arm(executor)
-        handle = executor.retry(execution_id, stage, mode=mode, by="cli")
         given_secrets.record(workdir, execution_id)
-        return handle
+        return executor.retry(execution_id, stage, mode=mode, by="cli")
 
     execution = _drive(start, pipeline, plain=plain, report=report, workdir=workdir, secrets=given_secrets.all_values)
     _exit_for(execution)
