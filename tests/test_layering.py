@@ -23,6 +23,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "_names": (1, ""),
     "_files": (1, ""),
     "_catalog": (1, ""),
+    "_masking": (1, ""),
     "_model": (2, ""),
     "_codec": (2, ""),
     "_cfn": (2, ""),

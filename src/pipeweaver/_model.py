@@ -19,6 +19,7 @@ import attrs
 
 from . import _names
 from ._catalog import SECRET_KEYS
+from ._masking import MASK
 from ._names import checked, checked_count, checked_each
 from .errors import DefinitionError
 
@@ -228,7 +229,7 @@ Text: TypeAlias = "str | Expression"
 def _masked_repr(configuration: Mapping[str, str | Expression]) -> str:
     # A repr ends up in logs, tracebacks and bug reports; keys AWS itself masks as ``****``
     # (OAuthToken, ClientSecret, ...) are masked here too, whatever the provider.
-    return repr({k: "****" if k in SECRET_KEYS and isinstance(v, str) and v else v for k, v in configuration.items()})
+    return repr({k: MASK if k in SECRET_KEYS and isinstance(v, str) and v else v for k, v in configuration.items()})
 
 
 def _texts(value: Mapping[str, Any] | None) -> dict[str, str | Expression]:

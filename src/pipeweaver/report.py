@@ -10,13 +10,13 @@ and log lines pass through :func:`mask` before they are written.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Final
 
 from ._graph import plan
+from ._masking import Masker
 from ._model import Action, Pipeline
 from .execution._base import ActionRecord, ActionStatus, Execution
 
@@ -36,26 +36,16 @@ _COLOURS: Final = {
 }
 _NOT_RUN: Final = "#bdbdbd"
 
-#: Values that look like credentials are masked even when nobody declared them secret.
-_SECRET_PATTERNS: Final = (
-    re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
-    re.compile(r"(?i)\b(password|passwd|secret|token|api[_-]?key)(\s*[=:]\s*)(\S+)"),
-)
-MASK: Final = "****"
-
 _BOX_W, _BOX_H, _COL_W, _ROW_H, _TOP = 170, 46, 230, 62, 56
 
 
 def mask(text: str, secrets: Iterable[str] = ()) -> str:
-    """Replace every secret value, and anything that looks like a credential, with ``****``.
+    """Replace every secret value (and its encoded forms), and anything that looks like a
+    credential, with ``****``; the one :class:`~pipeweaver.execution.Masker` does the work.
 
     .. versionadded:: 0.1.0
     """
-    # Longest first, so a secret that contains another is masked whole.
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    text = _SECRET_PATTERNS[0].sub(MASK, text)
-    return _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+    return Masker(secrets, patterns=True)(text)
 
 
 def _e(value: object) -> str:
@@ -313,10 +303,10 @@ def render_html(
 
     .. versionadded:: 0.1.0
     """
-    secret_list = list(secrets)
+    masker = Masker(secrets, patterns=True)
 
     def m(text: object) -> str:
-        return _e(mask(str(text), secret_list))
+        return _e(masker(str(text)))
 
     duration = _fmt_duration(_seconds(execution.started_at, execution.ended_at))
     colour = _COLOURS.get(str(execution.status), _NOT_RUN)
@@ -377,7 +367,7 @@ def render_html(
     )
     log_blocks = []
     for r in execution.actions:
-        text = mask(_read_log(r, logs, workdir), secret_list)
+        text = masker(_read_log(r, logs, workdir))
         attempt = f" (attempt {r.attempt})" if r.attempt > 1 else ""
         body = _e(text) if text.strip() else "(no log lines)"
         log_blocks.append(

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Literal, final
 
 import attrs
 
+from .._masking import MASK, SECRET_CONFIGURATION_KEYS
 from .._model import Pipeline
 from .._shapes import join_key
 from .._validate import lint
 from ..errors import AwsError, Issue, ValidationError
-from ..execution._masking import SECRET_CONFIGURATION_KEYS
 from ..synth import from_codepipeline, to_codepipeline
 from ._client import Client, call, default_client
 
 __all__ = ["MASK", "Change", "DeployResult", "PipelineDiff", "deploy", "diff", "fetch"]
-
-#: What GetPipeline returns in place of a secret configuration value.
-MASK = "****"
 
 ChangeKind = Literal["added", "removed", "changed", "unknown"]
 
@@ -187,12 +185,14 @@ def normalise(declaration: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def compare(local: Mapping[str, Any], live: Mapping[str, Any]) -> list[Change]:
+def compare(local: Mapping[str, Any], live: Mapping[str, Any], secret_properties: Iterable[str] = ()) -> list[Change]:
     """
     Every difference between two declarations (normalised here), stages and actions matched by name.
 
     A live ``****`` secret equals a local ``****``; against a clear local value it is reported
-    as an ``unknown`` change.
+    as an ``unknown`` change. No record holds a secret value: the values of AWS's secret keys,
+    of *secret_properties* (a custom action type's ``secret`` properties) and of every key
+    that GetPipeline shows as ``****`` are ``****`` in every change record.
     """
     want, have = normalise(local), normalise(live)
     if "pipelineType" not in want:
@@ -204,7 +204,36 @@ def compare(local: Mapping[str, Any], live: Mapping[str, Any]) -> list[Change]:
             continue
         changes.extend(_diff_value(have.get(key), want.get(key), key, key in have, key in want))
     changes.extend(_diff_stages(want.get("stages") or [], have.get("stages") or []))
-    return changes
+    keys = SECRET_CONFIGURATION_KEYS | frozenset(secret_properties) | _live_masked_keys(have)
+    return [_mask_change(c, keys) for c in changes]
+
+
+def _live_masked_keys(declaration: Mapping[str, Any]) -> frozenset[str]:
+    """Configuration keys GetPipeline masks: AWS's word on which properties are secret."""
+    return frozenset(
+        key
+        for stage in declaration.get("stages") or ()
+        for action in stage.get("actions") or ()
+        for key, value in (action.get("configuration") or {}).items()
+        if value == MASK
+    )
+
+
+_CONFIGURATION_KEY = re.compile(r'\.configuration(?:\.([A-Za-z_][A-Za-z0-9_]*)|\["((?:[^"\\]|\\.)*)"\])$')
+
+
+def _mask_change(change: Change, keys: frozenset[str]) -> Change:
+    """*change* with the value of every secret configuration key in it replaced by ``****``."""
+    match = _CONFIGURATION_KEY.search(change.path)
+    if match is not None:
+        key = match.group(1) or re.sub(r"\\(.)", r"\1", match.group(2) or "")
+        if key in keys:
+            return attrs.evolve(
+                change,
+                before=None if change.before is None else MASK,
+                after=None if change.after is None else MASK,
+            )
+    return attrs.evolve(change, before=_masked(change.before, keys), after=_masked(change.after, keys))
 
 
 def _union(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
@@ -312,14 +341,12 @@ def _diff_actions(want: list[dict[str, Any]], have: list[dict[str, Any]], stage_
     return changes
 
 
-def _masked(value: Any) -> Any:
-    """A copy of *value* with the configuration values of AWS's documented secret keys masked."""
+def _masked(value: Any, keys: frozenset[str] = SECRET_CONFIGURATION_KEYS) -> Any:
+    """A copy of *value* with the values of the secret configuration *keys* masked, at any depth."""
     if isinstance(value, Mapping):
-        return {
-            k: MASK if k in SECRET_CONFIGURATION_KEYS and isinstance(v, str) else _masked(v) for k, v in value.items()
-        }
+        return {k: MASK if k in keys and isinstance(v, str) else _masked(v, keys) for k, v in value.items()}
     if isinstance(value, list):
-        return [_masked(v) for v in value]
+        return [_masked(v, keys) for v in value]
     return value
 
 
@@ -419,12 +446,20 @@ def _declaration(pipeline: Pipeline) -> dict[str, Any]:
     return to_codepipeline(pipeline)
 
 
-def diff(pipeline: Pipeline, *, client: Client | None = None) -> PipelineDiff:
+def diff(pipeline: Pipeline, *, client: Client | None = None, secret_properties: Iterable[str] = ()) -> PipelineDiff:
     """
     Compare *pipeline* with the live pipeline of the same name.
 
     Resource tags set on the model are compared too (tags set live but not in the model are
-    not reported: deploy never removes them).
+    not reported: deploy never removes them). No change record holds a secret: values of
+    AWS's secret keys (``OAuthToken``...), of *secret_properties* and of keys GetPipeline
+    shows as ``****`` are ``****`` in ``before`` and ``after``.
+
+    Args:
+        pipeline: The model.
+        client: A boto3 CodePipeline client (default: a new one from the default session).
+        secret_properties: Configuration properties your custom action types mark ``secret``
+            (e.g. ``my_type.secret_properties``).
 
     Raises:
         AwsError: when GetPipeline fails for another reason than a missing pipeline.
@@ -437,7 +472,7 @@ def diff(pipeline: Pipeline, *, client: Client | None = None) -> PipelineDiff:
     live = _get_live(client, local["name"])
     if live is None:
         return PipelineDiff(name=local["name"], exists=False)
-    changes = compare(local, live["pipeline"])
+    changes = compare(local, live["pipeline"], secret_properties)
     if pipeline.tags:
         changes.extend(_tag_changes(pipeline.tags, _live_tags(client, live.get("metadata", {}).get("pipelineArn"))))
     if pipeline.disabled_transitions:
@@ -474,6 +509,7 @@ def deploy(
     client: Client | None = None,
     tags: Mapping[str, str] | None = None,
     update_secrets: bool = False,
+    secret_properties: Iterable[str] = (),
 ) -> DeployResult:
     """
     Create or update *pipeline* in CodePipeline, doing nothing when the live one already matches.
@@ -496,6 +532,8 @@ def deploy(
         tags: Resource tags added to the model's own ``tags``; sent with CreatePipeline, or
             added with TagResource to an existing pipeline (tags are never removed).
         update_secrets: Send clear secrets even when nothing else changed.
+        secret_properties: Configuration properties your custom action types mark ``secret``;
+            their values are ``****`` in the returned change records, like AWS's secret keys.
 
     Raises:
         ValidationError: the pipeline breaks AWS's rules (every issue listed); nothing is sent.
@@ -537,7 +575,7 @@ def deploy(
             updated=False,
             changes=tuple(transitions),
         )
-    changes = compare(local, live["pipeline"])
+    changes = compare(local, live["pipeline"], secret_properties)
     arn = live.get("metadata", {}).get("pipelineArn")
     version = int(live["pipeline"].get("version", 1))
     updated = False

@@ -48,6 +48,14 @@ def _aws_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 _region = click.option("--region", default=None, help="AWS region (default: from the AWS configuration).")
+_secret_property = click.option(
+    "--secret-property",
+    "secret_properties",
+    multiple=True,
+    metavar="NAME",
+    help="A configuration property your custom action type marks secret: its values print as **** "
+    "(repeatable; AWS's own secret keys such as OAuthToken always do).",
+)
 _endpoint = click.option(
     "--endpoint-url", default=None, help="Custom AWS endpoint, e.g. a local emulator (sets AWS_ENDPOINT_URL)."
 )
@@ -59,7 +67,15 @@ _endpoint = click.option(
 @_endpoint
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Extra resource tag (repeatable).")
 @click.option("--dry-run", is_flag=True, help="Only show what would change (same as `pipeweaver diff`).")
-def deploy(target: str, region: str | None, endpoint_url: str | None, tags: tuple[str, ...], dry_run: bool) -> None:
+@_secret_property
+def deploy(
+    target: str,
+    region: str | None,
+    endpoint_url: str | None,
+    tags: tuple[str, ...],
+    dry_run: bool,
+    secret_properties: tuple[str, ...],
+) -> None:
     """Create or update TARGET in AWS CodePipeline (validated first; no-op when unchanged)."""
     pipeline = to_pipeline(load_target(target))
     extra: dict[str, str] = {}
@@ -71,10 +87,10 @@ def deploy(target: str, region: str | None, endpoint_url: str | None, tags: tupl
     aws = _aws()
     client = _configure(region, endpoint_url)
     if dry_run:
-        result = _aws_call(aws.diff, pipeline, client=client)
+        result = _aws_call(aws.diff, pipeline, client=client, secret_properties=secret_properties)
         click.echo(str(result) or f"{pipeline.name}: no changes")
         return
-    result = _aws_call(aws.deploy, pipeline, client=client, tags=extra or None)
+    result = _aws_call(aws.deploy, pipeline, client=client, tags=extra or None, secret_properties=secret_properties)
     if result.created:
         click.echo(f"created pipeline {result.name} (version {result.version})")
     elif result.changed:
@@ -89,13 +105,15 @@ def deploy(target: str, region: str | None, endpoint_url: str | None, tags: tupl
 @click.argument("target")
 @_region
 @_endpoint
-def diff(target: str, region: str | None, endpoint_url: str | None) -> None:
+@_secret_property
+def diff(target: str, region: str | None, endpoint_url: str | None, secret_properties: tuple[str, ...]) -> None:
     """Show how TARGET differs from the live pipeline of the same name.
 
     Exit status: 0 when equal, 1 when they differ or the pipeline does not exist.
     """
     pipeline = to_pipeline(load_target(target))
-    result = _aws_call(_aws().diff, pipeline, client=_configure(region, endpoint_url))
+    client = _configure(region, endpoint_url)
+    result = _aws_call(_aws().diff, pipeline, client=client, secret_properties=secret_properties)
     text = str(result)
     if not getattr(result, "exists", True):
         click.echo(text or f"pipeline {pipeline.name} does not exist in AWS yet; `pipeweaver deploy` creates it")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -23,6 +25,7 @@ from .._codec import from_codepipeline
 from .._model import Pipeline
 from ..errors import HistoryError, PipeweaverError
 from ..execution._base import Execution, ExecutionStatus
+from ..execution._environment import check_passthrough
 from ._app import main, write_atomic
 from ._progress import LiveProgress, PlainProgress
 from ._target import TargetError, load_target, optional_api, to_pipeline
@@ -36,6 +39,178 @@ _workdir = click.option(
     show_default=True,
     help="Folder holding the execution history (SQLite) and artifacts.",
 )
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _names(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return check_passthrough(value)
+    except ValueError:
+        bad = next(v for v in value if not _ENV_NAME.fullmatch(v))
+        raise click.BadParameter(
+            f"{bad!r} is not an environment variable name (letters, digits and _; repeat the option for more names)"
+        ) from None
+
+
+#: Host variables passed through to actions (the rest of the host environment never reaches them).
+pass_env = click.option(
+    "--pass-env",
+    "pass_env",
+    multiple=True,
+    metavar="NAME",
+    callback=_names,
+    help="Pass host environment variable NAME to commands and buildspecs (repeatable). By default they "
+    "get only PATH, HOME, LANG, LC_* and TMPDIR from this shell, plus what the action declares.",
+)
+
+_secret_options = [
+    click.option(
+        "--secret",
+        "secrets",
+        multiple=True,
+        metavar="VALUE",
+        help="A value to mask in logs (repeatable). Prefer --secret-file or --secret-env: argv is visible to "
+        "other users of the machine, and `retry` cannot re-read it.",
+    ),
+    click.option(
+        "--secret-file",
+        "secret_files",
+        multiple=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="PATH",
+        help="Secrets from a file: NAME=VALUE lines (# comments) or a JSON object. Each value is masked and "
+        "serves SECRETS_MANAGER references to NAME (repeatable).",
+    ),
+    click.option(
+        "--secret-env",
+        "secret_env",
+        multiple=True,
+        metavar="NAME",
+        help="The secret NAME is in host environment variable NAME: masked, and serves SECRETS_MANAGER "
+        "references to NAME (repeatable). The variable itself reaches commands only with --pass-env.",
+    ),
+]
+
+
+def _secret_flags(fn: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_secret_options):
+        fn = option(fn)
+    return fn
+
+
+def _read_secret_file(path: Path) -> dict[str, str]:
+    """NAME=VALUE lines or a JSON object; errors name the file and line, never a value."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.UsageError(f"--secret-file {path}: cannot read it ({type(exc).__name__})") from None
+    if text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise click.UsageError(
+                f"--secret-file {path}: not valid JSON (line {getattr(exc, 'lineno', '?')}); "
+                "give a JSON object of strings or NAME=VALUE lines"
+            ) from None
+        if not isinstance(data, dict) or not all(isinstance(v, str | int | float) for v in data.values()):
+            raise click.UsageError(f"--secret-file {path}: the JSON must be an object whose values are strings")
+        return {str(k): str(v) for k, v in data.items()}
+    out: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(f"--secret-file {path} line {number}: expected NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+class _Secrets:
+    """The secrets one `run` or `retry` was given, and where they came from.
+
+    Values never touch the disk. What is recorded beside the history (a 0600 file under
+    ``WORKDIR/secrets/``) is only where they came from: the secret files' paths, the
+    environment variable names and how many values came on the command line, so that
+    `retry` re-reads the same sources and refuses to run without the command-line ones.
+    """
+
+    def __init__(self, values: tuple[str, ...], files: tuple[Path, ...], env: tuple[str, ...]) -> None:
+        self.values = list(values)
+        self.files = [Path(f).resolve() for f in files]
+        self.env = list(dict.fromkeys(env))
+        self.store: dict[str, str] = {}
+        for path in self.files:
+            if not path.is_file():
+                raise click.UsageError(f"--secret-file {path}: no such file")
+            self.store.update(_read_secret_file(path))
+        for name in self.env:
+            if not _ENV_NAME.fullmatch(name):
+                raise click.UsageError(f"--secret-env {name!r}: not an environment variable name")
+            if not os.environ.get(name):
+                raise click.UsageError(f"--secret-env {name}: the variable is not set in this shell")
+            self.store[name] = os.environ[name]
+
+    @property
+    def all_values(self) -> list[str]:
+        return [*self.store.values(), *self.values]
+
+    def executor_options(self, pass_env: tuple[str, ...]) -> dict[str, Any]:
+        return {"secrets": dict(self.store), "env_passthrough": pass_env}
+
+    def arm(self, executor: Any) -> None:
+        """Register the command-line values with *executor*'s masker (the store's are already)."""
+        executor.masker.add(self.values)
+
+    @staticmethod
+    def record_path(workdir: Path, execution_id: str) -> Path:
+        return workdir / "secrets" / f"{execution_id}.json"
+
+    def record(self, workdir: Path, execution_id: str) -> None:
+        path = self.record_path(workdir, execution_id)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        body = {"files": [str(f) for f in self.files], "env": self.env, "argv": len(self.values)}
+        write_atomic(path, json.dumps(body, indent=2) + "\n")  # mkstemp: mode 0600
+
+    @classmethod
+    def for_retry(
+        cls, workdir: Path, execution_id: str, values: tuple[str, ...], files: tuple[Path, ...], env: tuple[str, ...]
+    ) -> _Secrets:
+        """The sources recorded for *execution_id*, re-read, plus the ones given to this retry."""
+        path = cls.record_path(workdir, execution_id)
+        recorded: dict[str, Any] = {}
+        if path.is_file():
+            try:
+                recorded = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                raise click.ClickException(
+                    f"{path} is damaged; pass this execution's secrets to retry again "
+                    "(--secret-file/--secret-env/--secret), after removing the file"
+                ) from None
+        for name in recorded.get("env") or ():
+            if not os.environ.get(str(name)):
+                raise click.UsageError(
+                    f"execution {execution_id} was run with --secret-env {name}; set ${name} again to retry it "
+                    "(secret values are never stored)"
+                )
+        for file in recorded.get("files") or ():
+            if not Path(file).is_file():
+                raise click.UsageError(
+                    f"execution {execution_id} was run with --secret-file {file}, which is gone; put it back "
+                    "to retry (secret values are never stored)"
+                )
+        argv = int(recorded.get("argv") or 0)
+        if argv > len(values):
+            raise click.UsageError(
+                f"execution {execution_id} was run with {argv} --secret value(s), which pipeweaver never stores; "
+                f"pass them to retry again (--secret VALUE), or keep secrets in --secret-file/--secret-env, "
+                "which retry re-reads"
+            )
+        files_all = tuple(dict.fromkeys([*(Path(f) for f in recorded.get("files") or ()), *files]))
+        env_all = tuple(dict.fromkeys([*(str(n) for n in recorded.get("env") or ()), *env]))
+        return cls(values, files_all, env_all)
 
 
 def _executor_class() -> Any:
@@ -180,9 +355,20 @@ def _apply_decisions(handle: Any, workdir: Path, announced: set[str]) -> None:
 
 
 def _drive(
-    start: Any, pipeline: Pipeline, *, plain: bool, report: Path | None, workdir: Path, secrets: list[str]
+    start: Any,
+    pipeline: Pipeline,
+    *,
+    plain: bool,
+    report: Path | None,
+    workdir: Path,
+    secrets: list[str],
+    started: Callable[[str], None] | None = None,
 ) -> Execution:
-    """Run *start(observers)* with progress; print the summary; write the report."""
+    """Run *start(observers)* with progress; print the summary; write the report.
+
+    *started* gets the execution id once it runs, inside the Ctrl-C handling (so an interrupt
+    while it works still stops the execution).
+    """
     tty = sys.stdout.isatty() and not plain
     progress: LiveProgress | PlainProgress
     if tty:
@@ -192,6 +378,8 @@ def _drive(
     observers = [progress]
     handle = start(observers, progress if isinstance(progress, LiveProgress) else None)
     try:
+        if started is not None:
+            started(handle.id)
         if isinstance(progress, LiveProgress):
             with progress:
                 execution = _wait(handle, workdir)
@@ -262,7 +450,8 @@ def _exit_for(execution: Execution) -> None:
     help="CloudFormation TARGET: a value for a template parameter (repeatable); parameters not given "
     "take the template's Default.",
 )
-@click.option("--secret", "secrets", multiple=True, metavar="VALUE", help="A value to mask in logs (repeatable).")
+@_secret_flags
+@pass_env
 @click.option("--plain", is_flag=True, help="Plain lines even in a terminal.")
 @_workdir
 def run(
@@ -274,10 +463,17 @@ def run(
     buildspecs: tuple[str, ...],
     parameters: tuple[str, ...],
     secrets: tuple[str, ...],
+    secret_files: tuple[Path, ...],
+    secret_env: tuple[str, ...],
+    pass_env: tuple[str, ...],
     plain: bool,
     workdir: Path,
 ) -> None:
     """Run TARGET on this machine with CodePipeline's semantics.
+
+    Commands get only PATH, HOME, LANG, LC_* and TMPDIR from this shell (add more with
+    --pass-env). Secrets given with --secret, --secret-file or --secret-env are masked in
+    every log, the history and the report; `retry` re-reads --secret-file and --secret-env.
 
     A CloudFormation TARGET runs with its parameters filled in (--parameter, else each
     parameter's Default); what still depends on the stack (Fn::GetAtt, a parameter
@@ -303,6 +499,7 @@ def run(
     for project, file in specs.items():
         if not file.is_file():
             raise click.UsageError(f"--buildspec {project}={file}: no such file")
+    given_secrets = _Secrets(secrets, secret_files, secret_env)
     mode = _effective_mode(approve, pipeline)
     executor_class = _executor_class()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -313,12 +510,21 @@ def run(
             approval=_approval_policy(mode, live),
             sources=source_paths,
             observers=observers,
-            secrets=list(secrets),
             buildspecs=specs,
+            **given_secrets.executor_options(pass_env),
         )
+        given_secrets.arm(executor)
         return executor.start(pipeline, variables=values or None)
 
-    execution = _drive(start, pipeline, plain=plain, report=report, workdir=workdir, secrets=list(secrets))
+    execution = _drive(
+        start,
+        pipeline,
+        plain=plain,
+        report=report,
+        workdir=workdir,
+        secrets=given_secrets.all_values,
+        started=lambda execution_id: given_secrets.record(workdir, execution_id),
+    )
     _exit_for(execution)
 
 
@@ -469,6 +675,8 @@ def _as_json(e: Execution) -> dict[str, Any]:
     help="As for `run`: prompt in a terminal; required without one when the pipeline has approvals.",
 )
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report to FILE.")
+@_secret_flags
+@pass_env
 @click.option("--plain", is_flag=True, help="Plain lines even in a terminal.")
 @_workdir
 def retry(
@@ -477,10 +685,18 @@ def retry(
     all_actions: bool,
     approve: str | None,
     report: Path | None,
+    secrets: tuple[str, ...],
+    secret_files: tuple[Path, ...],
+    secret_env: tuple[str, ...],
+    pass_env: tuple[str, ...],
     plain: bool,
     workdir: Path,
 ) -> None:
-    """Retry STAGE of a failed or stopped execution, then continue it."""
+    """Retry STAGE of a failed or stopped execution, then continue it.
+
+    The secret files and environment variables the execution was run with are read again
+    (their values were never stored); --secret values must be given again.
+    """
     probe = _history_executor(workdir)
     before = _recorded(probe, execution_id, workdir)
     pipeline = _definition(probe, execution_id)
@@ -491,14 +707,22 @@ def retry(
             f"pipeline {before.pipeline} has no stage {stage!r}; it has {[s.name for s in pipeline.stages]}"
         )
     mode = "ALL_ACTIONS" if all_actions else "FAILED_ACTIONS"
+    given_secrets = _Secrets.for_retry(workdir, execution_id, secrets, secret_files, secret_env)
     approval_mode = _effective_mode(approve, pipeline)
     executor_class = _executor_class()
 
     def start(observers: list[Any], live: LiveProgress | None) -> Any:
-        executor = executor_class(workdir=workdir, approval=_approval_policy(approval_mode, live), observers=observers)
+        executor = executor_class(
+            workdir=workdir,
+            approval=_approval_policy(approval_mode, live),
+            observers=observers,
+            **given_secrets.executor_options(pass_env),
+        )
+        given_secrets.arm(executor)
+        given_secrets.record(workdir, execution_id)
         return executor.retry(execution_id, stage, mode=mode, by="cli")
 
-    execution = _drive(start, pipeline, plain=plain, report=report, workdir=workdir, secrets=[])
+    execution = _drive(start, pipeline, plain=plain, report=report, workdir=workdir, secrets=given_secrets.all_values)
     _exit_for(execution)
 
 

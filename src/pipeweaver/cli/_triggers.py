@@ -23,6 +23,7 @@ import click
 from .._model import Pipeline
 from .._triggers import GitEvent, GitPullRequest, GitPush, TriggerDecision, check_patterns, evaluate
 from ._app import main
+from ._run import pass_env
 from ._target import TargetError, load_target, optional_api, to_pipeline
 
 __all__: list[str] = []
@@ -80,13 +81,13 @@ def _pipeline_and_sources(target: str, sources: tuple[str, ...]) -> tuple[Pipeli
     return pipeline, paths
 
 
-def _executor(workdir: Path, sources: dict[str, Path], approve: str) -> Any:
+def _executor(workdir: Path, sources: dict[str, Path], approve: str, passthrough: tuple[str, ...] = ()) -> Any:
     try:
         cls = optional_api("pipeweaver.execution", "LocalExecutor", "local execution")
     except TargetError:
         cls = optional_api("pipeweaver.execution._local", "LocalExecutor", "local execution")
     workdir.mkdir(parents=True, exist_ok=True)
-    return cls(workdir=workdir, approval=_APPROVALS[approve], sources=sources)
+    return cls(workdir=workdir, approval=_APPROVALS[approve], sources=sources, env_passthrough=passthrough)
 
 
 def _describe(decision: TriggerDecision) -> str:
@@ -244,6 +245,7 @@ def triggers(
 )
 @_approve
 @_grace
+@pass_env
 @_workdir
 def watch(
     target: str,
@@ -254,6 +256,7 @@ def watch(
     event_wiring: bool,
     approve: str,
     grace: float,
+    pass_env: tuple[str, ...],
     workdir: Path,
 ) -> None:
     """Poll local git repositories mapped to TARGET's source actions and start executions on
@@ -267,7 +270,7 @@ def watch(
     pipeline, paths = _pipeline_and_sources(target, sources)
     if not paths and not schedule:
         raise click.UsageError("nothing to watch: give --source ACTION=PATH and/or --schedule CRON")
-    executor = _executor(workdir, paths, approve)
+    executor = _executor(workdir, paths, approve, pass_env)
 
     def report(decision: TriggerDecision) -> None:
         click.echo(_describe(decision))
@@ -316,6 +319,7 @@ def watch(
 @_sources
 @_approve
 @_grace
+@pass_env
 @_workdir
 def serve(
     target: str,
@@ -327,6 +331,7 @@ def serve(
     sources: tuple[str, ...],
     approve: str,
     grace: float,
+    pass_env: tuple[str, ...],
     workdir: Path,
 ) -> None:
     """Receive GitHub push / pull_request webhooks and start TARGET when its triggers accept them.
@@ -341,7 +346,11 @@ def serve(
     secret = os.environ.get(secret_env) or None
     if secret is None and not allow_unsigned:
         raise click.UsageError(f"set the webhook secret in ${secret_env} (or pass --allow-unsigned for local testing)")
-    executor = _executor(workdir, paths, approve)
+    executor = _executor(workdir, paths, approve, pass_env)
+    if secret is not None:
+        # Never in an action's environment (not on the allow-list), and masked should a
+        # handler or a --pass-env'd variable carry it into a log anyway.
+        executor.masker.add([secret])
     receiver = WebhookReceiver(
         pipeline,
         executor,

@@ -5,6 +5,7 @@ Layer: execution. Never imports :mod:`pipeweaver.synth` or boto3.
 
 from __future__ import annotations
 
+from .._masking import Masker
 from ._artifacts import ExtractLimits, LocalArtifactStore, safe_extract, zip_directory
 from ._base import (
     ActionContext,
@@ -39,7 +40,6 @@ from ._eventbridge import EventBridgeObserver, pattern_matches, to_eventbridge
 from ._handlers import HandlerRegistry, default_timeout
 from ._history import History
 from ._local import ApprovalPolicy, LocalExecutionHandle, LocalExecutor
-from ._masking import Masker
 from ._rules import RuleContext, RuleFailed, RuleHandler, cron_matches
 from ._watch import Watcher, watch
 from ._webhook import WebhookReceiver

@@ -32,6 +32,7 @@ from .._model import Action, ActionCategory, ActionOwner, ActionType, Stage
 from ..errors import ArtifactError
 from ._artifacts import safe_extract, zip_directory
 from ._base import ActionContext, ActionFailed, ActionResult, FailureType
+from ._environment import base_environment
 from ._paths import action_path, confine, real_inside, setting, walk
 from ._shell import EXITING, Phase, run_phases
 
@@ -190,7 +191,7 @@ def _git(repo: Path, *args: str, binary: bool = False) -> Any:
     proc = subprocess.run(
         ["git", "-C", str(repo), *args],
         capture_output=True,
-        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        env={**base_environment(), "GIT_TERMINAL_PROMPT": "0"},
         check=False,
     )
     if proc.returncode != 0:
@@ -396,7 +397,8 @@ class Builtins:
     # compute -----------------------------------------------------------------------------------
 
     def _base_env(self, ctx: ActionContext, primary: Path) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CODEBUILD_")}
+        # The allow-listed host variables, never the whole os.environ (tokens stay out).
+        env = {k: v for k, v in self._x.base_environment().items() if not k.startswith("CODEBUILD_")}
         env.update(
             {
                 "CODEBUILD_SRC_DIR": str(primary),

@@ -38,6 +38,7 @@ import attrs
 
 from .._codec import from_codepipeline, to_codepipeline
 from .._graph import VARIABLE_REF
+from .._masking import SECRET_CONFIGURATION_KEYS, Masker
 from .._model import (
     Action,
     ActionCategory,
@@ -80,9 +81,9 @@ from ._base import (
     TriggerInfo,
     check_continuation_token,
 )
+from ._environment import base_environment, check_passthrough
 from ._handlers import Builtins, HandlerFn, HandlerRegistry, builtin_handlers, default_timeout
 from ._history import History, Op, runner_id
-from ._masking import SECRET_CONFIGURATION_KEYS, Masker
 from ._paths import confine, s3_bucket_problem
 from ._rules import RuleContext, RuleFailed, RuleHandler, builtin_rules
 from ._shell import EXITING
@@ -869,7 +870,7 @@ class _Run:
                 workdir=directory,
                 now=now,
                 inputs=inputs,
-                environment=dict(os.environ),
+                environment=self.x.base_environment(),
                 cancel=cancel,
                 log=lambda line: self.emit(
                     LogLine(
@@ -1446,6 +1447,9 @@ class LocalExecutor:
         buckets: S3 bucket name -> local folder for S3 deploys (default ``workdir/s3/<bucket>``).
         rules: Rule provider -> local rule handler (adds to or replaces the built-ins).
         timeouts: ``"Stage/Action"`` -> seconds, overriding AWS's default timeout.
+        env_passthrough: Host environment variables passed to commands, buildspecs and
+            Commands rules besides ``PATH``, ``HOME``, ``LANG``, ``LC_*`` and ``TMPDIR``
+            (nothing else of the host environment reaches an action).
 
     .. versionadded:: 0.1.0
     """
@@ -1467,6 +1471,7 @@ class LocalExecutor:
         buckets: Mapping[str, Path | str] | None = None,
         rules: Mapping[str, RuleHandler] | None = None,
         timeouts: Mapping[str, float] | None = None,
+        env_passthrough: Iterable[str] = (),
     ) -> None:
         if max_parallel < 1:
             raise ValueError(f"max_parallel={max_parallel} must be at least 1")
@@ -1491,6 +1496,7 @@ class LocalExecutor:
         self.buildspecs = dict(buildspecs or {})
         self.buckets = {k: Path(v) for k, v in (buckets or {}).items()}
         self.timeouts = dict(timeouts or {})
+        self.env_passthrough = check_passthrough(env_passthrough)
         self.owner = f"{runner_id()}:{uuid.uuid4().hex[:8]}"
         self._registry = builtin_handlers(self).merged(HandlerRegistry(handlers))
         self._builtins = Builtins(self)
@@ -1581,6 +1587,10 @@ class LocalExecutor:
             f"no local function {short!r}; pass LocalExecutor(functions={{{short!r}: my_callable}})",
             failure_type=FailureType.CONFIGURATION_ERROR,
         )
+
+    def base_environment(self) -> dict[str, str]:
+        """The host variables an action's processes start from (allow-list plus ``env_passthrough``)."""
+        return base_environment(self.env_passthrough)
 
     def secret_value(self, ref: str, *, where: str) -> str:
         """Look a secret up in the local secret store (``name`` or ``name:json-key``)."""

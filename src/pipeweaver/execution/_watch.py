@@ -32,6 +32,7 @@ from .._triggers import (
 )
 from ..errors import DefinitionError, ExecutionError, PipeweaverError
 from ._base import TriggerInfo
+from ._environment import base_environment
 
 __all__ = [
     "CronSchedule",
@@ -92,6 +93,8 @@ def _git(repo: Path, *args: str) -> str:
             ["git", "-C", str(repo), "-c", "core.quotepath=off", *args],
             capture_output=True,
             text=True,
+            # The allow-listed environment: never serve's webhook secret or the host's tokens.
+            env={**base_environment(), "GIT_TERMINAL_PROMPT": "0"},
             timeout=60,
             check=False,
         )
