@@ -289,7 +289,10 @@ def test_200_concurrent_deliveries_start_one_execution_per_matching_delivery(tmp
     jobs += jobs[:10]  # ten redeliveries of earlier deliveries, same id and payload
     unique_matching = sum(1 for i in range(190) if i % 4 != 0)
     with (
-        WebhookReceiver(pipeline, recorder, secret=SECRET, workdir=tmp_path) as receiver,
+        # 64 clients at once from one address: raise the per-client cap to let them all in.
+        WebhookReceiver(
+            pipeline, recorder, secret=SECRET, workdir=tmp_path, max_per_client=64, max_connections=128
+        ) as receiver,
         ThreadPoolExecutor(64) as pool,
     ):
         results = list(pool.map(lambda job: post(receiver, push_payload(job[1]), delivery=job[0]), jobs))
