@@ -396,8 +396,9 @@ def serve(
         drained = receiver.shutdown(grace=grace)
     handles = [s.handle for s in receiver.started]
     refused = f", {receiver.refused} connection(s) refused (too many at once)" if receiver.refused else ""
+    cut = f", {receiver.cut_off} request(s) cut off while arriving" if receiver.cut_off else ""
     click.echo(
-        f"stopped: {receiver.received} deliveries{refused}, "
+        f"stopped: {receiver.received} deliveries{refused}{cut}, "
         + _drain(handles, max(0.0, deadline - time.monotonic()))
         + ("" if drained else "; some requests were cut off")
     )

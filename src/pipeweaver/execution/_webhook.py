@@ -244,6 +244,9 @@ class _Connection:
     replied: bool = False
 
 
+_SHUTTING_DOWN = {"reason": "the receiver is shutting down"}
+
+
 class _ClientGone(Exception):
     """The client reset or closed the connection: there is nobody to answer."""
 
@@ -369,19 +372,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.close_connection = True
         receiver = self.server.receiver
-        if self.state.cut:
-            status, reason = HTTPStatus.SERVICE_UNAVAILABLE, "the receiver is shutting down"
-        elif self.state.timed_out:
-            status, reason = (
-                HTTPStatus.REQUEST_TIMEOUT,
-                f"the request did not arrive within {receiver.request_timeout:g} s",
-            )
-        else:
-            return
-        headers = getattr(self, "headers", None)
-        delivery = receiver._delivery(headers, status, reason)
         with contextlib.suppress(OSError):
-            self._reply(status, delivery.to_json())
+            if self.state.cut:
+                # Counted by shutdown(), not reported one by one: nothing of it had arrived.
+                self._reply(HTTPStatus.SERVICE_UNAVAILABLE, _SHUTTING_DOWN)
+            elif self.state.timed_out:
+                delivery = receiver._delivery(
+                    getattr(self, "headers", None), HTTPStatus.REQUEST_TIMEOUT, receiver._late
+                )
+                self._reply(HTTPStatus.REQUEST_TIMEOUT, delivery.to_json())
 
     def send_response(self, code: int, message: str | None = None) -> None:
         self.state.replied = True
@@ -450,6 +449,13 @@ class WebhookReceiver:
         max_log_bytes: Size at which ``deliveries.jsonl`` is renamed to
             ``deliveries.jsonl.1`` (replacing an older one) and started afresh.
 
+    Attributes:
+        deliveries: The most recent deliveries (at most :attr:`MAX_RECENT`), oldest first.
+        started: Every execution started, with its decision and trigger.
+        received: Deliveries answered so far (authenticated or not).
+        refused: Connections refused at once because a cap was reached.
+        cut_off: Requests still arriving when :meth:`shutdown` cut them.
+
     Raises:
         DefinitionError: with no *secret* and not *allow_unsigned*.
 
@@ -512,6 +518,7 @@ class WebhookReceiver:
         self.deliveries: deque[Delivery] = deque(maxlen=self.MAX_RECENT)
         self.received = 0
         self.refused = 0
+        self.cut_off = 0
         self.started: list[Started] = []
         self._server = _Server((host, port), self)
         self._thread: threading.Thread | None = None
@@ -563,6 +570,7 @@ class WebhookReceiver:
             reading = [c for c in self._connections.values() if c.reading]
             for connection in reading:
                 connection.cut = True
+            self.cut_off += len(reading)
         if serving:
             # Prompt: the accept loop never waits (a full server refuses instead).
             self._server.shutdown()
@@ -712,11 +720,11 @@ class WebhookReceiver:
             return done(HTTPStatus.REQUEST_TIMEOUT, self._late)
         except OSError as exc:
             if request.state.cut:
-                return done(HTTPStatus.SERVICE_UNAVAILABLE, "the receiver is shutting down")
+                return HTTPStatus.SERVICE_UNAVAILABLE, dict(_SHUTTING_DOWN)
             raise _ClientGone from exc
         if len(body) != length:
             if request.state.cut:
-                return done(HTTPStatus.SERVICE_UNAVAILABLE, "the receiver is shutting down")
+                return HTTPStatus.SERVICE_UNAVAILABLE, dict(_SHUTTING_DOWN)
             raise _ClientGone
         with self._lock:
             # From here on shutdown waits for this request (up to its grace) instead of cutting it.
