@@ -297,7 +297,7 @@ def test_serve_exits_within_its_grace_on_sigterm_with_64_slow_clients(tmp_path: 
             sock.close()
 
     assert starved.startswith(b"HTTP/1.1 503 "), starved
-    assert elapsed < 1 + 1.5, (elapsed, out, err)
+    assert elapsed < 1 + 2, (elapsed, out, err)  # --grace 1 plus a margin for a busy machine
     assert 0 == proc.returncode
     assert "stopped: 0 deliveries, 1 connection(s) refused (too many at once), 64 request(s) cut off" in out
     assert "Traceback" not in err

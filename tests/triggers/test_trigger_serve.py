@@ -409,8 +409,8 @@ def trickle(sock: socket.socket, step: bytes, *, every: float = 0.1, budget: flo
             first = sock.recv(4096)
         except TimeoutError:
             continue  # the server is still waiting for more: send the next byte
-        except OSError:  # reset or broken pipe: the server gave up on us
-            return b"", time.monotonic() - began
+        except OSError:  # the server answered and closed while we were sending: read what it said
+            return read_reply(sock, 1), time.monotonic() - began
         return first + read_reply(sock, 1), time.monotonic() - began
     return b"", time.monotonic() - began
 
@@ -434,7 +434,7 @@ def test_a_client_sending_a_byte_at_a_time_is_cut_off_at_the_request_deadline(
         sock.close()
 
     assert reply.startswith(b"HTTP/1.1 408 "), reply
-    assert 0.4 < elapsed < 1.5
+    assert 0.4 < elapsed < 2
     assert [] == recorder.calls
 
 
@@ -457,7 +457,7 @@ def test_connections_beyond_the_per_client_cap_are_refused_at_once(tmp_path: Pat
 
     assert refused.startswith(b"HTTP/1.1 429 "), refused
     assert b"2 connections from 127.0.0.1 are already open" in refused
-    assert elapsed < 1
+    assert elapsed < 2
     assert 202 == after
     assert 1 == receiver.refused
 
@@ -476,7 +476,7 @@ def test_connections_beyond_the_global_cap_are_refused_at_once(tmp_path: Path, r
             sock.close()
 
     assert refused.startswith(b"HTTP/1.1 503 "), refused
-    assert elapsed < 1
+    assert elapsed < 2
 
 
 def test_shutdown_with_64_slow_clients_and_a_hung_start_returns_within_its_grace(tmp_path: Path) -> None:
@@ -516,7 +516,7 @@ def test_shutdown_with_64_slow_clients_and_a_hung_start_returns_within_its_grace
             sock.close()
 
     assert [False] == outcome
-    assert 0.4 < elapsed < 1.5
+    assert 0.4 < elapsed < 2.5
     assert all(reply.startswith(b"HTTP/1.1 503 ") for reply in replies), {r[:20] for r in replies}
 
 
@@ -538,6 +538,42 @@ def test_a_redelivery_after_a_failed_start_starts(tmp_path: Path) -> None:
 
     assert (500, 202, 200) == (first[0], second[0], third[0])
     assert "duplicate delivery id" in third[1]["reason"]
+    assert 2 == len(attempts)
+
+
+def test_a_copy_arriving_during_a_failing_start_waits_for_it_and_then_starts(tmp_path: Path) -> None:
+    """Two copies of one delivery at once: the second waits for the first's start; as that fails, it starts."""
+    entered, release = threading.Event(), threading.Event()
+    attempts: list[str] = []
+
+    def failing_first(pipeline: pw.Pipeline, revisions: Any, trigger: Any) -> str:
+        attempts.append(trigger.detail)
+        if len(attempts) == 1:
+            entered.set()
+            release.wait(5)
+            raise RuntimeError("disk full")
+        return "exec-2"
+
+    results: dict[str, int] = {}
+    with WebhookReceiver(monorepo(), failing_first, secret=SECRET, workdir=tmp_path) as hook:
+        payload = push_payload(["services/api/main.py"])
+
+        def send(name: str) -> None:
+            results[name] = post(hook, payload, delivery="copy")[0]
+
+        first = threading.Thread(target=send, args=("first",))
+        first.start()
+        assert entered.wait(5)
+        second = threading.Thread(target=send, args=("second",))
+        second.start()
+        second.join(0.3)  # still waiting for the first copy's outcome
+        waiting = second.is_alive()
+        release.set()
+        first.join(5)
+        second.join(5)
+
+    assert waiting
+    assert {"first": 500, "second": 202} == results
     assert 2 == len(attempts)
 
 
