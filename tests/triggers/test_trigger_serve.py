@@ -673,3 +673,15 @@ def test_delivery_summaries_escape_control_characters() -> None:
     assert "\\x1b[2J\\rpush\\u202e" in line
     assert "\\x9b31m" in line
     assert len(line) < 200
+
+
+def test_a_body_cut_short_by_a_half_close_gets_400(receiver: WebhookReceiver, recorder: Recorder) -> None:
+    """A client that stops sending (half-close) before Content-Length bytes still reads a 400 naming why."""
+    sock = connect(receiver)
+    sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nContent-Length: 50\r\n\r\n{}")
+    sock.shutdown(socket.SHUT_WR)
+    reply = read_reply(sock)
+    sock.close()
+
+    assert reply.startswith(b"HTTP/1.1 400 ")
+    assert b"shorter than Content-Length" in reply

@@ -725,7 +725,8 @@ class WebhookReceiver:
         if len(body) != length:
             if request.state.cut:
                 return HTTPStatus.SERVICE_UNAVAILABLE, dict(_SHUTTING_DOWN)
-            raise _ClientGone
+            # The client ended its half of the connection early; it may still read an answer.
+            return done(HTTPStatus.BAD_REQUEST, "the body is shorter than Content-Length")
         with self._lock:
             # From here on shutdown waits for this request (up to its grace) instead of cutting it.
             closing = self._closing
