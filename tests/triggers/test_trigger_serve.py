@@ -430,11 +430,11 @@ def test_a_client_sending_a_byte_at_a_time_is_cut_off_at_the_request_deadline(
     with WebhookReceiver(monorepo(), recorder, secret=SECRET, workdir=tmp_path, request_timeout=0.5) as receiver:
         sock = connect(receiver)
         sock.sendall(opening)
-        reply, elapsed = trickle(sock, step, every=0.1, budget=3)
+        reply, elapsed = trickle(sock, step, every=0.1, budget=4)
         sock.close()
 
     assert reply.startswith(b"HTTP/1.1 408 "), reply
-    assert 0.4 < elapsed < 2
+    assert 0.4 < elapsed < 2.5, elapsed  # the 0.5 s deadline plus a margin for a loaded machine
     assert [] == recorder.calls
 
 
@@ -457,7 +457,7 @@ def test_connections_beyond_the_per_client_cap_are_refused_at_once(tmp_path: Pat
 
     assert refused.startswith(b"HTTP/1.1 429 "), refused
     assert b"2 connections from 127.0.0.1 are already open" in refused
-    assert elapsed < 2
+    assert elapsed < 4, elapsed  # at once: long before the held connections' 10 s deadline
     assert 202 == after
     assert 1 == receiver.refused
 
@@ -476,7 +476,7 @@ def test_connections_beyond_the_global_cap_are_refused_at_once(tmp_path: Path, r
             sock.close()
 
     assert refused.startswith(b"HTTP/1.1 503 "), refused
-    assert elapsed < 2
+    assert elapsed < 4, elapsed  # at once: long before the held connections' 10 s deadline
 
 
 def test_shutdown_with_64_slow_clients_and_a_hung_start_returns_within_its_grace(tmp_path: Path) -> None:
@@ -489,7 +489,13 @@ def test_shutdown_with_64_slow_clients_and_a_hung_start_returns_within_its_grace
         release.wait(30)
 
     receiver = WebhookReceiver(
-        monorepo(), hung_start, secret=SECRET, workdir=tmp_path, max_connections=100, max_per_client=100
+        monorepo(),
+        hung_start,
+        secret=SECRET,
+        workdir=tmp_path,
+        max_connections=100,
+        max_per_client=100,
+        request_timeout=60,  # the slow clients must still be arriving at shutdown, even on a loaded machine
     ).start()
     try:
         slow = [connect(receiver) for _ in range(64)]
@@ -502,22 +508,22 @@ def test_shutdown_with_64_slow_clients_and_a_hung_start_returns_within_its_grace
 
         hung = threading.Thread(target=post_quietly, daemon=True)
         hung.start()
-        assert entered.wait(5)
+        assert entered.wait(30)
         outcome: list[bool] = []
         began = time.monotonic()
         stopper = threading.Thread(target=lambda: outcome.append(receiver.shutdown(grace=0.5)), daemon=True)
         stopper.start()
-        stopper.join(5)
+        stopper.join(10)
         elapsed = time.monotonic() - began
-        replies = [read_reply(sock, 2) for sock in slow]
+        replies = [read_reply(sock, 5) for sock in slow]
     finally:
         release.set()
         for sock in slow:
             sock.close()
 
     assert [False] == outcome
-    assert 0.4 < elapsed < 2.5
-    assert all(reply.startswith(b"HTTP/1.1 503 ") for reply in replies), {r[:20] for r in replies}
+    assert 0.4 < elapsed < 0.5 + 3, elapsed  # the grace plus a margin for a loaded machine
+    assert {b"HTTP/1.1 503 "} == {reply[:13] for reply in replies}
 
 
 def test_a_redelivery_after_a_failed_start_starts(tmp_path: Path) -> None:
@@ -563,7 +569,7 @@ def test_a_copy_arriving_during_a_failing_start_waits_for_it_and_then_starts(tmp
 
         first = threading.Thread(target=send, args=("first",))
         first.start()
-        assert entered.wait(5)
+        assert entered.wait(30)
         second = threading.Thread(target=send, args=("second",))
         second.start()
         second.join(0.3)  # still waiting for the first copy's outcome
