@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -214,3 +218,145 @@ def test_watch_rejects_a_bad_schedule_readably(tmp_path: Path, target: Path) -> 
     assert 0 != result.exit_code
     assert "minute 61 is outside 0-59" in result.output
     assert "Traceback" not in result.output
+
+
+def _spawn_serve(tmp_path: Path, target: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
+    """`pipeweaver serve` on a free port of 127.0.0.1 with stdout and stderr kept apart."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pipeweaver",
+            "serve",
+            str(target),
+            "--port",
+            "0",
+            "--workdir",
+            str(tmp_path / "w"),
+            *extra,
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PIPEWEAVER_WEBHOOK_SECRET": "cli-secret"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="backslashreplace",
+    )
+    assert proc.stdout is not None
+    _, found = _read_until(proc.stdout, r"listening on http://127\.0\.0\.1:(\d+)/")
+    return proc, int(found.group(1))
+
+
+def _answer(sock: socket.socket, budget: float = 5) -> bytes:
+    sock.settimeout(budget)
+    data = b""
+    try:
+        while chunk := sock.recv(4096):
+            data += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return data
+
+
+def test_serve_exits_within_its_grace_on_sigterm_with_64_slow_clients(tmp_path: Path, target: Path) -> None:
+    """64 clients sending a header byte every 0.25 s fill every slot; a 65th gets 503; SIGTERM still exits at once."""
+    proc, port = _spawn_serve(
+        tmp_path,
+        target,
+        *("--grace", "1", "--max-connections", "64", "--max-per-client", "100"),
+        *("--request-timeout", "60"),  # still arriving at SIGTERM, even on a loaded machine
+    )
+    stop = threading.Event()
+    clients: list[socket.socket] = []
+
+    def keep_trickling() -> None:
+        for _ in range(80):  # at most 20 s, normally ended by stop
+            for sock in clients:
+                with contextlib.suppress(OSError):
+                    sock.sendall(b"a")
+            if stop.wait(0.25):
+                return
+
+    try:
+        for _ in range(64):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Pad: ")
+            clients.append(sock)
+        trickler = threading.Thread(target=keep_trickling, daemon=True)
+        trickler.start()
+        extra = socket.create_connection(("127.0.0.1", port), timeout=5)
+        starved = _answer(extra, 3)
+        extra.close()
+        began = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        elapsed = time.monotonic() - began
+    finally:
+        stop.set()
+        proc.kill()
+        for sock in clients:
+            sock.close()
+
+    assert starved.startswith(b"HTTP/1.1 503 "), starved
+    assert elapsed < 1 + 3, (elapsed, out, err)  # --grace 1 plus a margin for a loaded machine
+    assert 0 == proc.returncode
+    assert "stopped: 0 deliveries, 1 connection(s) refused (too many at once), 64 request(s) cut off" in out
+    assert "Traceback" not in err
+
+
+def test_serve_shows_hostile_requests_escaped_and_survives_disconnects_without_tracebacks(
+    tmp_path: Path, target: Path
+) -> None:
+    """ESC sequences in headers never reach the terminal raw, 401s are not logged to disk, resets print nothing."""
+    proc, port = _spawn_serve(tmp_path, target)
+    try:
+        hostile = socket.create_connection(("127.0.0.1", port), timeout=5)
+        body = b"\x1b[2J\x1b]0;owned\x07" * 4
+        hostile.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: \x1b[2J\x1b]0;owned\x07\r\n"
+            b"X-GitHub-Delivery: \x1b[31mred\x9b1m\r\nX-Hub-Signature-256: sha256=00\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body) + body
+        )
+        refused = _answer(hostile)
+        hostile.close()
+        for opening in (
+            b"POST / HTTP/1.1\r\nHost: x\r\nX-Pad: a",  # reset while the headers arrive
+            b"POST / HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nContent-Length: 100\r\n\r\n{}",  # ... the body
+        ):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(opening)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()  # linger 0: the server sees a reset, not a clean end
+        gone = socket.create_connection(("127.0.0.1", port), timeout=5)
+        gone.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nContent-Length: 2\r\n\r\n{}")
+        gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        gone.close()  # before the answer: the server's write fails
+        ping = b"{}"
+        last = socket.create_connection(("127.0.0.1", port), timeout=5)
+        last.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: ping\r\nX-GitHub-Delivery: last\r\n"
+            b"X-Hub-Signature-256: %s\r\nContent-Length: 2\r\n\r\n%s" % (sign("cli-secret", ping).encode(), ping)
+        )
+        pong = _answer(last)
+        last.close()
+        assert proc.stdout is not None
+        shown, _ = _read_until(proc.stdout, r"^200 ping last: pong")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    printed = shown + out
+    log = (tmp_path / "w" / "webhooks" / "deliveries.jsonl").read_text().splitlines()
+
+    assert refused.startswith(b"HTTP/1.1 401 ")
+    assert pong.startswith(b"HTTP/1.1 200 ")
+    assert [] == [c for c in "\x1b\x07\x9b" if c in printed]
+    assert "401 \\x1b[2J\\x1b]0;owned\\x07 \\x1b[31mred\\x9b1m: X-Hub-Signature-256 does not match" in printed
+    assert "owned" not in "".join(log)
+    assert ["last"] == [json.loads(line)["delivery"] for line in log]
+    assert "Traceback" not in err, err
+    assert 0 == proc.returncode

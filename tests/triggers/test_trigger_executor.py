@@ -54,7 +54,9 @@ def test_200_concurrent_deliveries_with_the_local_executor(tmp_path: Path, mode:
     jobs += jobs[:10]
     expected = sum(1 for i in range(190) if i % 4)
     with (
-        WebhookReceiver(pipeline, executor, secret=SECRET, workdir=tmp_path / "hook") as receiver,
+        WebhookReceiver(
+            pipeline, executor, secret=SECRET, workdir=tmp_path / "hook", max_per_client=64, max_connections=128
+        ) as receiver,
         ThreadPoolExecutor(64) as pool,
     ):
         list(pool.map(lambda job: post(receiver, push_payload(job[1]), delivery=job[0]), jobs))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import socket
@@ -289,7 +290,10 @@ def test_200_concurrent_deliveries_start_one_execution_per_matching_delivery(tmp
     jobs += jobs[:10]  # ten redeliveries of earlier deliveries, same id and payload
     unique_matching = sum(1 for i in range(190) if i % 4 != 0)
     with (
-        WebhookReceiver(pipeline, recorder, secret=SECRET, workdir=tmp_path) as receiver,
+        # 64 clients at once from one address: raise the per-client cap to let them all in.
+        WebhookReceiver(
+            pipeline, recorder, secret=SECRET, workdir=tmp_path, max_per_client=64, max_connections=128
+        ) as receiver,
         ThreadPoolExecutor(64) as pool,
     ):
         results = list(pool.map(lambda job: post(receiver, push_payload(job[1]), delivery=job[0]), jobs))
@@ -374,3 +378,316 @@ def test_an_internal_failure_is_one_500_and_the_server_keeps_serving(tmp_path: P
 
     assert (500, "internal error: RuntimeError: boom") == (broken[0], broken[1]["reason"])
     assert 202 == healthy[0]
+
+
+# -- abuse: deadlines, caps, shutdown, replays, hostile fields ---------------------------------
+
+
+def connect(receiver: WebhookReceiver, timeout: float = 5) -> socket.socket:
+    return socket.create_connection(receiver.address, timeout=timeout)
+
+
+def read_reply(sock: socket.socket, budget: float = 5) -> bytes:
+    """Everything the server sends until it closes (b'' for a reset), waiting at most *budget* s."""
+    sock.settimeout(budget)
+    data = b""
+    try:
+        while chunk := sock.recv(4096):
+            data += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return data
+
+
+def trickle(sock: socket.socket, step: bytes, *, every: float = 0.1, budget: float = 3) -> tuple[bytes, float]:
+    """Send *step* every *every* seconds until the server answers or closes (at most *budget* s)."""
+    began = time.monotonic()
+    sock.settimeout(every)
+    while time.monotonic() - began < budget:
+        try:
+            sock.sendall(step)
+            first = sock.recv(4096)
+        except TimeoutError:
+            continue  # the server is still waiting for more: send the next byte
+        except OSError:  # the server answered and closed while we were sending: read what it said
+            return read_reply(sock, 1), time.monotonic() - began
+        return first + read_reply(sock, 1), time.monotonic() - began
+    return b"", time.monotonic() - began
+
+
+@pytest.mark.parametrize(
+    ("opening", "step"),
+    [
+        (b"POST / HTTP/1.1\r\nHost: x\r\nX-Pad: ", b"a"),  # headers that never end
+        (b"POST / HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nContent-Length: 10000\r\n\r\n", b"{"),  # a slow body
+    ],
+    ids=["headers", "body"],
+)
+def test_a_client_sending_a_byte_at_a_time_is_cut_off_at_the_request_deadline(
+    tmp_path: Path, recorder: Recorder, opening: bytes, step: bytes
+) -> None:
+    """The timeout bounds the whole request, not each read: a byte every 0.1 s still ends at 0.5 s with 408."""
+    with WebhookReceiver(monorepo(), recorder, secret=SECRET, workdir=tmp_path, request_timeout=0.5) as receiver:
+        sock = connect(receiver)
+        sock.sendall(opening)
+        reply, elapsed = trickle(sock, step, every=0.1, budget=4)
+        sock.close()
+
+    assert reply.startswith(b"HTTP/1.1 408 "), reply
+    assert 0.4 < elapsed < 2.5, elapsed  # the 0.5 s deadline plus a margin for a loaded machine
+    assert [] == recorder.calls
+
+
+def test_connections_beyond_the_per_client_cap_are_refused_at_once(tmp_path: Path, recorder: Recorder) -> None:
+    """Two silent connections from 127.0.0.1 fill its cap of 2: a third gets 429 at once; freed slots serve again."""
+    with WebhookReceiver(
+        monorepo(), recorder, secret=SECRET, workdir=tmp_path, max_per_client=2, request_timeout=10
+    ) as receiver:
+        held = [connect(receiver) for _ in range(2)]
+        began = time.monotonic()
+        excess = connect(receiver)
+        refused = read_reply(excess, 5)
+        elapsed = time.monotonic() - began
+        excess.close()
+        for sock in held:
+            sock.close()
+        with receiver._idle:
+            receiver._idle.wait_for(lambda: not receiver._connections, timeout=5)
+        after, _ = post(receiver, push_payload(["services/api/a.py"]))
+
+    assert refused.startswith(b"HTTP/1.1 429 "), refused
+    assert b"2 connections from 127.0.0.1 are already open" in refused
+    assert elapsed < 4, elapsed  # at once: long before the held connections' 10 s deadline
+    assert 202 == after
+    assert 1 == receiver.refused
+
+
+def test_connections_beyond_the_global_cap_are_refused_at_once(tmp_path: Path, recorder: Recorder) -> None:
+    """With every connection slot held by slow clients, a new client gets 503 at once instead of waiting."""
+    with WebhookReceiver(
+        monorepo(), recorder, secret=SECRET, workdir=tmp_path, max_connections=3, max_per_client=10
+    ) as receiver:
+        held = [connect(receiver) for _ in range(3)]
+        began = time.monotonic()
+        excess = connect(receiver)
+        refused = read_reply(excess, 5)
+        elapsed = time.monotonic() - began
+        for sock in [excess, *held]:
+            sock.close()
+
+    assert refused.startswith(b"HTTP/1.1 503 "), refused
+    assert elapsed < 4, elapsed  # at once: long before the held connections' 10 s deadline
+
+
+def test_shutdown_with_64_slow_clients_and_a_hung_start_returns_within_its_grace(tmp_path: Path) -> None:
+    """64 clients mid-headers are cut with 503; a start that never returns costs shutdown its grace, no more."""
+    release = threading.Event()
+    entered = threading.Event()
+
+    def hung_start(pipeline: pw.Pipeline, revisions: Any, trigger: Any) -> None:
+        entered.set()
+        release.wait(30)
+
+    receiver = WebhookReceiver(
+        monorepo(),
+        hung_start,
+        secret=SECRET,
+        workdir=tmp_path,
+        max_connections=100,
+        max_per_client=100,
+        request_timeout=60,  # the slow clients must still be arriving at shutdown, even on a loaded machine
+    ).start()
+    try:
+        slow = [connect(receiver) for _ in range(64)]
+        for sock in slow:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Pad: a")
+
+        def post_quietly() -> None:
+            with contextlib.suppress(OSError, http.client.HTTPException):  # cut off after the grace
+                post(receiver, push_payload(["services/api/a.py"]))
+
+        hung = threading.Thread(target=post_quietly, daemon=True)
+        hung.start()
+        assert entered.wait(30)
+        outcome: list[bool] = []
+        began = time.monotonic()
+        stopper = threading.Thread(target=lambda: outcome.append(receiver.shutdown(grace=0.5)), daemon=True)
+        stopper.start()
+        stopper.join(10)
+        elapsed = time.monotonic() - began
+        replies = [read_reply(sock, 5) for sock in slow]
+    finally:
+        release.set()
+        for sock in slow:
+            sock.close()
+
+    assert [False] == outcome
+    assert 0.4 < elapsed < 0.5 + 3, elapsed  # the grace plus a margin for a loaded machine
+    assert {b"HTTP/1.1 503 "} == {reply[:13] for reply in replies}
+
+
+def test_a_redelivery_after_a_failed_start_starts(tmp_path: Path) -> None:
+    """A delivery id is remembered only once its execution started: GitHub's redelivery of a failed one runs."""
+    attempts: list[int] = []
+
+    def flaky(pipeline: pw.Pipeline, revisions: Any, trigger: Any) -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("executor busy")
+        return "exec-1"
+
+    with WebhookReceiver(monorepo(), flaky, secret=SECRET, workdir=tmp_path / "w") as hook:
+        payload = push_payload(["services/api/main.py"])
+        first = post(hook, payload, delivery="same-id")
+        second = post(hook, payload, delivery="same-id")
+        third = post(hook, payload, delivery="same-id")
+
+    assert (500, 202, 200) == (first[0], second[0], third[0])
+    assert "duplicate delivery id" in third[1]["reason"]
+    assert 2 == len(attempts)
+
+
+def test_a_copy_arriving_during_a_failing_start_waits_for_it_and_then_starts(tmp_path: Path) -> None:
+    """Two copies of one delivery at once: the second waits for the first's start; as that fails, it starts."""
+    entered, release = threading.Event(), threading.Event()
+    attempts: list[str] = []
+
+    def failing_first(pipeline: pw.Pipeline, revisions: Any, trigger: Any) -> str:
+        attempts.append(trigger.detail)
+        if len(attempts) == 1:
+            entered.set()
+            release.wait(5)
+            raise RuntimeError("disk full")
+        return "exec-2"
+
+    results: dict[str, int] = {}
+    with WebhookReceiver(monorepo(), failing_first, secret=SECRET, workdir=tmp_path) as hook:
+        payload = push_payload(["services/api/main.py"])
+
+        def send(name: str) -> None:
+            results[name] = post(hook, payload, delivery="copy")[0]
+
+        first = threading.Thread(target=send, args=("first",))
+        first.start()
+        assert entered.wait(30)
+        second = threading.Thread(target=send, args=("second",))
+        second.start()
+        second.join(0.3)  # still waiting for the first copy's outcome
+        waiting = second.is_alive()
+        release.set()
+        first.join(5)
+        second.join(5)
+
+    assert waiting
+    assert {"first": 500, "second": 202} == results
+    assert 2 == len(attempts)
+
+
+def test_a_replayed_body_under_a_fresh_delivery_id_starts_nothing(
+    receiver: WebhookReceiver, recorder: Recorder
+) -> None:
+    """The same signed body with a new X-GitHub-Delivery is recognised by its SHA-256 and starts nothing."""
+    payload = push_payload(["services/api/main.py"])
+    first = post(receiver, payload, delivery="original")
+    replay = post(receiver, payload, delivery="forged-fresh-id")
+
+    assert (202, 200) == (first[0], replay[0])
+    assert "replayed body" in replay[1]["reason"]
+    assert "original" in replay[1]["reason"]
+    assert 1 == len(recorder.calls)
+
+
+def test_replay_memory_survives_a_restart_and_expires_after_its_window(tmp_path: Path, recorder: Recorder) -> None:
+    """Started deliveries are reloaded from deliveries.jsonl on restart; past replay_window they are forgotten."""
+    payload = push_payload(["services/api/main.py"])
+    with WebhookReceiver(monorepo(), recorder, secret=SECRET, workdir=tmp_path) as first:
+        post(first, payload, delivery="d1")
+    with WebhookReceiver(monorepo(), recorder, secret=SECRET, workdir=tmp_path) as second:
+        replay = post(second, payload, delivery="d2")
+        redelivery = post(second, payload, delivery="d1")
+    with WebhookReceiver(monorepo(), recorder, secret=SECRET, workdir=tmp_path, replay_window=0) as third:
+        expired = post(third, payload, delivery="d3")
+
+    assert (200, 200, 202) == (replay[0], redelivery[0], expired[0])
+    assert 2 == len(recorder.calls)
+
+
+def test_unauthenticated_requests_do_not_grow_the_delivery_log(tmp_path: Path, recorder: Recorder) -> None:
+    """401s are answered but never written; the log of signed deliveries rotates at max_log_bytes."""
+    work = tmp_path / "work"
+    log = work / "webhooks" / "deliveries.jsonl"
+    with WebhookReceiver(monorepo(), recorder, secret=SECRET, workdir=work, max_log_bytes=600) as receiver:
+        refused = [post(receiver, push_payload(["x"]), signature="sha256=" + "0" * 64)[0] for _ in range(20)]
+        unwritten = log.exists()
+        for i in range(12):
+            post(receiver, push_payload([f"docs/{i}.md"]))
+
+    assert [401] * 20 == refused
+    assert not unwritten
+    sizes = [p.stat().st_size for p in (log, log.with_name("deliveries.jsonl.1"))]
+    assert all(0 < size < 600 + 400 for size in sizes), sizes
+    assert all(json.loads(line)["bodySha256"] for line in log.read_text().splitlines())
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "why"),
+    [
+        (b"Content-Length: abc", 400, "is not a number of bytes"),
+        (b"Content-Length: -1", 400, "is not a number of bytes"),
+        (b"Content-Length: +5", 400, "is not a number of bytes"),
+        (b"Content-Length: \xb2", 400, "is not a number of bytes"),  # latin-1 superscript two: isdigit() is True
+        (b"Content-Length: 1e3", 400, "is not a number of bytes"),
+        (b"Content-Length: 5\r\nContent-Length: 6", 400, "conflicting Content-Length"),
+        (b"Transfer-Encoding: chunked", 400, "Transfer-Encoding is not accepted"),
+        (b"Content-Length: 99999999999", 413, "exceeds 1048576"),
+        (b"Content-Length: " + b"9" * 5000, 413, "a 5000-digit number of bytes exceeds"),
+        (b"X-Nothing: 1", 411, "Content-Length is required"),
+    ],
+    ids=["letters", "negative", "plus", "superscript", "exponent", "twice", "chunked", "huge", "5000-digits", "none"],
+)
+def test_a_malformed_content_length_is_a_client_error(
+    receiver: WebhookReceiver, recorder: Recorder, header: bytes, status: int, why: str
+) -> None:
+    """Non-numeric, signed, non-ASCII, duplicated or absurd lengths get 400/411/413 naming the problem, never 500."""
+    sock = connect(receiver)
+    sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\n" + header + b"\r\n\r\n")
+    reply = read_reply(sock)
+    sock.close()
+    head, _, body = reply.partition(b"\r\n\r\n")
+
+    assert head.startswith(b"HTTP/1.1 %d " % status), reply[:200]
+    assert why in json.loads(body)["reason"]
+    assert [] == recorder.calls
+
+
+def test_delivery_summaries_escape_control_characters() -> None:
+    """The terminal line of a delivery shows ESC, BEL, CR and bidi overrides escaped, and shortens long ids."""
+    from datetime import UTC, datetime
+
+    from pipeweaver.execution._webhook import Delivery
+
+    delivery = Delivery(
+        delivery_id="\x1b]0;pwned\x07" + "x" * 500,
+        event="\x1b[2J\rpush\u202e",
+        status=401,
+        reason="missing \x9b31m signature",
+        received_at=datetime.now(UTC),
+    )
+    line = delivery.summary()
+
+    assert line.isprintable()
+    assert "\\x1b[2J\\rpush\\u202e" in line
+    assert "\\x9b31m" in line
+    assert len(line) < 200
+
+
+def test_a_body_cut_short_by_a_half_close_gets_400(receiver: WebhookReceiver, recorder: Recorder) -> None:
+    """A client that stops sending (half-close) before Content-Length bytes still reads a 400 naming why."""
+    sock = connect(receiver)
+    sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: push\r\nContent-Length: 50\r\n\r\n{}")
+    sock.shutdown(socket.SHUT_WR)
+    reply = read_reply(sock)
+    sock.close()
+
+    assert reply.startswith(b"HTTP/1.1 400 ")
+    assert b"shorter than Content-Length" in reply

@@ -316,6 +316,27 @@ def watch(
 )
 @click.option("--allow-unsigned", is_flag=True, help="Accept requests without X-Hub-Signature-256 (testing only).")
 @click.option("--max-body", type=click.IntRange(1, 25 * 1024 * 1024), default=1024 * 1024, show_default=True)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(0.01, 3600),
+    default=10.0,
+    show_default=True,
+    help="Seconds a client has to send its whole request (headers and body); later ones get 408.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1, 4096),
+    default=64,
+    show_default=True,
+    help="Connections served at once; more are answered 503.",
+)
+@click.option(
+    "--max-per-client",
+    type=click.IntRange(1, 4096),
+    default=16,
+    show_default=True,
+    help="Connections served at once from one client address; more are answered 429.",
+)
 @_sources
 @_approve
 @_grace
@@ -328,6 +349,9 @@ def serve(
     secret_env: str,
     allow_unsigned: bool,
     max_body: int,
+    request_timeout: float,
+    max_connections: int,
+    max_per_client: int,
     sources: tuple[str, ...],
     approve: str,
     grace: float,
@@ -337,10 +361,11 @@ def serve(
     """Receive GitHub push / pull_request webhooks and start TARGET when its triggers accept them.
 
     Signatures (X-Hub-Signature-256, HMAC-SHA256 with the secret from --secret-env) are
-    required unless --allow-unsigned. Deliveries are logged to WORKDIR/webhooks/deliveries.jsonl.
-    Stop with Ctrl-C or SIGTERM.
+    required unless --allow-unsigned. Authenticated deliveries are logged to
+    WORKDIR/webhooks/deliveries.jsonl. Stop with Ctrl-C or SIGTERM: requests still arriving are
+    cut, and requests and executions in flight get --grace seconds in all.
     """
-    from ..execution._webhook import WebhookReceiver
+    from ..execution._webhook import Delivery, WebhookReceiver
 
     pipeline, paths = _pipeline_and_sources(target, sources)
     secret = os.environ.get(secret_env) or None
@@ -351,6 +376,11 @@ def serve(
         # Never in an action's environment (not on the allow-list), and masked should a
         # handler or a --pass-env'd variable carry it into a log anyway.
         executor.masker.add([secret])
+
+    def show(delivery: Delivery) -> None:
+        # summary() escapes control characters: event, id and reason can come from anyone.
+        click.echo(delivery.summary())
+
     receiver = WebhookReceiver(
         pipeline,
         executor,
@@ -361,22 +391,23 @@ def serve(
         workdir=workdir,
         repos=paths,
         max_body=max_body,
+        max_connections=max_connections,
+        max_per_client=max_per_client,
+        request_timeout=request_timeout,
+        on_delivery=show,
     )
     click.echo(f"listening on {receiver.url} (signatures {'optional' if allow_unsigned else 'required'})", err=False)
     with _StopSignal() as stop:
         receiver.start()
-        seen = 0
         while not stop.wait(0.2):
-            for delivery in receiver.deliveries[seen:]:
-                click.echo(
-                    f"{delivery.status} {delivery.event or '-'} {delivery.delivery_id or '-'}: {delivery.reason}"
-                )
-            seen = len(receiver.deliveries)
+            pass
+        deadline = time.monotonic() + grace
         drained = receiver.shutdown(grace=grace)
-    for delivery in receiver.deliveries[seen:]:
-        click.echo(f"{delivery.status} {delivery.event or '-'} {delivery.delivery_id or '-'}: {delivery.reason}")
     handles = [s.handle for s in receiver.started]
+    refused = f", {receiver.refused} connection(s) refused (too many at once)" if receiver.refused else ""
+    cut = f", {receiver.cut_off} request(s) cut off while arriving" if receiver.cut_off else ""
     click.echo(
-        f"stopped: {len(receiver.deliveries)} deliveries, {_drain(handles, grace)}"
+        f"stopped: {receiver.received} deliveries{refused}{cut}, "
+        + _drain(handles, max(0.0, deadline - time.monotonic()))
         + ("" if drained else "; some requests were cut off")
     )
