@@ -15,7 +15,7 @@ from hypothesis import given, settings
 import pipeweaver as pw
 from pipeweaver.synth import dumps, from_codepipeline, loads, to_codepipeline
 
-from .conftest import CORPUS, corpus_files, corpus_manifest
+from .conftest import Case, cases
 from .strategies import pipelines
 
 MODEL = botocore.session.get_session().get_service_model("codepipeline")
@@ -83,14 +83,10 @@ def aws_defaults(declaration: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
-def load(name: str) -> Any:
-    return json.loads((CORPUS / name).read_text())
-
-
-@pytest.mark.parametrize("name", [n for n in corpus_files("api") if corpus_manifest()[n]["valid"]])
-def test_valid_corpus_round_trips_exactly(name: str) -> None:
-    """Every valid API definition in the corpus survives JSON -> model -> JSON unchanged."""
-    data = load(name)
+@pytest.mark.parametrize("case", cases("api", lambda c: c.valid))
+def test_valid_definitions_round_trip_exactly(case: Case) -> None:
+    """Every valid API definition survives JSON -> model -> JSON unchanged."""
+    data = case.json()
     declaration = data.get("pipeline", data)
 
     out = to_codepipeline(from_codepipeline(data))
@@ -100,29 +96,32 @@ def test_valid_corpus_round_trips_exactly(name: str) -> None:
     assert [] == strict_errors(out, MODEL.shape_for("PipelineDeclaration"))
 
 
+#: Files whose structure is wrong, and a path the loader must name.
 STRUCTURALLY_BROKEN = {
+    "api/invalid-artifact-stores-as-list.json": "artifactStores",
+    "api/invalid-trigger-filter-fragment.json": "roleArn",
     "api/api-18-invalid-artifactstores-list-shape.json": "artifactStores",
     "api/api-19-invalid-docs-trigger-filter-fragment.json": "roleArn",
 }
 
 
-@pytest.mark.parametrize("name", [n for n in corpus_files("api") if n not in STRUCTURALLY_BROKEN])
-def test_structurally_well_formed_corpus_loads(name: str) -> None:
+@pytest.mark.parametrize("case", cases("api", lambda c: c.name not in STRUCTURALLY_BROKEN))
+def test_structurally_well_formed_definitions_load(case: Case) -> None:
     """Files whose only problems are values (patterns, placeholders) still load and round-trip."""
-    data = load(name)
+    data = case.json()
 
     out = to_codepipeline(from_codepipeline(data))
 
     assert aws_defaults(data.get("pipeline", data)) == out
 
 
-@pytest.mark.parametrize(("name", "path"), sorted(STRUCTURALLY_BROKEN.items()))
-def test_structurally_broken_corpus_names_the_path(name: str, path: str) -> None:
+@pytest.mark.parametrize("case", cases("api", lambda c: c.name in STRUCTURALLY_BROKEN))
+def test_structurally_broken_definitions_name_the_path(case: Case) -> None:
     """A malformed file is refused with every problem, each with a path."""
     with pytest.raises(pw.LoadError) as info:
-        from_codepipeline(load(name))
+        from_codepipeline(case.json())
 
-    assert path in [i.path for i in info.value.issues]
+    assert STRUCTURALLY_BROKEN[case.name] in [i.path for i in info.value.issues]
     assert all(i.path for i in info.value.issues)
 
 

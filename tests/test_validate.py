@@ -1,9 +1,8 @@
-"""lint and validate as a whole: the corpus, valid twins, junk input, generated pipelines, parity."""
+"""lint and validate as a whole: conformance files, valid twins, junk input, generated pipelines, parity."""
 
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import attrs
@@ -14,14 +13,22 @@ from hypothesis import strategies as st
 import pipeweaver as pw
 from pipeweaver.synth import from_codepipeline, to_codepipeline
 
-from .conftest import CORPUS, corpus_files, corpus_manifest
+from .conftest import Case, cases
 from .strategies import pipelines
 from .test_validate_rules import CASES, ROLE, _target, action, add, base, commands_action, rule, t, trigger
 
-# -- corpus -----------------------------------------------------------------------------------
+# -- conformance files: the project's fixtures, and the corpus when it is present ---------------
 
-#: Where each invalid API corpus file is wrong: (code, path) that must be among its errors.
+#: Where each invalid API file is wrong: (code, path) that must be among its errors.
 EXPECTED_API_ERRORS = {
+    "api/invalid-template-placeholder-name.json": ("PW010", "name"),
+    "api/invalid-placeholder-role-codedeploy-without-configuration.json": (
+        "PW210",
+        "stages[1].actions[0].configuration.ApplicationName",
+    ),
+    "api/invalid-placeholder-account-ecs-blue-green.json": ("PW010", "roleArn"),
+    "api/invalid-artifact-stores-as-list.json": ("PW003", "artifactStores"),
+    "api/invalid-trigger-filter-fragment.json": ("PW001", "triggers[0].provider"),
     "api/api-10-crossregion-artifactstores-docs.json": ("PW010", "roleArn"),
     "api/api-11-v2-trigger-queued-codedeploy.json": ("PW010", "roleArn"),
     "api/api-14-invalid-placeholder-name.json": ("PW010", "name"),
@@ -35,57 +42,54 @@ EXPECTED_API_ERRORS = {
 }
 
 
-def _load(name: str) -> Any:
-    return json.loads((CORPUS / name).read_text())
-
-
-@pytest.mark.parametrize("name", corpus_files("api"))
-def test_corpus_api(name: str) -> None:
-    """Valid corpus definitions get no error; invalid ones get an error at the known place."""
-    issues = pw.lint(_load(name))
+@pytest.mark.parametrize("case", cases("api"))
+def test_conformance_api(case: Case) -> None:
+    """Valid definitions get no error; invalid ones get an error at the known place."""
+    issues = pw.lint(case.json())
     errors = [(i.code, i.path) for i in issues if i.is_error]
 
-    if corpus_manifest()[name]["valid"]:
+    if case.valid:
         assert [] == errors
     else:
-        assert EXPECTED_API_ERRORS[name] in errors
+        assert EXPECTED_API_ERRORS[case.name] in errors
 
 
-@pytest.mark.parametrize("name", [n for n in corpus_files("api") if corpus_manifest()[n]["valid"]])
-def test_corpus_api_model_parity(name: str) -> None:
-    """A valid corpus file and the model loaded from it get the same issues."""
-    data = _load(name)
+@pytest.mark.parametrize("case", cases("api", lambda c: c.valid))
+def test_conformance_api_model_parity(case: Case) -> None:
+    """A valid definition and the model loaded from it get the same issues."""
+    data = case.json()
 
     assert pw.lint(data) == pw.lint(from_codepipeline(data))
 
 
-#: Where each invalid CloudFormation corpus file is wrong, linted through its model (API paths).
+#: Where each invalid CloudFormation file that loads is wrong, linted through its model (API paths).
 EXPECTED_CFN_ERRORS = {
+    "cfn/invalid-role-without-account.yaml": ("PW010", "roleArn"),
+    "cfn/invalid-duplicate-stage-names.yaml": ("PW107", "stages[1].name"),
     "cfn/cfn-10-cfnlint-good-stage-actions.yaml": ("PW010", "roleArn"),
     "cfn/cfn-12-cfnlint-bad-stages-non-unique.yaml": ("PW107", "stages[1].name"),
 }
 
 
-@pytest.mark.parametrize("name", corpus_files("cfn"))
-def test_corpus_cfn_through_model(name: str) -> None:
+@pytest.mark.parametrize("case", cases("cfn"))
+def test_conformance_cfn_through_model(case: Case) -> None:
     """Valid templates' pipelines lint without errors; invalid ones fail to load or get the known error."""
     from pipeweaver.synth import from_cloudformation
 
-    valid = corpus_manifest()[name]["valid"]
     load_issues: tuple[pw.Issue, ...] = ()
     try:
-        model = from_cloudformation((CORPUS / name).read_text())
+        model = from_cloudformation(case.text())
     except pw.LoadError as exc:
         load_issues = exc.issues
     if load_issues:
-        assert (False, True) == (valid, all(i.is_error for i in load_issues))
+        assert (False, True) == (case.valid, all(i.is_error for i in load_issues))
         return
     errors = [(i.code, i.path) for i in pw.lint(model) if i.is_error]
 
-    if valid:
+    if case.valid:
         assert [] == errors
     else:
-        assert EXPECTED_CFN_ERRORS[name] in errors
+        assert EXPECTED_CFN_ERRORS[case.name] in errors
 
 
 # -- valid twins: no false alarms -------------------------------------------------------------

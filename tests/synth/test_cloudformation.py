@@ -22,30 +22,22 @@ from pipeweaver.synth import (
     to_codepipeline,
 )
 
-from ..conftest import CORPUS, corpus_files, corpus_manifest
+from ..conftest import Case, cases, corpus_case, fixture_case
 from ..strategies import pipelines
 from ._lint import cfn_lint
 from ._strategies import pipelines_with_expressions
 
-CFN_FILES = corpus_files("cfn")
-API_VALID = [f for f in corpus_files("api") if corpus_manifest()[f]["valid"]]
-CFN_VALID = [f for f in CFN_FILES if corpus_manifest()[f]["valid"]]
 
-
-def _loads_as_api(name: str) -> bool:
+def _loads_as_api(case: Case) -> bool:
     try:
-        from_codepipeline(json.loads((CORPUS / name).read_text()))
+        from_codepipeline(case.json())
     except pw.LoadError:
         return False
     return True
 
 
-#: API-corpus files that are structurally valid (the others are the codec tests' business).
-API_LOADABLE = [f for f in corpus_files("api") if _loads_as_api(f)]
-
-
-def _text(name: str) -> str:
-    return (CORPUS / name).read_text()
+#: API files that are structurally valid (the others are the codec tests' business).
+API_LOADABLE = cases("api", _loads_as_api)
 
 
 def _canonical(value: Any, key: str = "") -> Any:
@@ -89,13 +81,13 @@ def _intrinsics(value: Any) -> list[str]:
     return []
 
 
-# -- the corpus ---------------------------------------------------------------------------------
+# -- conformance files ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", CFN_FILES)
-def test_every_corpus_template_loads(name: str) -> None:
-    """Each pipeline of each corpus template loads, or is refused with template paths only."""
-    template = _cfn.load_template(_text(name))
+@pytest.mark.parametrize("case", cases("cfn"))
+def test_every_template_loads(case: Case) -> None:
+    """Each pipeline of each template loads, or is refused with template paths only."""
+    template = _cfn.load_template(case.text())
     outcomes = []
     stray_paths = []
     for logical_id in _cfn.find_pipelines(template):
@@ -108,46 +100,64 @@ def test_every_corpus_template_loads(name: str) -> None:
 
     assert outcomes
     assert [] == stray_paths
-    if corpus_manifest()[name]["valid"]:
+    if case.valid:
         assert ["loaded"] == outcomes
 
 
-@pytest.mark.parametrize("name", CFN_VALID)
-def test_valid_corpus_templates_resynthesize_to_the_original_resource(name: str) -> None:
+@pytest.mark.parametrize("case", cases("cfn", lambda c: c.valid))
+def test_valid_templates_resynthesize_to_the_original_resource(case: Case) -> None:
     """A valid template's pipeline resource comes back equal, modulo the documented normalisations."""
-    template = _cfn.load_template(_text(name))
+    template = _cfn.load_template(case.text())
     (logical_id,) = _cfn.find_pipelines(template)
     original = template["Resources"][logical_id]["Properties"]
 
-    again = to_cloudformation(from_cloudformation(_text(name)), logical_id=logical_id)
+    again = to_cloudformation(from_cloudformation(case.text()), logical_id=logical_id)
 
     assert _canonical(original) == again["Resources"][logical_id]["Properties"]
     assert sorted(_intrinsics(original)) == sorted(_intrinsics(again["Resources"][logical_id]["Properties"]))
 
 
-def test_corpus_template_with_two_pipelines_asks_for_the_logical_id() -> None:
+#: A template with two pipelines: (case, the ids the refusal lists, the first id, where its structure breaks).
+TWO_PIPELINES = [
+    pytest.param(
+        fixture_case("cfn/invalid-two-pipelines-one-stage.yaml"),
+        "Primary, Secondary",
+        "Primary",
+        "Stages[0].Actions[0].OutputArtifacts[0]",
+        id="fixture",
+    ),
+    corpus_case(
+        "cfn/cfn-11-cfnlint-bad-one-stage.yaml",
+        "TestPipeline, TestPipeline2",
+        "TestPipeline",
+        "Stages[0].Actions[0].OutputArtifacts[0]",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "ids", "first", "broken"), TWO_PIPELINES)
+def test_template_with_two_pipelines_asks_for_the_logical_id(case: Case, ids: str, first: str, broken: str) -> None:
     """A template with several pipelines is refused with a LoadError listing their ids."""
     with pytest.raises(pw.LoadError) as info:
-        from_cloudformation(_text("cfn/cfn-11-cfnlint-bad-one-stage.yaml"))
+        from_cloudformation(case.text())
 
     assert "logical_id" in str(info.value)
-    assert "TestPipeline, TestPipeline2" in info.value.issues[0].message
+    assert ids in info.value.issues[0].message
 
 
-def test_structural_problems_carry_template_paths() -> None:
+@pytest.mark.parametrize(("case", "ids", "first", "broken"), TWO_PIPELINES)
+def test_structural_problems_carry_template_paths(case: Case, ids: str, first: str, broken: str) -> None:
     """A string where an output artifact object belongs is reported at its template path."""
     with pytest.raises(pw.LoadError) as info:
-        from_cloudformation(_text("cfn/cfn-11-cfnlint-bad-one-stage.yaml"), "TestPipeline")
+        from_cloudformation(case.text(), first)
 
-    assert ["Resources.TestPipeline.Properties.Stages[0].Actions[0].OutputArtifacts[0]"] == [
-        i.path for i in info.value.issues
-    ]
+    assert [f"Resources.{first}.Properties.{broken}"] == [i.path for i in info.value.issues]
 
 
-@pytest.mark.parametrize("name", CFN_FILES)
-def test_model_template_model_round_trip_on_corpus_templates(name: str) -> None:
-    """Every loadable corpus pipeline survives model -> template -> model unchanged."""
-    template = _cfn.load_template(_text(name))
+@pytest.mark.parametrize("case", cases("cfn"))
+def test_model_template_model_round_trip_on_templates(case: Case) -> None:
+    """Every loadable pipeline of a template survives model -> template -> model unchanged."""
+    template = _cfn.load_template(case.text())
     for logical_id in _cfn.find_pipelines(template):
         try:
             pipeline = from_cloudformation(template, logical_id)
@@ -157,10 +167,10 @@ def test_model_template_model_round_trip_on_corpus_templates(name: str) -> None:
         assert pipeline == from_cloudformation(to_cloudformation(pipeline, logical_id=logical_id), logical_id)
 
 
-@pytest.mark.parametrize("name", API_LOADABLE)
-def test_model_template_model_round_trip_on_api_corpus(name: str) -> None:
-    """API-corpus pipelines survive model -> template -> model unchanged."""
-    pipeline = from_codepipeline(json.loads(_text(name)))
+@pytest.mark.parametrize("case", API_LOADABLE)
+def test_model_template_model_round_trip_on_api_definitions(case: Case) -> None:
+    """API-definition pipelines survive model -> template -> model unchanged."""
+    pipeline = from_codepipeline(case.json())
 
     assert pipeline == from_cloudformation(to_cloudformation(pipeline))
 
@@ -175,11 +185,11 @@ def test_model_template_model_round_trip_hypothesis(pipeline: pw.Pipeline) -> No
 # -- cfn-lint -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", API_VALID)
+@pytest.mark.parametrize("case", cases("api", lambda c: c.valid))
 @pytest.mark.parametrize("extras", [False, True], ids=["bare", "bucket-key-role"])
-def test_corpus_pipelines_synthesize_lint_clean(name: str, extras: bool) -> None:
-    """Templates of the valid API-corpus pipelines have no cfn-lint errors or warnings."""
-    pipeline = from_codepipeline(json.loads(_text(name)))
+def test_valid_api_pipelines_synthesize_lint_clean(case: Case, extras: bool) -> None:
+    """Templates of the valid API pipelines have no cfn-lint errors or warnings."""
+    pipeline = from_codepipeline(case.json())
     single = pipeline.artifact_store is not None
     template = to_cloudformation(pipeline, artifact_bucket=extras and single, kms_key=extras, pipeline_role=extras)
 
@@ -231,10 +241,10 @@ def test_generated_pipelines_synthesize_lint_clean(pipeline: pw.Pipeline, extras
     assert [] == cfn_lint(template)
 
 
-@pytest.mark.parametrize("name", CFN_VALID)
-def test_imported_templates_declare_the_parameters_they_reference(name: str) -> None:
+@pytest.mark.parametrize("case", cases("cfn", lambda c: c.valid))
+def test_imported_templates_declare_the_parameters_they_reference(case: Case) -> None:
     """Refs to names the synthesized template lacks become String parameters."""
-    template = to_cloudformation(from_cloudformation(_text(name)))
+    template = to_cloudformation(from_cloudformation(case.text()))
     refs = {json.loads(x)["Ref"] for x in _intrinsics(template["Resources"]) if json.loads(x).get("Ref") is not None}
     defined = set(template["Resources"]) | set(template.get("Parameters", {}))
 
@@ -266,7 +276,7 @@ def test_cloudformation_only_settings_round_trip(sample: pw.Pipeline) -> None:
 
 def test_artifact_stores_become_a_region_list() -> None:
     """Cross-region stores are written as CloudFormation's list of {Region, ArtifactStore}."""
-    pipeline = from_codepipeline(json.loads(_text("api/api-10-crossregion-artifactstores-docs.json")))
+    pipeline = from_codepipeline(fixture_case("api/cross-region-artifact-stores.json").json())
 
     stores = to_cloudformation(pipeline)["Resources"]["Pipeline"]["Properties"]["ArtifactStores"]
 
@@ -309,7 +319,7 @@ def test_rule_timeout_is_refused(sample: pw.Pipeline) -> None:
 
 def test_artifact_bucket_needs_a_single_store() -> None:
     """artifact_bucket=True on a cross-region pipeline raises SynthesisError."""
-    pipeline = from_codepipeline(json.loads(_text("api/api-10-crossregion-artifactstores-docs.json")))
+    pipeline = from_codepipeline(fixture_case("api/cross-region-artifact-stores.json").json())
 
     with pytest.raises(pw.SynthesisError) as info:
         to_cloudformation(pipeline, artifact_bucket=True)
@@ -322,10 +332,10 @@ def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
 
 
-@pytest.mark.parametrize("name", API_VALID)
-def test_pipeline_role_is_least_privilege(name: str) -> None:
+@pytest.mark.parametrize("case", cases("api", lambda c: c.valid))
+def test_pipeline_role_is_least_privilege(case: Case) -> None:
     """The generated role never grants Action '*', scopes PassRole and trusts only CodePipeline."""
-    template = to_cloudformation(from_codepipeline(json.loads(_text(name))), pipeline_role=True)
+    template = to_cloudformation(from_codepipeline(case.json()), pipeline_role=True)
     statements = _statements(template)
     trust = template["Resources"]["PipelineRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
 
@@ -475,7 +485,7 @@ def test_parameter_resolver_fills_refs_and_subs() -> None:
 
 def test_missing_name_round_trips_as_absent() -> None:
     """A pipeline without Name (CloudFormation names it) is written back without Name."""
-    template = _cfn.load_template(_text("cfn/cfn-04-github-codebuild-ecs.yaml"))
+    template = _cfn.load_template(fixture_case("cfn/github-integer-versions-no-name.yaml").text())
     pipeline = from_cloudformation(template)
 
     props = to_cloudformation(pipeline)["Resources"]["Pipeline"]["Properties"]
@@ -638,10 +648,10 @@ def test_parameters_and_description_options(sample: pw.Pipeline) -> None:
     assert "web release" == template["Description"]
 
 
-@pytest.mark.parametrize("name", CFN_VALID)
-def test_resynthesized_resource_adds_no_cfn_lint_findings(name: str) -> None:
+@pytest.mark.parametrize("case", cases("cfn", lambda c: c.valid))
+def test_resynthesized_resource_adds_no_cfn_lint_findings(case: Case) -> None:
     """The re-synthesized pipeline and its generated role, put back into the template, add no cfn-lint finding."""
-    template = _cfn.load_template(_text(name))
+    template = _cfn.load_template(case.text())
     (logical_id,) = _cfn.find_pipelines(template)
     synthesized = to_cloudformation(from_cloudformation(template), logical_id=logical_id, pipeline_role=True)
     swapped = json.loads(json.dumps(template))
@@ -659,12 +669,12 @@ _YAML_SAMPLES = [
 ]
 
 
-@pytest.mark.parametrize("text", [t for t in CFN_FILES if t.endswith(".yaml")] + _YAML_SAMPLES)
-def test_composer_agrees_with_pyyaml(text: str) -> None:
+@pytest.mark.parametrize("text", [*cases("cfn", lambda c: c.name.endswith(".yaml")), *_YAML_SAMPLES])
+def test_composer_agrees_with_pyyaml(text: Case | str) -> None:
     """The iterative event composer builds the same data as PyYAML's own composer would."""
     import yaml
 
-    source = _text(text) if text.startswith("cfn/") else text
+    source = text if isinstance(text, str) else text.text()
 
     assert yaml.load(source, Loader=_cfn._Loader) == _cfn.load_template(source)
 

@@ -32,7 +32,7 @@ from pipeweaver.synth import (
 )
 from pipeweaver.synth._cloudformation import CFN_ON_FAILURE_RESULTS, _referenced, _region
 
-from ..conftest import CORPUS, corpus_files, corpus_manifest
+from ..conftest import Case, cases
 from ..strategies import pipelines
 from ._strategies import expressions, pipelines_with_expressions
 
@@ -155,16 +155,16 @@ def test_generated_pipelines_render_like_the_oracle(pipeline: pw.Pipeline, extra
     assert_renders_like_the_oracle(pipeline, **options)
 
 
-@pytest.mark.parametrize("name", [n for n in corpus_files("cfn") if corpus_manifest()[n]["valid"]])
-def test_imported_templates_render_like_the_oracle(name: str) -> None:
-    pipeline = from_cloudformation((CORPUS / name).read_text())
+@pytest.mark.parametrize("case", cases("cfn", lambda c: c.valid))
+def test_imported_templates_render_like_the_oracle(case: Case) -> None:
+    pipeline = from_cloudformation(case.text())
     assert_renders_like_the_oracle(pipeline)
     assert_renders_like_the_oracle(pipeline, pipeline_role=True, events=_WIRING, parameters={"Given": {}})
 
 
-@pytest.mark.parametrize("name", [n for n in corpus_files("api") if corpus_manifest()[n]["valid"]])
-def test_api_corpus_renders_like_the_oracle(name: str) -> None:
-    pipeline = from_codepipeline(json.loads((CORPUS / name).read_text()))
+@pytest.mark.parametrize("case", cases("api", lambda c: c.valid))
+def test_api_definitions_render_like_the_oracle(case: Case) -> None:
+    pipeline = from_codepipeline(case.json())
     assert_renders_like_the_oracle(pipeline)
     assert_renders_like_the_oracle(pipeline, pipeline_role=True, events=_WIRING)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -15,14 +14,14 @@ import pipeweaver as pw
 from pipeweaver._names import unchecked
 from pipeweaver.synth import from_cloudformation, from_codepipeline, to_codepipeline, to_dot, to_mermaid, to_png, to_svg
 
-from ..conftest import CORPUS
+from ..conftest import fixture_case
 from ..strategies import pipelines
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
 
 
 def _parallel() -> pw.Pipeline:
-    return from_codepipeline(json.loads((CORPUS / "api/api-05-parallel-lambda-runscope-approval.json").read_text()))
+    return from_codepipeline(fixture_case("api/parallel-invokes-third-party-test.json").json())
 
 
 def _artifact_edges(pipeline: pw.Pipeline) -> int:
@@ -46,9 +45,9 @@ def test_mermaid_groups_stages_and_labels_artifact_edges(sample: pw.Pipeline) ->
 def test_actions_are_listed_in_run_order() -> None:
     """Inside a stage, actions appear by runOrder with the runOrder shown."""
     text = to_mermaid(_parallel())
-    staging = text.split('subgraph s2["Staging"]')[1].split("end")[0]
+    release = text.split('subgraph s2["Release"]')[1].split("end")[0]
 
-    assert ["1", "2", "3", "3", "4", "4"] == re.findall(r'\["(\d+)\. ', staging)
+    assert ["1", "2", "3", "3", "4", "4"] == re.findall(r'\["(\d+)\. ', release)
 
 
 def test_output_is_deterministic(sample: pw.Pipeline) -> None:
@@ -61,14 +60,14 @@ def test_output_is_deterministic(sample: pw.Pipeline) -> None:
 
 def test_names_are_escaped() -> None:
     """An action named by an expression (quotes, braces) is escaped in Mermaid and DOT."""
-    pipeline = from_cloudformation((CORPUS / "cfn/cfn-10-cfnlint-good-stage-actions.yaml").read_text())
+    pipeline = from_cloudformation(fixture_case("cfn/invalid-role-without-account.yaml").text())
 
     mermaid = to_mermaid(pipeline)
     dot = to_dot(pipeline)
 
-    assert "#quot;Ref#quot;:#quot;CodeBuild#quot;" in mermaid
+    assert "#quot;Ref#quot;:#quot;CompileStep#quot;" in mermaid
     assert all(line.count('"') % 2 == 0 for line in mermaid.splitlines())
-    assert '{\\"Ref\\":\\"CodeBuild\\"}' in dot
+    assert '{\\"Ref\\":\\"CompileStep\\"}' in dot
 
 
 def test_mermaid_escapes_markup_characters() -> None:

@@ -9,31 +9,45 @@ import pytest
 import pipeweaver as pw
 from pipeweaver.synth import to_cloudformation
 
-from ..conftest import CORPUS, corpus_files, corpus_manifest
+from ..conftest import Case, cases, corpus_case, fixture_case
 
 
-@pytest.mark.parametrize("name", corpus_files("cfn"))
-def test_corpus_templates_lint_as_the_manifest_says(name: str) -> None:
-    """Valid corpus templates have no errors; invalid ones have some; every path is a template path."""
-    issues = pw.lint((CORPUS / name).read_text())
+@pytest.mark.parametrize("case", cases("cfn"))
+def test_templates_lint_as_the_manifest_says(case: Case) -> None:
+    """Valid templates have no errors; invalid ones have some; every path is a template path."""
+    issues = pw.lint(case.text())
     errors = [i for i in issues if i.is_error]
 
     assert [] == [i.path for i in issues if not i.path.startswith("Resources.")]
-    assert corpus_manifest()[name]["valid"] == (not errors)
+    assert case.valid == (not errors)
 
 
-def test_every_pipeline_of_a_template_is_checked() -> None:
+@pytest.mark.parametrize(
+    ("case", "logical_ids"),
+    [
+        pytest.param(fixture_case("cfn/invalid-two-pipelines-one-stage.yaml"), {"Primary", "Secondary"}, id="fixture"),
+        corpus_case("cfn/cfn-11-cfnlint-bad-one-stage.yaml", {"TestPipeline", "TestPipeline2"}),
+    ],
+)
+def test_every_pipeline_of_a_template_is_checked(case: Case, logical_ids: set[str]) -> None:
     """A template with two pipelines gets issues for both, each under its own logical id."""
-    issues = pw.lint((CORPUS / "cfn/cfn-11-cfnlint-bad-one-stage.yaml").read_text())
+    issues = pw.lint(case.text())
 
-    assert {"TestPipeline", "TestPipeline2"} == {i.path.split(".")[1] for i in issues}
+    assert logical_ids == {i.path.split(".")[1] for i in issues}
 
 
-def test_rule_issue_points_into_the_template() -> None:
+@pytest.mark.parametrize(
+    ("case", "logical_id"),
+    [
+        pytest.param(fixture_case("cfn/invalid-duplicate-stage-names.yaml"), "Pipeline", id="fixture"),
+        corpus_case("cfn/cfn-12-cfnlint-bad-stages-non-unique.yaml", "TestPipeline"),
+    ],
+)
+def test_rule_issue_points_into_the_template(case: Case, logical_id: str) -> None:
     """A duplicate stage name is reported at Resources.<Id>.Properties.Stages[1].Name."""
-    issues = pw.lint((CORPUS / "cfn/cfn-12-cfnlint-bad-stages-non-unique.yaml").read_text())
+    issues = pw.lint(case.text())
 
-    assert ["Resources.TestPipeline.Properties.Stages[1].Name"] == [i.path for i in issues if i.code == "PW107"]
+    assert [f"Resources.{logical_id}.Properties.Stages[1].Name"] == [i.path for i in issues if i.code == "PW107"]
 
 
 def test_template_dict_and_text_give_the_same_issues(sample: pw.Pipeline) -> None:
@@ -54,9 +68,7 @@ def test_template_dict_and_text_give_the_same_issues(sample: pw.Pipeline) -> Non
 
 def test_cloudformation_only_properties_are_checked() -> None:
     """A Tags property that is not a list is reported at its template path."""
-    template = to_cloudformation(
-        pw.synth.from_codepipeline(json.loads((CORPUS / "api/api-01-awscli-create-s3-codedeploy.json").read_text()))
-    )
+    template = to_cloudformation(pw.synth.from_codepipeline(fixture_case("api/s3-codedeploy-v1.json").json()))
     template["Resources"]["Pipeline"]["Properties"]["Tags"] = {"team": "web"}
 
     assert [("PW003", "Resources.Pipeline.Properties.Tags")] == [
@@ -85,7 +97,7 @@ def test_hostile_text_becomes_issues_not_exceptions(text: str) -> None:
 
 def test_api_json_text_is_linted_as_a_declaration() -> None:
     """JSON text of an API declaration is linted with API paths."""
-    text = (CORPUS / "api/api-14-invalid-placeholder-name.json").read_text()
+    text = fixture_case("api/invalid-template-placeholder-name.json").text()
 
     assert pw.lint(json.loads(text)) == pw.lint(text)
 

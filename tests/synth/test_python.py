@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
+import importlib.util
 import re
-import shutil
 import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -15,30 +15,46 @@ import pipeweaver as pw
 from pipeweaver import _cfn
 from pipeweaver.synth import from_cloudformation, from_codepipeline, to_python
 
-from ..conftest import CORPUS, corpus_files
+from ..conftest import Case, cases, fixture_case
 from ..strategies import pipelines
 from ._strategies import pipelines_with_expressions
 from .test_cloudformation import EXAMPLES
 
 
-def _corpus_pipelines() -> list[tuple[str, pw.Pipeline]]:
-    out = []
-    for name in corpus_files("api"):
+def _pipelines_of(case: Case) -> list[tuple[str, pw.Pipeline]]:
+    """The pipelines of one conformance file that load, each with an id suffix."""
+    if case.name.startswith("api/"):
         try:
-            out.append((name, from_codepipeline(json.loads((CORPUS / name).read_text()))))
+            return [("", from_codepipeline(case.json()))]
+        except pw.LoadError:
+            return []
+    template = _cfn.load_template(case.text())
+    out = []
+    for logical_id in _cfn.find_pipelines(template):
+        try:
+            out.append((f"#{logical_id}", from_cloudformation(template, logical_id)))
         except pw.LoadError:
             continue
-    for name in corpus_files("cfn"):
-        template = _cfn.load_template((CORPUS / name).read_text())
-        for logical_id in _cfn.find_pipelines(template):
-            try:
-                out.append((f"{name}#{logical_id}", from_cloudformation(template, logical_id)))
-            except pw.LoadError:
-                continue
     return out
 
 
-CORPUS_PIPELINES = _corpus_pipelines()
+def _loaded_pipelines() -> list[Any]:
+    """Every pipeline of the conformance files that loads, one parameter each (corpus ones marked)."""
+    out = []
+    for param in [*cases("api"), *cases("cfn")]:
+        (case,) = param.values
+        if case is None:  # the corpus is absent: keep one skipped parameter for it
+            if param.id not in [p.id for p in out]:
+                out.append(pytest.param(None, None, id=param.id, marks=param.marks))
+            continue
+        out += [
+            pytest.param(case, pipeline, id=f"{param.id}{suffix}", marks=param.marks)
+            for suffix, pipeline in _pipelines_of(case)
+        ]
+    return out
+
+
+PIPELINES = _loaded_pipelines()
 
 
 def _run(code: str) -> Any:
@@ -49,27 +65,30 @@ def _run(code: str) -> Any:
 
 def _ruff_diff(code: str) -> str:
     """What ruff would change or flag: the format diff plus import order and unused names."""
-    ruff = shutil.which("ruff")
-    assert ruff is not None, "ruff is a dev dependency of pipeweaver"
-    fmt = subprocess.run([ruff, "format", "--diff", "-"], input=code, capture_output=True, text=True, check=False)
+    # The interpreter's own ruff, found even when its bin/ is not on PATH.
+    assert importlib.util.find_spec("ruff") is not None, "ruff is in the test extra: pip install -e '.[test]'"
+    ruff = [sys.executable, "-m", "ruff"]
+    fmt = subprocess.run([*ruff, "format", "--diff", "-"], input=code, capture_output=True, text=True, check=False)
     lint = subprocess.run(
-        [ruff, "check", "--isolated", "--select", "I,F", "--output-format", "concise", "-"],
+        [*ruff, "check", "--isolated", "--select", "I,F", "--output-format", "concise", "-"],
         input=code,
         capture_output=True,
         text=True,
         check=False,
     )
+    # 0: nothing to change, 1: changes or findings; a crash (2) must not pass as clean.
+    assert {fmt.returncode, lint.returncode} <= {0, 1}, fmt.stderr + lint.stderr
     return fmt.stdout + ("" if lint.returncode == 0 else lint.stdout)
 
 
-@pytest.mark.parametrize(("name", "pipeline"), CORPUS_PIPELINES, ids=[n for n, _ in CORPUS_PIPELINES])
-def test_corpus_pipelines_round_trip_through_python(name: str, pipeline: pw.Pipeline) -> None:
-    """Running the generated code of each corpus pipeline yields an equal pipeline."""
+@pytest.mark.parametrize(("case", "pipeline"), PIPELINES)
+def test_conformance_pipelines_round_trip_through_python(case: Case, pipeline: pw.Pipeline) -> None:
+    """Running the generated code of each conformance pipeline yields an equal pipeline."""
     assert pipeline == _run(to_python(pipeline))
 
 
-@pytest.mark.parametrize(("name", "pipeline"), CORPUS_PIPELINES, ids=[n for n, _ in CORPUS_PIPELINES])
-def test_generated_code_is_ruff_formatted(name: str, pipeline: pw.Pipeline) -> None:
+@pytest.mark.parametrize(("case", "pipeline"), PIPELINES)
+def test_generated_code_is_ruff_formatted(case: Case, pipeline: pw.Pipeline) -> None:
     """ruff format would change nothing in the generated code."""
     assert "" == _ruff_diff(to_python(pipeline))
 
@@ -139,7 +158,7 @@ def test_action_no_factory_rebuilds_stays_plain() -> None:
 
 def test_pipeline_that_fails_field_checks_is_rebuilt_unchecked() -> None:
     """An imported pipeline whose name AWS rejects still round-trips, inside `with unchecked():`."""
-    pipeline = from_codepipeline(json.loads((CORPUS / "api/api-14-invalid-placeholder-name.json").read_text()))
+    pipeline = from_codepipeline(fixture_case("api/invalid-template-placeholder-name.json").json())
 
     code = to_python(pipeline)
 
