@@ -101,3 +101,49 @@ def test_output_of_an_action_with_several_outputs_asks_for_a_name() -> None:
     with pytest.raises(pw.DefinitionError, match=r"has 2 outputs; pick one with output\(name=\.\.\.\)"):
         build.output()
     assert "Docs" == build.output("Docs").name
+
+
+def test_pipeline_variable_as_a_codebuild_environment_value_is_not_an_injection() -> None:
+    """environment_variables={"DEPLOY_ENV": env.ref} is the documented channel: no PW701 there."""
+    env = pw.Variable(name="deploy_env", default_value="staging")
+    source = actions.s3_source("Source", bucket="bkt-a", object_key="k.zip", namespace="SourceVariables")
+    build = actions.codebuild(
+        "Build",
+        project_name="p",
+        input=source.output(),
+        environment_variables={"DEPLOY_ENV": env.ref, "MSG": source.variable("ETag")},
+    )
+    pipeline = pw.Pipeline(
+        name="p",
+        pipeline_type="V2",
+        variables=[env],
+        role_arn=ROLE,
+        artifact_store=pw.ArtifactStore(location="bkt-artifacts"),
+        stages=[pw.Stage(name="Source", actions=[source]), pw.Stage(name="Build", actions=[build])],
+    )
+    assert [] == [i for i in lint(pipeline) if i.code == "PW701"]
+
+
+def test_variable_in_shell_text_is_still_an_injection() -> None:
+    """The same variable interpolated into a buildspec override or outside a value still warns."""
+    source = actions.s3_source("Source", bucket="bkt-a", object_key="k.zip", namespace="SourceVariables")
+    build = pw.Action(
+        name="Build",
+        action_type=pw.ActionType(category="Build", provider="CodeBuild"),
+        configuration={
+            "ProjectName": "p",
+            "BuildspecOverride": "version: 0.2\\nphases:\\n  build:\\n    commands:\\n      - echo #{variables.x}",
+            "EnvironmentVariables": '[{"name":"#{variables.x}","value":"v","type":"PLAINTEXT"}]',
+        },
+        inputs=[source.output()],
+    )
+    pipeline = pw.Pipeline(
+        name="p",
+        pipeline_type="V2",
+        variables=[pw.Variable(name="x", default_value="1")],
+        role_arn=ROLE,
+        artifact_store=pw.ArtifactStore(location="bkt-artifacts"),
+        stages=[pw.Stage(name="Source", actions=[source]), pw.Stage(name="Build", actions=[build])],
+    )
+    flagged = sorted(i.path.rsplit(".", 1)[-1] for i in lint(pipeline) if i.code == "PW701")
+    assert ["BuildspecOverride", "EnvironmentVariables"] == flagged

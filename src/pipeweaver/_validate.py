@@ -623,8 +623,9 @@ RULES: Final[Mapping[str, RuleInfo]] = {
             "warning",
             "Commit metadata or a pipeline variable interpolated into shell text",
             "Anyone who can push a commit (or start the pipeline) controls these values; "
-            "substituted into commands, BuildspecOverride or build environment variables they can "
-            "inject shell commands.",
+            "substituted into commands, BuildspecOverride or the JSON of CodeBuild's EnvironmentVariables "
+            "outside an entry's value, they can inject shell commands or variables. An entry's value is the "
+            "safe channel: the build reads it as \"$NAME\".",
             '"commands": ["echo #{SourceVariables.CommitMessage}"]',
             _UG + "reference-variables.html",
         ),
@@ -1650,7 +1651,8 @@ def _variable_rules(ctx: _Context) -> None:
         for key, value in a.config.items():
             if type(value) is str and "#{" in value and isinstance(key, str):
                 path = join_key(f"{a.path}.configuration", key)
-                _references(ctx, path, value, key in shell_keys, a.stage, a.run_order, a)
+                shell = key in shell_keys and not (key == "EnvironmentVariables" and _only_in_env_values(value))
+                _references(ctx, path, value, shell, a.stage, a.run_order, a)
         commands, envs = a.data.get("commands"), a.data.get("environmentVariables")
         for i, command in enumerate(_list(commands) if commands else ()):
             if type(command) is str and "\n" in command:
@@ -1694,6 +1696,22 @@ def _undeclared_namespace_hint(ctx: _Context, ns: str, key: str, stage: int, run
         f"set namespace {ns!r} on the action that produces {key} (variables of an action without a "
         "namespace cannot be referenced)",
     )
+
+
+def _only_in_env_values(text: str) -> bool:
+    """Every reference in CodeBuild's EnvironmentVariables JSON sits inside an entry's ``value``.
+
+    That is the documented way to hand a variable to a build: it reaches the build as the
+    value of an environment variable, which a script reads as ``"$NAME"``, never as shell text.
+    """
+    try:
+        entries = json.loads(text)
+    except (ValueError, RecursionError):  # PW222 reports the broken JSON
+        return False
+    if not isinstance(entries, list):
+        return False
+    in_values = sum(e["value"].count("#{") for e in entries if isinstance(e, dict) and isinstance(e.get("value"), str))
+    return in_values == text.count("#{")
 
 
 def _references(

@@ -353,3 +353,30 @@ def test_template_parameters_from_defaults_and_the_command_line(cli: Cli, projec
     assert "Build/Compile | hello" in given.stdout
     assert 2 == misplaced.returncode
     assert "--parameter 'Project': expected NAME=VALUE" in misplaced.stderr
+
+
+def test_execution_ids_may_be_shortened_git_style(cli: Cli, project: Path) -> None:
+    """history and retry take any unique beginning of an id; a shared or unknown one is one clear line."""
+    (project / "fixed").write_text("")
+    for _ in range(2):
+        assert 0 == cli("run", "release.py", "--approve", "auto", cwd=project).returncode
+    first, second = (e["id"] for e in json.loads(cli("history", "--format", "json", cwd=project).stdout))
+    common = next((first[:i] for i in range(len(first)) if first[i] != second[i]), first)
+    short = first[: len(common) + 1]
+
+    shown = cli("history", short, "--format", "json", cwd=project)
+    retried = cli("retry", short, "NoSuchStage", cwd=project)
+    shared = cli("history", common, cwd=project)
+    unknown = cli("history", "zzzz", cwd=project)
+
+    assert 0 == shown.returncode, shown.stderr
+    assert first == json.loads(shown.stdout)["id"]
+    # The short id reached the stage check, so it named the execution.
+    assert "has no stage 'NoSuchStage'" in retried.stderr
+    assert 1 == shared.returncode
+    assert f"{common!r} is the beginning of several execution ids" in shared.stderr
+    assert first in shared.stderr
+    assert second in shared.stderr
+    assert 1 == unknown.returncode
+    assert "no execution id starts with 'zzzz'" in unknown.stderr
+    assert 1 == unknown.stderr.count("zzzz")

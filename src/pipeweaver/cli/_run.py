@@ -559,7 +559,10 @@ def _definition(executor: Any, execution_id: str) -> Pipeline | None:
 def history(
     execution_id: str | None, pipeline_name: str | None, limit: int, fmt: str, report: Path | None, workdir: Path
 ) -> None:
-    """List past executions, or show one execution in detail."""
+    """List past executions, or show one execution in detail.
+
+    EXECUTION_ID may be shortened to any beginning that only one execution has.
+    """
     executor = _history_executor(workdir)
     if execution_id is None:
         if report is not None:
@@ -589,6 +592,7 @@ def history(
                 f"  {e.trigger.trigger_type}"
             )
         return
+    execution_id = _full_id(executor, execution_id, workdir)
     execution: Execution = _recorded(executor, execution_id, workdir)
     if fmt == "json":
         click.echo(json.dumps(_as_json(execution), indent=2))
@@ -619,6 +623,21 @@ def _listing(executor: Any, pipeline_name: str | None, limit: int) -> list[Execu
                 raise
             out.append(exc)
     return out
+
+
+def _full_id(executor: Any, given: str, workdir: Path) -> str:
+    """The execution id that *given* is, or is the unique beginning of (git-style short ids)."""
+    matches = executor.history_store.ids_starting_with(given, limit=6)
+    if given in matches:
+        return given
+    if len(matches) == 1:
+        return str(matches[0])
+    if not matches:
+        raise click.ClickException(
+            f"no execution id starts with {given!r} in {workdir}; `pipeweaver history` lists the executions there"
+        )
+    shown = ", ".join(matches[:5]) + (", ..." if len(matches) > 5 else "")
+    raise click.ClickException(f"{given!r} is the beginning of several execution ids ({shown}); give more of it")
 
 
 def _recorded(executor: Any, execution_id: str, workdir: Path) -> Execution:
@@ -696,8 +715,11 @@ def retry(
 
     The secret files and environment variables the execution was run with are read again
     (their values were never stored); --secret values must be given again.
+
+    EXECUTION_ID may be shortened to any beginning that only one execution has.
     """
     probe = _history_executor(workdir)
+    execution_id = _full_id(probe, execution_id, workdir)
     before = _recorded(probe, execution_id, workdir)
     pipeline = _definition(probe, execution_id)
     if pipeline is None:
@@ -729,6 +751,7 @@ def retry(
 def _decide(execution_id: str, stage: str, action: str, summary: str, workdir: Path, approved: bool) -> None:
     """Leave a decision for the `pipeweaver run` process that waits on this approval."""
     executor = _history_executor(workdir)
+    execution_id = _full_id(executor, execution_id, workdir)
     execution = _recorded(executor, execution_id, workdir)
     if execution.status.is_terminal:
         raise click.ClickException(f"execution {execution_id} already ended {execution.status}; nothing to approve")

@@ -771,6 +771,15 @@ class History:
             for at, actor, event, stage, action, summary in rows
         ]
 
+    def ids_starting_with(self, prefix: str, *, limit: int = 10) -> list[str]:
+        """Execution ids that begin with *prefix*, newest first: how the CLI takes a short id."""
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self._query(
+            "SELECT id FROM executions WHERE id LIKE ? ESCAPE '\\' ORDER BY seq DESC LIMIT ?", (pattern, limit)
+        )
+        # LIKE ignores ASCII case; ids are matched exactly, as git matches object names.
+        return [r[0] for r in rows if r[0].startswith(prefix)]
+
     def ids(
         self,
         pipeline: str | None = None,
