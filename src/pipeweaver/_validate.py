@@ -625,7 +625,7 @@ RULES: Final[Mapping[str, RuleInfo]] = {
             "Anyone who can push a commit (or start the pipeline) controls these values; "
             "substituted into commands, BuildspecOverride or the JSON of CodeBuild's EnvironmentVariables "
             "outside an entry's value, they can inject shell commands or variables. An entry's value is the "
-            "safe channel: the build reads it as \"$NAME\".",
+            'safe channel: the build reads it as "$NAME".',
             '"commands": ["echo #{SourceVariables.CommitMessage}"]',
             _UG + "reference-variables.html",
         ),
