@@ -623,9 +623,10 @@ RULES: Final[Mapping[str, RuleInfo]] = {
             "warning",
             "Commit metadata or a pipeline variable interpolated into shell text",
             "Anyone who can push a commit (or start the pipeline) controls these values; "
-            "substituted into commands, BuildspecOverride or the JSON of CodeBuild's EnvironmentVariables "
-            "outside an entry's value, they can inject shell commands or variables. An entry's value is the "
-            'safe channel: the build reads it as "$NAME".',
+            "substituted into commands, BuildspecOverride or the JSON of CodeBuild's EnvironmentVariables, "
+            "they can inject shell commands or variables. A pipeline variable as an EnvironmentVariables "
+            "entry's value is the documented way into a build and draws no warning; commit text there still "
+            "does, since a quote in it can end the value.",
             '"commands": ["echo #{SourceVariables.CommitMessage}"]',
             _UG + "reference-variables.html",
         ),
@@ -1651,8 +1652,10 @@ def _variable_rules(ctx: _Context) -> None:
         for key, value in a.config.items():
             if type(value) is str and "#{" in value and isinstance(key, str):
                 path = join_key(f"{a.path}.configuration", key)
-                shell = key in shell_keys and not (key == "EnvironmentVariables" and _only_in_env_values(value))
-                _references(ctx, path, value, shell, a.stage, a.run_order, a)
+                # A pipeline variable as an entry's value is the documented way into a build (the one
+                # who starts the pipeline sets it); commit text anyone can push still warns there.
+                in_values = key == "EnvironmentVariables" and key in shell_keys and _only_in_env_values(value)
+                _references(ctx, path, value, key in shell_keys, a.stage, a.run_order, a, variables_safe=in_values)
         commands, envs = a.data.get("commands"), a.data.get("environmentVariables")
         for i, command in enumerate(_list(commands) if commands else ()):
             if type(command) is str and "\n" in command:
@@ -1710,12 +1713,22 @@ def _only_in_env_values(text: str) -> bool:
         return False
     if not isinstance(entries, list):
         return False
-    in_values = sum(e["value"].count("#{") for e in entries if isinstance(e, dict) and isinstance(e.get("value"), str))
+    in_values: int = sum(
+        e["value"].count("#{") for e in entries if isinstance(e, dict) and isinstance(e.get("value"), str)
+    )
     return in_values == text.count("#{")
 
 
 def _references(
-    ctx: _Context, path: str, text: str, shell: bool, stage: int, run_order: int, who: _Action | None
+    ctx: _Context,
+    path: str,
+    text: str,
+    shell: bool,
+    stage: int,
+    run_order: int,
+    who: _Action | None,
+    *,
+    variables_safe: bool = False,
 ) -> None:
     for m in _ANY_REF.finditer(text):
         ref = _REF.fullmatch(m.group(0))
@@ -1745,7 +1758,7 @@ def _references(
                     f"#{{variables.{key}}} refers to pipeline variable {key!r}, which is not declared",
                     _did_you_mean(key, ctx.variables, f'declare it: "variables": [{{"name": "{key}"}}]'),
                 )
-            elif shell:
+            elif shell and not variables_safe:
                 _injection(ctx, path, m.group(0), "a pipeline variable anyone starting the pipeline can override")
             continue
         producer = ctx.namespaces.get(ns)
@@ -1793,12 +1806,16 @@ def _injection(ctx: _Context, path: str, ref: str, what: str) -> None:
         into = "substituted into the buildspec text before CodeBuild reads it"
     else:
         into = "substituted into shell text before it runs"
-    ctx.add(
-        "PW701",
-        path,
-        f"{ref} is {what}, {into}",
-        'pass it as an environment variable and quote it in the script ("$VAR"), or validate it in the script first',
-    )
+    if path.endswith("EnvironmentVariables"):
+        fix = (
+            "pass #{Namespace.CommitId} instead and read the text in the build (git log -1 --format=%B), "
+            "where no quote in it can reach the JSON"
+        )
+    else:
+        fix = (
+            'pass it as an environment variable and quote it in the script ("$VAR"), or validate it in the script first'
+        )
+    ctx.add("PW701", path, f"{ref} is {what}, {into}", fix)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -86,3 +86,14 @@ def test_snapshot_files_are_readable_by_others(tmp_path: Path) -> None:
     snapshot = Snapshot(folder=tmp_path, update=True)
     snapshot.assert_match("hello", "greeting")
     assert 0o644 == _mode(snapshot.path_for("greeting", ".txt"))
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_a_private_file_is_private_from_its_first_byte(tmp_path: Path) -> None:
+    """mode=0o600 gives a new file that mode whatever the umask, and tightens a replaced one."""
+    fresh, replaced = tmp_path / "fresh.json", tmp_path / "replaced.json"
+    replaced.write_text("old")
+    replaced.chmod(0o644)
+    write_atomic(fresh, "{}", mode=0o600)
+    write_atomic(replaced, "{}", mode=0o600)
+    assert (0o600, 0o600) == (_mode(fresh), _mode(replaced))

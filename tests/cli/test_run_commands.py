@@ -161,9 +161,9 @@ def test_approve_from_another_process(project: Path) -> None:
     [
         (["run", "release.py", "--source", "Source=nowhere"], 2, "--source Source=nowhere: no such file or folder"),
         (["history", "--workdir", "never"], 2, "no execution history here"),
-        (["history", "0000-not-an-id"], 1, "no execution 0000-not-an-id"),
-        (["approve", "0000-not-an-id", "Release", "Gate"], 1, "no execution 0000-not-an-id"),
-        (["retry", "0000-not-an-id", "Check"], 1, "no execution 0000-not-an-id"),
+        (["history", "0000-not-an-id"], 1, "no execution id starts with '0000-not-an-id'"),
+        (["approve", "0000-not-an-id", "Release", "Gate"], 1, "no execution id starts with '0000-not-an-id'"),
+        (["retry", "0000-not-an-id", "Check"], 1, "no execution id starts with '0000-not-an-id'"),
         (["run", "release.py", "--approve", "prompt"], 2, "--approve prompt needs a terminal"),
         (["run", "release.py"], 2, "the pipeline has manual approvals (Release/Gate) and stdin is not a terminal"),
     ],

@@ -55,10 +55,10 @@ def main() -> None:
     """
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
     """Write *text* to *path* through a temporary file and a rename: never a half-written file."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise click.ClickException(f"{path}: folder {directory} does not exist")
-    _write_atomic(path, text)
+    _write_atomic(path, text, mode=mode)

@@ -172,7 +172,7 @@ class _Secrets:
         path = self.record_path(workdir, execution_id)
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         body = {"files": [str(f) for f in self.files], "env": self.env, "argv": len(self.values)}
-        write_atomic(path, json.dumps(body, indent=2) + "\n")  # mkstemp: mode 0600
+        write_atomic(path, json.dumps(body, indent=2) + "\n", mode=0o600)
 
     @classmethod
     def for_retry(
