@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import struct
@@ -157,6 +158,16 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
+def _browser() -> str:
+    """Chromium, or a skip; where CI installed one (PIPEWEAVER_REQUIRE_BROWSER=1) its absence fails."""
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("PIPEWEAVER_REQUIRE_BROWSER"):
+            pytest.fail("PIPEWEAVER_REQUIRE_BROWSER is set, but no chromium is on PATH")
+        pytest.skip("needs Debian's chromium (`apt-get install -y chromium`; nox -s report)")
+    return browser
+
+
 def _png_rows(data: bytes) -> Iterator[bytes]:
     """Decode an 8-bit RGB/RGBA PNG (what Chromium writes) into raw pixel rows."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -211,13 +222,9 @@ def _render(browser: str, page: Path, tmp_path: Path) -> tuple[set[bytes], str, 
     return colours, dom.stdout, console
 
 
-@pytest.mark.skipif(
-    _chromium() is None, reason="needs Debian's chromium (`apt-get install -y chromium`; nox -s report)"
-)
 def test_real_report_renders_in_headless_chromium(tmp_path: Path, sample: pw.Pipeline) -> None:
     """A report of a real local execution renders: the screenshot is not blank, the self-check passes, no console errors."""
-    browser = _chromium()
-    assert browser is not None
+    browser = _browser()
     execution = run_with_fakes(
         sample,
         {"UnitTest": fake(fail="2 tests failed"), "Source": fake(variables={"CommitId": "abc123"})},
@@ -233,13 +240,9 @@ def test_real_report_renders_in_headless_chromium(tmp_path: Path, sample: pw.Pip
     assert "" == console
 
 
-@pytest.mark.skipif(
-    _chromium() is None, reason="needs Debian's chromium (`apt-get install -y chromium`; nox -s report)"
-)
 def test_console_error_check_can_fail(tmp_path: Path) -> None:
     """The console scan really sees script errors: a page that throws is caught."""
-    browser = _chromium()
-    assert browser is not None
+    browser = _browser()
     page = tmp_path / "broken.html"
     page.write_text("<!DOCTYPE html><html><body><p>x</p><script>throw new Error('boom')</script></body></html>")
 
