@@ -21,6 +21,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "_shapes_data": (1, ""),
     "_shapes": (1, ""),
     "_names": (1, ""),
+    "_loader": (1, ""),
     "_catalog": (1, ""),
     "_model": (2, ""),
     "_codec": (2, ""),

@@ -13,7 +13,6 @@ page is in :data:`RULES` (and in the generated ``docs/rules.md``).
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, cast, final
@@ -22,6 +21,7 @@ import attrs
 
 from . import _catalog, _cfn
 from ._codec import is_intrinsic, to_codepipeline, unwrap
+from ._loader import load_json
 from ._model import Expression, Pipeline
 from ._shapes import check_shape, join_key
 from ._triggers import compile_glob
@@ -1431,7 +1431,7 @@ def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> No
         value = config.get(key)
         if isinstance(value, str):
             try:
-                json.loads(value)
+                load_json(value)
             except ValueError as exc:
                 ctx.add(
                     "PW222",

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import pipeweaver as pw
 from pipeweaver import _cfn
 from pipeweaver._codec import is_intrinsic
+from pipeweaver._loader import TemplateConstructor
 from pipeweaver.synth import (
     from_cloudformation,
     from_codepipeline,
@@ -666,7 +667,7 @@ def test_composer_agrees_with_pyyaml(text: str) -> None:
 
     source = _text(text) if text.startswith("cfn/") else text
 
-    assert yaml.load(source, Loader=_cfn._Loader) == _cfn.load_template(source)
+    assert yaml.load(source, Loader=TemplateConstructor) == _cfn.load_template(source)
 
 
 _scalars = st.one_of(
@@ -687,7 +688,7 @@ def test_composer_agrees_with_pyyaml_on_generated_documents(data: dict[str, Any]
 
     text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True)
 
-    assert yaml.load(text, Loader=_cfn._Loader) == _cfn.load_template(text)
+    assert yaml.load(text, Loader=TemplateConstructor) == _cfn.load_template(text)
 
 
 def test_providers_without_known_permissions_are_listed_not_guessed() -> None:
