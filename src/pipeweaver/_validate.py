@@ -897,7 +897,45 @@ def _declaration_of(target: Any) -> _Target:
             key, value = _str(tag.get("key")), _str(tag.get("value"))
             if key is not None:
                 tags.append((f"tags[{i}]", key, value or ""))
-    return _Target(declaration=declaration, tags=tags)
+    return _Target(declaration=declaration, tags=tags, issues=_api_intrinsics(declaration))
+
+
+def _api_intrinsics(declaration: Any) -> list[Issue]:
+    """
+    CloudFormation intrinsics (``{"Ref": ...}``, ``{"Fn::Sub": ...}``) in CodePipeline API JSON.
+
+    The rules read an intrinsic as "a value CloudFormation fills in", which is right for a
+    template or a model bound for one; the API itself takes only literal values and rejects
+    these objects wherever they stand, so in API JSON each one is an error.
+    """
+    found: list[Issue] = []
+    stack: list[tuple[str, Any, int]] = [("", declaration, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        if is_intrinsic(value):
+            function = next(iter(value))
+            found.append(
+                Issue(
+                    code="PW003",
+                    severity="error",
+                    path=path,
+                    message=f"{{{function!r}: ...}} is a CloudFormation intrinsic function; the CodePipeline API "
+                    "takes literal values here",
+                    hint="deploy it with CloudFormation (as a template), or resolve it to a literal value",
+                )
+            )
+        elif depth >= _MAX_WALK:
+            continue  # deeper input is reported by the shape check (PW004)
+        elif isinstance(value, Mapping):
+            items = [(join_key(path, k), v, depth + 1) for k, v in value.items() if isinstance(k, str)]
+            stack.extend(reversed(items))
+        elif isinstance(value, list):
+            stack.extend(reversed([(f"{path}[{i}]", v, depth + 1) for i, v in enumerate(value)]))
+    return found
+
+
+#: How deep :func:`_api_intrinsics` looks (the shape check reports nesting beyond its own limit).
+_MAX_WALK: Final = 64
 
 
 def lint(target: Pipeline | Mapping[str, Any] | Any, *, region: str | None = None) -> list[Issue]:
@@ -1436,7 +1474,7 @@ def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> No
                 ctx.add(
                     "PW222",
                     join_key(cpath, key),
-                    f"{key} must be JSON text: {exc}",
+                    f"{key} must be JSON text: {str(exc).removeprefix('invalid JSON: ')}",
                     "write it as JSON, e.g. "
                     + (
                         '[{"name":"X","value":"1","type":"PLAINTEXT"}]'
