@@ -90,7 +90,7 @@ MALFORMED_YAML = {
 }
 
 
-@pytest.mark.parametrize("line, words", list(MALFORMED_YAML.values()), ids=list(MALFORMED_YAML))
+@pytest.mark.parametrize(("line", "words"), list(MALFORMED_YAML.values()), ids=list(MALFORMED_YAML))
 def test_malformed_yaml_scalars_are_a_load_error_naming_the_line(line: str, words: str) -> None:
     """Values their tag cannot hold, and integers too long to read, are one LoadError with line and fix."""
     text = HEADER + "      " + line + "\n"
@@ -192,7 +192,8 @@ def test_yaml_alias_bomb_and_duplicate_keys_are_refused_in_both_schemas(cloudfor
     with pytest.raises(LoadFailure) as twice:
         load_yaml("a: 1\nb: 2\na: 3\n", cloudformation=cloudformation)
 
-    assert bomb.value.unsafe and "aliases" in str(bomb.value)
+    assert bomb.value.unsafe
+    assert "aliases" in str(bomb.value)
     assert "duplicate key 'a' at line 3, column 1" == str(twice.value)
     assert twice.value.hint is not None
 
