@@ -16,7 +16,15 @@ import pipeweaver as pw
 from pipeweaver.synth import from_cloudformation, to_cloudformation
 
 from ..strategies import pipelines
-from ._hostile import FUZZ, TRICKY_TEXT, assert_issues_point_into, hostile_values, json_values, mutate
+from ._hostile import (
+    FUZZ,
+    TRICKY_TEXT,
+    assert_issues_point_into,
+    assert_no_internal_error,
+    hostile_values,
+    json_values,
+    mutate,
+)
 
 
 @st.composite
@@ -43,6 +51,29 @@ TAGS = [
     "!GetAtt A.Arn",
     "!!python/object/apply:os.system ['touch /tmp/pw-pwned']",
     "!Bogus x",
+    "!!int abc",
+    "!!float abc",
+    "!!bool maybe",
+    "!!map [1]",
+    "!!set [a]",
+    "!!timestamp [1]",
+    "!!binary '%%%'",
+    "!!omap [1]",
+    "!!pairs {a: 1}",
+    "!!str [a]",
+    "!!null {a: 1}",
+    "!!seq {a: 1}",
+    "!!int ''",
+    "!!float ''",
+    "!!int 0x",
+    "1" * 5000,
+    "-" + "9" * 4301,
+    "'" + '{"Ref":"X"}' + "'",
+    "'" + "[" * 3000 + "]" * 3000 + "'",
+    "{1: a, 2: b}",
+    "{? [a]: b}",
+    "&a [*a]",
+    "*nowhere",
 ]
 
 
@@ -106,6 +137,7 @@ def test_arbitrary_yaml_text_raises_only_load_error(chunks: list[str]) -> None:
     outcome = _outcome(text)
 
     assert isinstance(outcome, pw.Pipeline | pw.LoadError)
+    assert_no_internal_error(pw.lint(text))
 
 
 def _laughs(levels: int = 9, width: int = 9) -> str:
