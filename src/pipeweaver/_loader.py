@@ -319,7 +319,7 @@ def _expanded_size(root: yaml.Node, max_nodes: int) -> int:
 
 
 class _Constructor(yaml.SafeLoader):
-    """SafeLoader's constructor, made total: every malformed value is a ConstructorError with a mark."""
+    """SafeLoader's constructor, made total: every malformed value is a LoadFailure naming its line."""
 
     #: Read plain mapping keys as their text (CloudFormation's reading).
     keys_as_text = False
@@ -327,20 +327,21 @@ class _Constructor(yaml.SafeLoader):
     def _refuse(self, node: yaml.Node, problem: str, hint: str | None = None) -> LoadFailure:
         return LoadFailure.at(problem, node.start_mark, hint=hint)
 
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:  # type: ignore[override]
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, yaml.MappingNode):
-            raise self._refuse(node, f"expected a mapping for tag {node.tag!r}, found a {node.id}")
+            found = "sequence" if isinstance(node, yaml.SequenceNode) else "scalar"
+            raise self._refuse(node, f"expected a mapping for tag {node.tag!r}, found a {found}")
         seen: set[tuple[str, str]] = set()
         for key_node, _value in node.value:
             if isinstance(key_node, yaml.ScalarNode):
-                key = ("" if self.keys_as_text else key_node.tag, key_node.value)
-                if key in seen and key_node.value != "<<":
+                spelled = ("" if self.keys_as_text else key_node.tag, key_node.value)
+                if spelled in seen and key_node.value != "<<":
                     raise self._refuse(
                         key_node,
                         f"duplicate key {key_node.value!r}",
                         "a key may appear once in a mapping (YAML would silently keep the last); keep one",
                     )
-                seen.add(key)
+                seen.add(spelled)
         self.flatten_mapping(node)
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -359,8 +360,8 @@ class _Constructor(yaml.SafeLoader):
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
 
-    def construct_yaml_int(self, node: yaml.Node) -> int:  # type: ignore[override]
-        text = str(self.construct_scalar(node)).replace("_", "")  # type: ignore[arg-type]
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        text = str(self.construct_scalar(node)).replace("_", "")
         digits = len(text.lstrip("+-"))
         if digits > MAX_DIGITS:
             raise self._refuse(
@@ -376,7 +377,7 @@ class _Constructor(yaml.SafeLoader):
             ) from None
         return value
 
-    def construct_yaml_float(self, node: yaml.Node) -> float:  # type: ignore[override]
+    def construct_yaml_float(self, node: yaml.ScalarNode) -> float:
         try:
             value: float = super().construct_yaml_float(node)
         except (ValueError, IndexError):
@@ -385,17 +386,17 @@ class _Constructor(yaml.SafeLoader):
             ) from None
         return value
 
-    def construct_yaml_bool(self, node: yaml.Node) -> bool:  # type: ignore[override]
-        text = str(self.construct_scalar(node)).lower()  # type: ignore[arg-type]
+    def construct_yaml_bool(self, node: yaml.ScalarNode) -> bool:
+        text = str(self.construct_scalar(node)).lower()
         if text not in self.bool_values:
             raise self._refuse(
                 node, f"{text[:40]!r} is not a boolean (tag !!bool)", "write true or false, or remove the tag"
             )
         return bool(self.bool_values[text])
 
-    def construct_timestamp_text(self, node: yaml.Node) -> Any:
+    def construct_timestamp_text(self, node: yaml.ScalarNode) -> Any:
         # CloudFormation and CodeBuild read `2010-09-09` as text; a datetime would not survive JSON.
-        return self.construct_scalar(node)  # type: ignore[arg-type]
+        return self.construct_scalar(node)
 
     def construct_undefined(self, node: yaml.Node) -> Any:
         raise self._refuse(node, f"could not determine a constructor for the tag {node.tag!r}", self.tag_hint)
