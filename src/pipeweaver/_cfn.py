@@ -348,7 +348,7 @@ class TemplatePipeline:
     @property
     def prefix(self) -> str:
         """The template path of the resource's ``Properties``."""
-        return f"Resources.{self.logical_id}.Properties"
+        return join_key("Resources", str(self.logical_id)) + ".Properties"
 
     def path(self, api_path: str) -> str:
         """The template path of an API path inside this resource."""
@@ -364,7 +364,7 @@ def _pick(template: Mapping[str, Any], logical_id: str | None) -> str:
             f"the template has no pipeline resource {logical_id!r}",
             [
                 _issue(
-                    f"Resources.{logical_id}",
+                    join_key("Resources", str(logical_id)),
                     f"no {PIPELINE_TYPE} resource with this logical id",
                     f"choose one of: {', '.join(map(str, ids))}" if ids else None,
                     "PW002",
@@ -409,7 +409,7 @@ def declaration_of(template: Mapping[str, Any], logical_id: str | None = None) -
     if not isinstance(props, Mapping):
         found.issues.append(
             _issue(
-                f"Resources.{found.logical_id}.Properties",
+                found.prefix,
                 "the pipeline resource has no Properties mapping",
                 code="PW002",
             )
@@ -542,7 +542,7 @@ def template_path(api_path: str, logical_id: str, regions: Mapping[str, int] | N
     configuration keys are kept as written and ``artifactStores["us-east-1"]`` becomes the
     matching ``ArtifactStores[i].ArtifactStore`` (*regions* gives the list index).
     """
-    out = f"Resources.{logical_id}.Properties"
+    out = join_key("Resources", str(logical_id)) + ".Properties"
     if not api_path:
         return out
     text = api_path if api_path.startswith(("[", ".")) else "." + api_path
