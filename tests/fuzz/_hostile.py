@@ -171,7 +171,7 @@ def mutate(draw: st.DrawFn, data: Any) -> Any:
         elif op == "stringify":
             try:
                 parent[key] = str(node)
-            except RecursionError:  # an earlier "wrap" nested it thousands deep
+            except (RecursionError, ValueError):  # nested thousands deep by a "wrap", or a huge integer
                 parent[key] = "[[[...]]]"
         elif op == "wrap":
             parent[key] = deep(draw(st.integers(1, 200)), node)
