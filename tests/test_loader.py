@@ -276,3 +276,19 @@ def test_cli_validate_refuses_api_json_with_an_intrinsic(tmp_path: Path) -> None
     assert "stages[1].actions[0].configuration.ProjectName" in result.stdout
     assert "CloudFormation intrinsic" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_cli_reads_a_5000_digit_number_in_api_json_as_a_readable_error(tmp_path: Path) -> None:
+    """`pipeweaver validate` on API JSON holding a 5,000-digit runOrder names the problem, not an internal error."""
+    api = _api()
+    api["stages"][1]["actions"][0]["runOrder"] = 7
+    path = tmp_path / "pipeline.json"
+    path.write_text(json.dumps(api).replace('"runOrder": 7', '"runOrder": ' + "1" * 5000))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeweaver", "validate", str(path)], capture_output=True, text=True, timeout=60
+    )
+
+    assert 1 == result.returncode
+    assert "an integer of 5000 digits" in result.stdout
+    assert "internal error" not in result.stdout + result.stderr

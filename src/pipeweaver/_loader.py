@@ -159,7 +159,7 @@ def load_json(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
     try:
         return json.loads(text, parse_int=_bounded_int)
     except json.JSONDecodeError as exc:
-        raise LoadFailure(f"invalid JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from None
+        raise LoadFailure(exc.msg, line=exc.lineno, column=exc.colno) from None
     except RecursionError:  # unreachable after the depth scan; kept so no input can crash
         raise LoadFailure(f"nesting deeper than {max_depth} levels", unsafe=True) from None
 

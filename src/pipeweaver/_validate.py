@@ -1474,7 +1474,7 @@ def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> No
                 ctx.add(
                     "PW222",
                     join_key(cpath, key),
-                    f"{key} must be JSON text: {str(exc).removeprefix('invalid JSON: ')}",
+                    f"{key} must be JSON text: {exc}",
                     "write it as JSON, e.g. "
                     + (
                         '[{"name":"X","value":"1","type":"PLAINTEXT"}]'
