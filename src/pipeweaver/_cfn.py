@@ -1,7 +1,7 @@
 """CloudFormation templates <-> API-shaped declarations: safe loading, key case and paths.
 
 Layer: model (beside :mod:`pipeweaver._codec`). Imports the shape tables, the codec's
-intrinsic test and errors. :func:`pipeweaver.synth.from_cloudformation` and
+intrinsic test, the bounded loader (:mod:`pipeweaver._loader`) and errors. :func:`pipeweaver.synth.from_cloudformation` and
 :func:`pipeweaver.lint` both read templates through :func:`load_template` and
 :func:`declaration_of`, so a template path means the same thing in every error.
 
