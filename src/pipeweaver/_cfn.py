@@ -1,9 +1,10 @@
 """CloudFormation templates <-> API-shaped declarations: safe loading, key case and paths.
 
 Layer: model (beside :mod:`pipeweaver._codec`). Imports the shape tables, the codec's
-intrinsic test, the bounded loader (:mod:`pipeweaver._loader`) and errors. :func:`pipeweaver.synth.from_cloudformation` and
-:func:`pipeweaver.lint` both read templates through :func:`load_template` and
-:func:`declaration_of`, so a template path means the same thing in every error.
+intrinsic test, the bounded loader (:mod:`pipeweaver._loader`) and errors.
+:func:`pipeweaver.synth.from_cloudformation` and :func:`pipeweaver.lint` both read templates
+through :func:`load_template` and :func:`declaration_of`, so a template path means the same
+thing in every error.
 
 Loading is safe: only the YAML core schema plus CloudFormation's short-form intrinsic tags
 (``!Ref``, ``!Sub``, ``!GetAtt``, ...) are understood, alias expansion, nesting depth and text
