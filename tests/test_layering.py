@@ -22,6 +22,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "_shapes": (1, ""),
     "_names": (1, ""),
     "_files": (1, ""),
+    "_loader": (1, ""),
     "_catalog": (1, ""),
     "_masking": (1, ""),
     "_model": (2, ""),

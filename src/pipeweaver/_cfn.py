@@ -1,9 +1,10 @@
 """CloudFormation templates <-> API-shaped declarations: safe loading, key case and paths.
 
 Layer: model (beside :mod:`pipeweaver._codec`). Imports the shape tables, the codec's
-intrinsic test and errors. :func:`pipeweaver.synth.from_cloudformation` and
-:func:`pipeweaver.lint` both read templates through :func:`load_template` and
-:func:`declaration_of`, so a template path means the same thing in every error.
+intrinsic test, the bounded loader (:mod:`pipeweaver._loader`) and errors.
+:func:`pipeweaver.synth.from_cloudformation` and :func:`pipeweaver.lint` both read templates
+through :func:`load_template` and :func:`declaration_of`, so a template path means the same
+thing in every error.
 
 Loading is safe: only the YAML core schema plus CloudFormation's short-form intrinsic tags
 (``!Ref``, ``!Sub``, ``!GetAtt``, ...) are understood, alias expansion, nesting depth and text
@@ -30,14 +31,13 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
-import yaml
-import yaml.cyaml
-
+from . import _loader
 from ._codec import is_intrinsic
-from ._shapes import SHAPES, check_shape, join_index, join_key
+from ._loader import LoadFailure, load_json, load_yaml
+from ._shapes import SHAPES, check_shape, join_index, join_key, number_text
 from .errors import Issue, LoadError
 
 __all__ = [
@@ -58,14 +58,12 @@ __all__ = [
 ]
 
 PIPELINE_TYPE: Final = "AWS::CodePipeline::Pipeline"
-#: Largest template text accepted, in characters: CloudFormation's own limit for a template
-#: body (1 MB, read from S3), which also bounds the pure-Python YAML parse to seconds.
-MAX_TEXT: Final = 1_048_576
+#: Largest template text accepted, in characters (see :data:`pipeweaver._loader.MAX_TEXT`).
+MAX_TEXT: Final = _loader.MAX_TEXT
 #: Deepest nesting of mappings and lists accepted.
-MAX_DEPTH: Final = 64
-#: Most nodes a document may stand for once YAML aliases are followed (a 1 MB template of
-#: ordinary YAML has far fewer; a "billion laughs" document far more).
-MAX_ALIAS_NODES: Final = 1_000_000
+MAX_DEPTH: Final = _loader.MAX_DEPTH
+#: Most nodes a document may stand for once YAML aliases are followed.
+MAX_ALIAS_NODES: Final = _loader.MAX_NODES
 #: The expression standing for a ``Name`` left out of the template.
 NO_NAME: Final = {"Ref": "AWS::NoValue"}
 
@@ -77,206 +75,11 @@ def _issue(path: str, message: str, hint: str | None = None, code: str = "PW000"
 
 
 # ---------------------------------------------------------------------------------------------
-# safe YAML
+# safe loading (the bounded loader of :mod:`pipeweaver._loader`)
 
 
 class _Hostile(Exception):
     pass
-
-
-class _Duplicate(Exception):
-    pass
-
-
-_SCALAR_FUNCTIONS = {
-    "Ref": "Ref",
-    "Condition": "Condition",
-}
-_FUNCTIONS = (
-    "Base64",
-    "Cidr",
-    "FindInMap",
-    "GetAtt",
-    "GetAZs",
-    "If",
-    "ImportValue",
-    "Join",
-    "Length",
-    "Select",
-    "Split",
-    "Sub",
-    "ToJsonString",
-    "Transform",
-    "And",
-    "Equals",
-    "Not",
-    "Or",
-)
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader's constructor with CloudFormation's short forms; composition is :func:`_compose`."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        # CloudFormation refuses duplicate keys; YAML would silently keep the last one.
-        seen: set[Any] = set()
-        for key_node, _value in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                key = key_node.value
-                if key in seen and key != "<<":
-                    mark = key_node.start_mark
-                    raise _Duplicate(f"duplicate key {key!r} at line {mark.line + 1}, column {mark.column + 1}")
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _construct_short(function: str) -> Callable[[yaml.SafeLoader, yaml.Node], Any]:
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            value: Any = loader.construct_scalar(node)
-            if function == "Fn::GetAtt" and isinstance(value, str):
-                resource, _, attribute = value.partition(".")
-                value = [resource, attribute]
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            assert isinstance(node, yaml.MappingNode)
-            value = loader.construct_mapping(node, deep=True)
-        return {function: value}
-
-    return construct
-
-
-for _short, _long in _SCALAR_FUNCTIONS.items():
-    _Loader.add_constructor(f"!{_short}", _construct_short(_long))
-for _short in _FUNCTIONS:
-    _Loader.add_constructor(f"!{_short}", _construct_short(f"Fn::{_short}"))
-
-
-def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
-    # CloudFormation reads `2010-09-09` as text; a datetime would not survive JSON.
-    assert isinstance(node, yaml.ScalarNode)
-    return loader.construct_scalar(node)
-
-
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
-
-
-def _compose(text: str) -> yaml.Node | None:
-    """
-    Build the node graph of a single-document YAML stream, iteratively, from parser events.
-
-    libyaml's parser (when PyYAML has it) or PyYAML's own, both iterative, supply the events;
-    composing them here rather than in PyYAML's recursive composer lets nesting stop at
-    :data:`MAX_DEPTH` at once, with no recursion anywhere.
-    """
-    parser: Any = yaml.cyaml.CParser(text) if yaml.__with_libyaml__ else yaml.SafeLoader(text)  # type: ignore[attr-defined]
-    resolver: Any = yaml.resolver.Resolver()
-    anchors: dict[str, yaml.Node] = {}
-    stack: list[yaml.Node] = []
-    keys: list[yaml.Node | None] = []
-    root: yaml.Node | None = None
-    documents = 0
-
-    def attach(node: yaml.Node) -> None:
-        nonlocal root
-        if not stack:
-            root = node
-        elif isinstance(stack[-1], yaml.SequenceNode):
-            stack[-1].value.append(node)
-        elif keys[-1] is None:
-            keys[-1] = node
-        else:
-            stack[-1].value.append((keys[-1], node))
-            keys[-1] = None
-
-    def anchor(event: Any, node: yaml.Node) -> None:
-        if event.anchor is not None:
-            if event.anchor in anchors:
-                raise yaml.composer.ComposerError(
-                    None, None, f"found duplicate anchor {event.anchor!r}", event.start_mark
-                )
-            anchors[event.anchor] = node
-
-    try:
-        while parser.check_event():
-            event: Any = parser.get_event()
-            mark: Any = event.start_mark
-            end: Any = event.end_mark
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise yaml.composer.ComposerError(
-                        None, None, "expected a single document, but found another document", mark
-                    )
-            elif isinstance(event, yaml.AliasEvent):
-                if event.anchor not in anchors:
-                    raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}", mark)
-                attach(anchors[event.anchor])
-            elif isinstance(event, yaml.ScalarEvent):
-                tag = event.tag
-                if tag is None or tag == "!":
-                    tag = resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
-                node: yaml.Node = yaml.ScalarNode(tag, event.value, mark, end, style=event.style)
-                anchor(event, node)
-                attach(node)
-            elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
-                if len(stack) >= MAX_DEPTH:
-                    raise _Hostile(f"nesting deeper than {MAX_DEPTH} levels at line {mark.line + 1}")
-                kind = yaml.SequenceNode if isinstance(event, yaml.SequenceStartEvent) else yaml.MappingNode
-                tag = event.tag
-                if tag is None or tag == "!":
-                    tag = resolver.resolve(kind, None, event.implicit)
-                node = kind(tag, [], mark, None, flow_style=event.flow_style)
-                anchor(event, node)
-                attach(node)
-                stack.append(node)
-                keys.append(None)
-            elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
-                stack.pop().end_mark = end
-                keys.pop()
-    finally:
-        dispose = getattr(parser, "dispose", None)
-        if dispose is not None:
-            dispose()
-    return root
-
-
-def _expanded_size(root: yaml.Node) -> int:
-    """How many nodes *root* stands for once aliases are expanded (memoised, iterative)."""
-    sizes: dict[int, int] = {}
-    open_: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        if id(node) in sizes:
-            continue
-        children: list[yaml.Node] = []
-        if isinstance(node, yaml.SequenceNode):
-            children = list(node.value)
-        elif isinstance(node, yaml.MappingNode):
-            children = [n for pair in node.value for n in pair]
-        if done:
-            open_.discard(id(node))
-            total = 1 + sum(sizes[id(c)] for c in children)
-            if total > MAX_ALIAS_NODES:
-                raise _Hostile(
-                    f"the document stands for more than {MAX_ALIAS_NODES} values once YAML aliases are "
-                    f"followed (a 'billion laughs' document?)"
-                )
-            sizes[id(node)] = total
-            continue
-        if id(node) in open_:
-            continue
-        open_.add(id(node))
-        stack.append((node, True))
-        for child in children:
-            if id(child) in open_:
-                mark = child.start_mark
-                raise _Hostile(f"a YAML alias at line {mark.line + 1} refers to a node that contains it")
-            if id(child) not in sizes:
-                stack.append((child, False))
-    return sizes[id(root)]
 
 
 def _check_depth(data: Any) -> None:
@@ -299,32 +102,21 @@ def _check_depth(data: Any) -> None:
             stack.extend((v, depth + 1) for v in value)
 
 
-def _parse_yaml(text: str) -> Any:
-    node = _compose(text)
-    if node is None:
-        return None
-    _expanded_size(node)
-    # The loader is used for its constructor only (the node graph is already composed).
-    constructor = _Loader("")
-    try:
-        return constructor.construct_document(node)
-    finally:
-        constructor.dispose()
-
-
 def _parse_json_or_yaml(text: str) -> Any:
     if not text.lstrip().startswith("{"):
-        return _parse_yaml(text)
+        return load_yaml(text, cloudformation=True)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError:
+        return load_json(text)
+    except LoadFailure as exc:
+        if exc.unsafe:
+            raise
         # A YAML flow mapping also starts with "{"; if it is not YAML either, the JSON error
         # is the one that helps.
         try:
-            return _parse_yaml(text)
-        except (yaml.YAMLError, _Hostile, _Duplicate, RecursionError):
+            return load_yaml(text, cloudformation=True)
+        except LoadFailure:
             pass
-        raise
+        raise exc from None
 
 
 def load_template(source: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
@@ -353,37 +145,11 @@ def load_template(source: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
             )
         try:
             data = _parse_json_or_yaml(text)
-        except json.JSONDecodeError as exc:
-            raise LoadError(
-                "the template is not valid JSON",
-                [_issue("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")],
-            ) from None
-        except _Hostile as exc:
-            raise LoadError("the template was rejected as unsafe", [_issue("", str(exc))]) from None
-        except _Duplicate as exc:
-            raise LoadError(
-                "the template is not valid CloudFormation YAML",
-                [_issue("", str(exc), "CloudFormation refuses duplicate keys; keep one")],
-            ) from None
-        except RecursionError:
-            raise LoadError(
-                "the template was rejected as unsafe", [_issue("", f"nesting deeper than {MAX_DEPTH} levels")]
-            ) from None
-        except UnicodeEncodeError as exc:
-            raise LoadError(
-                "the template is not valid text",
-                [_issue("", f"it holds characters that are not valid Unicode ({exc.reason} at position {exc.start})")],
-            ) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            hint = None
-            if "constructor" in str(problem) or "tag" in str(problem):
-                hint = "only CloudFormation's short-form intrinsics (!Ref, !Sub, !GetAtt, ...) are allowed as tags"
-            raise LoadError(
-                "the template is not valid CloudFormation YAML", [_issue("", f"{problem}{where}", hint)]
-            ) from None
+        except LoadFailure as exc:
+            if exc.unsafe:
+                raise LoadError("the template was rejected as unsafe", [_issue("", str(exc), exc.hint)]) from None
+            what = "JSON" if text.lstrip().startswith("{") else "CloudFormation YAML"
+            raise LoadError(f"the template is not valid {what}", [_issue("", str(exc), exc.hint)]) from None
     try:
         _check_depth(data)
     except _Hostile as exc:
@@ -426,7 +192,10 @@ def region_key(region: Any) -> str:
     """The ``artifactStores`` map key for a CloudFormation ``Region`` (intrinsics as compact JSON)."""
     if isinstance(region, str):
         return region
-    return json.dumps(region, sort_keys=True, separators=(",", ":"))
+    try:
+        return json.dumps(region, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):  # keys JSON cannot hold, integers too long to print
+        return f"<{type(region).__name__} {id(region):x}>"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,7 +206,9 @@ def _text_of(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return str(value)
+        text = number_text(value)
+        # an integer too long to print stays a number: the shape check reports it where text belongs
+        return value if text.startswith("a ") else text
     return value
 
 
@@ -447,7 +218,10 @@ def _config_value(value: Any) -> Any:
     if isinstance(value, bool | int | float):
         return _text_of(value)
     if isinstance(value, list | Mapping):
-        return json.dumps(value, separators=(",", ":"))
+        try:
+            return json.dumps(value, separators=(",", ":"))
+        except (TypeError, ValueError):  # keys JSON cannot hold, integers too long to print
+            return value
     return value
 
 
@@ -502,11 +276,29 @@ def _convert(value: Any, shape_name: str, tpath: str, issues: list[Issue]) -> An
     if kind == "map":
         if isinstance(value, str) and shape_name.endswith("ConfigurationMap"):
             try:
-                parsed = json.loads(value)
-            except ValueError:
+                parsed = load_json(value)
+            except LoadFailure as exc:
                 issues.append(
                     _issue(
-                        tpath, "Configuration is a string that is not a JSON object", "write it as a mapping", "PW003"
+                        tpath,
+                        f"Configuration is a string that is not a JSON object ({exc})",
+                        "write it as a mapping",
+                        "PW003",
+                    )
+                )
+                return {}
+            if not isinstance(parsed, Mapping) or is_intrinsic(parsed):
+                issues.append(
+                    _issue(
+                        tpath,
+                        "Configuration is a string that is not a JSON object of settings"
+                        + (
+                            " (CloudFormation does not run a function written inside a string)"
+                            if is_intrinsic(parsed)
+                            else ""
+                        ),
+                        "write it as a mapping",
+                        "PW003",
                     )
                 )
                 return {}
@@ -557,7 +349,7 @@ class TemplatePipeline:
     @property
     def prefix(self) -> str:
         """The template path of the resource's ``Properties``."""
-        return f"Resources.{self.logical_id}.Properties"
+        return join_key("Resources", str(self.logical_id)) + ".Properties"
 
     def path(self, api_path: str) -> str:
         """The template path of an API path inside this resource."""
@@ -573,9 +365,9 @@ def _pick(template: Mapping[str, Any], logical_id: str | None) -> str:
             f"the template has no pipeline resource {logical_id!r}",
             [
                 _issue(
-                    f"Resources.{logical_id}",
+                    join_key("Resources", str(logical_id)),
                     f"no {PIPELINE_TYPE} resource with this logical id",
-                    f"choose one of: {', '.join(ids)}" if ids else None,
+                    f"choose one of: {', '.join(map(str, ids))}" if ids else None,
                     "PW002",
                 )
             ],
@@ -595,7 +387,7 @@ def _pick(template: Mapping[str, Any], logical_id: str | None) -> str:
     if len(ids) > 1:
         raise LoadError(
             f"the template defines {len(ids)} pipelines; say which one with logical_id=",
-            [_issue("Resources", f"pipelines: {', '.join(ids)}", f"pass logical_id={ids[0]!r} (or another)")],
+            [_issue("Resources", f"pipelines: {', '.join(map(str, ids))}", f"pass logical_id={ids[0]!r} (or another)")],
         )
     return ids[0]
 
@@ -618,7 +410,7 @@ def declaration_of(template: Mapping[str, Any], logical_id: str | None = None) -
     if not isinstance(props, Mapping):
         found.issues.append(
             _issue(
-                f"Resources.{found.logical_id}.Properties",
+                found.prefix,
                 "the pipeline resource has no Properties mapping",
                 code="PW002",
             )
@@ -751,7 +543,7 @@ def template_path(api_path: str, logical_id: str, regions: Mapping[str, int] | N
     configuration keys are kept as written and ``artifactStores["us-east-1"]`` becomes the
     matching ``ArtifactStores[i].ArtifactStore`` (*regions* gives the list index).
     """
-    out = f"Resources.{logical_id}.Properties"
+    out = join_key("Resources", str(logical_id)) + ".Properties"
     if not api_path:
         return out
     text = api_path if api_path.startswith(("[", ".")) else "." + api_path

@@ -16,7 +16,7 @@ from typing import Any, Final
 from ._shapes_data import SHAPES
 from .errors import Issue
 
-__all__ = ["SHAPES", "ShapeCodes", "check_shape", "join_key", "join_index", "shape_limits"]
+__all__ = ["SHAPES", "ShapeCodes", "check_shape", "join_key", "join_index", "number_text", "shape_limits"]
 
 #: Maximum nesting the walk follows; deeper input is reported, never recursed into.
 MAX_DEPTH: Final = 64
@@ -45,6 +45,19 @@ def join_key(path: str, key: str) -> str:
         return f"{path}.{key}" if path else key
     quoted = key.replace("\\", "\\\\").replace('"', '\\"')
     return f'{path}["{quoted}"]'
+
+
+def number_text(value: int | float) -> str:
+    """
+    A number as text for a message: ``str(value)``, or ``a 5001-digit number`` for an integer too long to print.
+
+    Python refuses to turn an integer of more than 4,300 digits into text (ValueError); a
+    message about such a value must not fail in its own turn.
+    """
+    if isinstance(value, int) and value.bit_length() > 14_000:  # ~4,214 digits: below the limit
+        digits = int(value.bit_length() * 0.30103) + 1
+        return f"a {digits}-digit number"
+    return str(value)
 
 
 def join_index(path: str, index: int) -> str:
@@ -478,7 +491,7 @@ def _walk(
                         code=ShapeCodes.RANGE,
                         severity="error",
                         path=path,
-                        message=f"{value} is outside the allowed range {bounds} for {shape_name}",
+                        message=f"{number_text(value)} is outside the allowed range {bounds} for {shape_name}",
                         hint=f"use a value in {bounds}",
                     )
                 )

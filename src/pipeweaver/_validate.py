@@ -13,7 +13,6 @@ page is in :data:`RULES` (and in the generated ``docs/rules.md``).
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, cast, final
@@ -22,6 +21,7 @@ import attrs
 
 from . import _catalog, _cfn
 from ._codec import is_intrinsic, to_codepipeline, unwrap
+from ._loader import load_json
 from ._model import Expression, Pipeline
 from ._shapes import check_shape, join_key
 from ._triggers import compile_glob
@@ -899,7 +899,45 @@ def _declaration_of(target: Any) -> _Target:
             key, value = _str(tag.get("key")), _str(tag.get("value"))
             if key is not None:
                 tags.append((f"tags[{i}]", key, value or ""))
-    return _Target(declaration=declaration, tags=tags)
+    return _Target(declaration=declaration, tags=tags, issues=_api_intrinsics(declaration))
+
+
+def _api_intrinsics(declaration: Any) -> list[Issue]:
+    """
+    CloudFormation intrinsics (``{"Ref": ...}``, ``{"Fn::Sub": ...}``) in CodePipeline API JSON.
+
+    The rules read an intrinsic as "a value CloudFormation fills in", which is right for a
+    template or a model bound for one; the API itself takes only literal values and rejects
+    these objects wherever they stand, so in API JSON each one is an error.
+    """
+    found: list[Issue] = []
+    stack: list[tuple[str, Any, int]] = [("", declaration, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        if is_intrinsic(value):
+            function = next(iter(value))
+            found.append(
+                Issue(
+                    code="PW003",
+                    severity="error",
+                    path=path,
+                    message=f"{{{function!r}: ...}} is a CloudFormation intrinsic function; the CodePipeline API "
+                    "takes literal values here",
+                    hint="deploy it with CloudFormation (as a template), or resolve it to a literal value",
+                )
+            )
+        elif depth >= _MAX_WALK:
+            continue  # deeper input is reported by the shape check (PW004)
+        elif isinstance(value, Mapping):
+            items = [(join_key(path, k), v, depth + 1) for k, v in value.items() if isinstance(k, str)]
+            stack.extend(reversed(items))
+        elif isinstance(value, list):
+            stack.extend(reversed([(f"{path}[{i}]", v, depth + 1) for i, v in enumerate(value)]))
+    return found
+
+
+#: How deep :func:`_api_intrinsics` looks (the shape check reports nesting beyond its own limit).
+_MAX_WALK: Final = 64
 
 
 def lint(target: Pipeline | Mapping[str, Any] | Any, *, region: str | None = None) -> list[Issue]:
@@ -1433,7 +1471,7 @@ def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> No
         value = config.get(key)
         if isinstance(value, str):
             try:
-                json.loads(value)
+                load_json(value)
             except ValueError as exc:
                 ctx.add(
                     "PW222",
@@ -1708,8 +1746,8 @@ def _only_in_env_values(text: str) -> bool:
     value of an environment variable, which a script reads as ``"$NAME"``, never as shell text.
     """
     try:
-        entries = json.loads(text)
-    except (ValueError, RecursionError):  # PW222 reports the broken JSON
+        entries = load_json(text)
+    except ValueError:  # PW222 reports the broken JSON (LoadFailure is a ValueError)
         return False
     if not isinstance(entries, list):
         return False

@@ -51,7 +51,31 @@ TRICKY_TEXT = [
     '"\\',
     "{}",
     "[]",
+    '{"Ref":"X"}',
+    '{"Fn::Sub":"${AWS::Region}"}',
 ]
+
+#: CloudFormation intrinsics, which the CodePipeline API refuses wherever they stand.
+INTRINSICS: list[object] = [
+    {"Ref": "X"},
+    {"Fn::Sub": "${AWS::StackName}-x"},
+    {"Fn::GetAtt": ["Role", "Arn"]},
+    {"Fn::Join": ["", ["a", {"Ref": "B"}]]},
+    {"Fn::If": ["Prod", "a", {"Ref": "AWS::NoValue"}]},
+    {"Fn::ImportValue": "Exported"},
+]
+
+#: Integers past Python's 4,300-digit text conversion limit (printing one raises ValueError;
+#: drawn through a map so Hypothesis never needs to print one to describe the strategy).
+huge_integers = st.integers(4_300, 5_100).map(lambda digits: 10**digits) | st.just(0).map(lambda _: -(10**5001))
+
+
+def nested_json_text(depth: int, kind: str = "list") -> str:
+    """JSON *text* nested *depth* levels: parsing it with plain json.loads recurses that deep."""
+    if kind == "list":
+        return "[" * depth + "]" * depth
+    return '{"a":' * depth + "1" + "}" * depth
+
 
 scalars = st.one_of(
     st.none(),
@@ -60,15 +84,24 @@ scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=30),
     st.sampled_from(TRICKY_TEXT),
+    huge_integers,
+    st.sampled_from(INTRINSICS),
+)
+
+#: Mapping keys, including the non-string keys a parsed YAML document or a Python dict may hold.
+keys = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["name", "stages", "actions", "Ref", "Fn::Sub"]),
+    st.integers(-3, 3),
+    st.none(),
+    st.booleans(),
 )
 
 json_values = st.recursive(
     scalars,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(
-            st.one_of(st.text(max_size=12), st.sampled_from(["name", "stages", "actions", "Ref"])), children, max_size=4
-        ),
+        st.dictionaries(keys, children, max_size=4),
     ),
     max_leaves=20,
 )
@@ -87,6 +120,8 @@ hostile_values = st.one_of(
     st.integers(1, 3000).map(lambda n: deep(n)),
     st.integers(1, 3000).map(lambda n: deep(n, kind="dict")),
     st.integers(1_000, 300_000).map(lambda n: "A" * n),
+    st.builds(nested_json_text, st.integers(60, 6_000), st.sampled_from(["list", "dict"])),
+    st.integers(4_290, 5_100).map(lambda n: "1" * n),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=64),
 )
 
@@ -115,10 +150,11 @@ def mutate(draw: st.DrawFn, data: Any) -> Any:
     """Apply 1-4 random mutations to *data*: drop, replace, add, retype, deepen, huge, unicode, null."""
     for _ in range(draw(st.integers(1, 4))):
         nodes = list(_containers(data))
-        trail, node = draw(st.sampled_from(nodes))
+        # an index, not sampled_from(nodes): Hypothesis may print what it samples, and a huge integer cannot be printed
+        trail, node = nodes[draw(st.integers(0, len(nodes) - 1))]
         op = draw(st.sampled_from(["drop", "replace", "add", "stringify", "wrap", "huge", "unicode", "null"]))
         if op == "add" and isinstance(node, dict):
-            node[draw(st.one_of(st.text(max_size=20), st.sampled_from(TRICKY_TEXT)))] = draw(json_values)
+            node[draw(st.one_of(st.text(max_size=20), st.sampled_from(TRICKY_TEXT), keys))] = draw(json_values)
             continue
         if op == "add" and isinstance(node, list):
             node.append(draw(json_values))
@@ -136,7 +172,7 @@ def mutate(draw: st.DrawFn, data: Any) -> Any:
         elif op == "stringify":
             try:
                 parent[key] = str(node)
-            except RecursionError:  # an earlier "wrap" nested it thousands deep
+            except (RecursionError, ValueError):  # nested thousands deep by a "wrap", or a huge integer
                 parent[key] = "[[[...]]]"
         elif op == "wrap":
             parent[key] = deep(draw(st.integers(1, 200)), node)
@@ -232,3 +268,9 @@ def assert_issues_point_into(data: object, issues: tuple[pw.Issue, ...] | list[p
 
     # this module is not assertion-rewritten by pytest, so the message carries the details
     assert [] == bad, f"issues whose path does not point into the input: {bad}"
+
+
+def assert_no_internal_error(issues: tuple[pw.Issue, ...] | list[pw.Issue]) -> None:
+    """No issue is PW099 (a rule or loader that crashed, caught by lint)."""
+    crashed = [i.message for i in issues if i.code == "PW099"]
+    assert [] == crashed, f"internal errors: {crashed}"

@@ -16,7 +16,15 @@ import pipeweaver as pw
 from pipeweaver.synth import from_cloudformation, to_cloudformation
 
 from ..strategies import pipelines
-from ._hostile import FUZZ, TRICKY_TEXT, assert_issues_point_into, hostile_values, json_values, mutate
+from ._hostile import (
+    FUZZ,
+    TRICKY_TEXT,
+    assert_issues_point_into,
+    assert_no_internal_error,
+    hostile_values,
+    json_values,
+    mutate,
+)
 
 
 @st.composite
@@ -43,6 +51,29 @@ TAGS = [
     "!GetAtt A.Arn",
     "!!python/object/apply:os.system ['touch /tmp/pw-pwned']",
     "!Bogus x",
+    "!!int abc",
+    "!!float abc",
+    "!!bool maybe",
+    "!!map [1]",
+    "!!set [a]",
+    "!!timestamp [1]",
+    "!!binary '%%%'",
+    "!!omap [1]",
+    "!!pairs {a: 1}",
+    "!!str [a]",
+    "!!null {a: 1}",
+    "!!seq {a: 1}",
+    "!!int ''",
+    "!!float ''",
+    "!!int 0x",
+    "1" * 5000,
+    "-" + "9" * 4301,
+    "'" + '{"Ref":"X"}' + "'",
+    "'" + "[" * 3000 + "]" * 3000 + "'",
+    "{1: a, 2: b}",
+    "{? [a]: b}",
+    "&a [*a]",
+    "*nowhere",
 ]
 
 
@@ -84,7 +115,8 @@ def test_template_text_raises_only_load_error(template: Any, form: str) -> None:
 
     if isinstance(outcome, pw.LoadError):
         assert outcome.issues
-        assert_issues_point_into(template, outcome.issues)
+        # keys as the text holds them: JSON and CloudFormation's YAML both read `1:`/`null:` as text
+        assert_issues_point_into(json.loads(json.dumps(template)), outcome.issues)
     else:
         assert isinstance(outcome, pw.Pipeline)
 
@@ -106,6 +138,7 @@ def test_arbitrary_yaml_text_raises_only_load_error(chunks: list[str]) -> None:
     outcome = _outcome(text)
 
     assert isinstance(outcome, pw.Pipeline | pw.LoadError)
+    assert_no_internal_error(pw.lint(text))
 
 
 def _laughs(levels: int = 9, width: int = 9) -> str:

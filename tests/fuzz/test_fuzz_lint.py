@@ -9,7 +9,7 @@ from hypothesis import given
 import pipeweaver as pw
 from pipeweaver.synth import from_codepipeline
 
-from ._hostile import FUZZ, assert_issues_point_into, deep, inputs
+from ._hostile import FUZZ, assert_issues_point_into, assert_no_internal_error, deep, inputs
 from .test_fuzz_cloudformation import templates
 
 
@@ -20,6 +20,7 @@ def test_lint_never_raises_and_paths_point_into_input(data: Any) -> None:
     issues = pw.lint(data)
 
     assert all(isinstance(i, pw.Issue) and i.severity in ("error", "warning") for i in issues)
+    assert_no_internal_error(issues)
     assert_issues_point_into(data, issues)
 
 
@@ -47,6 +48,7 @@ def test_lint_on_templates_never_raises_and_paths_point_into_the_template(templa
     issues = pw.lint(template)
 
     assert all(isinstance(i, pw.Issue) for i in issues)
+    assert_no_internal_error(issues)
     assert_issues_point_into(template, issues)
 
 

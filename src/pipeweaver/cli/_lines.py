@@ -1,7 +1,8 @@
 """Map issue paths (``stages[1].actions[0].name``) to line numbers in the JSON or YAML file.
 
-The file is *composed* with PyYAML (nodes carry their marks; nothing is constructed, so tags
-and aliases are harmless). JSON is read the same way: it is a subset of YAML flow syntax in
+The file is *composed* by the project's bounded YAML loader (:func:`pipeweaver._loader.compose`:
+nodes carry their marks, nothing is constructed, so tags are inert, and nesting, size and alias
+expansion are bounded). JSON is read the same way: it is a subset of YAML flow syntax in
 every file AWS tools print. When a path cannot be followed to the end, the deepest node
 reached is used, which still points the reader at the right block.
 """
@@ -12,6 +13,8 @@ import re
 from typing import Final
 
 import yaml
+
+from .._loader import LoadFailure, compose
 
 __all__ = ["LineMap", "split_path"]
 
@@ -46,10 +49,10 @@ class LineMap:
             # YAML refuses tabs as indentation; spaces keep every line number as it was.
             text = text.replace("\t", " ")
         try:
-            # libyaml's composer (when PyYAML has it) is ~10x faster and gives the same marks
-            self._root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except (yaml.YAMLError, RecursionError):
-            # Tabs or exotic escapes in JSON can trip the YAML reader: no line numbers then.
+            self._root = compose(text)
+        except LoadFailure:
+            # Tabs or exotic escapes in JSON can trip the YAML reader, and hostile text breaks a
+            # bound: no line numbers then (the loader reports the problem itself).
             self._root = None
 
     def line_of(self, path: str, prefix: str = "") -> int | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import sys
 import traceback
 import uuid
@@ -21,6 +20,7 @@ import attrs
 
 from .._cfn import load_template
 from .._codec import from_codepipeline
+from .._loader import LoadFailure, load_json
 from .._model import Pipeline
 from ..errors import LoadError, PipeweaverError
 
@@ -85,6 +85,11 @@ def _is_template(data: Any) -> bool:
     return isinstance(data, Mapping) and ("Resources" in data or "AWSTemplateFormatVersion" in data)
 
 
+#: Nesting read from a JSON file: Python's JSON decoder recurses per level, so text deeper than
+#: this is refused at once; shallower junk is read and reported by lint (PW004).
+_JSON_DEPTH = 500
+
+
 def read_structured(path: Path) -> tuple[Any, str]:
     """Parse a JSON or YAML file; raise :class:`TargetError` with the line on a syntax error."""
     try:
@@ -97,11 +102,13 @@ def read_structured(path: Path) -> tuple[Any, str]:
         raise TargetError(f"{path}: cannot be read ({exc})") from None
     if path.suffix.lower() == ".json":
         try:
-            return json.loads(text), text
-        except json.JSONDecodeError as exc:
-            raise TargetError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-        except RecursionError:
-            raise TargetError(f"{path}: JSON nested too deeply to read") from None
+            # deeper than any declaration, so lint still reports moderate nesting itself (PW004)
+            return load_json(text, max_depth=_JSON_DEPTH), text
+        except LoadFailure as exc:
+            if exc.line is not None:
+                raise TargetError(f"{path}:{exc.line}:{exc.column}: not valid JSON: {exc.problem}") from None
+            hint = f" ({exc.hint})" if exc.hint else ""
+            raise TargetError(f"{path}: JSON that cannot be read: {exc.problem}{hint}") from None
     try:
         # The template loader accepts CloudFormation's short-form tags only, and bounds alias
         # expansion and nesting, so a hostile file is refused instead of exhausting memory.

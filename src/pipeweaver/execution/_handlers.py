@@ -25,9 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from .. import _catalog
+from .._loader import LoadFailure, load_json, load_yaml
 from .._model import Action, ActionCategory, ActionOwner, ActionType, Stage
 from ..errors import ArtifactError
 from ._artifacts import safe_extract, zip_directory
@@ -232,21 +231,15 @@ def _artifact_file(ctx: ActionContext, spec: str, what: str) -> Path:
 
 
 def _load_structured(path: Path) -> Any:
-    """JSON or YAML (CloudFormation short-form tags like ``!Ref`` are read as plain data)."""
+    """A CloudFormation template's JSON or YAML, read by the bounded loader (short-form tags as data)."""
     text = path.read_text(encoding="utf-8")
-
-    class _Loader(yaml.SafeLoader):
-        pass
-
-    def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-        if isinstance(node, yaml.ScalarNode):
-            return {suffix: loader.construct_scalar(node)}
-        if isinstance(node, yaml.SequenceNode):
-            return {suffix: loader.construct_sequence(node)}
-        return {suffix: loader.construct_mapping(node)}  # type: ignore[arg-type]
-
-    _Loader.add_multi_constructor("!", _any_tag)
-    return yaml.load(text, Loader=_Loader)
+    if text.lstrip().startswith("{"):
+        try:
+            return load_json(text)
+        except LoadFailure as exc:
+            if exc.unsafe:
+                raise
+    return load_yaml(text, cloudformation=True)
 
 
 def _copy_tree(source: Path, destination: Path, *, what: str) -> str:
@@ -560,10 +553,11 @@ class Builtins:
             text = source.read_text() if isinstance(source, Path) else str(source)
             if isinstance(source, str) and "\n" not in source and Path(source).is_file():
                 text = Path(source).read_text()
-            data = yaml.safe_load(text)
-        except (OSError, yaml.YAMLError) as exc:
+            data = load_yaml(text)
+        except (OSError, UnicodeDecodeError, LoadFailure) as exc:
+            hint = f" ({exc.hint})" if isinstance(exc, LoadFailure) and exc.hint else ""
             raise ActionFailed(
-                f"buildspec is not readable YAML: {exc}", failure_type=FailureType.CONFIGURATION_ERROR
+                f"buildspec is not readable YAML: {exc}{hint}", failure_type=FailureType.CONFIGURATION_ERROR
             ) from None
         if not isinstance(data, dict):
             raise ActionFailed("buildspec must be a YAML mapping", failure_type=FailureType.CONFIGURATION_ERROR)
@@ -783,7 +777,7 @@ def _check_cfn(ctx: ActionContext) -> str:
         path = _artifact_file(ctx, template, "TemplatePath")
         try:
             body = _load_structured(path)
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        except (LoadFailure, UnicodeDecodeError) as exc:
             raise ActionFailed(f"template {template} is not valid JSON/YAML: {exc}") from None
         if not isinstance(body, dict) or not isinstance(body.get("Resources"), dict):
             raise ActionFailed(f"template {template} has no Resources section")

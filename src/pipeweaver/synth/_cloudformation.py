@@ -8,7 +8,6 @@ pipeline role) with their parameters and outputs.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from .. import _cfn
 from .._codec import ExpressionResolver, build_pipeline, is_intrinsic, to_codepipeline
 from .._codec import _trigger as api_trigger
+from .._loader import load_json
 from .._model import (
     Action,
     ArtifactStore,
@@ -73,7 +73,7 @@ def _raw(value: Any) -> Any:
 def _region(key: str) -> Any:
     if key.startswith("{"):
         try:
-            value = json.loads(key)
+            value = load_json(key)
         except ValueError:
             return key
         if is_intrinsic(value):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
-import json
 import keyword
 import re
 import unicodedata
@@ -21,6 +20,7 @@ from typing import Any
 import attrs
 
 from .. import _names, actions
+from .._loader import load_json
 from .._model import Action, Artifact, Expression, Pipeline
 
 __all__ = ["to_python"]
@@ -253,7 +253,7 @@ class _Factory:
                 kwargs[param] = inputs[value]
             elif kind == "json":
                 try:
-                    items = json.loads(value)
+                    items = load_json(value)
                 except ValueError:
                     return None
                 if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
