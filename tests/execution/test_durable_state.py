@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -113,6 +114,34 @@ def test_zero_length_history_is_a_new_empty_history(tmp_path: Path) -> None:
 
     assert [] == before
     assert ExecutionStatus.SUCCEEDED == done.status
+
+
+def test_a_history_caught_mid_checkpoint_opens_once_its_pages_land(tmp_path: Path) -> None:
+    """A checkpoint grows the file with zeros before it writes the header: that is not damage.
+
+    This is the moment another process closing a new history shows to one opening it (CI saw
+    "not an SQLite database" there); the pages land 150 ms later and the history opens whole.
+    """
+    workdir = tmp_path / "wd"
+    (done,) = _recorded(workdir, runs=1)
+    db = workdir / "history.sqlite3"
+    pages = db.read_bytes()
+    db.write_bytes(b"\0" * len(pages))
+
+    def land() -> None:
+        time.sleep(0.15)
+        with db.open("r+b") as handle:
+            handle.write(pages)
+
+    writer = threading.Thread(target=land)
+    writer.start()
+    try:
+        with LocalExecutor(workdir, validate=False) as x:
+            found = [e.id for e in x.history()]
+    finally:
+        writer.join()
+
+    assert [done] == found
 
 
 @pytest.mark.parametrize(

@@ -263,22 +263,26 @@ class History:
 
         A zero-length file is a new, empty database to SQLite (and exactly what another
         process sees between creating the file and writing its first page), so it is used.
+        A checkpoint by a process closing the history first grows the file (zeros, header
+        included) and then writes its pages, so what looks damaged is looked at again a few
+        times before it is called damaged.
         """
-        shortfall = self._shortfall()
-        if shortfall is not None:
-            # A checkpoint by a process closing the history writes the header before the pages
-            # that grow the file; a file that is still short a moment later is cut short.
-            time.sleep(0.05)
-            shortfall = self._shortfall()
-        if shortfall is not None:
-            raise self._damaged(f"it is cut short: {shortfall[0]} of {shortfall[1]} bytes")
+        for pause in (0.02, 0.05, 0.1, 0.2, 0.4):
+            problem = self._problem()
+            if problem is None:
+                return
+            time.sleep(pause)
+        problem = self._problem()
+        if problem is not None:
+            raise self._damaged(problem)
 
-    def _shortfall(self) -> tuple[int, int] | None:
-        """``(size, expected)`` when the file is shorter than its header says, else ``None``."""
-        wal = Path(f"{self.path}-wal")
-        # While a WAL file exists, other connections may be checkpointing into the file and
-        # its size can lag behind the header: only a file at rest is measured.
-        busy = wal.exists()
+    def _problem(self) -> str | None:
+        """What is wrong with the file at rest, or ``None`` when it looks sound, new or busy."""
+        # While a WAL or rollback journal exists, other connections may be writing into the
+        # file and its header and size can lag behind: only a file at rest is judged, and
+        # SQLite itself reports what is wrong with a busy one.
+        if self._busy():
+            return None
         try:
             with open(self.path, "rb") as handle:
                 header = handle.read(100)
@@ -291,19 +295,20 @@ class History:
                 path=str(self.path),
                 reason=f"cannot be read: {exc.strerror or exc}",
             ) from exc
-        if size == 0:
+        if size == 0 or self._busy():
             return None
         if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
-            raise self._damaged("it is not an SQLite database")
-        if busy or wal.exists():
-            return None
+            return "it is not an SQLite database"
         page_size = struct.unpack(">H", header[16:18])[0]
         page_size = 65536 if page_size == 1 else page_size
         counter, pages = struct.unpack(">II", header[24:32])
         valid_for = struct.unpack(">I", header[92:96])[0]
         if pages and counter == valid_for and pages * page_size > size:
-            return size, pages * page_size
+            return f"it is cut short: {size} of {pages * page_size} bytes"
         return None
+
+    def _busy(self) -> bool:
+        return any(Path(f"{self.path}{side}").exists() for side in ("-wal", "-journal"))
 
     def _damaged(self, what: str) -> HistoryError:
         path = str(self.path)
