@@ -85,7 +85,9 @@ scalars = st.one_of(
     st.text(max_size=30),
     st.sampled_from(TRICKY_TEXT),
     huge_integers,
-    st.sampled_from(INTRINSICS),
+    # A copy each time: mutate() edits what it is given in place, and an edited shared dict
+    # would make a replayed example differ from the first run (FlakyStrategyDefinition).
+    st.sampled_from(INTRINSICS).map(copy.deepcopy),
 )
 
 #: Mapping keys, including the non-string keys a parsed YAML document or a Python dict may hold.
@@ -194,7 +196,7 @@ def mutated_declarations(draw: st.DrawFn) -> object:
         if draw(st.booleans()):
             data["metadata"] = draw(json_values)
         if draw(st.booleans()):
-            data["tags"] = draw(st.one_of(json_values, st.just([{"key": "k", "value": "v"}, {"key": {"x": 1}}])))
+            data["tags"] = draw(st.one_of(json_values, st.builds(lambda: [{"key": "k", "value": "v"}, {"key": {"x": 1}}])))
     return data
 
 
