@@ -82,7 +82,8 @@ def _file_outputs(name: str, path: Path) -> Iterator[tuple[str, Render]]:
     try:
         pipeline = load()
     except pw.PipeweaverError as exc:
-        yield f"{name} import", lambda: f"{type(exc).__name__}: {exc}"
+        refused = f"{type(exc).__name__}: {exc}"
+        yield f"{name} import", lambda: refused
         return
     yield from _model_outputs(name, pipeline)
 
@@ -99,7 +100,6 @@ def _examples() -> Iterator[tuple[str, pw.Pipeline]]:
 
 def _generated(count: int) -> list[pw.Pipeline]:
     from hypothesis import HealthCheck, Phase, given, settings
-
     from tests.strategies import pipelines
 
     drawn: list[pw.Pipeline] = []
