@@ -196,7 +196,9 @@ def mutated_declarations(draw: st.DrawFn) -> object:
         if draw(st.booleans()):
             data["metadata"] = draw(json_values)
         if draw(st.booleans()):
-            data["tags"] = draw(st.one_of(json_values, st.builds(lambda: [{"key": "k", "value": "v"}, {"key": {"x": 1}}])))
+            data["tags"] = draw(
+                st.one_of(json_values, st.builds(lambda: [{"key": "k", "value": "v"}, {"key": {"x": 1}}]))
+            )
     return data
 
 

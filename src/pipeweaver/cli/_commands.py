@@ -20,6 +20,8 @@ from .._model import Pipeline
 from ..errors import Issue
 from ._app import main, write_atomic
 from ._lines import LineMap
+from ._policy import LintPolicy, Suppression, find_policy_file, inline_markers, load_policy
+from ._pylines import PythonLineMap
 from ._target import Loaded, TargetError, load_target, optional_api, to_pipeline
 
 __all__ = ["Finding", "collect_findings", "render_sarif"]
@@ -29,12 +31,13 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 @attrs.frozen(kw_only=True)
 class Finding:
-    """One issue in one TARGET, with the file line when the TARGET was a data file."""
+    """One issue in one TARGET, with the file line, and why it is not reported when the policy silences it."""
 
     target: str
     file: str | None
     line: int | None
     issue: Issue
+    suppressed: Suppression | None = None
 
 
 def _template_resource(data: Any) -> str | None:
@@ -74,8 +77,9 @@ def _looks_like_declaration_issues(issues: list[Issue]) -> bool:
     )
 
 
-def collect_findings(spec: str) -> list[Finding]:
-    """Load and lint one TARGET; a TARGET that cannot be loaded becomes findings too."""
+def collect_findings(spec: str, policy: LintPolicy | None = None) -> list[Finding]:
+    """Load and lint one TARGET under *policy*; a TARGET that cannot be loaded becomes findings too."""
+    policy = policy or LintPolicy()
     try:
         loaded = load_target(spec)
         issues, prefix = _lint_loaded(loaded)
@@ -84,7 +88,7 @@ def collect_findings(spec: str) -> list[Finding]:
             raise
         file = spec.split(":", 1)[0] if Path(spec.split(":", 1)[0]).exists() else None
         if exc.issues:
-            return [Finding(target=spec, file=file, line=None, issue=i) for i in exc.issues]
+            return [_judged(policy, Finding(target=spec, file=file, line=None, issue=i), {}) for i in exc.issues]
         return [
             Finding(
                 target=spec,
@@ -93,20 +97,46 @@ def collect_findings(spec: str) -> list[Finding]:
                 issue=Issue(code="PW000", severity="error", path="", message=str(exc)),
             )
         ]
-    is_json = loaded.path is not None and loaded.path.suffix.lower() == ".json"
-    # Mapping paths to lines composes the whole file again; a clean file needs no lines.
-    lines = LineMap(loaded.text, is_json=is_json) if loaded.text is not None and issues else None
     file = str(loaded.path) if loaded.path is not None else None
+    # Mapping paths to lines reads the whole file again; a clean file needs no lines.
+    line_of, markers = _lines_of(loaded, prefix) if issues else (None, {})
     findings = [
-        Finding(target=spec, file=file, line=lines.line_of(i.path, prefix) if lines is not None else None, issue=i)
+        _judged(policy, Finding(target=spec, file=file, line=line_of(i.path) if line_of else None, issue=i), markers)
         for i in issues
     ]
     return sorted(findings, key=lambda f: (f.line or 0, f.issue.path, f.issue.code))
 
 
+def _lines_of(loaded: Loaded, prefix: str) -> tuple[Callable[[str], int | None] | None, dict[int, frozenset[str]]]:
+    """How to find an issue's line in the TARGET's file, and the codes its comments silence per line."""
+    if loaded.kind == "python":
+        if loaded.path is None or loaded.pipeline_obj is None:
+            return None, {}
+        try:
+            source = loaded.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None, {}
+        return PythonLineMap(source, loaded.pipeline_obj).line_of, inline_markers(source, python=True)
+    if loaded.text is None:
+        return None, {}
+    is_json = loaded.path is not None and loaded.path.suffix.lower() == ".json"
+    lines = LineMap(loaded.text, is_json=is_json)
+    return (lambda path: lines.line_of(path, prefix)), ({} if is_json else inline_markers(loaded.text, python=False))
+
+
+def _judged(policy: LintPolicy, finding: Finding, markers: Mapping[int, frozenset[str]]) -> Finding:
+    """*finding* graded by the policy, and marked suppressed when the policy or a comment silences it."""
+    issue = policy.graded(finding.issue, finding.file)
+    suppressed = policy.suppression(issue, finding.file)
+    if suppressed is None and finding.line is not None and issue.code in markers.get(finding.line, ()):
+        suppressed = Suppression("inSource", f"# pipeweaver: ignore[{issue.code}] on line {finding.line}")
+    return attrs.evolve(finding, issue=issue, suppressed=suppressed)
+
+
 def _text_report(findings_by_target: Mapping[str, list[Finding]]) -> str:
     out: list[str] = []
-    for target, findings in findings_by_target.items():
+    for target, everything in findings_by_target.items():
+        findings = [f for f in everything if f.suppressed is None]
         if not findings:
             out.append(f"{target}: ok, no issues")
             continue
@@ -136,16 +166,19 @@ def _json_report(findings_by_target: Mapping[str, list[Finding]], skipped: Seque
                     "line": f.line,
                 }
                 for f in findings
+                if f.suppressed is None
             ],
         }
         for target, findings in findings_by_target.items()
     ]
     everything = [f for fs in findings_by_target.values() for f in fs]
+    reported = [f for f in everything if f.suppressed is None]
     body = {
         "targets": files,
         "skipped": [{"target": spec, "reason": "defines no pipeline"} for spec in skipped],
-        "errors": sum(1 for f in everything if f.issue.is_error),
-        "warnings": sum(1 for f in everything if not f.issue.is_error),
+        "errors": sum(1 for f in reported if f.issue.is_error),
+        "warnings": sum(1 for f in reported if not f.issue.is_error),
+        "suppressed": len(everything) - len(reported),
     }
     return json.dumps(body, indent=2)
 
@@ -193,15 +226,16 @@ def render_sarif(findings: Sequence[Finding], version: str) -> dict[str, Any]:
             location["physicalLocation"] = physical
         location["logicalLocations"] = [{"fullyQualifiedName": f.issue.path or "<pipeline>", "kind": "member"}]
         text = _sentence(f.issue.message) + (f" Hint: {_sentence(f.issue.hint)}" if f.issue.hint else "")
-        results.append(
-            {
-                "ruleId": f.issue.code,
-                "ruleIndex": order.index(f.issue.code),
-                "level": "error" if f.issue.is_error else "warning",
-                "message": {"text": text},
-                "locations": [location],
-            }
-        )
+        result: dict[str, Any] = {
+            "ruleId": f.issue.code,
+            "ruleIndex": order.index(f.issue.code),
+            "level": "error" if f.issue.is_error else "warning",
+            "message": {"text": text},
+            "locations": [location],
+        }
+        if f.suppressed is not None:
+            result["suppressions"] = [{"kind": f.suppressed.kind, "justification": f.suppressed.justification}]
+        results.append(result)
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -238,16 +272,35 @@ def _version() -> str:
     help="text for people; json for scripts; sarif for code-scanning tools.",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
-def validate(targets: tuple[str, ...], fmt: str, output: Path | None) -> None:
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default=None,
+    help="Exit 1 on any error (the default), or on any warning too. Overrides the policy's fail-on.",
+)
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The lint policy file (pipeweaver.toml or pyproject.toml); default: the nearest one.",
+)
+def validate(targets: tuple[str, ...], fmt: str, output: Path | None, fail_on: str | None, config: Path | None) -> None:
     """Check pipelines against every rule AWS enforces; report every issue at once.
 
-    Exit status: 0 when no errors (warnings allowed), 1 when any error, 2 for usage errors.
+    The project's lint policy (``[tool.pipeweaver.lint]`` in pyproject.toml, or pipeweaver.toml)
+    can ignore or re-grade rules per project and per file; ``# pipeweaver: ignore[PW701]`` on
+    the reported line of a Python or YAML file silences one finding.
+
+    Exit status: 0 when nothing at the --fail-on level (default: no errors), 1 otherwise,
+    2 for usage errors and a malformed policy.
     """
+    policy = load_policy(config if config is not None else find_policy_file(Path.cwd()))
     by_target: dict[str, list[Finding]] = {}
     skipped: list[str] = []
     for spec in targets:
         try:
-            by_target[spec] = collect_findings(spec)
+            by_target[spec] = collect_findings(spec, policy)
         except TargetError as exc:
             # `validate examples/*.py` meets helper modules and tests: skip them, check the rest.
             if not (exc.no_pipeline and len(targets) > 1):
@@ -258,8 +311,9 @@ def validate(targets: tuple[str, ...], fmt: str, output: Path | None) -> None:
             f"none of the {len(targets)} targets defines a pipeline; name one with path.py:NAME", usage=True
         )
     everything = [f for fs in by_target.values() for f in fs]
-    errors = sum(1 for f in everything if f.issue.is_error)
-    warnings = len(everything) - errors
+    reported = [f for f in everything if f.suppressed is None]
+    errors = sum(1 for f in reported if f.issue.is_error)
+    warnings = len(reported) - errors
     if fmt == "json":
         text = _json_report(by_target, skipped)
     elif fmt == "sarif":
@@ -268,11 +322,13 @@ def validate(targets: tuple[str, ...], fmt: str, output: Path | None) -> None:
         text = _text_report(by_target)
         text += "".join(f"\n{spec}: skipped, defines no pipeline" for spec in skipped)
         text += f"\n{errors} error(s), {warnings} warning(s) in {len(by_target)} target(s)"
+        if len(everything) > len(reported):
+            text += f" ({len(everything) - len(reported)} suppressed)"
     if output is not None:
         write_atomic(output, text + "\n")
     else:
         click.echo(text)
-    if errors:
+    if errors or (warnings and (fail_on or policy.fail_on) == "warning"):
         raise SystemExit(1)
 
 
