@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import subprocess
 import sys
@@ -69,6 +70,79 @@ def test_tutorial_runs_as_written(tmp_path: Path) -> None:
     assert (0, "0 error(s)") == (validated.returncode, validated.stdout.splitlines()[-1][:10])
     assert 0 == ran.returncode, ran.stdout + ran.stderr
     assert 0 == tested.returncode, tested.stdout
+
+
+_BLOCK = re.compile(r"^```(\{code-block\} )?(\S*)\n(?::caption: (\S+)\n\n)?(.*?)^```$", re.S | re.M)
+
+
+def _steps(page: str) -> list[tuple[str, str, str]]:
+    """The page's files to write and console sessions to run, in order: (kind, name, text)."""
+    steps: list[tuple[str, str, str]] = []
+    for directive, language, caption, body in _BLOCK.findall((DOCS / page).read_text()):
+        if directive and caption:
+            steps.append(("file", caption, body))
+        elif language == "console":
+            steps.append(("console", "", body))
+    return steps
+
+
+def _expected(lines: list[str]) -> re.Pattern[str]:
+    """A pattern for a command's output: ``...`` in a line is any text; a line that is only ``...`` any lines."""
+    parts = [
+        r"(?:[^\n]*\n)*?" if line == "..." else re.escape(line).replace(re.escape("..."), "[^\n]*") + r"\n"
+        for line in lines
+    ]
+    return re.compile("".join(parts))
+
+
+def _sessions(console: str) -> list[tuple[str, list[str]]]:
+    sessions: list[tuple[str, list[str]]] = []
+    for line in console.splitlines():
+        if line.startswith("$ "):
+            sessions.append((line[2:], []))
+        else:
+            sessions[-1][1].append(line)
+    return sessions
+
+
+def test_first_hour_page_runs_as_written(tmp_path: Path) -> None:
+    """docs/first-hour.md: every file written and every command run in an empty folder prints what the page shows."""
+    steps = _steps("first-hour.md")
+    bin_dir = Path(sys.executable).parent
+    # The page's `python3`, `pipeweaver` and pytest are this interpreter's; AWS sees no profile or region.
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "NO_COLOR": "1",
+        "COLUMNS": "80",
+        "LANG": "C.UTF-8",
+        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
+    }
+    project = tmp_path / "project"
+    project.mkdir()
+    ran: list[str] = []
+    for kind, name, text in steps:
+        if kind == "file":
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            (project / name).write_text(text)
+            continue
+        for command, lines in _sessions(text):
+            done = subprocess.run(
+                ["bash", "-c", command], cwd=project, env=env, capture_output=True, text=True, timeout=300
+            )
+            printed = "".join(f"{line.rstrip()}\n" for line in (done.stdout + done.stderr).splitlines())
+            assert _expected(lines).fullmatch(printed), (
+                f"$ {command}\n--- the page shows:\n" + "\n".join(lines) + f"\n--- it printed:\n{printed}"
+            )
+            ran.append(command)
+
+    # The page keeps walking the whole first hour: each of these steps is on it, and ran.
+    assert {"validate", "graph", "run", "history", "synth", "diff"} == {
+        c.split()[1] for c in ran if c.startswith("pipeweaver ")
+    }
+    assert any(c.startswith("python3 -m pytest") for c in ran)
 
 
 def test_cli_page_names_every_command() -> None:
