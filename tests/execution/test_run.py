@@ -142,7 +142,7 @@ def test_a_failing_test_blocks_deploy(tmp_path: Path, repo: Path) -> None:
 
     assert ExecutionStatus.FAILED == e.status
     assert ActionStatus.FAILED == e.action("Test", "UnitTests").status
-    assert "exit code" in (e.action("Test", "UnitTests").error or "")
+    assert "Error while executing command: exit 3. Reason: exit status 3" in (e.action("Test", "UnitTests").error or "")
     assert not e.ran("Deploy", "Deploy")
     assert [] == deployed
     assert ExecutionStatus.FAILED == x.history_store.load(e.id).status
@@ -444,7 +444,10 @@ def test_codebuild_failed_build_still_runs_post_build_then_fails(tmp_path: Path,
     action = e.action("Test", "T")
     log = [line for line in Path(action.log_file or "").read_text().splitlines() if not line.startswith("[pipeweaver]")]
     assert ExecutionStatus.FAILED == e.status
-    assert "build failed in phase build (project tests)" == action.error
+    assert (
+        "build failed in phase build (project tests): COMMAND_EXECUTION_ERROR: Error while executing command: false. "
+        "Reason: exit status 1"
+    ) == action.error
     assert ["pre", "one", "fin", "post 0"] == log
 
 

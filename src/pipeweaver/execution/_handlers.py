@@ -437,11 +437,7 @@ class Builtins:
             capture=ctx.action.output_variables,
         )
         if result.returncode != 0:
-            raise ActionFailed(
-                _stopped_reason()
-                if result.cancelled
-                else f"a command failed (exit code {result.returncode}); see the log"
-            )
+            raise ActionFailed(_stopped_reason() if result.cancelled else result.failure())
         for index, artifact in enumerate(ctx.action.outputs):
             _collect(
                 primary,
@@ -497,11 +493,19 @@ class Builtins:
             if name not in phases:
                 continue
             body = phases.get(name) or {}
+            on_failure = str(body.get("on-failure", "ABORT"))
+            if on_failure not in ("ABORT", "CONTINUE"):
+                raise ActionFailed(
+                    f"buildspec phases.{name}.on-failure is {on_failure!r}; locally it can be ABORT (the default) or "
+                    "CONTINUE (the RETRY forms are not emulated)",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                )
             plan.append(
                 Phase(
                     name,
                     tuple(str(c) for c in body.get("commands") or ()),
                     tuple(str(c) for c in body.get("finally") or ()),
+                    on_failure,
                 )
             )
         exported = tuple(str(n) for n in env_spec.get("exported-variables") or ())
@@ -510,7 +514,7 @@ class Builtins:
             raise ActionFailed(
                 _stopped_reason()
                 if result.cancelled
-                else f"build failed in phase {result.failed_phase} (project {project})"
+                else f"build failed in phase {result.failed_phase} (project {project}): {result.failure()}"
             )
         self._codebuild_artifacts(ctx, spec, primary)
         return ActionResult(

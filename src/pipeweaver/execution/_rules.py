@@ -232,7 +232,7 @@ def commands_rule(ctx: RuleContext) -> bool | str:
     cwd = next(iter(ctx.inputs.values()), ctx.workdir)
     env = dict(ctx.environment)
     result = run_phases([Phase("build", ctx.rule.commands)], cwd=cwd, env=env, log=ctx.log, cancel=ctx.cancel)
-    return True if result.returncode == 0 else f"a command failed (exit code {result.returncode})"
+    return True if result.returncode == 0 else result.failure()
 
 
 def builtin_rules(executor: LocalExecutor) -> dict[str, RuleHandler]:

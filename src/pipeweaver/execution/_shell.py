@@ -49,47 +49,133 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 @attrs.frozen
 class Phase:
-    """One buildspec phase: its commands and its ``finally`` commands."""
+    """One buildspec phase: its commands, its ``finally`` commands and its ``on-failure`` choice.
+
+    ``on_failure="CONTINUE"`` lets the phases after a failed one run (the build still fails);
+    ``"ABORT"`` (CodeBuild's default) skips them, except that ``post_build`` runs after a failed
+    ``build`` phase.
+    """
 
     name: str
     commands: tuple[str, ...] = ()
     finally_: tuple[str, ...] = ()
+    on_failure: str = "ABORT"
 
 
 @attrs.frozen
 class ShellResult:
-    """How a script ended: exit code, the failed phase (if any) and the captured variables."""
+    """How a script ended: exit code, the first failure (phase, command, status) and the captured variables."""
 
     returncode: int
     failed_phase: str | None
     variables: Mapping[str, str]
     cancelled: bool = False
+    failed_command: str | None = None
+    failed_status: int | None = None
+
+    def failure(self) -> str:
+        """CodeBuild's words for the first failed command (``COMMAND_EXECUTION_ERROR: ...``)."""
+        if self.failed_command is None:
+            return f"phase {self.failed_phase} failed"
+        first, *rest = self.failed_command.strip().splitlines() or [""]
+        shown = first[:200] + (" ..." if rest or len(first) > 200 else "")
+        reason = f"exit status {self.failed_status}"
+        return f"COMMAND_EXECUTION_ERROR: Error while executing command: {shown}. Reason: {reason}"
 
 
-def _chain(commands: Sequence[str]) -> str:
-    # Each command in braces on its own lines, so multi-line commands stay one unit.
-    return " && ".join("{ " + c + "\n}" for c in commands)
+# Bash's own variables, and the script's: never saved from a command or cleared before a restore.
+_SPECIAL = (
+    "^(BASH|BASH_.*|BASHOPTS|BASHPID|SHELLOPTS|EUID|UID|PPID|FUNCNAME|GROUPS|PIPESTATUS|LINENO|RANDOM|SRANDOM"
+    "|SECONDS|EPOCHREALTIME|EPOCHSECONDS|HISTCMD|DIRSTACK|COMP_WORDBREAKS|_|SHLVL|OPTIND|OPTARG|OPTERR|PWD"
+    "|__pw_.*|__PW_.*)$"
+)
+
+# Each command runs in a subshell of the one session, so that `exit 3` or a syntax error ends
+# that command, not the build (CodeBuild then reports the command and runs what follows, such as
+# post_build or finally). On its way out the subshell writes its variables, functions, working
+# directory and shell options; the session loads them before the next command, so `cd`, `export`
+# and plain assignments carry over as in buildspec version 0.2. Options are applied inside the
+# next subshell only: `set -e` from a command must not stop the script that runs the commands.
+_PRELUDE = r"""__pw_special='%(special)s'
+__pw_failed=""
+: > "$__PW_STATE.opts"
+__pw_save() {
+  local __pw_rc=$? __pw_v
+  {
+    for __pw_v in $(compgen -v); do
+      [[ $__pw_v =~ $__pw_special ]] && continue
+      declare -p "$__pw_v"
+    done
+    declare -f
+    printf 'cd -- %%q\n' "$PWD"
+  } > "$__PW_STATE" 2>/dev/null
+  { set +o; shopt -p; } > "$__PW_STATE.opts" 2>/dev/null
+  return $__pw_rc
+}
+__pw_clear() {
+  local __pw_v
+  for __pw_v in $(compgen -v); do
+    [[ $__pw_v =~ $__pw_special ]] || unset -v "$__pw_v" 2>/dev/null
+  done
+}
+__pw_check() {
+  [ "$__pw_rc" -eq 0 ] && return 0
+  [ -e "$__PW_FAILED" ] || printf '%%s\0%%s\0%%s\0' "$1" "$__pw_rc" "$__pw_cmd" > "$__PW_FAILED"
+  echo "[pipeweaver] command failed in phase $1 with exit status $__pw_rc"
+  return 1
+}
+"""
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _commands(phase: str, commands: Sequence[str], indent: str) -> list[str]:
+    """Lines running *commands* in order until one fails; the phase's failure is recorded once."""
+    lines = []
+    for command in commands:
+        # The restore is sourced at the top level, not in a function, so that what it declares
+        # stays global.
+        lines += [
+            f'{indent}if [ -z "$__pw_phase_failed" ]; then',
+            f"{indent}  __pw_cmd={_quote(command)}",
+            f'{indent}  rm -f "$__PW_STATE"',
+            f'{indent}  ( trap __pw_save EXIT; set --; . "$__PW_STATE.opts" 2>/dev/null; eval "$__pw_cmd" )',
+            f"{indent}  __pw_rc=$?",
+            # A command that never got to save (killed, or replaced by `exec`) changes nothing.
+            f'{indent}  if [ -e "$__PW_STATE" ]; then __pw_clear; . "$__PW_STATE" 2>/dev/null; fi',
+            f"{indent}  __pw_check {phase} || __pw_phase_failed=1",
+            f"{indent}fi",
+        ]
+    return lines
 
 
 def build_script(phases: Iterable[Phase], capture: Iterable[str]) -> str:
     """The bash script for *phases*, writing the variables in *capture* to ``$__PW_VARS``."""
-    lines = ['__pw_failed=""']
+    lines = [_PRELUDE % {"special": _SPECIAL}, '__pw_continue=""']
     for phase in phases:
         if phase.name == "post_build":
             # CodeBuild runs post_build after a failed build phase, not after install/pre_build.
-            guard = 'if [ -z "$__pw_failed" ] || [ "$__pw_failed" = build ]; then'
-            lines.append(guard)
-            lines.append(
-                '  if [ -z "$__pw_failed" ]; then export CODEBUILD_BUILD_SUCCEEDING=1; '
-                "else export CODEBUILD_BUILD_SUCCEEDING=0; fi"
-            )
+            lines.append('if [ -z "$__pw_failed" ] || [ "$__pw_failed" = build ] || [ -n "$__pw_continue" ]; then')
         else:
-            lines.append('if [ -z "$__pw_failed" ]; then')
+            lines.append('if [ -z "$__pw_failed" ] || [ -n "$__pw_continue" ]; then')
+        lines.append(
+            '  if [ -z "$__pw_failed" ]; then export CODEBUILD_BUILD_SUCCEEDING=1; '
+            "else export CODEBUILD_BUILD_SUCCEEDING=0; fi"
+        )
         lines.append(f"  echo '[pipeweaver] phase {phase.name}'")
-        if phase.commands:
-            lines.append(f"  {_chain(phase.commands)} || __pw_failed={phase.name}")
+        lines.append('  __pw_phase_failed=""')
+        lines.extend(_commands(phase.name, phase.commands, "  "))
         if phase.finally_:
-            lines.append(f"  {_chain(phase.finally_)} || __pw_failed=${{__pw_failed:-{phase.name}}}")
+            # finally runs whether or not the commands failed; its own failure fails the phase.
+            lines.append('  __pw_commands_failed="$__pw_phase_failed"; __pw_phase_failed=""')
+            lines.extend(_commands(phase.name, phase.finally_, "  "))
+            lines.append('  __pw_phase_failed="${__pw_phase_failed:-$__pw_commands_failed}"')
+        lines.append('  if [ -n "$__pw_phase_failed" ]; then')
+        lines.append(f"    __pw_failed=${{__pw_failed:-{phase.name}}}")
+        lines.append(f"    __pw_continue={'1' if phase.on_failure == 'CONTINUE' else ''}")
+        lines.append("  fi")
         lines.append("fi")
     for name in capture:
         if _NAME.fullmatch(name):
@@ -128,8 +214,15 @@ def run_phases(
         script = Path(tmp) / "script.sh"
         script.write_text(build_script(phases, capture))
         vars_file = Path(tmp) / "vars"
+        failed_file = Path(tmp) / "failed"
         marker = secrets.token_hex(16)
-        full_env = {**env, "__PW_VARS": str(vars_file), _MARKER: marker}
+        full_env = {
+            **env,
+            "__PW_VARS": str(vars_file),
+            "__PW_STATE": str(Path(tmp) / "state"),
+            "__PW_FAILED": str(failed_file),
+            _MARKER: marker,
+        }
         proc = subprocess.Popen(
             [_shell(), str(script)],
             cwd=cwd,
@@ -156,10 +249,21 @@ def run_phases(
             parts = vars_file.read_bytes().decode("utf-8", "replace").split("\0")
             for i in range(0, len(parts) - 1, 2):
                 variables[parts[i]] = parts[i + 1]
-        failed = None
+        failed = command = status = None
         if code != 0:
             failed = "killed" if group.cancelled else (failed_phase or "unknown")
-        return ShellResult(returncode=code, failed_phase=failed, variables=variables, cancelled=group.cancelled)
+        if failed_file.exists() and not group.cancelled:
+            # The first command that failed (the file is written once per failure; keep the first).
+            phase, rc, command, *_ = [*failed_file.read_bytes().decode("utf-8", "replace").split("\0"), "", "", ""]
+            failed, status = phase, int(rc) if rc.isdigit() else None
+        return ShellResult(
+            returncode=code,
+            failed_phase=failed,
+            variables=variables,
+            cancelled=group.cancelled,
+            failed_command=command,
+            failed_status=status,
+        )
 
 
 #: Seconds between SIGTERM and SIGKILL when an action's processes are ended.
