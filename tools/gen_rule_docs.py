@@ -25,6 +25,7 @@ GROUPS = (
     ("PW5", "Stage conditions"),
     ("PW6", "Quotas"),
     ("PW7", "Warnings"),
+    ("PW8", "CloudFormation templates: references and YAML"),
 )
 
 INTRO = """\

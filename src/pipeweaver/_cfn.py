@@ -477,6 +477,20 @@ def _stores(stores: Any, found: TemplatePipeline) -> Any:
     return out
 
 
+def _must_be_text(value: Any, path: str, found: TemplatePipeline) -> None:
+    """A list or mapping (not an intrinsic function) where CloudFormation takes text is refused."""
+    if isinstance(value, list | Mapping) and not is_intrinsic(value):
+        found.issues.append(
+            _issue(
+                path,
+                f"a {'list' if isinstance(value, list) else 'mapping'} stands where text belongs; CloudFormation "
+                "refuses the template",
+                "write the value as a string",
+                "PW003",
+            )
+        )
+
+
 def _extras(extras: Mapping[str, Any], found: TemplatePipeline) -> None:
     tags = extras.get("Tags")
     if tags is not None:
@@ -490,6 +504,7 @@ def _extras(extras: Mapping[str, Any], found: TemplatePipeline) -> None:
                     )
                     continue
                 found.tags[tag["Key"]] = _text_of(tag.get("Value", ""))
+                _must_be_text(tag.get("Value", ""), f"{found.prefix}.Tags[{i}].Value", found)
     disabled = extras.get("DisableInboundStageTransitions")
     if disabled is not None:
         if not isinstance(disabled, list):
@@ -512,6 +527,7 @@ def _extras(extras: Mapping[str, Any], found: TemplatePipeline) -> None:
                     )
                     continue
                 found.disabled_transitions[item["StageName"]] = _text_of(item["Reason"])
+                _must_be_text(item["Reason"], f"{found.prefix}.DisableInboundStageTransitions[{i}].Reason", found)
     restart = extras.get("RestartExecutionOnUpdate")
     if restart is not None:
         if isinstance(restart, str) and restart.lower() in ("true", "false"):

@@ -19,7 +19,7 @@ from typing import Any, Final, cast, final
 
 import attrs
 
-from . import _catalog, _cfn
+from . import _catalog, _cfn, _cfn_refs
 from ._codec import is_intrinsic, to_codepipeline, unwrap
 from ._loader import load_json
 from ._model import Expression, Pipeline
@@ -30,6 +30,7 @@ from .errors import DefinitionError, Issue, LoadError, Severity, ValidationError
 __all__ = ["RULES", "RuleInfo", "lint", "validate"]
 
 _UG: Final = "https://docs.aws.amazon.com/codepipeline/latest/userguide/"
+_CFN: Final = "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/"
 
 
 @final
@@ -739,6 +740,51 @@ RULES: Final[Mapping[str, RuleInfo]] = {
             '"encryptionKey": {"id": "alias/pipeline", "type": "KMS"} and a cross-account roleArn',
             _UG + "S3-artifact-encryption.html",
         ),
+        # -- template level (reported by pipeweaver._cfn_refs) --------------------------------
+        _r(
+            "PW801",
+            "error",
+            "Reference to something the template does not declare",
+            "CloudFormation refuses a template whose Ref, Fn::Sub variable, Fn::GetAtt or Fn::FindInMap names "
+            "no parameter, resource, pseudo parameter or mapping.",
+            "RoleArn: !GetAtt PipelineRol.Arn  # the resource is PipelineRole",
+            _CFN + "intrinsic-function-reference.html",
+        ),
+        _r(
+            "PW802",
+            "error",
+            "Undeclared condition",
+            "Fn::If and a resource's Condition must name a condition of the template's Conditions section.",
+            "!If [IsProdd, a, b]  # Conditions declares IsProd",
+            _CFN + "conditions-section-structure.html",
+        ),
+        _r(
+            "PW803",
+            "error",
+            "Intrinsic function with the wrong arguments",
+            "Each intrinsic function takes a fixed form (Fn::If three items, Fn::Sub a string or [string, map], "
+            "Fn::Join [delimiter, list], ...); CloudFormation refuses any other.",
+            '!Sub ["${Env}-app"]  # the variable map is missing',
+            _CFN + "intrinsic-function-reference.html",
+        ),
+        _r(
+            "PW804",
+            "error",
+            "Unknown attribute for Fn::GetAtt",
+            "The resource type does not return that attribute (checked for the types pipeline templates use "
+            "around a pipeline: IAM roles, KMS keys, S3 buckets, SNS topics, CodeBuild projects, connections).",
+            "!GetAtt PipelineRole.RoleArn  # a role returns Arn and RoleId",
+            _CFN + "aws-resource-iam-role.html",
+        ),
+        _r(
+            "PW805",
+            "warning",
+            "YAML alias or merge key",
+            "CloudFormation refuses YAML aliases and merge keys in a template given to it directly; "
+            "`aws cloudformation package` and SAM expand them first.",
+            "ActionTypeId: {<<: *source, Category: Build}",
+            _CFN + "template-formats.html",
+        ),
     )
 }
 
@@ -995,11 +1041,15 @@ def _lint_template(target: Any, region: str | None) -> list[Issue]:
             return lint(data, region=region)
         ids: list[str | None] = [*_cfn.find_pipelines(data)] or [None]
         pipelines = [_cfn.declaration_of(data, logical_id) for logical_id in ids]
+        references = [issue for found in pipelines for issue in _cfn_refs.check_references(data, found.logical_id)]
+        if isinstance(target, str | bytes):
+            text = target.decode("utf-8", errors="replace") if isinstance(target, bytes) else target
+            references += _cfn_refs.yaml_features(text)
     except LoadError as exc:
         return list(exc.issues)
     except Exception as exc:  # report, never raise
         return [_internal("template", exc)]
-    return [issue for found in pipelines for issue in lint(found, region=region)]
+    return [issue for found in pipelines for issue in lint(found, region=region)] + references
 
 
 def _internal(where: str, exc: BaseException) -> Issue:

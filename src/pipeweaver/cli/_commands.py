@@ -63,7 +63,9 @@ def _lint_loaded(loaded: Loaded) -> tuple[list[Issue], str]:
     # Templates: lint understands them when the CloudFormation loader is installed; it reports
     # paths inside the template already. Otherwise load the model and lint that.
     resource = _template_resource(loaded.data)
-    issues = _validate.lint(loaded.data)
+    # The text, not the parsed data: what CloudFormation refuses in YAML itself (aliases, merge
+    # keys) is only visible there.
+    issues = _validate.lint(loaded.text if loaded.text is not None else loaded.data)
     if any(i.path.startswith("Resources.") for i in issues) or not _looks_like_declaration_issues(issues):
         return issues, ""
     pipeline = to_pipeline(loaded)
