@@ -12,7 +12,7 @@ from ._custom import ArtifactBounds, ConfigurationProperty, CustomActionSettings
 from ._deploy import Change, DeployResult, PipelineDiff, deploy, diff, fetch
 from ._executor import ApprovalPolicy, Backoff, CodePipelineExecutor, CodePipelineHandle
 from ._store import S3ArtifactStore
-from ._worker import JobOutcome, JobWorker, Revision
+from ._worker import JobOutcome, JobWorker, Revision, worker_policy
 
 __all__ = [
     "ApprovalPolicy",
@@ -33,4 +33,5 @@ __all__ = [
     "deploy",
     "diff",
     "fetch",
+    "worker_policy",
 ]

@@ -30,11 +30,12 @@ from ..errors import AwsError
 from ..execution import ActionContext, ActionFailed, ActionHandler, ActionResult, FailureType
 from ..execution._artifacts import ExtractLimits, safe_extract, zip_directory
 from ..execution._base import CONTINUATION_TOKEN_LIMIT, check_continuation_token
+from ..synth import worker_policy as _policy
 from ._client import Client, call, default_client
 from ._custom import CustomActionType
 from ._store import download, upload_zip
 
-__all__ = ["JobOutcome", "JobWorker", "Revision"]
+__all__ = ["JobOutcome", "JobWorker", "Revision", "worker_policy"]
 
 _MESSAGE_LIMIT = 5000
 _SUMMARY_LIMIT = 2048
@@ -525,3 +526,24 @@ def _unpack_token(sent: object) -> tuple[str | None, dict[str, str]]:
 
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def worker_policy(
+    action_type: CustomActionType | ActionType,
+    artifact_bucket: Any,
+    *,
+    kms_key: Any | None = None,
+    region: str | None = None,
+    account: str | None = None,
+    partition: str = "aws",
+) -> dict[str, Any]:
+    """
+    The minimal IAM policy for a job worker of *action_type*: see :func:`pipeweaver.synth.worker_policy`.
+
+    Takes a :class:`CustomActionType` as well as its :class:`~pipeweaver.ActionType`.
+
+    .. versionadded:: 0.2.0
+    """
+    if isinstance(action_type, CustomActionType):
+        action_type = action_type.action_type
+    return _policy(action_type, artifact_bucket, kms_key=kms_key, region=region, account=account, partition=partition)

@@ -21,6 +21,7 @@ from ._cloudformation import (
 from ._diagram import to_dot, to_mermaid, to_png, to_svg
 from ._events import EventWiring, add_event_wiring
 from ._python import to_python
+from ._worker import add_worker_instance_profile, worker_policy
 
 __all__ = [
     "EventWiring",
@@ -28,6 +29,7 @@ __all__ = [
     "add_artifact_bucket",
     "add_event_wiring",
     "add_kms_key",
+    "add_worker_instance_profile",
     "add_pipeline_role",
     "dumps",
     "from_cloudformation",
@@ -43,4 +45,5 @@ __all__ = [
     "to_png",
     "to_python",
     "to_svg",
+    "worker_policy",
 ]
