@@ -22,6 +22,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
+from . import _catalog
+from ._catalog import ActionMode, Capability, OutputArtifactFormat
 from ._model import (
     Action,
     ActionCategory,
@@ -83,9 +85,6 @@ Text = str | Expression
 ArtifactLike = Artifact | str
 #: ``(artifact, "path/in/artifact")``, rendered ``ArtifactName::path`` (the artifact becomes an input).
 ArtifactFile = tuple[Artifact, str]
-ActionMode = Literal["CHANGE_SET_EXECUTE", "CHANGE_SET_REPLACE", "CREATE_UPDATE", "DELETE_ONLY", "REPLACE_ON_FAILURE"]
-Capability = Literal["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
-OutputArtifactFormat = Literal["CODE_ZIP", "CODEBUILD_CLONE_REF"]
 
 
 class CodeBuildEnvironmentVariable(TypedDict, total=False):
@@ -149,12 +148,24 @@ def _inputs(*groups: ArtifactLike | Sequence[ArtifactLike] | None) -> tuple[Arti
 
 def _make(
     name: str,
-    category: ActionCategory,
-    provider: str,
+    spec: _catalog.ProviderSpec,
     configuration: Mapping[str, Text],
     *,
-    owner: ActionOwner = ActionOwner.AWS,
-    version: str = "1",
+    inputs: Sequence[Artifact] = (),
+    outputs: Sequence[Artifact] = (),
+    common: Mapping[str, Any],
+    **extra: Any,
+) -> Action:
+    """An action of the catalog entry *spec*'s type."""
+    action_type = ActionType(category=spec.category, owner=spec.owner, provider=spec.provider, version=spec.version)
+    return _action(name, action_type, configuration, inputs=inputs, outputs=outputs, common=common, **extra)
+
+
+def _action(
+    name: str,
+    action_type: ActionType,
+    configuration: Mapping[str, Text],
+    *,
     inputs: Sequence[Artifact] = (),
     outputs: Sequence[Artifact] = (),
     common: Mapping[str, Any],
@@ -162,7 +173,7 @@ def _make(
 ) -> Action:
     return Action(
         name=name,
-        action_type=ActionType(category=category, owner=owner, provider=provider, version=version),
+        action_type=action_type,
         configuration=dict(configuration),
         inputs=tuple(inputs),
         outputs=tuple(outputs),
@@ -209,8 +220,7 @@ def s3_source(
     _put(config, "AllowOverrideForS3ObjectKey", allow_override_for_s3_object_key)
     return _make(
         name,
-        ActionCategory.SOURCE,
-        "S3",
+        _catalog.S3_SOURCE,
         config,
         outputs=[_artifact(output)],
         common=_common(run_order, namespace, role_arn, None),
@@ -236,8 +246,7 @@ def ecr_source(
     _put(config, "ImageTag", image_tag)
     return _make(
         name,
-        ActionCategory.SOURCE,
-        "ECR",
+        _catalog.ECR_SOURCE,
         config,
         outputs=[_artifact(output)],
         common=_common(run_order, namespace, role_arn, None),
@@ -270,8 +279,7 @@ def codecommit_source(
     _put(config, "OutputArtifactFormat", output_artifact_format)
     return _make(
         name,
-        ActionCategory.SOURCE,
-        "CodeCommit",
+        _catalog.CODECOMMIT_SOURCE,
         config,
         outputs=[_artifact(output)],
         common=_common(run_order, namespace, role_arn, None),
@@ -309,8 +317,7 @@ def connection_source(
     _put(config, "OutputArtifactFormat", output_artifact_format)
     return _make(
         name,
-        ActionCategory.SOURCE,
-        "CodeStarSourceConnection",
+        _catalog.CONNECTION_SOURCE,
         config,
         outputs=[_artifact(output)],
         common=_common(run_order, namespace, role_arn, None),
@@ -351,10 +358,8 @@ def github_v1_source(
     _put(config, "PollForSourceChanges", poll_for_source_changes)
     return _make(
         name,
-        ActionCategory.SOURCE,
-        "GitHub",
+        _catalog.GITHUB_V1_SOURCE,
         config,
-        owner=ActionOwner.THIRD_PARTY,
         outputs=[_artifact(output)],
         common=_common(run_order, namespace, None, None),
     )
@@ -365,7 +370,7 @@ def github_v1_source(
 
 
 def _codebuild(
-    category: ActionCategory,
+    spec: _catalog.ProviderSpec,
     name: str,
     project_name: Text,
     input: ArtifactLike | Sequence[ArtifactLike],
@@ -395,8 +400,7 @@ def _codebuild(
     _put(config, "BuildspecOverride", buildspec_override)
     return _make(
         name,
-        category,
-        "CodeBuild",
+        spec,
         config,
         inputs=inputs,
         outputs=[_artifact(o) for o in outputs],
@@ -436,7 +440,7 @@ def codebuild(
     .. versionadded:: 0.1.0
     """
     return _codebuild(
-        ActionCategory.BUILD,
+        _catalog.CODEBUILD,
         name,
         project_name,
         input,
@@ -472,7 +476,7 @@ def codebuild_test(
     .. versionadded:: 0.1.0
     """
     return _codebuild(
-        ActionCategory.TEST,
+        _catalog.CODEBUILD_TEST,
         name,
         project_name,
         input,
@@ -537,8 +541,7 @@ def commands(
         envs = tuple(environment_variables)
     return _make(
         name,
-        ActionCategory.COMPUTE,
-        "Commands",
+        _catalog.COMMANDS,
         config,
         inputs=_inputs(input),
         outputs=outputs,
@@ -573,8 +576,7 @@ def ecr_build_and_publish(
     _put(config, "RegistryType", registry_type)
     return _make(
         name,
-        ActionCategory.BUILD,
-        "ECRBuildAndPublish",
+        _catalog.ECR_BUILD_AND_PUBLISH,
         config,
         inputs=_inputs(input),
         common=_common(run_order, namespace, role_arn, region),
@@ -585,7 +587,7 @@ def jenkins(
     name: str,
     *,
     project_name: Text,
-    provider: str = "Jenkins",
+    provider: str = _catalog.JENKINS_BUILD.provider,
     category: Literal["Build", "Test"] = "Build",
     version: str = "1",
     inputs: Sequence[ArtifactLike] = (),
@@ -601,13 +603,10 @@ def jenkins(
 
     .. versionadded:: 0.1.0
     """
-    return _make(
+    return _action(
         name,
-        ActionCategory(category),
-        provider,
+        ActionType(category=category, owner=ActionOwner.CUSTOM, provider=provider, version=version),
         {"ProjectName": project_name},
-        owner=ActionOwner.CUSTOM,
-        version=version,
         inputs=_inputs(inputs),
         outputs=[_artifact(o) for o in outputs],
         common=_common(run_order, namespace, None, None),
@@ -656,8 +655,7 @@ def device_farm(
     config.update(extra or {})
     return _make(
         name,
-        ActionCategory.TEST,
-        "DeviceFarm",
+        _catalog.DEVICE_FARM,
         config,
         inputs=_inputs(input),
         common=_common(run_order, namespace, role_arn, None),
@@ -699,8 +697,7 @@ def s3_deploy(
     _put(config, "CacheControl", cache_control)
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "S3",
+        _catalog.S3_DEPLOY,
         config,
         inputs=_inputs(input),
         common=_common(run_order, namespace, role_arn, region),
@@ -754,8 +751,7 @@ def cloudformation(
     files = [f[0] for f in (template, template_configuration) if f is not None]
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "CloudFormation",
+        _catalog.CLOUDFORMATION,
         config,
         inputs=_inputs(inputs, files),
         outputs=[_artifact(output)] if output is not None else [],
@@ -983,8 +979,7 @@ def cloudformation_stackset(
     _put(config, "Description", description)
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "CloudFormationStackSet",
+        _catalog.CLOUDFORMATION_STACKSET,
         config,
         inputs=_inputs(inputs, files),
         common=_common(run_order, namespace, role_arn, region),
@@ -1023,8 +1018,7 @@ def cloudformation_stack_instances(
     _put(config, "MaxConcurrentPercentage", max_concurrent_percentage)
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "CloudFormationStackInstances",
+        _catalog.CLOUDFORMATION_STACK_INSTANCES,
         config,
         inputs=_inputs(inputs, files),
         common=_common(run_order, namespace, role_arn, region),
@@ -1049,8 +1043,7 @@ def codedeploy(
     """
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "CodeDeploy",
+        _catalog.CODEDEPLOY,
         {"ApplicationName": application_name, "DeploymentGroupName": deployment_group_name},
         inputs=_inputs(input),
         common=_common(run_order, namespace, role_arn, region),
@@ -1084,8 +1077,7 @@ def ecs_deploy(
     _put(config, "DeploymentTimeout", deployment_timeout)
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "ECS",
+        _catalog.ECS_DEPLOY,
         config,
         inputs=_inputs(input),
         common=_common(run_order, namespace, role_arn, region),
@@ -1131,8 +1123,7 @@ def ecs_blue_green(
         image_artifacts.append(_artifact(artifact))
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "CodeDeployToECS",
+        _catalog.ECS_BLUE_GREEN,
         config,
         inputs=_inputs([task_definition[0], app_spec[0]], image_artifacts),
         common=_common(run_order, namespace, role_arn, region),
@@ -1157,8 +1148,7 @@ def elastic_beanstalk(
     """
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "ElasticBeanstalk",
+        _catalog.ELASTIC_BEANSTALK,
         {"ApplicationName": application_name, "EnvironmentName": environment_name},
         inputs=_inputs(input),
         common=_common(run_order, namespace, role_arn, region),
@@ -1186,8 +1176,7 @@ def opsworks_deploy(
     _put(config, "Layer", layer)
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "OpsWorks",
+        _catalog.OPSWORKS,
         config,
         inputs=_inputs(input),
         common=_common(run_order, namespace, role_arn, region),
@@ -1222,8 +1211,7 @@ def appconfig_deploy(
     _put(config, "DeploymentStrategy", deployment_strategy)
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "AppConfig",
+        _catalog.APPCONFIG,
         config,
         inputs=_inputs(input),
         common=_common(run_order, namespace, role_arn, region),
@@ -1260,8 +1248,7 @@ def service_catalog(
     _put(config, "ProductVersionDescription", product_version_description)
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "ServiceCatalog",
+        _catalog.SERVICE_CATALOG,
         config,
         inputs=_inputs(input),
         common=_common(run_order, namespace, role_arn, region),
@@ -1304,8 +1291,7 @@ def ec2_deploy(
     _put(config, "TargetGroupNameList", target_group_names)
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "EC2",
+        _catalog.EC2_DEPLOY,
         config,
         inputs=_inputs(input),
         common=_common(run_order, namespace, role_arn, region),
@@ -1351,8 +1337,7 @@ def eks_deploy(
     envs = tuple(EnvironmentVariable(name=k, value=v) for k, v in (environment_variables or {}).items())
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "EKS",
+        _catalog.EKS_DEPLOY,
         config,
         inputs=_inputs(input),
         common=_common(run_order, namespace, role_arn, region),
@@ -1391,8 +1376,7 @@ def lambda_deploy(
     _put(config, "Alarms", alarms)
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "Lambda",
+        _catalog.LAMBDA_DEPLOY,
         config,
         inputs=_inputs(input),
         common=_common(run_order, namespace, role_arn, region),
@@ -1417,10 +1401,8 @@ def alexa_skills_kit(
     """
     return _make(
         name,
-        ActionCategory.DEPLOY,
-        "AlexaSkillsKit",
+        _catalog.ALEXA_SKILLS_KIT,
         {"ClientId": client_id, "ClientSecret": client_secret, "RefreshToken": refresh_token, "SkillId": skill_id},
-        owner=ActionOwner.THIRD_PARTY,
         inputs=_inputs(inputs),
         common=_common(run_order, namespace, None, None),
     )
@@ -1456,8 +1438,7 @@ def manual_approval(
     _put(config, "ExternalEntityLink", external_entity_link)
     return _make(
         name,
-        ActionCategory.APPROVAL,
-        "Manual",
+        _catalog.MANUAL_APPROVAL,
         config,
         common=_common(run_order, namespace, role_arn, None),
         timeout_in_minutes=timeout_in_minutes,
@@ -1491,8 +1472,7 @@ def lambda_invoke(
         _put(config, "UserParameters", user_parameters)
     return _make(
         name,
-        ActionCategory.INVOKE,
-        "Lambda",
+        _catalog.LAMBDA_INVOKE,
         config,
         inputs=_inputs(inputs),
         outputs=[_artifact(o) for o in outputs],
@@ -1533,8 +1513,7 @@ def step_functions(
     _put(config, "ExecutionNamePrefix", execution_name_prefix)
     return _make(
         name,
-        ActionCategory.INVOKE,
-        "StepFunctions",
+        _catalog.STEP_FUNCTIONS,
         config,
         inputs=_inputs(input),
         outputs=[_artifact(output)] if output is not None else [],
@@ -1569,8 +1548,7 @@ def pipeline_invoke(
         config["SourceRevisions"] = json.dumps([dict(r) for r in source_revisions], separators=(",", ":"))
     return _make(
         name,
-        ActionCategory.INVOKE,
-        "CodePipeline",
+        _catalog.PIPELINE_INVOKE,
         config,
         common=_common(run_order, namespace, role_arn, region),
     )
@@ -1613,8 +1591,7 @@ def inspector_scan(
     _put(config, "LowThreshold", low_threshold)
     return _make(
         name,
-        ActionCategory.INVOKE,
-        "InspectorScan",
+        _catalog.INSPECTOR_SCAN,
         config,
         inputs=_inputs(input),
         outputs=[_artifact(output)] if output is not None else [],
@@ -1639,10 +1616,8 @@ def snyk(
     """
     return _make(
         name,
-        ActionCategory.INVOKE,
-        "Snyk",
+        _catalog.SNYK,
         dict(configuration or {}),
-        owner=ActionOwner.THIRD_PARTY,
         inputs=_inputs(input),
         outputs=[_artifact(output)],
         common=_common(run_order, namespace, None, None),
@@ -1674,13 +1649,10 @@ def custom(
     config: dict[str, Text] = {}
     for key, value in (configuration or {}).items():
         _put(config, key, value)
-    return _make(
+    return _action(
         name,
-        ActionCategory(category),
-        provider,
+        ActionType(category=category, owner=owner, provider=provider, version=version),
         config,
-        owner=ActionOwner(owner),
-        version=version,
         inputs=_inputs(inputs),
         outputs=[_artifact(o) for o in outputs],
         common=_common(run_order, namespace, role_arn, None),

@@ -46,6 +46,8 @@ from ._deploy import (
     OPSWORKS,
     S3_DEPLOY,
     SERVICE_CATALOG,
+    ActionMode,
+    Capability,
 )
 from ._invoke import (
     INSPECTOR_SCAN,
@@ -61,6 +63,7 @@ from ._source import (
     ECR_SOURCE,
     GITHUB_V1_SOURCE,
     S3_SOURCE,
+    OutputArtifactFormat,
 )
 from ._spec import (
     BOOL,
@@ -78,6 +81,9 @@ from ._spec import (
 )
 
 __all__ = [
+    "ActionMode",
+    "Capability",
+    "OutputArtifactFormat",
     "ALEXA_SKILLS_KIT",
     "APPCONFIG",
     "Arn",

@@ -7,11 +7,13 @@ cites the AWS page it comes from (reference/codepipeline.md §3.1, §4.6 for tim
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal, get_args
 
 from ._spec import BOOL, UG, Arn, Grant, ProviderSpec, Requirement, Setting, pass_role
 
 __all__ = [
+    "ActionMode",
+    "Capability",
     "CAPABILITIES",
     "ALEXA_SKILLS_KIT",
     "APPCONFIG",
@@ -32,10 +34,15 @@ __all__ = [
 ]
 
 
-_CFN_MODES: Final = ("CHANGE_SET_EXECUTE", "CHANGE_SET_REPLACE", "CREATE_UPDATE", "DELETE_ONLY", "REPLACE_ON_FAILURE")
+#: CloudFormation's ``ActionMode`` values (the typed factories' parameter type).
+ActionMode = Literal["CHANGE_SET_EXECUTE", "CHANGE_SET_REPLACE", "CREATE_UPDATE", "DELETE_ONLY", "REPLACE_ON_FAILURE"]
+#: One item of CloudFormation's ``Capabilities`` list (the typed factories' parameter type).
+Capability = Literal["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+
+_CFN_MODES: Final = get_args(ActionMode)
 
 #: The values CloudFormation's ``Capabilities`` list may hold.
-CAPABILITIES: Final = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
+CAPABILITIES: Final = get_args(Capability)
 
 #: What CodeDeploy and ECS blue/green deployments both need from the pipeline role.
 _CODEDEPLOY: Final = (

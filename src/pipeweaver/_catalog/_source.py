@@ -6,11 +6,12 @@ cites the AWS page it comes from (reference/codepipeline.md §3.1, §4.6 for tim
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal, get_args
 
 from ._spec import BOOL, UG, Arn, EventSource, Grant, Named, ProviderSpec, Setting
 
 __all__ = [
+    "OutputArtifactFormat",
     "CODECOMMIT_SOURCE",
     "CONNECTION_SOURCE",
     "ECR_SOURCE",
@@ -19,6 +20,10 @@ __all__ = [
     "SPECS",
 ]
 
+
+#: How a git source packs its artifact (the typed factories' parameter type).
+OutputArtifactFormat = Literal["CODE_ZIP", "CODEBUILD_CLONE_REF"]
+_OUTPUT_FORMATS: Final = get_args(OutputArtifactFormat)
 
 S3_SOURCE: Final = ProviderSpec(
     category="Source",
@@ -77,7 +82,7 @@ CODECOMMIT_SOURCE: Final = ProviderSpec(
     outputs=(1, 1),
     required=("RepositoryName", "BranchName"),
     optional=("PollForSourceChanges", "OutputArtifactFormat"),
-    allowed={"PollForSourceChanges": BOOL, "OutputArtifactFormat": ("CODE_ZIP", "CODEBUILD_CLONE_REF")},
+    allowed={"PollForSourceChanges": BOOL, "OutputArtifactFormat": _OUTPUT_FORMATS},
     output_variables=(
         "CommitId",
         "CommitMessage",
@@ -119,7 +124,7 @@ CONNECTION_SOURCE: Final = ProviderSpec(
     outputs=(1, 1),
     required=("ConnectionArn", "FullRepositoryId", "BranchName"),
     optional=("OutputArtifactFormat", "DetectChanges"),
-    allowed={"OutputArtifactFormat": ("CODE_ZIP", "CODEBUILD_CLONE_REF"), "DetectChanges": BOOL},
+    allowed={"OutputArtifactFormat": _OUTPUT_FORMATS, "DetectChanges": BOOL},
     output_variables=(
         "AuthorDate",
         "BranchName",

@@ -297,11 +297,11 @@ class Builtins:
             "AuthorDate": meta[2].strip(),
             "BranchName": branch,
         }
-        if provider == "CodeStarSourceConnection":
+        if provider == _catalog.CONNECTION_SOURCE.provider:
             variables["FullRepositoryName"] = ctx.configuration.get("FullRepositoryId", repo.name)
             if ctx.configuration.get("ConnectionArn"):
                 variables["ConnectionArn"] = ctx.configuration["ConnectionArn"]
-        elif provider == "CodeCommit":
+        elif provider == _catalog.CODECOMMIT_SOURCE.provider:
             variables["RepositoryName"] = ctx.configuration.get("RepositoryName", repo.name)
             variables["CommitterDate"] = meta[3].strip()
         else:  # GitHub v1
@@ -836,12 +836,12 @@ def _check_appconfig(ctx: ActionContext) -> str:
 
 
 _DEPLOY_CHECKS: dict[str, Callable[[ActionContext], str]] = {
-    "CloudFormation": _check_cfn,
-    "ECS": _check_ecs,
-    "CodeDeploy": _check_codedeploy,
-    "CodeDeployToECS": _check_blue_green,
-    "ElasticBeanstalk": _check_beanstalk,
-    "AppConfig": _check_appconfig,
+    _catalog.CLOUDFORMATION.provider: _check_cfn,
+    _catalog.ECS_DEPLOY.provider: _check_ecs,
+    _catalog.CODEDEPLOY.provider: _check_codedeploy,
+    _catalog.ECS_BLUE_GREEN.provider: _check_blue_green,
+    _catalog.ELASTIC_BEANSTALK.provider: _check_beanstalk,
+    _catalog.APPCONFIG.provider: _check_appconfig,
 }
 
 #: Action types AWS does not document that the local engine has always run (a connection
