@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import attrs
 import pytest
 
@@ -182,7 +184,6 @@ def test_provider_strings_live_in_the_catalog() -> None:
     """The modules that select behaviour by provider name it through catalog constants, never by
     spelling the provider string (docstrings and messages aside)."""
     import ast
-    from pathlib import Path
 
     providers = {s.provider for s in SPECS} | set(_catalog.RULE_TYPES)
     root = Path(pw.__file__).parent
@@ -324,3 +325,21 @@ def test_revision_types_come_from_the_entries() -> None:
     }
 
     assert {a.name: _catalog.lookup(a.action_type).revision_type for a in sources} == found
+
+
+def test_handler_keys_resolve_in_the_local_registry(tmp_path: Path) -> None:
+    """Each entry's handler key names a built-in handler; entries without one have none (manual
+    approvals are answered by the engine itself)."""
+    from pipeweaver.execution import LocalExecutor
+    from pipeweaver.execution._handlers import builtin_handlers
+
+    registry = builtin_handlers(LocalExecutor(tmp_path / "wd"))
+    stage = pw.Stage(name="S", actions=[_HOLD])
+    for spec in SPECS:
+        action = pw.Action(
+            name="A", action_type=pw.ActionType(category=spec.category, owner=spec.owner, provider=spec.provider)
+        )
+        found = registry.find(stage, action)
+        assert (found is not None) == (spec.handler is not None), str(spec)
+        if found is not None:
+            assert spec.handler == getattr(found, "__name__", None), str(spec)
