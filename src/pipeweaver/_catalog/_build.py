@@ -8,18 +8,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from ._spec import BOOL, PIPELINE_NAME, UG, Arn, Grant, Named, ProviderSpec, Requirement
+from ._spec import BOOL, PIPELINE_NAME, UG, Arn, Grant, Named, ProviderSpec, Requirement, entries
 
-__all__ = [
-    "CODEBUILD",
-    "CODEBUILD_TEST",
-    "COMMANDS",
-    "DEVICE_FARM",
-    "ECR_BUILD_AND_PUBLISH",
-    "JENKINS_BUILD",
-    "JENKINS_TEST",
-    "SPECS",
-]
+#: The entries are the module's ProviderSpec constants, collected in SPECS.
+__all__ = ["SPECS"]
 
 
 def _codebuild(category: str) -> ProviderSpec:
@@ -162,5 +154,5 @@ JENKINS_BUILD: Final = _jenkins("Build")
 
 JENKINS_TEST: Final = _jenkins("Test")
 
-#: This family's entries, in catalog order.
-SPECS: Final = (CODEBUILD, CODEBUILD_TEST, ECR_BUILD_AND_PUBLISH, COMMANDS, DEVICE_FARM, JENKINS_BUILD, JENKINS_TEST)
+#: This family's entries, in the order they are defined above (the catalog's order).
+SPECS: Final = entries(globals())

@@ -9,29 +9,10 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-from ._spec import BOOL, UG, Arn, Grant, ProviderSpec, Requirement, Setting, pass_role
+from ._spec import BOOL, UG, Arn, Grant, ProviderSpec, Requirement, Setting, entries, pass_role
 
-__all__ = [
-    "ActionMode",
-    "Capability",
-    "CAPABILITIES",
-    "ALEXA_SKILLS_KIT",
-    "APPCONFIG",
-    "CLOUDFORMATION",
-    "CLOUDFORMATION_STACKSET",
-    "CLOUDFORMATION_STACK_INSTANCES",
-    "CODEDEPLOY",
-    "EC2_DEPLOY",
-    "ECS_BLUE_GREEN",
-    "ECS_DEPLOY",
-    "EKS_DEPLOY",
-    "ELASTIC_BEANSTALK",
-    "LAMBDA_DEPLOY",
-    "OPSWORKS",
-    "S3_DEPLOY",
-    "SERVICE_CATALOG",
-    "SPECS",
-]
+#: The entries are the module's ProviderSpec constants, collected in SPECS.
+__all__ = ["ActionMode", "CAPABILITIES", "Capability", "SPECS"]
 
 
 #: CloudFormation's ``ActionMode`` values (the typed factories' parameter type).
@@ -465,21 +446,5 @@ ALEXA_SKILLS_KIT: Final = ProviderSpec(
     source=UG + "structure-configuration-examples.html",
 )
 
-#: This family's entries, in catalog order.
-SPECS: Final = (
-    S3_DEPLOY,
-    CLOUDFORMATION,
-    CLOUDFORMATION_STACKSET,
-    CLOUDFORMATION_STACK_INSTANCES,
-    CODEDEPLOY,
-    ECS_DEPLOY,
-    ECS_BLUE_GREEN,
-    ELASTIC_BEANSTALK,
-    OPSWORKS,
-    SERVICE_CATALOG,
-    APPCONFIG,
-    EC2_DEPLOY,
-    EKS_DEPLOY,
-    LAMBDA_DEPLOY,
-    ALEXA_SKILLS_KIT,
-)
+#: This family's entries, in the order they are defined above (the catalog's order).
+SPECS: Final = entries(globals())

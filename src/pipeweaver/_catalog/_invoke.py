@@ -8,17 +8,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from ._spec import UG, Grant, Named, ProviderSpec, Requirement, Setting
+from ._spec import UG, Grant, Named, ProviderSpec, Requirement, Setting, entries
 
-__all__ = [
-    "INSPECTOR_SCAN",
-    "LAMBDA_INVOKE",
-    "MANUAL_APPROVAL",
-    "PIPELINE_INVOKE",
-    "SNYK",
-    "SPECS",
-    "STEP_FUNCTIONS",
-]
+#: The entries are the module's ProviderSpec constants, collected in SPECS.
+__all__ = ["SPECS"]
 
 
 MANUAL_APPROVAL: Final = ProviderSpec(
@@ -125,5 +118,5 @@ SNYK: Final = ProviderSpec(
     source=UG + "action-reference-Snyk.html",
 )
 
-#: This family's entries, in catalog order.
-SPECS: Final = (MANUAL_APPROVAL, LAMBDA_INVOKE, STEP_FUNCTIONS, PIPELINE_INVOKE, INSPECTOR_SCAN, SNYK)
+#: This family's entries, in the order they are defined above (the catalog's order).
+SPECS: Final = entries(globals())

@@ -8,17 +8,10 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-from ._spec import BOOL, UG, Arn, EventSource, Grant, Named, ProviderSpec, Setting
+from ._spec import BOOL, UG, Arn, EventSource, Grant, Named, ProviderSpec, Setting, entries
 
-__all__ = [
-    "OutputArtifactFormat",
-    "CODECOMMIT_SOURCE",
-    "CONNECTION_SOURCE",
-    "ECR_SOURCE",
-    "GITHUB_V1_SOURCE",
-    "S3_SOURCE",
-    "SPECS",
-]
+#: The entries are the module's ProviderSpec constants, collected in SPECS.
+__all__ = ["OutputArtifactFormat", "SPECS"]
 
 
 #: How a git source packs its artifact (the typed factories' parameter type).
@@ -174,5 +167,5 @@ GITHUB_V1_SOURCE: Final = ProviderSpec(
     source=UG + "appendix-github-oauth.html",
 )
 
-#: This family's entries, in catalog order.
-SPECS: Final = (S3_SOURCE, ECR_SOURCE, CODECOMMIT_SOURCE, CONNECTION_SOURCE, GITHUB_V1_SOURCE)
+#: This family's entries, in the order they are defined above (the catalog's order).
+SPECS: Final = entries(globals())

@@ -34,6 +34,7 @@ __all__ = [
     "Resource",
     "RuleTypeSpec",
     "Setting",
+    "entries",
     "pass_role",
 ]
 
@@ -345,3 +346,9 @@ class RuleTypeSpec:
     def keys(self) -> frozenset[str]:
         """Every configuration key AWS documents for this rule type."""
         return frozenset(self.required) | frozenset(self.optional)
+
+
+def entries(namespace: Mapping[str, object]) -> tuple[ProviderSpec, ...]:
+    """Every :class:`ProviderSpec` a family module defines, in definition order: a new entry
+    is one new constant, with no list to keep in step."""
+    return tuple(v for v in namespace.values() if isinstance(v, ProviderSpec))
