@@ -57,6 +57,7 @@ from ._invoke import (
     SNYK,
     STEP_FUNCTIONS,
 )
+from ._rules import RULE_TYPES
 from ._source import (
     CODECOMMIT_SOURCE,
     CONNECTION_SOURCE,
@@ -68,7 +69,6 @@ from ._source import (
 from ._spec import (
     BOOL,
     PIPELINE_NAME,
-    UG,
     Arn,
     EventSource,
     Grant,
@@ -156,46 +156,6 @@ class _TypeId(Protocol):
 #: Every action type of reference §3.1, keyed by ``(category, owner, provider)``, in table order.
 PROVIDERS: Final[Mapping[tuple[str, str, str], ProviderSpec]] = {
     (s.category, s.owner, s.provider): s for s in (*_source.SPECS, *_build.SPECS, *_deploy.SPECS, *_invoke.SPECS)
-}
-
-#: Stage-condition rule types of reference §3.3, keyed by provider.
-RULE_TYPES: Final[Mapping[str, RuleTypeSpec]] = {
-    r.provider: r
-    for r in (
-        RuleTypeSpec(
-            provider="CloudWatchAlarm",
-            required=("AlarmName",),
-            optional=("AlarmStates", "WaitTime"),
-            source=UG + "rule-reference-CloudWatchAlarm.html",
-        ),
-        RuleTypeSpec(
-            provider="DeploymentWindow",
-            required=("Cron",),
-            optional=("TimeZone",),
-            source=UG + "rule-reference-DeploymentWindow.html",
-        ),
-        RuleTypeSpec(
-            provider="LambdaInvoke",
-            required=("FunctionName",),
-            optional=("UserParameters",),
-            can_skip=True,
-            source=UG + "rule-reference-LambdaInvoke.html",
-        ),
-        RuleTypeSpec(
-            provider="VariableCheck",
-            required=("Variable", "Value", "Operator"),
-            allowed={"Operator": ("EQ", "CONTAINS", "MATCHES", "NE")},
-            can_skip=True,
-            source=UG + "rule-reference-VariableCheck.html",
-        ),
-        RuleTypeSpec(
-            provider="Commands",
-            needs_commands=True,
-            source=UG + "rule-reference-Commands.html",
-        ),
-        # The CodeBuild rule page was not retrieved (reference §8): its keys are not checked.
-        RuleTypeSpec(provider="CodeBuild", open_configuration=True, source=UG + "rule-reference.html"),
-    )
 }
 
 _BY_PROVIDER: Final[dict[str, list[ProviderSpec]]] = {}
