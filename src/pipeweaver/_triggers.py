@@ -28,6 +28,7 @@ from typing import Literal, TypeAlias, final
 
 import attrs
 
+from . import _catalog
 from ._model import (
     Action,
     ActionCategory,
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 #: Source providers whose changes come from git.
-GIT_PROVIDERS = frozenset({"CodeStarSourceConnection", "CodeCommit", "GitHub"})
+GIT_PROVIDERS = frozenset(s.provider for s in _catalog.iter_specs() if s.events is not None and s.events.git)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -542,18 +543,18 @@ def source_identity(action: Action) -> str | None:
 
     .. versionadded:: 0.1.0
     """
-    config = action.configuration
-    provider = action.provider
-    if provider == "CodeStarSourceConnection":
-        value = config.get("FullRepositoryId")
-        return value if isinstance(value, str) else None
-    if provider == "GitHub":
-        owner, repo = config.get("Owner"), config.get("Repo")
-        return f"{owner}/{repo}" if isinstance(owner, str) and isinstance(repo, str) else None
-    if provider == "CodeCommit":
-        value = config.get("RepositoryName")
-        return value if isinstance(value, str) else None
-    return None
+    events = _git_events(action)
+    if events is None:
+        return None
+    parts = [action.configuration.get(key) for key in events.repository_keys]
+    texts = [p for p in parts if isinstance(p, str)]
+    return "/".join(texts) if len(texts) == len(parts) else None
+
+
+def _git_events(action: Action) -> _catalog.EventSource | None:
+    """How *action*'s provider reports git changes (its catalog entry), or ``None``."""
+    spec = _catalog.source_spec(action.provider)
+    return spec.events if spec is not None and spec.events is not None and spec.events.git else None
 
 
 def _is_false(value: object) -> bool:
@@ -564,27 +565,31 @@ def _implicit(action: Action, event: GitEvent, event_wiring: bool) -> tuple[Filt
     """No trigger declared: any push to the configured branch, if change detection is on."""
     config = action.configuration
     provider = action.provider
-    branch_key = "Branch" if provider == "GitHub" else "BranchName"
+    events = _git_events(action)
+    # only git sources are candidates, and every git source names its branch
+    assert events is not None
+    assert events.branch_key is not None
+    branch_key = events.branch_key
     configured = config.get(branch_key)
 
     def fail(reason: str) -> tuple[FilterCheck, None]:
         check = CriterionCheck(criterion="branch", matched=False, reason=reason)
         return FilterCheck(source_action=action.name, kind="implicit", index=0, matched=False, criteria=(check,)), None
 
-    if provider == "CodeStarSourceConnection":
-        if _is_false(config.get("DetectChanges")):
+    if events.detect_key is not None:
+        if _is_false(config.get(events.detect_key)):
             return fail("DetectChanges is 'false' and no trigger is declared, so changes never start the pipeline")
         trigger_type = "WebhookV2"
     else:
-        polling = not _is_false(config.get("PollForSourceChanges"))
+        polling = events.poll_key is not None and not _is_false(config.get(events.poll_key))
         if polling:
             trigger_type = "PollForSourceChanges"
         elif event_wiring:
-            trigger_type = "Webhook" if provider == "GitHub" else "CloudWatchEvent"
+            trigger_type = "Webhook" if events.webhook else "CloudWatchEvent"
         else:
             return fail(
                 "PollForSourceChanges is 'false', so only an EventBridge rule "
-                + ("or webhook " if provider == "GitHub" else "")
+                + ("or webhook " if events.webhook else "")
                 + "starts the pipeline (pass event_wiring=True when that wiring is deployed)"
             )
     if not isinstance(event, GitPush):
@@ -705,7 +710,7 @@ def evaluate_object_change(
     .. versionadded:: 0.1.0
     """
     found = [a for _s, a in pipeline.actions() if a.name == source_action]
-    if not found or found[0].provider != "S3" or found[0].category is not ActionCategory.SOURCE:
+    if not found or found[0].provider != _catalog.S3_SOURCE.provider or found[0].category is not ActionCategory.SOURCE:
         raise DefinitionError("source_action", source_action, "must name an S3 source action of the pipeline")
     action = found[0]
     polling = not _is_false(action.configuration.get("PollForSourceChanges"))

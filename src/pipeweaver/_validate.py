@@ -1293,15 +1293,17 @@ def _action_rules(ctx: _Context) -> None:
             # custom action types declare 0-5 input and output artifacts (reference §5.1)
             _counts(ctx, a, (0, 5), (0, 5))
         timeout = a.data.get("timeoutInMinutes")
-        if timeout is not None and not (a.category == "Approval" and a.provider == "Manual"):
+        if timeout is not None and not (
+            a.category == _catalog.MANUAL_APPROVAL.category and a.provider == _catalog.MANUAL_APPROVAL.provider
+        ):
             ctx.add(
                 "PW708",
                 f"{a.path}.timeoutInMinutes",
                 f"timeoutInMinutes is set on action {a.label} ({a.provider}); AWS applies it to manual approvals only",
                 "remove it; the action's own service timeout applies",
             )
-        polls = a.is_source and a.provider in ("S3", "CodeCommit", "GitHub") and a.spec is not None
-        if polls and "PollForSourceChanges" not in a.config:
+        events = a.spec.events if a.is_source and a.spec is not None else None
+        if events is not None and events.poll_key is not None and events.poll_key not in a.config:
             ctx.add(
                 "PW702",
                 f"{a.path}.configuration.PollForSourceChanges",
@@ -1501,22 +1503,18 @@ def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> No
                 f"{key} is {value!r}, which does not match {pattern}",
                 f"see the allowed forms at {spec.source}",
             )
-    if "Capabilities" in config and spec.provider in ("CloudFormation", "CloudFormationStackSet"):
-        value = config["Capabilities"]
-        if _is_literal(value):
-            for item in str(value).split(","):
-                if item.strip() not in ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"):
-                    ctx.add(
-                        "PW213",
-                        join_key(cpath, "Capabilities"),
-                        f"Capabilities contains {item.strip()!r}",
-                        _did_you_mean(
-                            item.strip(),
-                            ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"),
-                            "use a comma-separated list of CAPABILITY_IAM, CAPABILITY_NAMED_IAM, "
-                            "CAPABILITY_AUTO_EXPAND",
-                        ),
-                    )
+    for key, items in spec.list_allowed.items():
+        value = config.get(key)
+        if value is None or not _is_literal(value):
+            continue
+        for item in str(value).split(","):
+            if item.strip() not in items:
+                ctx.add(
+                    "PW213",
+                    join_key(cpath, key),
+                    f"{key} contains {item.strip()!r}",
+                    _did_you_mean(item.strip(), items, f"use a comma-separated list of {', '.join(items)}"),
+                )
     for key in spec.json_keys:
         value = config.get(key)
         if isinstance(value, str):
@@ -1616,7 +1614,10 @@ def _compute_fields(ctx: _Context, a: _Action) -> None:
                     f"outputArtifacts[].files is only for Compute actions; {a.label} is a {a.category} action",
                     "remove files",
                 )
-    if a.data.get("environmentVariables") is not None and a.provider not in ("Commands", "EKS"):
+    if a.data.get("environmentVariables") is not None and a.provider not in (
+        _catalog.COMMANDS.provider,
+        _catalog.EKS_DEPLOY.provider,
+    ):
         ctx.add(
             "PW214",
             f"{a.path}.environmentVariables",
@@ -1624,7 +1625,7 @@ def _compute_fields(ctx: _Context, a: _Action) -> None:
             "for CodeBuild use configuration.EnvironmentVariables (JSON text)",
         )
     envs = a.data.get("environmentVariables")
-    if envs and a.provider != "Commands":
+    if envs and a.provider != _catalog.COMMANDS.provider:
         for i, env in enumerate(_list(envs)):
             if _dict(env).get("type") == "SECRETS_MANAGER":
                 ctx.add(
@@ -1635,7 +1636,7 @@ def _compute_fields(ctx: _Context, a: _Action) -> None:
                     "use PLAINTEXT, or read the secret inside the action",
                 )
     # an empty list is already a count problem (PW013); only a missing field is reported here
-    if a.provider == "Commands" and compute and a.data.get("commands") is None:
+    if a.provider == _catalog.COMMANDS.provider and compute and a.data.get("commands") is None:
         ctx.add(
             "PW215",
             f"{a.path}.commands",
@@ -1736,7 +1737,7 @@ def _namespace_rules(ctx: _Context) -> None:
 def _variable_rules(ctx: _Context) -> None:
     for a in ctx.actions:
         # paths are built only for strings that hold a reference
-        shell_keys = ("EnvironmentVariables", "BuildspecOverride") if a.provider == "CodeBuild" else ()
+        shell_keys = ("EnvironmentVariables", "BuildspecOverride") if a.provider == _catalog.CODEBUILD.provider else ()
         for key, value in a.config.items():
             if type(value) is str and "#{" in value and isinstance(key, str):
                 path = join_key(f"{a.path}.configuration", key)
@@ -1868,7 +1869,7 @@ def _references(
             )
             continue
         outputs: Sequence[str] | None = None
-        if producer.provider == "Commands" and producer.category == "Compute":
+        if producer.provider == _catalog.COMMANDS.provider and producer.category == _catalog.COMMANDS.category:
             outputs = [v for v in _list(producer.data.get("outputVariables")) if isinstance(v, str)]
         elif producer.spec is not None:
             outputs = producer.spec.output_variables
@@ -1932,7 +1933,7 @@ def _trigger_rules(ctx: _Context) -> None:
                     _did_you_mean(name, sources, f"source actions: {', '.join(sources) or '(none)'}"),
                 )
             elif all(a.category is not None for a in found) and not any(
-                a.is_source and a.provider == "CodeStarSourceConnection" for a in found
+                a.is_source and a.provider == _catalog.CONNECTION_SOURCE.provider for a in found
             ):
                 a = found[0]
                 ctx.add(

@@ -18,6 +18,7 @@ from typing import Any, Literal, final
 
 import attrs
 
+from .. import _catalog
 from .._model import ActionCategory, Pipeline
 from ..errors import AwsError, ExecutionError
 from ..execution import (
@@ -86,12 +87,13 @@ def _enum(cls: Any, value: Any, default: Any) -> Any:
 
 
 def _revision_type(pipeline: Pipeline, action_name: str) -> str:
+    # A commit id unless an action of that name is a source whose catalog entry says otherwise
+    # (an S3 object version, an ECR image digest).
     for _stage, action in pipeline.actions():
         if action.name == action_name:
-            if action.provider == "S3":
-                return "S3_OBJECT_VERSION_ID"
-            if action.provider == "ECR":
-                return "IMAGE_DIGEST"
+            kind = _catalog.revision_type(action.provider)
+            if kind is not None and kind != "COMMIT_ID":
+                return kind
     return "COMMIT_ID"
 
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _catalog
 from .._loader import LoadFailure, load_json, load_yaml
-from .._model import Action, ActionCategory, ActionOwner, ActionType, Stage
+from .._model import Action, ActionCategory, ActionType, Stage
 from ..errors import ArtifactError
 from ._artifacts import safe_extract, zip_directory
 from ._base import ActionContext, ActionFailed, ActionResult, FailureType
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
     from ._local import LocalExecutor
 
 __all__ = [
-    "DEFAULT_TIMEOUTS",
     "HandlerKey",
     "HandlerRegistry",
     "builtin_handlers",
@@ -53,41 +52,13 @@ HandlerKey = tuple[str, str, str, str]
 #: What the registry stores: an :class:`ActionHandler` or any callable of the same shape.
 HandlerFn = Callable[[ActionContext], "ActionResult | None"]
 
-_DAY = 86400.0
-#: AWS's default action timeouts in seconds (reference §4.6), by provider then category.
-DEFAULT_TIMEOUTS: dict[str, float] = {
-    "CloudFormation": 3 * _DAY,
-    "CloudFormationStackSet": 3 * _DAY,
-    "CloudFormationStackInstances": 3 * _DAY,
-    "CodeDeploy": 5 * _DAY,
-    "CodeDeployToECS": 5 * _DAY,
-    "Invoke/Lambda": _DAY,
-    "Deploy/S3": 90 * 60.0,
-    "Manual": 7 * _DAY,
-    "ECS": 3600.0,
-    "CodeBuild": 8 * 3600.0,
-    "StepFunctions": 7 * _DAY,
-    "Commands": 55 * 60.0,
-    "Custom": _DAY,
-}
-
 
 def default_timeout(action: Action) -> float:
     """AWS's timeout for *action* in seconds (reference §4.6): ``timeoutInMinutes`` for manual
-    approvals, ``DeploymentTimeout`` for ECS, else the provider catalog's default."""
+    approvals, else its catalog entry's (which counts ECS's ``DeploymentTimeout``)."""
     if action.category is ActionCategory.APPROVAL and action.timeout_in_minutes:
         return action.timeout_in_minutes * 60.0
-    if action.provider == "ECS":
-        value = action.configuration.get("DeploymentTimeout")
-        if isinstance(value, str) and value.isdigit():
-            return min(int(value), 60) * 60.0
-    try:
-        return float(_catalog.default_timeout(action.action_type)) * 60.0
-    except Exception:  # the catalog is data; a gap there must not stop a run
-        for key in (f"{action.category}/{action.provider}", action.provider):
-            if key in DEFAULT_TIMEOUTS:
-                return DEFAULT_TIMEOUTS[key]
-        return DEFAULT_TIMEOUTS["Custom"] if action.owner is ActionOwner.CUSTOM else 3600.0
+    return float(_catalog.default_timeout(action.action_type, action.configuration)) * 60.0
 
 
 def handler_key(key: ActionType | tuple[str, str, str, str] | str) -> HandlerKey | str:
@@ -326,11 +297,11 @@ class Builtins:
             "AuthorDate": meta[2].strip(),
             "BranchName": branch,
         }
-        if provider == "CodeStarSourceConnection":
+        if provider == _catalog.CONNECTION_SOURCE.provider:
             variables["FullRepositoryName"] = ctx.configuration.get("FullRepositoryId", repo.name)
             if ctx.configuration.get("ConnectionArn"):
                 variables["ConnectionArn"] = ctx.configuration["ConnectionArn"]
-        elif provider == "CodeCommit":
+        elif provider == _catalog.CODECOMMIT_SOURCE.provider:
             variables["RepositoryName"] = ctx.configuration.get("RepositoryName", repo.name)
             variables["CommitterDate"] = meta[3].strip()
         else:  # GitHub v1
@@ -869,51 +840,40 @@ def _check_appconfig(ctx: ActionContext) -> str:
 
 
 _DEPLOY_CHECKS: dict[str, Callable[[ActionContext], str]] = {
-    "CloudFormation": _check_cfn,
-    "ECS": _check_ecs,
-    "CodeDeploy": _check_codedeploy,
-    "CodeDeployToECS": _check_blue_green,
-    "ElasticBeanstalk": _check_beanstalk,
-    "AppConfig": _check_appconfig,
+    _catalog.CLOUDFORMATION.provider: _check_cfn,
+    _catalog.ECS_DEPLOY.provider: _check_ecs,
+    _catalog.CODEDEPLOY.provider: _check_codedeploy,
+    _catalog.ECS_BLUE_GREEN.provider: _check_blue_green,
+    _catalog.ELASTIC_BEANSTALK.provider: _check_beanstalk,
+    _catalog.APPCONFIG.provider: _check_appconfig,
 }
 
-#: Deploy providers served by the simulated stand-in.
-SIMULATED_DEPLOY_PROVIDERS = (
-    "CloudFormation",
-    "CloudFormationStackSet",
-    "CloudFormationStackInstances",
-    "CodeDeploy",
-    "CodeDeployToECS",
-    "ECS",
-    "ElasticBeanstalk",
-    "AppConfig",
-    "OpsWorks",
-    "ServiceCatalog",
-    "EKS",
-    "EC2",
-    "Lambda",
+#: Action types AWS does not document that the local engine has always run (a connection
+#: source owned by ``ThirdParty``, ``Commands`` in a ``Build`` stage), with their handler keys.
+_LOCAL_ONLY: tuple[tuple[HandlerKey, str], ...] = (
+    (("Source", "ThirdParty", _catalog.CONNECTION_SOURCE.provider, "1"), "git_source"),
+    (("Build", "AWS", _catalog.COMMANDS.provider, "1"), "commands"),
 )
 
 
 def builtin_handlers(executor: LocalExecutor) -> HandlerRegistry:
-    """The built-in registry bound to *executor* (approvals are wired by the executor)."""
+    """The built-in registry bound to *executor*: each catalog entry names its handler by key
+    (approvals are wired by the executor)."""
     b = Builtins(executor)
+    by_key: dict[str, HandlerFn] = {
+        "git_source": b.git_source,
+        "s3_source": b.s3_source,
+        "ecr_source": b.ecr_source,
+        "commands": b.commands,
+        "codebuild": b.codebuild,
+        "lambda_invoke": b.lambda_invoke,
+        "s3_deploy": b.s3_deploy,
+        "simulated_deploy": b.simulated_deploy,
+    }
     reg = HandlerRegistry()
-    for owner, provider in (
-        ("AWS", "CodeStarSourceConnection"),
-        ("ThirdParty", "CodeStarSourceConnection"),
-        ("AWS", "CodeCommit"),
-        ("ThirdParty", "GitHub"),
-    ):
-        reg.register(("Source", owner, provider, "1"), b.git_source)
-    reg.register(("Source", "AWS", "S3", "1"), b.s3_source)
-    reg.register(("Source", "AWS", "ECR", "1"), b.ecr_source)
-    reg.register(("Compute", "AWS", "Commands", "1"), b.commands)
-    reg.register(("Build", "AWS", "Commands", "1"), b.commands)
-    reg.register(("Build", "AWS", "CodeBuild", "1"), b.codebuild)
-    reg.register(("Test", "AWS", "CodeBuild", "1"), b.codebuild)
-    reg.register(("Invoke", "AWS", "Lambda", "1"), b.lambda_invoke)
-    reg.register(("Deploy", "AWS", "S3", "1"), b.s3_deploy)
-    for provider in SIMULATED_DEPLOY_PROVIDERS:
-        reg.register(("Deploy", "AWS", provider, "1"), b.simulated_deploy)
+    for spec in _catalog.iter_specs():
+        if spec.handler is not None:
+            reg.register((spec.category, spec.owner, spec.provider, spec.version), by_key[spec.handler])
+    for key, name in _LOCAL_ONLY:
+        reg.register(key, by_key[name])
     return reg

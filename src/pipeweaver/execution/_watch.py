@@ -20,6 +20,7 @@ from typing import Any, Protocol, final
 
 import attrs
 
+from .. import _catalog
 from .._model import Pipeline
 from .._triggers import (
     CronSchedule,
@@ -209,7 +210,7 @@ class Watcher:
             except KeyError as exc:
                 raise DefinitionError("sources", name, str(exc.args[0])) from None
             repo = Path(path)
-            if action.provider == "S3":
+            if action.provider == _catalog.S3_SOURCE.provider:
                 # S3 sources are a local folder or zip standing in for the bucket object.
                 if not repo.exists():
                     raise DefinitionError("sources", str(path), f"{repo} does not exist (S3 source {name!r})")

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .. import _cfn
+from .. import _catalog, _cfn
 from .._codec import ExpressionResolver, build_pipeline, is_intrinsic, to_codepipeline
 from .._codec import _trigger as api_trigger
 from .._loader import load_json
@@ -639,163 +639,54 @@ def _named(value: Any, service: str, kind: str, region: Any) -> Any:
     return _arn(service, [kind, value], region=region)
 
 
-def _statements_for(action: Action, pipeline_name: Any) -> tuple[list[dict[str, Any]], bool]:
-    """IAM statements *action* needs from the pipeline role, and whether its provider is known."""
-    region: Any = _raw(action.region) if action.region is not None else None
-    provider, category = action.provider, action.category.value
-    out: list[dict[str, Any]] = []
-
-    def allow(actions: list[str], resources: list[Any], condition: dict[str, Any] | None = None) -> None:
-        resources = [r for r in resources if r is not None]
-        if not resources:
-            return
-        statement: dict[str, Any] = {"Effect": "Allow", "Action": sorted(actions), "Resource": resources}
-        if condition:
-            statement["Condition"] = condition
-        out.append(statement)
-
-    def pass_role(roles: list[Any], service: str) -> None:
-        allow(["iam:PassRole"], roles, {"StringEquals": {"iam:PassedToService": service}})
-
-    if action.owner.value != "AWS":
-        # Third-party and custom actions run outside the pipeline role (job workers, OAuth apps).
-        return out, True
-    if provider == "CodeBuild" or (provider == "Commands" and category == "Compute"):
-        if provider == "CodeBuild":
-            allow(
-                [
-                    "codebuild:BatchGetBuilds",
-                    "codebuild:StartBuild",
-                    "codebuild:BatchGetBuildBatches",
-                    "codebuild:StartBuildBatch",
-                ],
-                [_named(_value(action, "ProjectName"), "codebuild", "project/", region)],
-            )
+def _resource_of(resource: _catalog.Resource, action: Action, pipeline_name: Any, region: Any) -> Any:
+    """The CloudFormation value of one catalog resource, or ``None`` when a setting it names is unset."""
+    if isinstance(resource, str):
+        return resource
+    if isinstance(resource, _catalog.Setting):
+        value = _value(action, resource.key)
+        return resource.default if value is None else value
+    if isinstance(resource, _catalog.Named):
+        return _named(_value(action, resource.key), resource.service, resource.kind, region)
+    parts: list[Any] = []
+    for part in resource.parts:
+        if isinstance(part, str):
+            parts.append(part)
+        elif isinstance(part, _catalog.Setting):
+            value = _resource_of(part, action, pipeline_name, region)
+            if value is None:
+                return None
+            parts.append(value)
         else:
-            log_group = _arn("logs", ["log-group:/aws/codepipeline/", pipeline_name, ":*"], region=region)
-            allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], [log_group])
-    elif provider == "CodeCommit":
-        allow(
-            [
-                "codecommit:CancelUploadArchive",
-                "codecommit:GetBranch",
-                "codecommit:GetCommit",
-                "codecommit:GetRepository",
-                "codecommit:GetUploadArchiveStatus",
-                "codecommit:UploadArchive",
-            ],
-            [_named(_value(action, "RepositoryName"), "codecommit", "", region)],
-        )
-    elif provider == "CodeStarSourceConnection":
-        connection = _value(action, "ConnectionArn")
-        allow(["codestar-connections:UseConnection", "codeconnections:UseConnection"], [connection])
-    elif provider == "S3" and category == "Source":
-        bucket, key = _value(action, "S3Bucket"), _value(action, "S3ObjectKey")
-        if bucket is not None:
-            allow(["s3:GetBucketVersioning"], [_arn("s3", bucket, account=False, partition_only=True)])
-            allow(
-                ["s3:GetObject", "s3:GetObjectVersion"],
-                [_arn("s3", [bucket, "/", key if key is not None else "*"], account=False, partition_only=True)],
-            )
-    elif provider == "S3" and category == "Deploy":
-        bucket = _value(action, "BucketName")
-        if bucket is not None:
-            allow(["s3:PutObject", "s3:PutObjectAcl"], [_arn("s3", [bucket, "/*"], account=False, partition_only=True)])
-    elif provider == "ECR" and category == "Source":
-        allow(["ecr:DescribeImages"], [_named(_value(action, "RepositoryName"), "ecr", "repository/", region)])
-    elif provider in ("CodeDeploy", "CodeDeployToECS"):
-        app, group = _value(action, "ApplicationName"), _value(action, "DeploymentGroupName")
-        allow(
-            [
-                "codedeploy:GetApplication",
-                "codedeploy:GetApplicationRevision",
-                "codedeploy:RegisterApplicationRevision",
-            ],
-            [_arn("codedeploy", ["application:", app], region=region)] if app is not None else [],
-        )
-        allow(
-            ["codedeploy:CreateDeployment", "codedeploy:GetDeployment"],
-            [_arn("codedeploy", ["deploymentgroup:", app, "/", group], region=region)]
-            if app is not None and group is not None
-            else [],
-        )
-        allow(["codedeploy:GetDeploymentConfig"], [_arn("codedeploy", "deploymentconfig:*", region=region)])
-        if provider == "CodeDeployToECS":
-            # RegisterTaskDefinition supports no resource-level scoping.
-            allow(["ecs:RegisterTaskDefinition", "ecs:TagResource"], ["*"])
-            pass_role(["*"], "ecs-tasks.amazonaws.com")
-    elif provider == "ECS" and category == "Deploy":
-        cluster, service = _value(action, "ClusterName"), _value(action, "ServiceName")
-        allow(
-            ["ecs:DescribeServices", "ecs:UpdateService"],
-            [_arn("ecs", ["service/", cluster, "/", service], region=region)]
-            if cluster is not None and service is not None
-            else [],
-        )
-        allow(
-            [
-                "ecs:DescribeTaskDefinition",
-                "ecs:DescribeTasks",
-                "ecs:ListTasks",
-                "ecs:RegisterTaskDefinition",
-                "ecs:TagResource",
-            ],
-            ["*"],
-        )
-        pass_role(["*"], "ecs-tasks.amazonaws.com")
-    elif provider == "CloudFormation":
-        stack = _value(action, "StackName")
-        allow(
-            [
-                "cloudformation:CreateChangeSet",
-                "cloudformation:CreateStack",
-                "cloudformation:DeleteChangeSet",
-                "cloudformation:DeleteStack",
-                "cloudformation:DescribeChangeSet",
-                "cloudformation:DescribeStacks",
-                "cloudformation:ExecuteChangeSet",
-                "cloudformation:SetStackPolicy",
-                "cloudformation:UpdateStack",
-            ],
-            [_arn("cloudformation", ["stack/", stack, "/*"], region=region)] if stack is not None else [],
-        )
-        allow(["cloudformation:ValidateTemplate"], ["*"])
-        role = _value(action, "RoleArn")
-        if role is not None:
-            pass_role([role], "cloudformation.amazonaws.com")
-    elif provider == "Lambda" and category == "Invoke":
-        allow(["lambda:InvokeFunction"], [_named(_value(action, "FunctionName"), "lambda", "function:", region)])
-    elif provider == "StepFunctions":
-        machine = _value(action, "StateMachineArn")
-        allow(["states:StartExecution"], [machine])
-        allow(["states:DescribeExecution"], ["*"] if machine is not None else [])
-    elif provider == "Manual" and category == "Approval":
-        allow(["sns:Publish"], [_value(action, "NotificationArn")])
-    elif provider == "ElasticBeanstalk":
-        app = _value(action, "ApplicationName")
-        allow(
-            [
-                "elasticbeanstalk:CreateApplicationVersion",
-                "elasticbeanstalk:DescribeApplicationVersions",
-                "elasticbeanstalk:DescribeEnvironments",
-                "elasticbeanstalk:DescribeEvents",
-                "elasticbeanstalk:UpdateEnvironment",
-            ],
-            [
-                _arn("elasticbeanstalk", ["application/", app], region=region),
-                _arn("elasticbeanstalk", ["environment/", app, "/*"], region=region),
-                _arn("elasticbeanstalk", ["applicationversion/", app, "/*"], region=region),
-            ]
-            if app is not None
-            else [],
-        )
-    elif provider == "CodePipeline" and category == "Invoke":
-        allow(
-            ["codepipeline:StartPipelineExecution"],
-            [_named(_value(action, "PipelineName"), "codepipeline", "", region)],
-        )
-    else:
-        return out, False
+            parts.append(pipeline_name)
+    if not resource.regional:
+        return _arn(resource.service, parts, account=resource.account, partition_only=True)
+    return _arn(resource.service, parts, region=region, account=resource.account)
+
+
+def _statements_for(action: Action, pipeline_name: Any) -> tuple[list[dict[str, Any]], bool]:
+    """IAM statements *action* needs from the pipeline role (its catalog entry's grants), and
+    whether pipeweaver knows what its type needs."""
+    spec = _catalog.lookup(action.action_type)
+    if spec is None:
+        # Uncatalogued custom and third-party types run outside the pipeline role (job workers).
+        return [], action.owner.value != "AWS"
+    if spec.iam is None:
+        return [], False
+    region: Any = _raw(action.region) if action.region is not None else None
+    out: list[dict[str, Any]] = []
+    for grant in spec.iam:
+        if any(_value(action, key) is None for key in grant.when):
+            continue
+        resources = [
+            r for r in (_resource_of(res, action, pipeline_name, region) for res in grant.resources) if r is not None
+        ]
+        if not resources:
+            continue
+        statement: dict[str, Any] = {"Effect": "Allow", "Action": sorted(grant.actions), "Resource": resources}
+        if grant.passed_to is not None:
+            statement["Condition"] = {"StringEquals": {"iam:PassedToService": grant.passed_to}}
+        out.append(statement)
     return out, True
 
 

@@ -23,6 +23,7 @@ from typing import Any, Literal, final
 
 import attrs
 
+from .. import _catalog
 from .._model import Action, ActionCategory, Expression, Pipeline
 from .._triggers import CronSchedule
 from ..errors import DefinitionError, SynthesisError
@@ -504,25 +505,29 @@ def add_event_wiring(
     for stage, action in pipeline.actions():
         if action.category is not ActionCategory.SOURCE:
             continue
-        provider = action.provider
-        if wiring.source_rules and provider in ("CodeCommit", "S3", "ECR"):
-            if provider == "CodeCommit":
+        spec = _catalog.source_spec(action.provider)
+        events = spec.events if spec is not None else None
+        if events is None:
+            continue
+        if wiring.source_rules and events.rule is not None:
+            if events.rule == "codecommit":
                 _codecommit(template, logical_id, action, role())
-            elif provider == "ECR":
+            elif events.rule == "ecr":
                 _ecr(template, logical_id, action, role())
             else:
                 trail = trail or _trail(template, logical_id)
                 _s3(template, logical_id, action, role(), trail)
-            if provider != "ECR":
-                # The rule replaces polling; both at once would start the pipeline twice.
-                _config_of(template, logical_id, stage.name, action.name)["PollForSourceChanges"] = "false"
-        elif wiring.github_webhooks and provider == "GitHub":
+        elif wiring.github_webhooks and events.webhook:
             _github_webhook(template, logical_id, action, wiring)
-            _config_of(template, logical_id, stage.name, action.name)["PollForSourceChanges"] = "false"
-        elif provider == "CodeStarSourceConnection" and wiring.detect_changes is not None:
-            _config_of(template, logical_id, stage.name, action.name)["DetectChanges"] = (
-                "true" if wiring.detect_changes else "false"
-            )
+        else:
+            if events.detect_key is not None and wiring.detect_changes is not None:
+                _config_of(template, logical_id, stage.name, action.name)[events.detect_key] = (
+                    "true" if wiring.detect_changes else "false"
+                )
+            continue
+        if events.poll_key is not None:
+            # The rule or webhook replaces polling; both at once would start the pipeline twice.
+            _config_of(template, logical_id, stage.name, action.name)[events.poll_key] = "false"
     if wiring.schedule is not None:
         scheduler_role = _start_role(
             template,
