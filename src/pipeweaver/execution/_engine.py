@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -19,7 +20,6 @@ from ._base import ActionContext, ActionResult, ApprovalRequested, ArtifactStore
 from ._gate import Gate
 from ._handlers import HandlerFn, default_timeout
 from ._history import History
-from ._pool import ActionPool
 from ._rules import RuleHandler
 from ._stagelock import SharedStages
 
@@ -79,18 +79,24 @@ class Engine:
         self.approval_policy = approval_policy
         self.runs: dict[str, LiveRun] = {}
         self.lock = threading.Lock()
-        self._pool: ActionPool | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._gates: dict[str, Gate] = {}
         self._closed = threading.Event()
         self._renewer: threading.Thread | None = None
 
-    def pool(self) -> ActionPool:
-        """The shared action thread pool (created on first use)."""
+    def pool(self) -> ThreadPoolExecutor:
+        """The shared action thread pool (created on first use).
+
+        A standard pool: threads are made on demand up to ``max_parallel`` and reused; an
+        action's error stays with the action (:meth:`Attempts.execute` reports every one); at
+        interpreter exit, running actions finish (``EXITING``, set first, tells shell commands
+        and approvals to give up) and the pool's threads are joined.
+        """
         if self._pool is None:
             with self._pool_lock:
                 if self._pool is None:
-                    self._pool = ActionPool(self.max_parallel, "pipeweaver-action")
+                    self._pool = ThreadPoolExecutor(self.max_parallel, thread_name_prefix="pipeweaver-action")
         return self._pool
 
     def gate(self, pipeline: Pipeline) -> Gate:

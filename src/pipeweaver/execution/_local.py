@@ -6,7 +6,7 @@ module:
 - :mod:`._engine`: what one executor's executions share (history, action pool, gates, leases);
 - :mod:`._run`: the stage and wave loop of one execution, on its own thread;
 - :mod:`._attempt`: one action attempt, on a pool thread;
-- :mod:`._gate`: execution modes and disabled transitions; :mod:`._pool`: the action threads;
+- :mod:`._gate`: execution modes and disabled transitions;
 - :mod:`._conditions`, :mod:`._approvals`, :mod:`._variables`: rules, manual approvals and
   ``#{namespace.key}`` resolution;
 - :mod:`._preflight`: what is checked before anything runs; :mod:`._recovery`: retry,
@@ -338,10 +338,6 @@ class LocalExecutor:
         self._engine.register(run)
         run.emit(ExecutionStarted(execution_id=run.id, pipeline=run.name, at=run.started_at, trigger=run.trigger))
         threading.Thread(target=run.main, name=f"pipeweaver-{run.id[:8]}", daemon=True).start()
-        # While the engine prepares and writes the first wave, this thread starts the action
-        # threads the widest wave needs, so that the wave does not wait for thread starts.
-        stages = run.pipeline.stages[run.first_stage : run.last_stage + 1]
-        self._engine.pool().prestart(max((len(wave) for stage in stages for wave in stage.waves()), default=0))
         self._engine.keep_leases()
         return LocalExecutionHandle(run, self.retry)
 
