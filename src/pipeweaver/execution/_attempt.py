@@ -12,7 +12,6 @@ import queue
 import threading
 import traceback
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -34,6 +33,7 @@ from ._base import (
     LogLine,
     check_continuation_token,
 )
+from ._clock import Clock
 from ._paths import confine
 
 __all__ = ["Attempts", "Job", "fail_expression"]
@@ -129,7 +129,7 @@ class Attempts:
         artifact: Callable[[str], ArtifactRef | None],
         source_revisions: dict[str, str],
         emit: Callable[[Event], None],
-        now: Callable[[], datetime],
+        clock: Clock,
         completions: queue.SimpleQueue[Job | None],
     ) -> None:
         self.pipeline = pipeline
@@ -144,7 +144,7 @@ class Attempts:
         self.artifact = artifact
         self.source_revisions = source_revisions
         self.emit = emit
-        self.now = now
+        self.clock = clock
         self.completions = completions
 
     def log(self, job: Job, line: str) -> None:
@@ -159,7 +159,7 @@ class Attempts:
             LogLine(
                 execution_id=self.id,
                 pipeline=self.name,
-                at=self.now(),
+                at=self.clock.now(),
                 stage=job.stage.name,
                 action=job.action.name,
                 line=line,
@@ -260,7 +260,7 @@ class Attempts:
             ctx.continuation_token = result.continuation_token
             # CodePipeline hands out the follow-up job some time later; back off the same way
             # so a handler that polls external work does not spin.
-            if job.cancel.wait(min(0.05 * (calls + 1), 2.0)):
+            if self.clock.wait(job.cancel, min(0.05 * (calls + 1), 2.0)):
                 raise ActionFailed("stopped")
         else:
             raise ActionFailed(f"handler asked to continue more than {MAX_CONTINUATIONS} times")

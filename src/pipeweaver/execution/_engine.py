@@ -17,6 +17,7 @@ from typing import Protocol
 from .._masking import Masker
 from .._model import Action, Pipeline, Stage
 from ._base import ActionContext, ActionResult, ApprovalRequested, ArtifactStore, Execution, Observer
+from ._clock import Clock, SystemClock
 from ._gate import Gate
 from ._handlers import HandlerFn, default_timeout
 from ._history import History
@@ -66,6 +67,7 @@ class Engine:
         owner: str,
         services: Services,
         approval_policy: Callable[[ApprovalRequested, Callable[[bool, str, str], None]], None],
+        clock: Clock | None = None,
     ) -> None:
         self.workdir = workdir
         self.history = history
@@ -77,6 +79,7 @@ class Engine:
         self.owner = owner
         self.services = services
         self.approval_policy = approval_policy
+        self.clock: Clock = clock or SystemClock()
         self.runs: dict[str, LiveRun] = {}
         self.lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None

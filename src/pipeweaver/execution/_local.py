@@ -24,7 +24,6 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, final, overload
 
@@ -66,10 +65,6 @@ __all__ = ["ApprovalPolicy", "LocalExecutionHandle", "LocalExecutor"]
 ApprovalPolicy = (
     Literal["approve", "reject", "wait", "prompt"] | Callable[[ApprovalRequested], "bool | tuple[bool, str]"]
 )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @final
@@ -271,7 +266,7 @@ class LocalExecutor:
         line = json.dumps(
             {
                 "simulated": True,
-                "at": _now().isoformat(),
+                "at": self._engine.clock.now().isoformat(),
                 "execution_id": ctx.execution_id,
                 "stage": ctx.stage.name,
                 "action": ctx.action.name,
@@ -579,6 +574,6 @@ class LocalExecutor:
         for execution_id in self._history.interrupted():
             if execution_id in self._engine.runs:
                 continue
-            fail_interrupted(self._history, execution_id)
+            fail_interrupted(self._history, execution_id, self._engine.clock.now())
             marked.append(execution_id)
         return marked

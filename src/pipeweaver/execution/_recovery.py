@@ -8,7 +8,7 @@ rolls back the execution; the executor launches it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .._codec import from_codepipeline
@@ -165,9 +165,8 @@ def prepare_rollback(
     return run, stored
 
 
-def fail_interrupted(history: History, execution_id: str, now: datetime | None = None) -> None:
-    """Mark *execution_id*, whose runner died, Failed so that it can be retried."""
-    now = now or datetime.now(UTC)
+def fail_interrupted(history: History, execution_id: str, now: datetime) -> None:
+    """Mark *execution_id*, whose runner died, Failed (at *now*) so that it can be retried."""
     note = "interrupted: the process running this execution stopped before it finished"
     ops: list[Op] = []
     ops.append(

@@ -19,7 +19,7 @@ import traceback
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .._model import Action, Pipeline, Result, RetryMode, Stage
@@ -46,6 +46,7 @@ from ._base import (
     TriggerInfo,
 )
 from ._conditions import RuleOutcome, run_rule
+from ._core import WaveClock, after_failure, execution_status, not_succeeded, plan_wave, stage_status, waves
 from ._engine import LEASE_SECONDS, Engine
 from ._history import History, Op
 from ._variables import resolve
@@ -53,10 +54,6 @@ from ._variables import resolve
 __all__ = ["Run"]
 
 _FLUSH_WINDOW = 0.05
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _duration(seconds: float) -> str:
@@ -84,6 +81,7 @@ class Run:
         on_failure: Callable[[Run], Run | None] | None = None,
     ) -> None:
         self.engine = engine
+        self.clock = engine.clock
         self.on_failure = on_failure
         self.pipeline = pipeline
         self.name = str(pipeline.name)
@@ -97,7 +95,7 @@ class Run:
         self.seq = 0
         self.status = ExecutionStatus.IN_PROGRESS
         self.summary: str | None = None
-        self.started_at = _now()
+        self.started_at = self.clock.now()
         self.ended_at: datetime | None = None
         self.lock = threading.Lock()
         self.stages: list[tuple[StageRecord, int]] = []
@@ -122,6 +120,7 @@ class Run:
         self.rule_cancels: set[threading.Event] = set()
         self.auto_retried: set[str] = set()
         self.position = 0
+        # Leases are a promise to other processes, so they run on real time whatever the clock.
         self.lease_renewed = time.monotonic()
         self.run_dir = engine.workdir / "runs" / execution_id
         self.owner = engine.owner
@@ -136,7 +135,7 @@ class Run:
             masker=engine.masker,
             emit=self.emit,
             policy=engine.approval_policy,
-            now=_now,
+            now=self.clock.now,
         )
         services = engine.services
         self.attempts = Attempts(
@@ -151,7 +150,7 @@ class Run:
             artifact=lambda name: self.artifacts.get(name),
             source_revisions=self.source_revisions,
             emit=self.emit,
-            now=_now,
+            clock=self.clock,
             completions=self.completions,
         )
 
@@ -168,9 +167,10 @@ class Run:
                 warnings.warn(f"pipeweaver observer {observer!r} raised {exc!r}", RuntimeWarning, stacklevel=2)
 
     def flush(self) -> None:
-        if time.monotonic() - self.lease_renewed > LEASE_SECONDS / 3:
+        if self.clock.monotonic() - self.lease_renewed > LEASE_SECONDS / 3:
             self.ops.append(History.op_renew(self.id, self.owner, LEASE_SECONDS))
-            self.lease_renewed = time.monotonic()
+            # Leases are a promise to other processes, so they run on real time whatever the clock.
+        self.lease_renewed = time.monotonic()
         if self.ops:
             ops, self.ops = self.ops, []
             self.engine.history.write(ops)
@@ -292,15 +292,16 @@ class Run:
                     held = stage.name
                 outcome = self._stage(stage, index)
                 index += 1
-                if outcome == "succeeded":
+                if outcome is StageStatus.SUCCEEDED:
                     continue
                 held = None
                 gate.leave(self, stage.name)
-                if outcome == "stopped":
-                    self._finish(ExecutionStatus.STOPPED, self._stopped_summary())
+                status = execution_status(outcome)
+                if status is ExecutionStatus.STOPPED:
+                    self._finish(status, self._stopped_summary())
                     return
-                if outcome == "failed":
-                    self._finish(ExecutionStatus.FAILED, self.summary or f"stage {stage.name} failed")
+                if status is ExecutionStatus.FAILED:
+                    self._finish(status, self.summary or f"stage {stage.name} failed")
                     return
             self._finish(ExecutionStatus.SUCCEEDED, None)
         finally:
@@ -321,13 +322,17 @@ class Run:
         with self.lock:
             self.status = status
             self.summary = summary
-            self.ended_at = _now()
+            self.ended_at = self.clock.now()
         self.ops.append(History.op_status(self.id, status, summary, self.ended_at))
         self.flush()
         snap = self.snapshot()
         self.emit(
             ExecutionFinished(
-                execution_id=self.id, pipeline=self.name, at=self.ended_at or _now(), status=status, execution=snap
+                execution_id=self.id,
+                pipeline=self.name,
+                at=self.ended_at or self.clock.now(),
+                status=status,
+                execution=snap,
             )
         )
 
@@ -337,14 +342,15 @@ class Run:
         with self.lock:
             return 1 + max((r.attempt for r, _ in self.stages if r.name == stage), default=0)
 
-    def _stage(self, stage: Stage, index: int) -> str:
+    def _stage(self, stage: Stage, index: int) -> StageStatus:
+        """Run *stage*; its outcome is SUCCEEDED (its end not yet written), SKIPPED, STOPPED or FAILED."""
         retry_mode = self.retry_mode if index == self.first_stage else None
         self.retry_mode = None
         if retry_mode is None and stage.before_entry is not None:
             verdict = self._conditions(stage, "BEFORE_ENTRY", stage.before_entry.conditions, Result.FAIL)
             if verdict is not None:
                 attempt = self._next_attempt(stage.name)
-                now = _now()
+                now = self.clock.now()
                 if verdict is Result.SKIP:
                     self._stage_record(
                         StageRecord(
@@ -363,7 +369,7 @@ class Run:
                         )
                     )
                     self.flush()
-                    return "skipped"
+                    return StageStatus.SKIPPED
                 entry_error = f"beforeEntry condition of stage {stage.name} failed"
                 self._stage_record(
                     StageRecord(
@@ -388,13 +394,13 @@ class Run:
                     )
                 )
                 self.flush()
-                return "failed"
+                return StageStatus.FAILED
         only: set[str] | None = None
         if retry_mode is RetryMode.FAILED_ACTIONS:
             only = self._not_succeeded(stage)
         while True:
             attempt = self._next_attempt(stage.name)
-            started = _now()
+            started = self.clock.now()
             self._stage_record(
                 StageRecord(name=stage.name, status=StageStatus.IN_PROGRESS, attempt=attempt, started_at=started), index
             )
@@ -403,18 +409,14 @@ class Run:
                 StageStarted(execution_id=self.id, pipeline=self.name, at=started, stage=stage.name, attempt=attempt)
             )
             ok, error = self._waves(stage, only)
-            if self.stop_requested and not ok:
-                status = StageStatus.STOPPED
-            elif ok and stage.on_success is not None:
+            status = stage_status(ok=ok, stop_requested=self.stop_requested)
+            if status is StageStatus.SUCCEEDED and stage.on_success is not None:
                 verdict = self._conditions(stage, "ON_SUCCESS", stage.on_success.conditions, Result.FAIL)
                 if verdict is not None:
-                    ok, error = False, f"onSuccess condition of stage {stage.name} failed"
+                    status, error = StageStatus.FAILED, f"onSuccess condition of stage {stage.name} failed"
                     if verdict is Result.ROLLBACK:
                         self.rollback_stage = stage.name
-                status = StageStatus.SUCCEEDED if ok else StageStatus.FAILED
-            else:
-                status = StageStatus.SUCCEEDED if ok else StageStatus.FAILED
-            ended = _now()
+            ended = self.clock.now()
             self._stage_record(
                 StageRecord(
                     name=stage.name, status=status, attempt=attempt, started_at=started, ended_at=ended, error=error
@@ -427,44 +429,45 @@ class Run:
                 )
             )
             if status is StageStatus.SUCCEEDED:
-                return "succeeded"  # written by _drive, with the next stage's start if it can
+                return status  # written by _drive, with the next stage's start if it can
             self.flush()
             if status is StageStatus.STOPPED:
-                return "stopped"
+                return status
             self.summary = error
-            failure = stage.on_failure
-            if failure is None or self.rollback_stage is not None:
-                return "failed"
-            if failure.result is Result.RETRY and stage.name not in self.auto_retried and not self.stop_requested:
-                # Exactly one automatic retry per stage (reference §4.5).
+            step = after_failure(
+                stage,
+                auto_retried=self.auto_retried,
+                stop_requested=self.stop_requested,
+                rolling_back=self.rollback_stage is not None,
+            )
+            if step.result is Result.RETRY:
+                assert step.retry_mode is not None
                 self.auto_retried.add(stage.name)
-                mode = failure.retry_mode or RetryMode.FAILED_ACTIONS
                 self.ops.append(
-                    History.op_audit(self.id, "pipeweaver", "AutomatedStageRetry", stage=stage.name, summary=mode.value)
+                    History.op_audit(
+                        self.id, "pipeweaver", "AutomatedStageRetry", stage=stage.name, summary=step.retry_mode.value
+                    )
                 )
-                only = self._not_succeeded(stage) if mode is RetryMode.FAILED_ACTIONS else None
+                only = self._not_succeeded(stage) if step.retry_mode is RetryMode.FAILED_ACTIONS else None
                 continue
-            if failure.result is Result.ROLLBACK:
+            if step.result is Result.ROLLBACK:
                 self.rollback_stage = stage.name
-            elif failure.conditions:
-                verdict = self._conditions(stage, "ON_FAILURE", failure.conditions, Result.ROLLBACK)
+            elif step.conditions:
+                assert stage.on_failure is not None
+                verdict = self._conditions(stage, "ON_FAILURE", stage.on_failure.conditions, Result.ROLLBACK)
                 if verdict is Result.ROLLBACK:
                     self.rollback_stage = stage.name
-            return "failed"
+            return StageStatus.FAILED
 
     def _not_succeeded(self, stage: Stage) -> set[str]:
         with self.lock:
-            return {
-                a.name
-                for a in stage.actions
-                if (rec := self.latest.get((stage.name, a.name))) is None or rec.status is not ActionStatus.SUCCEEDED
-            }
+            return not_succeeded(stage, self.latest)
 
     # conditions ----------------------------------------------------------------------------
 
     def _conditions(self, stage: Stage, kind: str, conditions: Iterable[Any], default: Result) -> Result | None:
         """Evaluate conditions; return the result to apply when a rule fails, else ``None``."""
-        now = _now()
+        now = self.clock.now()
         for condition in conditions:
             for rule in condition.rules:
                 status, summary = run_rule(
@@ -481,13 +484,18 @@ class Run:
                     store=self.engine.store,
                     environment=self.engine.services.base_environment(),
                     emit=self.emit,
-                    clock_now=_now,
+                    clock_now=self.clock.now,
                     masker=self.engine.masker,
                     timeout=self.engine.timeouts.get(f"{stage.name}/rule:{rule.name}"),
                     cancels=self.rule_cancels,
                 )
                 record = RuleRecord(
-                    stage=stage.name, condition=kind, name=rule.name, status=status.value, summary=summary, at=_now()
+                    stage=stage.name,
+                    condition=kind,
+                    name=rule.name,
+                    status=status.value,
+                    summary=summary,
+                    at=self.clock.now(),
                 )
                 with self.lock:
                     self.rules.append(record)
@@ -507,10 +515,7 @@ class Run:
     # waves ---------------------------------------------------------------------------------
 
     def _waves(self, stage: Stage, only: set[str] | None) -> tuple[bool, str | None]:
-        for wave in stage.waves():
-            todo = [a for a in wave if only is None or a.name in only]
-            if not todo:
-                continue
+        for todo in waves(stage, only):
             if self.stop_requested:
                 return False, "stopped before all actions ran"
             failed = self._wave(stage, todo)
@@ -522,14 +527,20 @@ class Run:
 
     def _wave(self, stage: Stage, actions: list[Action]) -> list[str]:
         jobs: list[Job] = []
-        now = _now()
-        mono = time.monotonic()
-        for action in actions:
-            prev = self.latest.get((stage.name, action.name))
-            attempt = prev.attempt + 1 if prev is not None else 1
-            self.position += 1
+        now = self.clock.now()
+        planned = plan_wave(
+            stage,
+            actions,
+            latest=self.latest,
+            position=self.position,
+            start=self.clock.monotonic(),
+            timeout_for=self.engine.timeout_for,
+        )
+        for plan in planned:
+            action, attempt = plan.action, plan.attempt
+            self.position = plan.position
             directory = self.run_dir.joinpath(stage.name, action.name, str(attempt))
-            job = Job(stage, action, attempt, self.position, directory, mono + self.engine.timeout_for(stage, action))
+            job = Job(stage, action, attempt, plan.position, directory, plan.deadline)
             self._action_record(
                 job,
                 ActionRecord(
@@ -551,15 +562,15 @@ class Run:
         self.flush()
         for job in jobs:
             self.engine.pool().submit(self.attempts.execute, job)
-        pending = {id(j): j for j in jobs}
+        by_key = {id(j): j for j in jobs}
+        deadlines = WaveClock({id(j): j.deadline for j in jobs})
         failed: list[str] = []
         unflushed_since: float | None = None
-        while pending:
-            wait = min(j.deadline for j in pending.values()) - time.monotonic()
-            if unflushed_since is not None:
-                wait = min(wait, unflushed_since + _FLUSH_WINDOW - time.monotonic())
+        while deadlines.pending:
+            flush_by = None if unflushed_since is None else unflushed_since + _FLUSH_WINDOW
+            wait = deadlines.wait(self.clock.monotonic(), flush_by=flush_by, cap=LEASE_SECONDS / 3)
             try:
-                item = self.completions.get(timeout=max(0.0, min(wait, LEASE_SECONDS / 3)))
+                item = self.completions.get(timeout=wait)
             except queue.Empty:
                 item = None
             batch = [item] if item is not None else []
@@ -570,31 +581,26 @@ class Run:
                     break
                 if more is not None:
                     batch.append(more)
-            finished: list[Job] = []
-            for job in batch:
-                if pending.pop(id(job), None) is not None:
-                    finished.append(job)
-            mono = time.monotonic()
-            for job in list(pending.values()):
-                if mono >= job.deadline:
-                    # Timeouts are failures (reference §4.5); the handler is told to stop.
-                    job.cancel.set()
-                    job.status = ActionStatus.FAILED
-                    job.error = (
-                        f"timed out after {_duration(self.engine.timeout_for(stage, job.action))} "
-                        "(the action type's limit; change it with "
-                        f"LocalExecutor(timeouts={{'{stage.name}/{job.action.name}': seconds}}))"
-                    )
-                    del pending[id(job)]
-                    finished.append(job)
+            finished = [job for job in batch if deadlines.ended(id(job))]
+            for key in deadlines.expired(self.clock.monotonic()):
+                # Timeouts are failures (reference §4.5); the handler is told to stop.
+                job = by_key[key]
+                job.cancel.set()
+                job.status = ActionStatus.FAILED
+                job.error = (
+                    f"timed out after {_duration(self.engine.timeout_for(stage, job.action))} "
+                    "(the action type's limit; change it with "
+                    f"LocalExecutor(timeouts={{'{stage.name}/{job.action.name}': seconds}}))"
+                )
+                finished.append(job)
             if self.abandon:
-                for job in list(pending.values()):
+                for key in deadlines.abandon():
+                    job = by_key[key]
                     job.cancel.set()
                     job.status = ActionStatus.ABANDONED
                     job.error = "abandoned: the execution was stopped with abandon"
                     finished.append(job)
-                pending.clear()
-            ended = _now()
+            ended = self.clock.now()
             for job in finished:
                 self._record_finish(job, ended)
                 if job.status is not ActionStatus.SUCCEEDED:
@@ -613,11 +619,15 @@ class Run:
                     )
                 )
             if finished and unflushed_since is None:
-                unflushed_since = time.monotonic()
+                unflushed_since = self.clock.monotonic()
             # One transaction per wave: results are written with the next wave's starts or the
             # stage's end (before either is acted on); a long wave writes finished actions at
             # most _FLUSH_WINDOW after they end.
-            if pending and unflushed_since is not None and time.monotonic() - unflushed_since >= _FLUSH_WINDOW:
+            if (
+                deadlines.pending
+                and unflushed_since is not None
+                and self.clock.monotonic() - unflushed_since >= _FLUSH_WINDOW
+            ):
                 self.flush()
                 unflushed_since = None
         return failed
