@@ -12,6 +12,8 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol, final
 
+import attrs
+
 __all__ = ["Clock", "SystemClock"]
 
 
@@ -35,6 +37,7 @@ class Clock(Protocol):
 
 
 @final
+@attrs.frozen
 class SystemClock:
     """The real clock (the default).
 
@@ -52,6 +55,3 @@ class SystemClock:
     def wait(self, event: threading.Event, seconds: float) -> bool:
         """``event.wait(seconds)``."""
         return event.wait(seconds)
-
-    def __repr__(self) -> str:
-        return "SystemClock()"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
@@ -62,7 +62,7 @@ class Engine:
         store: ArtifactStore,
         masker: Masker,
         observers: list[Observer],
-        timeouts: dict[str, float],
+        timeouts: Mapping[str, float],
         max_parallel: int,
         owner: str,
         services: Services,

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, final, overload
 
+import attrs
+
 from .._masking import Masker
 from .._model import Action, ActionCategory, Pipeline, RetryMode, Stage
 from ..errors import ExecutionError, HandlerNotFoundError
@@ -47,7 +49,7 @@ from ._base import (
     TriggerInfo,
 )
 from ._engine import LEASE_SECONDS, Engine
-from ._environment import base_environment, check_passthrough
+from ._environment import base_environment
 from ._handle import LocalExecutionHandle
 from ._handlers import Builtins, HandlerFn, HandlerRegistry, builtin_handlers
 from ._history import History, runner_id
@@ -56,15 +58,9 @@ from ._preflight import definition, missing_message, preflight
 from ._recovery import fail_interrupted, prepare_retry, prepare_rollback
 from ._rules import RuleHandler, builtin_rules
 from ._run import Run
+from ._settings import ApprovalPolicy, EngineSettings, LocalEmulation
 
-__all__ = ["ApprovalPolicy", "LocalExecutionHandle", "LocalExecutor"]
-
-#: ``"approve"``, ``"reject"``, ``"wait"`` (for :meth:`LocalExecutionHandle.approve`), ``"prompt"``
-#: (ask on the terminal) or a callable receiving the :class:`ApprovalRequested` event and
-#: returning ``True``/``False`` or ``(bool, summary)``.
-ApprovalPolicy = (
-    Literal["approve", "reject", "wait", "prompt"] | Callable[[ApprovalRequested], "bool | tuple[bool, str]"]
-)
+__all__ = ["ApprovalPolicy", "EngineSettings", "LocalEmulation", "LocalExecutionHandle", "LocalExecutor"]
 
 
 @final
@@ -72,8 +68,19 @@ class LocalExecutor:
     """
     Runs pipelines in this process with CodePipeline's semantics (reference §4).
 
+    How the engine runs is an :class:`EngineSettings`; the local stand-ins for AWS (sources,
+    functions, buildspecs, buckets, secrets, handlers, rules) are a :class:`LocalEmulation`.
+    Each of their fields can also be given as a keyword argument, which takes precedence::
+
+        LocalExecutor(settings=EngineSettings(max_parallel=4), emulation=LocalEmulation(sources={...}))
+        LocalExecutor(max_parallel=4, sources={...})  # the same executor
+
     Args:
         workdir: History (``history.sqlite3``), artifacts and action workspaces live here.
+        settings: How the engine runs (see :class:`EngineSettings`).
+        emulation: What stands in for AWS (see :class:`LocalEmulation`).
+        artifact_store: Where artifact zips go (default: a local store under *workdir*).
+        observers: Callables receiving every :class:`~pipeweaver.execution.Event`.
         handlers: Extra or overriding handlers: keys are an :class:`~pipeweaver.ActionType`,
             ``"Category/Owner/Provider/Version"`` (``*`` allowed) or ``"Stage/Action"``.
         approval: How manual approvals are answered: ``"approve"``, ``"reject"``, ``"wait"``
@@ -81,12 +88,10 @@ class LocalExecutor:
         sources: Source action name (or ``"Stage/Action"``) -> a local git repository, a folder
             or zip (S3 sources), or an image digest (ECR sources).
         functions: Lambda function name -> Python callable ``(event)`` or ``(event, context)``.
-        max_parallel: Size of the action thread pool shared by all executions.
-        artifact_store: Where artifact zips go (default: a local store under *workdir*).
-        observers: Callables receiving every :class:`~pipeweaver.execution.Event`.
+        max_parallel: Size of the action thread pool shared by all executions (default 50).
         secrets: A mapping secret name -> value (for SECRETS_MANAGER variables) or an
             iterable of values to mask; every value is masked in logs and history.
-        validate: Refuse pipelines :func:`pipeweaver.lint` finds errors in.
+        validate: Refuse pipelines :func:`pipeweaver.lint` finds errors in (default ``True``).
         buildspecs: CodeBuild project name -> buildspec (YAML text, a path or a dict).
         buckets: S3 bucket name -> local folder for S3 deploys (default ``workdir/s3/<bucket>``).
         rules: Rule provider -> local rule handler (adds to or replaces the built-ins).
@@ -102,49 +107,72 @@ class LocalExecutor:
         self,
         workdir: Path | str = ".pipeweaver",
         *,
-        handlers: Mapping[Any, ActionHandler] | None = None,
-        approval: ApprovalPolicy = "wait",
-        sources: Mapping[str, Any] | None = None,
-        functions: Mapping[str, Callable[..., Any]] | None = None,
-        max_parallel: int = 50,
+        settings: EngineSettings | None = None,
+        emulation: LocalEmulation | None = None,
         artifact_store: ArtifactStore | None = None,
         observers: Iterable[Observer] = (),
+        handlers: Mapping[Any, ActionHandler] | None = None,
+        approval: ApprovalPolicy | None = None,
+        sources: Mapping[str, Any] | None = None,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+        max_parallel: int | None = None,
         secrets: Mapping[str, str] | Iterable[str] | None = None,
-        validate: bool = True,
+        validate: bool | None = None,
         buildspecs: Mapping[str, Any] | None = None,
         buckets: Mapping[str, Path | str] | None = None,
         rules: Mapping[str, RuleHandler] | None = None,
         timeouts: Mapping[str, float] | None = None,
-        env_passthrough: Iterable[str] = (),
+        env_passthrough: Iterable[str] | None = None,
     ) -> None:
-        if max_parallel < 1:
-            raise ValueError(f"max_parallel={max_parallel} must be at least 1")
-        if not (callable(approval) or approval in ("approve", "reject", "wait", "prompt")):
-            raise ValueError(f"approval={approval!r} must be 'approve', 'reject', 'wait', 'prompt' or a callable")
+        engine_given: dict[str, Any] = {
+            "max_parallel": max_parallel,
+            "timeouts": timeouts,
+            "validate": validate,
+            "approval": approval,
+            "env_passthrough": env_passthrough,
+        }
+        emulation_given: dict[str, Any] = {
+            "sources": sources,
+            "functions": functions,
+            "buildspecs": buildspecs,
+            "buckets": buckets,
+            "secrets": secrets,
+            "handlers": handlers,
+            "rules": rules,
+        }
+        #: How the engine runs.
+        self.settings: EngineSettings = attrs.evolve(
+            settings or EngineSettings(), **{k: v for k, v in engine_given.items() if v is not None}
+        )
+        #: What stands in for AWS.
+        self.emulation: LocalEmulation = attrs.evolve(
+            emulation or LocalEmulation(), **{k: v for k, v in emulation_given.items() if v is not None}
+        )
+        settings, emulation = self.settings, self.emulation
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._history = History(self.workdir / "history.sqlite3")
         self.store: ArtifactStore = artifact_store or LocalArtifactStore(self.workdir / "artifacts")
-        self.approval = approval
-        self.sources = dict(sources or {})
-        self.functions = dict(functions or {})
-        self.max_parallel = max_parallel
+        self.approval = settings.approval
+        self.sources = emulation.sources
+        self.functions = emulation.functions
+        self.max_parallel = settings.max_parallel
         self.observers: list[Observer] = list(observers)
-        if isinstance(secrets, Mapping):
-            self.secret_store: dict[str, str] = dict(secrets)
+        if isinstance(emulation.secrets, Mapping):
+            self.secret_store: dict[str, str] = emulation.secrets
             self.masker = Masker(self.secret_store.values())
         else:
             self.secret_store = {}
-            self.masker = Masker(secrets or ())
-        self.validate = validate
-        self.buildspecs = dict(buildspecs or {})
-        self.buckets = {k: Path(v) for k, v in (buckets or {}).items()}
-        self.timeouts = dict(timeouts or {})
-        self.env_passthrough = check_passthrough(env_passthrough)
+            self.masker = Masker(emulation.secrets)
+        self.validate = settings.validate
+        self.buildspecs = emulation.buildspecs
+        self.buckets = emulation.buckets
+        self.timeouts = settings.timeouts
+        self.env_passthrough = settings.env_passthrough
         self.owner = f"{runner_id()}:{uuid.uuid4().hex[:8]}"
-        self._registry = builtin_handlers(self).merged(HandlerRegistry(handlers))
+        self._registry = builtin_handlers(self).merged(HandlerRegistry(emulation.handlers))
         self._builtins = Builtins(self)
-        self._rules: dict[str, RuleHandler] = {**builtin_rules(self), **dict(rules or {})}
+        self._rules: dict[str, RuleHandler] = {**builtin_rules(self), **emulation.rules}
         self._prompt_lock = threading.Lock()
         self._engine = Engine(
             workdir=self.workdir,
@@ -153,10 +181,11 @@ class LocalExecutor:
             masker=self.masker,
             observers=self.observers,
             timeouts=self.timeouts,
-            max_parallel=max_parallel,
+            max_parallel=settings.max_parallel,
             owner=self.owner,
             services=self,
             approval_policy=self._apply_policy,
+            clock=settings.clock,
         )
 
     # plumbing used by runs and handlers ------------------------------------------------------
