@@ -3,8 +3,12 @@
 Layer: execution. This is the facade users hold; the engine lives beside it, one concept per
 module:
 
+- :mod:`._settings`: what the executor is given (:class:`EngineSettings`, :class:`LocalEmulation`);
+- :mod:`._core`: the engine's decisions, pure functions over plain records (the protocol);
+- :mod:`._run`: the driver: the stage and wave loop of one execution on its own thread, which
+  runs actions, writes the history and emits events as the core decides;
 - :mod:`._engine`: what one executor's executions share (history, action pool, gates, leases);
-- :mod:`._run`: the stage and wave loop of one execution, on its own thread;
+- :mod:`._clock`: where the engine reads the time;
 - :mod:`._attempt`: one action attempt, on a pool thread;
 - :mod:`._gate`: execution modes and disabled transitions;
 - :mod:`._conditions`, :mod:`._approvals`, :mod:`._variables`: rules, manual approvals and
