@@ -36,11 +36,13 @@ from ._base import (
     StageStatus,
     TriggerInfo,
 )
+from ._clock import Clock, SystemClock
 from ._eventbridge import EventBridgeObserver, pattern_matches, to_eventbridge
 from ._handlers import HandlerRegistry, default_timeout
 from ._history import History
 from ._local import ApprovalPolicy, LocalExecutionHandle, LocalExecutor
 from ._rules import RuleContext, RuleFailed, RuleHandler, cron_matches
+from ._settings import EngineSettings, LocalEmulation
 from ._watch import Watcher, watch
 from ._webhook import WebhookReceiver
 
@@ -57,6 +59,8 @@ __all__ = [
     "ApprovalRequested",
     "ArtifactRef",
     "ArtifactStore",
+    "Clock",
+    "EngineSettings",
     "Event",
     "EventBridgeObserver",
     "Execution",
@@ -70,6 +74,7 @@ __all__ = [
     "HandlerRegistry",
     "History",
     "LocalArtifactStore",
+    "LocalEmulation",
     "LocalExecutionHandle",
     "LocalExecutor",
     "LogLine",
@@ -83,6 +88,7 @@ __all__ = [
     "StageRecord",
     "StageStarted",
     "StageStatus",
+    "SystemClock",
     "TriggerInfo",
     "Watcher",
     "WebhookReceiver",

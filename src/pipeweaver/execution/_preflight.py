@@ -1,0 +1,150 @@
+"""What the local executor checks before it runs anything, and the definition it stores.
+
+Layer: execution. A pipeline that cannot run locally is refused as a whole, every problem named
+with its fix (a missing handler, source, function, rule handler, variable, or an unresolved
+CloudFormation expression), before any history is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+from .._codec import to_codepipeline
+from .._masking import SECRET_CONFIGURATION_KEYS
+from .._model import Action, Expression, Pipeline, Stage
+from .._validate import lint
+from ..errors import ExecutionError, HandlerNotFoundError, ValidationError
+from ._base import ActionFailed
+from ._handlers import Builtins, HandlerFn
+
+__all__ = ["definition", "missing_message", "preflight"]
+
+
+def _keep(expr: Expression, _path: str) -> Any:
+    return expr.raw
+
+
+def definition(pipeline: Pipeline) -> dict[str, Any]:
+    """The pipeline as the history stores it (and compares it on retry and rollback)."""
+    data = to_codepipeline(pipeline, resolve=_keep)
+    # Stored in the history: secret configuration values become ****, as GetPipeline shows
+    # them (no local handler reads them; found by tests/security/test_secrets.py).
+    for stage in data["stages"]:
+        for action in stage["actions"]:
+            configuration = action.get("configuration") or {}
+            for key in SECRET_CONFIGURATION_KEYS & configuration.keys():
+                configuration[key] = "****"
+    return data
+
+
+def preflight(
+    pipeline: Pipeline,
+    variables: Mapping[str, str],
+    *,
+    validate: bool,
+    handler_for: Callable[[Stage, Action], HandlerFn],
+    rule_providers: Collection[str],
+    source_for: Callable[[str, str], Any],
+    function_for: Callable[[str], Any],
+) -> dict[str, str]:
+    """Refuse *pipeline* if it cannot run locally; return the values of its variables."""
+    if validate:
+        issues = lint(pipeline)
+        errors = [i for i in issues if i.is_error]
+        if errors:
+            raise ValidationError(f"pipeline {pipeline.name!s} is not valid; nothing was run", issues)
+    missing: list[tuple[Stage, Action]] = []
+    problems: list[str] = []
+    for stage, action in pipeline.actions():
+        try:
+            handler = handler_for(stage, action)
+        except HandlerNotFoundError:
+            missing.append((stage, action))
+            continue
+        owner = getattr(handler, "__self__", None)
+        if isinstance(owner, Builtins):
+            problems.extend(_builtin_needs(stage, action, handler, source_for, function_for))
+        for key, value in action.configuration.items():
+            if isinstance(value, Expression):
+                problems.append(
+                    f"{stage.name}/{action.name}: configuration {key} is the CloudFormation expression "
+                    f"{value}; give it a value to run locally ({_parameter_hint(value)})"
+                )
+    for stage in pipeline.stages:
+        for kind, block in (
+            ("beforeEntry", stage.before_entry),
+            ("onSuccess", stage.on_success),
+            ("onFailure", stage.on_failure),
+        ):
+            for condition in getattr(block, "conditions", ()) or ():
+                for rule in condition.rules:
+                    provider = rule.rule_type.provider
+                    if provider not in rule_providers:
+                        problems.append(
+                            f"{stage.name} {kind} rule {rule.name}: no local handler for rule provider {provider}; "
+                            f"pass LocalExecutor(rules={{{provider!r}: my_rule}})"
+                        )
+    if missing:
+        raise HandlerNotFoundError(missing_message(missing))
+    declared = {v.name: v for v in pipeline.variables}
+    unknown = sorted(set(variables) - set(declared))
+    if unknown:
+        problems.append(f"variables {unknown} are not declared by the pipeline (declared: {sorted(declared)})")
+    values: dict[str, str] = {}
+    for name, var in declared.items():
+        if name in variables:
+            values[name] = str(variables[name])
+        elif isinstance(var.default_value, str):
+            values[name] = var.default_value
+        else:
+            problems.append(f"variable {name!r} has no default value; pass variables={{{name!r}: '...'}}")
+    if problems:
+        raise ExecutionError("the pipeline cannot run locally:\n" + "\n".join(f"  - {p}" for p in problems))
+    return values
+
+
+def _builtin_needs(
+    stage: Stage,
+    action: Action,
+    handler: Any,
+    source_for: Callable[[str, str], Any],
+    function_for: Callable[[str], Any],
+) -> list[str]:
+    name = getattr(handler, "__name__", "")
+    where = f"{stage.name}/{action.name}"
+    if name in ("git_source", "s3_source", "ecr_source") and source_for(stage.name, action.name) is None:
+        return [
+            f"{where}: no local source; pass LocalExecutor(sources={{{action.name!r}: 'path/to/repo'}}) "
+            f"(CLI: --source {action.name}=PATH)"
+        ]
+    if name == "lambda_invoke":
+        fn = action.configuration.get("FunctionName")
+        if isinstance(fn, str) and "#{" not in fn:
+            try:
+                function_for(fn)
+            except ActionFailed as exc:
+                return [f"{where}: {exc.message}"]
+    return []
+
+
+def _parameter_hint(value: Expression) -> str:
+    raw = value.raw
+    if isinstance(raw, Mapping) and set(raw) == {"Ref"} and isinstance(raw["Ref"], str):
+        name = raw["Ref"]
+        return f"CLI: --parameter {name}=VALUE; Python: synth.resolve_parameters(pipeline, {{{name!r}: ...}})"
+    return "CLI: --parameter NAME=VALUE for the names it uses; Python: synth.resolve_parameters"
+
+
+def missing_message(missing: list[tuple[Stage, Action]]) -> str:
+    """Name each action without a handler, with how to register one."""
+    lines = [f"{len(missing)} action(s) have no local handler; nothing was run:"]
+    for stage, action in missing:
+        t = action.action_type
+        lines.append(
+            f"  - {stage.name}/{action.name} ({t}): register one with "
+            f"LocalExecutor(handlers={{ActionType(category={t.category.value!r}, owner={t.owner.value!r}, "
+            f"provider={t.provider!r}, version={t.version!r}): my_handler}}) "
+            f"or handlers={{'{stage.name}/{action.name}': my_handler}}"
+        )
+    return "\n".join(lines)

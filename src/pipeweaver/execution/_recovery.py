@@ -1,0 +1,214 @@
+"""Retry, rollback and recovery of local executions: the checks AWS makes, and the new runs.
+
+Layer: execution. Each function checks what AWS checks (a failed stage, the latest execution in
+it, an unchanged pipeline, a succeeded rollback target) and prepares the run that continues or
+rolls back the execution; the executor launches it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from .._codec import from_codepipeline
+from .._model import ActionCategory, ExecutionMode, Pipeline, RetryMode
+from ..errors import ExecutionError
+from ._base import ExecutionStatus, StageRecord, StageStatus, TriggerInfo
+from ._engine import LEASE_SECONDS, Engine
+from ._history import History, Op
+from ._preflight import definition
+from ._run import Run
+
+__all__ = ["fail_interrupted", "prepare_retry", "prepare_rollback"]
+
+#: Makes a run on the executor's engine (``Run``'s arguments after the engine).
+NewRun = Callable[..., Run]
+
+
+def _restore(history: History, run: Run, source_id: str, *, records: bool) -> None:
+    past = history.load(source_id)
+    run.artifacts = dict(past.artifacts)
+    run.namespaces = history.namespaces(source_id)
+    if records:
+        order = {s.name: i for i, s in enumerate(run.pipeline.stages)}
+        run.stages = [(s, order.get(s.name, 0)) for s in past.stages]
+        run.actions = list(past.actions)
+        run.latest = {(a.stage, a.name): a for a in past.actions}
+        run.rules = list(past.rules)
+        run.started_at = past.started_at or run.started_at
+        run.position = len(past.actions)
+        run.seq = history.seq(source_id)
+
+
+def prepare_retry(
+    engine: Engine,
+    new_run: NewRun,
+    execution_id: str,
+    stage: str,
+    *,
+    mode: RetryMode,
+    pipeline: Pipeline | None,
+    by: str,
+) -> Run:
+    """Check that *stage* of *execution_id* can be retried, take its lease, and return the run."""
+    history = engine.history
+    if execution_id in engine.runs:
+        raise ExecutionError(f"execution {execution_id} is still running; retry it after it ends")
+    try:
+        past = history.load(execution_id)
+    except KeyError:
+        raise ExecutionError(f"no execution {execution_id} in {history.path}") from None
+    stored_definition = history.definition(execution_id)
+    if pipeline is not None and definition(pipeline) != stored_definition:
+        raise ExecutionError(
+            f"the pipeline changed since execution {execution_id} ran; AWS refuses retries after a structure change"
+        )
+    stored = pipeline or from_codepipeline(stored_definition)
+    try:
+        index = [s.name for s in stored.stages].index(stage)
+    except ValueError:
+        raise ExecutionError(f"pipeline {stored.name!s} has no stage {stage!r}") from None
+    if past.status in (ExecutionStatus.IN_PROGRESS, ExecutionStatus.STOPPING):
+        raise ExecutionError(
+            f"execution {execution_id} is recorded {past.status.value}; if its runner is gone, call "
+            "LocalExecutor.mark_interrupted() first"
+        )
+    try:
+        record = past.stage(stage)
+    except KeyError:
+        raise ExecutionError(f"stage {stage} never ran in execution {execution_id}; nothing to retry") from None
+    if record.status not in (StageStatus.FAILED, StageStatus.STOPPED):
+        raise ExecutionError(
+            f"stage {stage} of execution {execution_id} is {record.status.value}; only failed stages can be retried"
+        )
+    latest = history.latest_in_stage(past.pipeline, stage)
+    if latest != execution_id:
+        raise ExecutionError(
+            f"execution {latest} entered stage {stage} after {execution_id}; only the latest execution in a stage "
+            "can be retried (NotLatestPipelineExecutionException)"
+        )
+    history.acquire_lease(execution_id, engine.owner, LEASE_SECONDS)
+    # Checked again under the lease: another runner may have retried the execution between
+    # the checks above and the lease (found by tests/crash: exactly one runner advances).
+    now_past = history.load(execution_id)
+    now_record = now_past.stage(stage)
+    if (now_past.status, now_record.attempt, now_record.status) != (past.status, record.attempt, record.status):
+        history.write([History.op_release(execution_id, engine.owner)])
+        raise ExecutionError(
+            f"execution {execution_id} was advanced by another runner while this one prepared its retry "
+            f"(now {now_past.status.value}, stage {stage} {now_record.status.value}); nothing was run"
+        )
+    run = new_run(
+        stored,
+        execution_id=execution_id,
+        variables=past.variables,
+        source_revisions=history.source_revisions(execution_id),
+        trigger=past.trigger,
+        execution_type=past.execution_type,
+        rollback_target=past.rollback_target,
+    )
+    _restore(history, run, execution_id, records=True)
+    run.first_stage = index
+    if past.execution_type == "ROLLBACK":
+        run.last_stage = index
+    run.retry_mode = mode
+    history.write(
+        [
+            History.op_status(execution_id, ExecutionStatus.IN_PROGRESS, None, None),
+            History.op_audit(execution_id, by, "ManualStageRetry", stage=stage, summary=mode.value),
+        ]
+    )
+    return run
+
+
+def prepare_rollback(
+    engine: Engine, new_run: NewRun, pipeline: Pipeline, stage: str, target: str, trigger: TriggerInfo, run_id: str
+) -> tuple[Run, dict[str, Any]]:
+    """Check that *stage* can be rolled back to *target*; return the ROLLBACK run and its definition."""
+    history = engine.history
+    index = [s.name for s in pipeline.stages].index(stage) if stage in [s.name for s in pipeline.stages] else -1
+    if index < 0:
+        raise ExecutionError(f"pipeline {pipeline.name!s} has no stage {stage!r}")
+    if pipeline.effective_execution_mode is ExecutionMode.PARALLEL:
+        raise ExecutionError("rollback is not available in PARALLEL execution mode")
+    if any(a.category is ActionCategory.SOURCE for a in pipeline.stages[index].actions):
+        raise ExecutionError(f"stage {stage} holds source actions; AWS does not roll back the source stage")
+    try:
+        past = history.load(target)
+    except KeyError:
+        raise ExecutionError(f"no execution {target} in {history.path}") from None
+    if past.execution_type == "ROLLBACK":
+        raise ExecutionError(f"execution {target} is itself a rollback; choose a STANDARD execution")
+    try:
+        ok = past.stage(stage).status is StageStatus.SUCCEEDED
+    except KeyError:
+        ok = False
+    if not ok:
+        raise ExecutionError(f"execution {target} did not succeed in stage {stage}; it cannot be a rollback target")
+    stored = definition(pipeline)
+    if history.definition(target) != stored:
+        raise ExecutionError(
+            f"execution {target} ran another version of the pipeline (PipelineExecutionOutdatedException)"
+        )
+    run = new_run(
+        pipeline,
+        execution_id=run_id,
+        variables=past.variables,
+        source_revisions=history.source_revisions(target),
+        trigger=trigger,
+        execution_type="ROLLBACK",
+        rollback_target=target,
+    )
+    _restore(history, run, target, records=False)
+    run.first_stage = run.last_stage = index
+    return run, stored
+
+
+def fail_interrupted(history: History, execution_id: str, now: datetime) -> None:
+    """Mark *execution_id*, whose runner died, Failed (at *now*) so that it can be retried."""
+    note = "interrupted: the process running this execution stopped before it finished"
+    ops: list[Op] = []
+    ops.append(
+        (
+            "UPDATE actions SET status='Failed', ended_at=?, error=? WHERE execution_id=? AND status='InProgress'",
+            (now.timestamp(), note, execution_id),
+        )
+    )
+    ops.append(
+        (
+            "UPDATE stages SET status='Failed', ended_at=?, error=? WHERE execution_id=? "
+            "AND status IN ('InProgress','Stopping')",
+            (now.timestamp(), note, execution_id),
+        )
+    )
+    ops.extend(_fail_due_stage(history, execution_id, note, now))
+    ops.append(History.op_status(execution_id, ExecutionStatus.FAILED, note, now))
+    ops.append(("UPDATE approvals SET status='Expired' WHERE execution_id=? AND status='Waiting'", (execution_id,)))
+    ops.append(("UPDATE executions SET lease_owner=NULL, lease_expires=NULL WHERE id=?", (execution_id,)))
+    ops.append(History.op_audit(execution_id, "pipeweaver", "Interrupted", summary=note))
+    history.write(ops)
+
+
+def _fail_due_stage(history: History, execution_id: str, note: str, now: datetime) -> list[Op]:
+    # A runner killed between two stages (or before the first) leaves no stage InProgress;
+    # fail the stage that was due next so the execution can be retried from there, like any
+    # failed stage (found by tests/crash: SIGKILL at random points).
+    past = history.load(execution_id)
+    if any(s.status in (StageStatus.IN_PROGRESS, StageStatus.STOPPING) for s in past.stages):
+        return []
+    done = {s.name for s in past.stages if s.status in (StageStatus.SUCCEEDED, StageStatus.SKIPPED)}
+    stored = from_codepipeline(history.definition(execution_id))
+    for position, stage in enumerate(stored.stages):
+        if stage.name not in done:
+            attempt = 1 + max((s.attempt for s in past.stages if s.name == stage.name), default=0)
+            record = StageRecord(
+                name=stage.name,
+                status=StageStatus.FAILED,
+                attempt=attempt,
+                started_at=now,
+                ended_at=now,
+                error=note,
+            )
+            return [History.op_stage(execution_id, record, position)]
+    return []

@@ -1,0 +1,698 @@
+"""The engine of one execution: the stage and wave loop, on its own thread.
+
+Layer: execution. One engine thread per execution walks the stages; actions run on the
+executor's shared thread pool (:mod:`._attempt`). Every state change is queued as SQLite
+statements and written (one transaction per batch) before the engine acts on it: action starts
+before the wave is submitted, results before the next wave starts. Completions wake the engine
+through a queue, so a wave starts the moment the previous one ends (no polling sleeps).
+Stages are entered and left through the pipeline's gate (:mod:`._gate`).
+"""
+
+from __future__ import annotations
+
+import functools
+import queue
+import sys
+import threading
+import time
+import traceback
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from .._model import Action, Pipeline, Result, RetryMode, Stage
+from ..errors import ExecutionError
+from ._approvals import Approvals
+from ._attempt import Attempts, Job
+from ._base import (
+    ActionContext,
+    ActionFinished,
+    ActionRecord,
+    ActionResult,
+    ActionStarted,
+    ActionStatus,
+    ArtifactRef,
+    Event,
+    Execution,
+    ExecutionFinished,
+    ExecutionStatus,
+    RuleRecord,
+    StageFinished,
+    StageRecord,
+    StageStarted,
+    StageStatus,
+    TriggerInfo,
+)
+from ._conditions import RuleOutcome, run_rule
+from ._core import WaveClock, after_failure, execution_status, not_succeeded, plan_wave, stage_status, waves
+from ._engine import LEASE_SECONDS, Engine
+from ._history import History, Op
+from ._variables import resolve
+
+__all__ = ["Run"]
+
+_FLUSH_WINDOW = 0.05
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:g} s"
+    if seconds < 7200:
+        return f"{seconds / 60:g} min"
+    return f"{seconds / 3600:g} h"
+
+
+class Run:
+    """The engine of one execution (or one retry/rollback of it)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        pipeline: Pipeline,
+        *,
+        execution_id: str,
+        variables: Mapping[str, str],
+        source_revisions: Mapping[str, str],
+        trigger: TriggerInfo,
+        execution_type: str = "STANDARD",
+        rollback_target: str | None = None,
+        on_failure: Callable[[Run], Run | None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = engine.clock
+        self.on_failure = on_failure
+        self.pipeline = pipeline
+        self.name = str(pipeline.name)
+        self.mode = pipeline.effective_execution_mode
+        self.id = execution_id
+        self.variables = dict(variables)
+        self.source_revisions = dict(source_revisions)
+        self.trigger = trigger
+        self.execution_type = execution_type
+        self.rollback_target = rollback_target
+        self.seq = 0
+        self.status = ExecutionStatus.IN_PROGRESS
+        self.summary: str | None = None
+        self.started_at = self.clock.now()
+        self.ended_at: datetime | None = None
+        self.lock = threading.Lock()
+        self.stages: list[tuple[StageRecord, int]] = []
+        self.actions: list[ActionRecord] = []
+        self.latest: dict[tuple[str, str], ActionRecord] = {}
+        self.artifacts: dict[str, ArtifactRef] = {}
+        self.namespaces: dict[str, dict[str, str]] = {}
+        self.rules: list[RuleRecord] = []
+        self.ops: list[Op] = []
+        self.queued: list[Event] = []
+        self.done = threading.Event()
+        self.stop_requested = False
+        self.abandon = False
+        self.stop_reason = ""
+        self.superseded_by: str | None = None
+        self.waiting_at: str | None = None
+        self.completions: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self.events: deque[Event] = deque()
+        self.events_cond = threading.Condition()
+        self.followup: Run | None = None
+        self.rollback_stage: str | None = None
+        self.rule_cancels: set[threading.Event] = set()
+        self.auto_retried: set[str] = set()
+        self.position = 0
+        # Leases are a promise to other processes, so they run on real time whatever the clock.
+        self.lease_renewed = time.monotonic()
+        self.run_dir = engine.workdir / "runs" / execution_id
+        self.owner = engine.owner
+        self.first_stage = 0
+        self.last_stage = len(pipeline.stages) - 1
+        self.retry_mode: RetryMode | None = None
+        self.after_flush: list[Callable[[], None]] = []
+        self.approvals = Approvals(
+            history=engine.history,
+            execution_id=execution_id,
+            pipeline=self.name,
+            masker=engine.masker,
+            emit=self.emit,
+            policy=engine.approval_policy,
+            now=self.clock.now,
+        )
+        services = engine.services
+        self.attempts = Attempts(
+            pipeline=pipeline,
+            execution_id=execution_id,
+            run_dir=self.run_dir,
+            masker=engine.masker,
+            store=engine.store,
+            handler_for=services.handler_for,
+            secret_value=services.secret_value,
+            resolve=self.resolve,
+            artifact=lambda name: self.artifacts.get(name),
+            source_revisions=self.source_revisions,
+            emit=self.emit,
+            clock=self.clock,
+            completions=self.completions,
+        )
+
+    # events and writes ---------------------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        with self.events_cond:
+            self.events.append(event)
+            self.events_cond.notify_all()
+        for observer in self.engine.observers:
+            try:
+                observer(event)
+            except Exception as exc:  # an observer must never break the run
+                warnings.warn(f"pipeweaver observer {observer!r} raised {exc!r}", RuntimeWarning, stacklevel=2)
+
+    def flush(self) -> None:
+        if self.clock.monotonic() - self.lease_renewed > LEASE_SECONDS / 3:
+            self.ops.append(History.op_renew(self.id, self.owner, LEASE_SECONDS))
+            # Leases are a promise to other processes, so they run on real time whatever the clock.
+        self.lease_renewed = time.monotonic()
+        if self.ops:
+            ops, self.ops = self.ops, []
+            self.engine.history.write(ops)
+        # Events about state changes go out only once those changes are on disk.
+        if self.queued:
+            events, self.queued = self.queued, []
+            for event in events:
+                self.emit(event)
+        # So does what waited for them (leaving the stage that just ended, see _drive).
+        if self.after_flush:
+            hooks, self.after_flush = self.after_flush, []
+            for hook in hooks:
+                hook()
+
+    def _stage_record(self, record: StageRecord, position: int) -> None:
+        with self.lock:
+            for i, (old, _pos) in enumerate(self.stages):
+                if old.name == record.name and old.attempt == record.attempt:
+                    self.stages[i] = (record, position)
+                    break
+            else:
+                self.stages.append((record, position))
+        self.ops.append(History.op_stage(self.id, record, position))
+
+    def _action_record(self, job: Job, record: ActionRecord) -> None:
+        with self.lock:
+            if job.record is None:
+                job.position = len(self.actions)
+                self.actions.append(record)
+            else:
+                # The remembered slot avoids list.index, whose attrs __eq__ made each update
+                # O(actions) and a 500-action run quadratic (bench/run.py, local run overhead).
+                position = job.position
+                if position is None or position >= len(self.actions) or self.actions[position] is not job.record:
+                    position = self.actions.index(job.record)
+                self.actions[position] = record
+            job.record = record
+            self.latest[(record.stage, record.name)] = record
+        self.ops.append(History.op_action(self.id, record, job.index, job.action.namespace))
+
+    def snapshot(self) -> Execution:
+        with self.lock:
+            return Execution(
+                id=self.id,
+                pipeline=self.name,
+                status=self.status,
+                started_at=self.started_at,
+                ended_at=self.ended_at,
+                trigger=self.trigger,
+                stages=tuple(r for r, _ in self.stages),
+                actions=tuple(self.actions),
+                artifacts=dict(self.artifacts),
+                variables=dict(self.variables),
+                execution_type=self.execution_type,
+                rollback_target=self.rollback_target,
+                status_summary=self.summary,
+                rules=tuple(self.rules),
+            )
+
+    # the main loop -------------------------------------------------------------------------
+
+    def main(self) -> None:
+        try:
+            self._drive()
+        except BaseException as exc:  # an engine bug still ends the execution readably
+            self.ops.clear()
+            self._finish(ExecutionStatus.FAILED, f"internal error in the local executor: {exc!r}")
+            traceback.print_exc(file=sys.stderr)
+        finally:
+            try:
+                self.engine.history.write([History.op_release(self.id, self.owner)])
+                # A failing rollback never starts another rollback (it would target the same
+                # execution again and loop).
+                if (
+                    self.on_failure is not None
+                    and self.rollback_stage is not None
+                    and self.status is ExecutionStatus.FAILED
+                    and self.execution_type == "STANDARD"
+                ):
+                    # Started before `done` is set, so wait() follows it without a race.
+                    self.followup = self.on_failure(self)
+            finally:
+                self.engine.forget(self)
+                self.done.set()
+                with self.events_cond:
+                    self.events_cond.notify_all()
+
+    def _drive(self) -> None:
+        gate = self.engine.gate(self.pipeline)
+        stages = self.pipeline.stages
+        index = self.first_stage
+        # A stage that succeeded leaves its end queued, not written, and stays held. When the
+        # next stage can be entered at once, the end, the next stage's start and its first
+        # wave's starts go out in one transaction, and the ended stage is left once that is on
+        # disk; otherwise the end is written and the stage left before waiting at the next.
+        held: str | None = None
+        try:
+            while index <= self.last_stage:
+                stage = stages[index]
+                if held is not None:
+                    previous = held
+                    if not self.stop_requested and stage.before_entry is None and gate.try_enter(self, stage.name):
+                        held = stage.name
+                        self.after_flush.append(functools.partial(gate.leave, self, previous))
+                    else:
+                        self.flush()
+                        held = None
+                        gate.leave(self, previous)
+                if held is None:
+                    if self.stop_requested:
+                        self._finish(ExecutionStatus.STOPPED, self._stopped_summary())
+                        return
+                    if not gate.enter(self, stage.name):
+                        if self.superseded_by is not None:
+                            self._finish(ExecutionStatus.SUPERSEDED, f"Superseded by execution {self.superseded_by}")
+                        else:
+                            self._finish(ExecutionStatus.STOPPED, self._stopped_summary())
+                        return
+                    held = stage.name
+                outcome = self._stage(stage, index)
+                index += 1
+                if outcome is StageStatus.SUCCEEDED:
+                    continue
+                held = None
+                gate.leave(self, stage.name)
+                status = execution_status(outcome)
+                if status is ExecutionStatus.STOPPED:
+                    self._finish(status, self._stopped_summary())
+                    return
+                if status is ExecutionStatus.FAILED:
+                    self._finish(status, self.summary or f"stage {stage.name} failed")
+                    return
+            self._finish(ExecutionStatus.SUCCEEDED, None)
+        finally:
+            # Normally empty by now (a flush ran them); after an engine error the stages are
+            # still left, so that other executions do not wait for them forever.
+            hooks, self.after_flush = self.after_flush, []
+            for hook in hooks:
+                hook()
+            if held is not None:
+                gate.leave(self, held)
+
+    def _stopped_summary(self) -> str:
+        how = "stop and abandon" if self.abandon else "stop and wait"
+        return f"Stopped ({how}){': ' + self.stop_reason if self.stop_reason else ''}"
+
+    def _finish(self, status: ExecutionStatus, summary: str | None) -> None:
+        summary = self.engine.masker(summary) if summary else summary
+        with self.lock:
+            self.status = status
+            self.summary = summary
+            self.ended_at = self.clock.now()
+        self.ops.append(History.op_status(self.id, status, summary, self.ended_at))
+        self.flush()
+        snap = self.snapshot()
+        self.emit(
+            ExecutionFinished(
+                execution_id=self.id,
+                pipeline=self.name,
+                at=self.ended_at or self.clock.now(),
+                status=status,
+                execution=snap,
+            )
+        )
+
+    # stages --------------------------------------------------------------------------------
+
+    def _next_attempt(self, stage: str) -> int:
+        with self.lock:
+            return 1 + max((r.attempt for r, _ in self.stages if r.name == stage), default=0)
+
+    def _stage(self, stage: Stage, index: int) -> StageStatus:
+        """Run *stage*; its outcome is SUCCEEDED (its end not yet written), SKIPPED, STOPPED or FAILED."""
+        retry_mode = self.retry_mode if index == self.first_stage else None
+        self.retry_mode = None
+        if retry_mode is None and stage.before_entry is not None:
+            verdict = self._conditions(stage, "BEFORE_ENTRY", stage.before_entry.conditions, Result.FAIL)
+            if verdict is not None:
+                attempt = self._next_attempt(stage.name)
+                now = self.clock.now()
+                if verdict is Result.SKIP:
+                    self._stage_record(
+                        StageRecord(
+                            name=stage.name, status=StageStatus.SKIPPED, attempt=attempt, started_at=now, ended_at=now
+                        ),
+                        index,
+                    )
+                    self.queued.append(
+                        StageFinished(
+                            execution_id=self.id,
+                            pipeline=self.name,
+                            at=now,
+                            stage=stage.name,
+                            status=StageStatus.SKIPPED,
+                            attempt=attempt,
+                        )
+                    )
+                    self.flush()
+                    return StageStatus.SKIPPED
+                entry_error = f"beforeEntry condition of stage {stage.name} failed"
+                self._stage_record(
+                    StageRecord(
+                        name=stage.name,
+                        status=StageStatus.FAILED,
+                        attempt=attempt,
+                        started_at=now,
+                        ended_at=now,
+                        error=entry_error,
+                    ),
+                    index,
+                )
+                self.summary = entry_error
+                self.queued.append(
+                    StageFinished(
+                        execution_id=self.id,
+                        pipeline=self.name,
+                        at=now,
+                        stage=stage.name,
+                        status=StageStatus.FAILED,
+                        attempt=attempt,
+                    )
+                )
+                self.flush()
+                return StageStatus.FAILED
+        only: set[str] | None = None
+        if retry_mode is RetryMode.FAILED_ACTIONS:
+            only = self._not_succeeded(stage)
+        while True:
+            attempt = self._next_attempt(stage.name)
+            started = self.clock.now()
+            self._stage_record(
+                StageRecord(name=stage.name, status=StageStatus.IN_PROGRESS, attempt=attempt, started_at=started), index
+            )
+            # Written (and announced) together with the first wave's action starts.
+            self.queued.append(
+                StageStarted(execution_id=self.id, pipeline=self.name, at=started, stage=stage.name, attempt=attempt)
+            )
+            ok, error = self._waves(stage, only)
+            status = stage_status(ok=ok, stop_requested=self.stop_requested)
+            if status is StageStatus.SUCCEEDED and stage.on_success is not None:
+                verdict = self._conditions(stage, "ON_SUCCESS", stage.on_success.conditions, Result.FAIL)
+                if verdict is not None:
+                    status, error = StageStatus.FAILED, f"onSuccess condition of stage {stage.name} failed"
+                    if verdict is Result.ROLLBACK:
+                        self.rollback_stage = stage.name
+            ended = self.clock.now()
+            self._stage_record(
+                StageRecord(
+                    name=stage.name, status=status, attempt=attempt, started_at=started, ended_at=ended, error=error
+                ),
+                index,
+            )
+            self.queued.append(
+                StageFinished(
+                    execution_id=self.id, pipeline=self.name, at=ended, stage=stage.name, status=status, attempt=attempt
+                )
+            )
+            if status is StageStatus.SUCCEEDED:
+                return status  # written by _drive, with the next stage's start if it can
+            self.flush()
+            if status is StageStatus.STOPPED:
+                return status
+            self.summary = error
+            step = after_failure(
+                stage,
+                auto_retried=self.auto_retried,
+                stop_requested=self.stop_requested,
+                rolling_back=self.rollback_stage is not None,
+            )
+            if step.result is Result.RETRY:
+                assert step.retry_mode is not None
+                self.auto_retried.add(stage.name)
+                self.ops.append(
+                    History.op_audit(
+                        self.id, "pipeweaver", "AutomatedStageRetry", stage=stage.name, summary=step.retry_mode.value
+                    )
+                )
+                only = self._not_succeeded(stage) if step.retry_mode is RetryMode.FAILED_ACTIONS else None
+                continue
+            if step.result is Result.ROLLBACK:
+                self.rollback_stage = stage.name
+            elif step.conditions:
+                assert stage.on_failure is not None
+                verdict = self._conditions(stage, "ON_FAILURE", stage.on_failure.conditions, Result.ROLLBACK)
+                if verdict is Result.ROLLBACK:
+                    self.rollback_stage = stage.name
+            return StageStatus.FAILED
+
+    def _not_succeeded(self, stage: Stage) -> set[str]:
+        with self.lock:
+            return not_succeeded(stage, self.latest)
+
+    # conditions ----------------------------------------------------------------------------
+
+    def _conditions(self, stage: Stage, kind: str, conditions: Iterable[Any], default: Result) -> Result | None:
+        """Evaluate conditions; return the result to apply when a rule fails, else ``None``."""
+        now = self.clock.now()
+        for condition in conditions:
+            for rule in condition.rules:
+                status, summary = run_rule(
+                    handler=self.engine.services.rule_handler(rule.rule_type.provider),
+                    pipeline=self.pipeline,
+                    stage=stage,
+                    kind=kind,
+                    rule=rule,
+                    now=now,
+                    execution_id=self.id,
+                    directory=self.run_dir / stage.name / f"rule-{len(self.rules) + 1}-{kind}-{rule.name}",
+                    resolve=self.resolve,
+                    artifact=lambda name: self.artifacts.get(name),
+                    store=self.engine.store,
+                    environment=self.engine.services.base_environment(),
+                    emit=self.emit,
+                    clock_now=self.clock.now,
+                    masker=self.engine.masker,
+                    timeout=self.engine.timeouts.get(f"{stage.name}/rule:{rule.name}"),
+                    cancels=self.rule_cancels,
+                )
+                record = RuleRecord(
+                    stage=stage.name,
+                    condition=kind,
+                    name=rule.name,
+                    status=status.value,
+                    summary=summary,
+                    at=self.clock.now(),
+                )
+                with self.lock:
+                    self.rules.append(record)
+                self.ops.append(History.op_rule(self.id, record))
+                if status is not RuleOutcome.SUCCEEDED:
+                    self.flush()
+                    return condition.result or default
+        self.flush()
+        return None
+
+    # variables -------------------------------------------------------------------------------
+
+    def resolve(self, text: str) -> str:
+        """Replace every ``#{namespace.key}`` in *text* (``ActionFailed`` naming the unknown ones)."""
+        return resolve(text, execution_id=self.id, variables=self.variables, namespaces=self.namespaces)
+
+    # waves ---------------------------------------------------------------------------------
+
+    def _waves(self, stage: Stage, only: set[str] | None) -> tuple[bool, str | None]:
+        for todo in waves(stage, only):
+            if self.stop_requested:
+                return False, "stopped before all actions ran"
+            failed = self._wave(stage, todo)
+            if self.abandon:
+                return False, "abandoned"
+            if failed:
+                return False, "; ".join(failed)
+        return True, None
+
+    def _wave(self, stage: Stage, actions: list[Action]) -> list[str]:
+        jobs: list[Job] = []
+        now = self.clock.now()
+        planned = plan_wave(
+            stage,
+            actions,
+            latest=self.latest,
+            position=self.position,
+            start=self.clock.monotonic(),
+            timeout_for=self.engine.timeout_for,
+        )
+        for plan in planned:
+            action, attempt = plan.action, plan.attempt
+            self.position = plan.position
+            directory = self.run_dir.joinpath(stage.name, action.name, str(attempt))
+            job = Job(stage, action, attempt, plan.position, directory, plan.deadline)
+            self._action_record(
+                job,
+                ActionRecord(
+                    stage=stage.name, name=action.name, status=ActionStatus.IN_PROGRESS, attempt=attempt, started_at=now
+                ),
+            )
+            jobs.append(job)
+        self.queued.extend(
+            ActionStarted(
+                execution_id=self.id,
+                pipeline=self.name,
+                at=now,
+                stage=stage.name,
+                action=job.action.name,
+                attempt=job.attempt,
+            )
+            for job in jobs
+        )
+        self.flush()
+        for job in jobs:
+            self.engine.pool().submit(self.attempts.execute, job)
+        by_key = {id(j): j for j in jobs}
+        deadlines = WaveClock({id(j): j.deadline for j in jobs})
+        failed: list[str] = []
+        unflushed_since: float | None = None
+        while deadlines.pending:
+            flush_by = None if unflushed_since is None else unflushed_since + _FLUSH_WINDOW
+            wait = deadlines.wait(self.clock.monotonic(), flush_by=flush_by, cap=LEASE_SECONDS / 3)
+            try:
+                item = self.completions.get(timeout=wait)
+            except queue.Empty:
+                item = None
+            batch = [item] if item is not None else []
+            while True:
+                try:
+                    more = self.completions.get_nowait()
+                except queue.Empty:
+                    break
+                if more is not None:
+                    batch.append(more)
+            finished = [job for job in batch if deadlines.ended(id(job))]
+            for key in deadlines.expired(self.clock.monotonic()):
+                # Timeouts are failures (reference §4.5); the handler is told to stop.
+                job = by_key[key]
+                job.cancel.set()
+                job.status = ActionStatus.FAILED
+                job.error = (
+                    f"timed out after {_duration(self.engine.timeout_for(stage, job.action))} "
+                    "(the action type's limit; change it with "
+                    f"LocalExecutor(timeouts={{'{stage.name}/{job.action.name}': seconds}}))"
+                )
+                finished.append(job)
+            if self.abandon:
+                for key in deadlines.abandon():
+                    job = by_key[key]
+                    job.cancel.set()
+                    job.status = ActionStatus.ABANDONED
+                    job.error = "abandoned: the execution was stopped with abandon"
+                    finished.append(job)
+            ended = self.clock.now()
+            for job in finished:
+                self._record_finish(job, ended)
+                if job.status is not ActionStatus.SUCCEEDED:
+                    failed.append(f"{job.action.name}: {self.engine.masker(job.error or '')}")
+            for job in finished:
+                assert job.record is not None
+                self.queued.append(
+                    ActionFinished(
+                        execution_id=self.id,
+                        pipeline=self.name,
+                        at=ended,
+                        stage=stage.name,
+                        action=job.action.name,
+                        status=job.status,
+                        record=job.record,
+                    )
+                )
+            if finished and unflushed_since is None:
+                unflushed_since = self.clock.monotonic()
+            # One transaction per wave: results are written with the next wave's starts or the
+            # stage's end (before either is acted on); a long wave writes finished actions at
+            # most _FLUSH_WINDOW after they end.
+            if (
+                deadlines.pending
+                and unflushed_since is not None
+                and self.clock.monotonic() - unflushed_since >= _FLUSH_WINDOW
+            ):
+                self.flush()
+                unflushed_since = None
+        return failed
+
+    def _record_finish(self, job: Job, ended: datetime) -> None:
+        result = job.result
+        succeeded = job.status is ActionStatus.SUCCEEDED
+        variables = dict(result.output_variables) if (result and succeeded) else {}
+        if job.log_fh is not None:
+            job.log_fh.close()
+            job.log_fh = None
+        record = ActionRecord(
+            stage=job.stage.name,
+            name=job.action.name,
+            status=job.status,
+            attempt=job.attempt,
+            started_at=job.record.started_at if job.record else ended,
+            ended_at=ended,
+            resolved_configuration=self.engine.masker.mapping(job.resolved),
+            output_variables={k: self.engine.masker(v) for k, v in variables.items()},
+            summary=self.engine.masker(result.summary) if (result and result.summary and succeeded) else None,
+            error=self.engine.masker(job.error) if job.error else None,
+            log_file=str(job.log_path) if job.log_path is not None else None,
+            external_execution_id=result.external_execution_id if result else None,
+        )
+        self._action_record(job, record)
+        if succeeded:
+            if job.action.namespace:
+                self.namespaces[job.action.namespace] = variables
+            for ref in job.refs:
+                self.artifacts[ref.name] = ref
+                self.ops.append(History.op_artifact(self.id, ref, job.stage.name, job.action.name))
+
+    # approvals -----------------------------------------------------------------------------
+
+    # approvals -------------------------------------------------------------------------------
+
+    def await_approval(self, ctx: ActionContext) -> ActionResult:
+        """Wait for a decision on the manual approval of *ctx* (on the action's thread)."""
+        return self.approvals.wait_for(ctx)
+
+    def decide(self, stage: str, action: str, approved: bool, summary: str, by: str) -> None:
+        """Answer the approval waiting at *stage*/*action*."""
+        self.approvals.decide(stage, action, approved, summary, by)
+
+    # stop ------------------------------------------------------------------------------------
+
+    def request_stop(self, abandon: bool, reason: str, by: str) -> None:
+        if self.status.is_terminal:
+            raise ExecutionError(f"execution {self.id} already ended {self.status.value}; it cannot be stopped")
+        if self.stop_requested and not abandon:
+            raise ExecutionError(f"execution {self.id} is already stopping; use abandon=True to abandon its actions")
+        self.stop_requested = True
+        self.stop_reason = reason[:200]
+        if abandon:
+            self.abandon = True
+            for cancel in list(self.rule_cancels):
+                cancel.set()
+        with self.lock:
+            self.status = ExecutionStatus.STOPPING
+        self.engine.history.write(
+            [
+                History.op_status(self.id, ExecutionStatus.STOPPING, reason or None, None),
+                History.op_audit(self.id, by, "StopAndAbandon" if abandon else "StopAndWait", summary=reason),
+            ]
+        )
+        self.engine.gate(self.pipeline).wake()
+        self.completions.put(None)
