@@ -180,3 +180,43 @@ def test_example_pipelines_round_trip_through_python(name: str, pipeline: pw.Pip
 
     assert pipeline == _run(code)
     assert "" == _ruff_diff(code)
+
+
+@pytest.mark.parametrize(
+    ("name", "variable"),
+    [
+        ({"Fn::Sub": "${GitHubRepoName}-source"}, "git_hub_repo_name_source"),
+        ({"Fn::Sub": ["${AWS::StackName}ChangeSet", {}]}, "stack_name_change_set"),
+        ({"Ref": "ArtifactName"}, "artifact_name"),
+        ({"Fn::Join": ["-", ["a", "b"]]}, "artifact"),
+    ],
+)
+def test_an_artifact_named_by_an_intrinsic_gets_a_variable_named_after_it(name: Any, variable: str) -> None:
+    """Real templates name artifacts with !Sub; to_python used to raise TypeError on them."""
+    src = pw.Artifact(pw.Expression.of(name))
+    pipeline = pw.Pipeline(
+        name="p",
+        role_arn="arn:aws:iam::123456789012:role/p",
+        artifact_store=pw.ArtifactStore(location="bucket"),
+        stages=[
+            pw.Stage(
+                name="Source",
+                actions=[
+                    pw.Action(
+                        name="Get",
+                        action_type=pw.ActionType(category="Source", provider="S3"),
+                        configuration={"S3Bucket": "b", "S3ObjectKey": "k.zip", "PollForSourceChanges": "false"},
+                        outputs=[src],
+                    )
+                ],
+            ),
+            pw.Stage(name="Build", actions=[pw.actions.codebuild("Compile", project_name="p", input=src)]),
+        ],
+    )
+
+    code = to_python(pipeline)
+    namespace: dict[str, Any] = {}
+    exec(compile(code, "generated.py", "exec"), namespace)
+
+    assert f"\n{variable} = pw.Artifact(" in code
+    assert pipeline == namespace["pipeline"]

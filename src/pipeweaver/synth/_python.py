@@ -93,8 +93,24 @@ def _string(value: str) -> str:
     return "".join(out)
 
 
-def _identifier(name: str, taken: set[str]) -> str:
-    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name)
+def _name_text(name: str | Expression) -> str:
+    """Text to derive a variable name from: the name, or what an expression's name is built from."""
+    if isinstance(name, str):
+        return name
+    raw = name.raw
+    if isinstance(raw, dict) and len(raw) == 1:
+        (function, argument), *_ = raw.items()
+        if function == "Fn::Sub":
+            text = argument[0] if isinstance(argument, list) and argument else argument
+            if isinstance(text, str):
+                return re.sub(r"\$\{!?([^}]*)\}", r"\1", text).replace("AWS::", "")
+        if function == "Ref" and isinstance(argument, str):
+            return argument.replace("AWS::", "")
+    return "artifact"
+
+
+def _identifier(name: str | Expression, taken: set[str]) -> str:
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", _name_text(name))
     snake = re.sub(r"[^0-9A-Za-z_]+", "_", snake).strip("_").lower() or "artifact"
     if snake[0].isdigit() or keyword.iskeyword(snake) or snake in _RESERVED:
         snake = f"artifact_{snake}"
