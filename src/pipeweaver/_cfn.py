@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from . import _loader
-from ._codec import is_intrinsic
+from ._codec import NO_NAME, is_intrinsic
 from ._loader import LoadFailure, load_json, load_yaml
 from ._shapes import SHAPES, check_shape, join_index, join_key, number_text
 from .errors import Issue, LoadError
@@ -64,8 +64,6 @@ MAX_TEXT: Final = _loader.MAX_TEXT
 MAX_DEPTH: Final = _loader.MAX_DEPTH
 #: Most nodes a document may stand for once YAML aliases are followed.
 MAX_ALIAS_NODES: Final = _loader.MAX_NODES
-#: The expression standing for a ``Name`` left out of the template.
-NO_NAME: Final = {"Ref": "AWS::NoValue"}
 
 _EXTRAS = ("Tags", "DisableInboundStageTransitions", "RestartExecutionOnUpdate")
 

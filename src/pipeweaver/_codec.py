@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from . import _names
 from ._model import (
@@ -94,7 +94,18 @@ def is_intrinsic(value: object) -> bool:
 # model -> JSON
 
 
+#: What a template pipeline without ``Name`` holds as its name (CloudFormation then generates one).
+NO_NAME: Final = {"Ref": "AWS::NoValue"}
+
+
 def _fail_on_expression(expr: Expression, path: str) -> Any:
+    if path == "name" and expr.raw == NO_NAME:
+        # The importer's stand-in for a template without Name: the user never wrote AWS::NoValue.
+        raise SynthesisError(
+            "the template gives the pipeline no Name (CloudFormation generates one at deploy time); set a name, "
+            "or pass resolve= to supply one",
+            path=path,
+        )
     raise SynthesisError(
         f"value is the CloudFormation expression {expr.raw_json}, which CodePipeline JSON cannot hold",
         path=path,

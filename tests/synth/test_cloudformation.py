@@ -788,3 +788,43 @@ def test_resolve_parameters_fills_in_what_it_can_and_keeps_the_rest() -> None:
     assert pipeline.role_arn == resolved.role_arn
     assert compile_.inputs == fetch.outputs  # still wired by object
     assert pipeline == resolve_parameters(pipeline, {})
+
+
+def test_to_codepipeline_of_a_template_without_name_says_so() -> None:
+    """The importer's stand-in for a missing Name is not shown as an expression the user never wrote."""
+    template = {
+        "Resources": {
+            "Pipe": {
+                "Type": "AWS::CodePipeline::Pipeline",
+                "Properties": {
+                    "RoleArn": "arn:aws:iam::123456789012:role/p",
+                    "ArtifactStore": {"Type": "S3", "Location": "bucket"},
+                    "Stages": [
+                        {
+                            "Name": "Source",
+                            "Actions": [
+                                {
+                                    "Name": "Get",
+                                    "ActionTypeId": {
+                                        "Category": "Source",
+                                        "Owner": "AWS",
+                                        "Provider": "S3",
+                                        "Version": "1",
+                                    },
+                                    "Configuration": {"S3Bucket": "b", "S3ObjectKey": "k.zip"},
+                                    "OutputArtifacts": [{"Name": "Src"}],
+                                }
+                            ],
+                        }
+                    ],
+                },
+            }
+        }
+    }
+
+    with pytest.raises(pw.SynthesisError) as raised:
+        to_codepipeline(from_cloudformation(template))
+
+    assert "name" == raised.value.path
+    assert "the template gives the pipeline no Name (CloudFormation generates one at deploy time)" in str(raised.value)
+    assert "AWS::NoValue" not in str(raised.value)
