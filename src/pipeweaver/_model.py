@@ -13,7 +13,7 @@ import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar, final
 
 import attrs
 
@@ -111,6 +111,10 @@ class RetryMode(enum.StrEnum):
 
     FAILED_ACTIONS = "FAILED_ACTIONS"
     ALL_ACTIONS = "ALL_ACTIONS"
+
+
+#: :class:`RetryMode`'s values, accepted where a ``RetryMode`` is (mypy rejects a misspelt one).
+RetryModeName = Literal["FAILED_ACTIONS", "ALL_ACTIONS"]
 
 
 class EnvironmentVariableType(enum.StrEnum):

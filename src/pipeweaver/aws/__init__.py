@@ -8,6 +8,7 @@ an injected boto3 client; default clients are created on first use from the defa
 
 from __future__ import annotations
 
+from .._public import publish as _publish
 from ._custom import ArtifactBounds, ConfigurationProperty, CustomActionSettings, CustomActionType
 from ._deploy import Change, DeployResult, PipelineDiff, deploy, diff, fetch
 from ._executor import ApprovalPolicy, Backoff, CodePipelineExecutor, CodePipelineHandle
@@ -34,3 +35,5 @@ __all__ = [
     "diff",
     "fetch",
 ]
+
+_publish(globals(), __all__, __name__)

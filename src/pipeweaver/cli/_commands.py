@@ -6,7 +6,7 @@ They read a TARGET (see :mod:`._target`), never touch AWS, and write files atomi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from .._model import Pipeline
 from ..errors import Issue
 from ._app import main, write_atomic
 from ._lines import LineMap
-from ._target import Loaded, TargetError, load_target, optional_api, to_pipeline
+from ._target import Loaded, TargetError, load_target, to_pipeline
 
 __all__ = ["Finding", "collect_findings", "render_sarif"]
 
@@ -327,17 +327,17 @@ def synth(target: str, fmt: str, output: Path | None, envelope: bool, check: boo
     if fmt == "codepipeline":
         text = dumps(pipeline, envelope=envelope)
     elif fmt == "cloudformation":
-        to_cfn: Callable[..., dict[str, Any]] = optional_api(
-            "pipeweaver.synth", "to_cloudformation", "CloudFormation synthesis"
-        )
-        template = to_cfn(pipeline)
+        from ..synth import to_cloudformation
+
+        template = to_cloudformation(pipeline)
         if output is not None and output.suffix.lower() in (".yaml", ".yml"):
             text = yaml.safe_dump(template, sort_keys=False, allow_unicode=True)
         else:
             text = json.dumps(template, indent=2, ensure_ascii=False) + "\n"
     else:
-        to_py: Callable[[Pipeline], str] = optional_api("pipeweaver.synth", "to_python", "Python code generation")
-        text = to_py(pipeline)
+        from ..synth import to_python
+
+        text = to_python(pipeline)
     _emit(text, output)
 
 
@@ -360,8 +360,9 @@ def graph(target: str, fmt: str, output: Path | None) -> None:
 
         text = pipeline_svg(pipeline, standalone=True)
     else:
-        render: Callable[[Pipeline], str] = optional_api("pipeweaver.synth", f"to_{fmt}", f"{fmt} diagrams")
-        text = render(pipeline)
+        from ..synth import to_dot, to_mermaid
+
+        text = to_mermaid(pipeline) if fmt == "mermaid" else to_dot(pipeline)
     _emit(text if text.endswith("\n") else text + "\n", output)
 
 
@@ -376,5 +377,6 @@ def import_(file: Path, logical_id: str | None, output: Path | None) -> None:
     if not file.exists():
         raise click.UsageError(f"{file}: no such file")
     pipeline = to_pipeline(load_target(str(file)), logical_id=logical_id)
-    to_py: Callable[[Pipeline], str] = optional_api("pipeweaver.synth", "to_python", "Python code generation")
-    _emit(to_py(pipeline), output)
+    from ..synth import to_python
+
+    _emit(to_python(pipeline), output)

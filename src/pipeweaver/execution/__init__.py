@@ -1,12 +1,14 @@
 """Running pipelines: the executor contract and the local engine.
 
-Layer: execution. Never imports :mod:`pipeweaver.synth` or boto3.
+Layer: execution. Never imports :mod:`pipeweaver.synth` or boto3. Exports what users of the
+executors, handlers, triggers and events need; the machinery behind them (the history store,
+the masker, archive helpers, cron matching, default timeouts) stays in the private modules.
 """
 
 from __future__ import annotations
 
-from .._masking import Masker
-from ._artifacts import ExtractLimits, LocalArtifactStore, safe_extract, zip_directory
+from .._public import publish as _publish
+from ._artifacts import ExtractLimits, LocalArtifactStore
 from ._base import (
     ActionContext,
     ActionFailed,
@@ -37,12 +39,11 @@ from ._base import (
     TriggerInfo,
 )
 from ._eventbridge import EventBridgeObserver, pattern_matches, to_eventbridge
-from ._handlers import HandlerRegistry, default_timeout
-from ._history import History
+from ._handlers import HandlerRegistry
 from ._local import ApprovalPolicy, LocalExecutionHandle, LocalExecutor
-from ._rules import RuleContext, RuleFailed, RuleHandler, cron_matches
-from ._watch import Watcher, watch
-from ._webhook import WebhookReceiver
+from ._rules import RuleContext, RuleFailed, RuleHandler
+from ._watch import Started, Starter, Watcher, watch
+from ._webhook import Delivery, WebhookReceiver
 
 __all__ = [
     "ActionContext",
@@ -57,6 +58,7 @@ __all__ = [
     "ApprovalRequested",
     "ArtifactRef",
     "ArtifactStore",
+    "Delivery",
     "Event",
     "EventBridgeObserver",
     "Execution",
@@ -68,12 +70,10 @@ __all__ = [
     "ExtractLimits",
     "FailureType",
     "HandlerRegistry",
-    "History",
     "LocalArtifactStore",
     "LocalExecutionHandle",
     "LocalExecutor",
     "LogLine",
-    "Masker",
     "Observer",
     "RuleContext",
     "RuleFailed",
@@ -83,14 +83,14 @@ __all__ = [
     "StageRecord",
     "StageStarted",
     "StageStatus",
+    "Started",
+    "Starter",
     "TriggerInfo",
     "Watcher",
     "WebhookReceiver",
-    "cron_matches",
-    "default_timeout",
     "pattern_matches",
-    "safe_extract",
     "to_eventbridge",
     "watch",
-    "zip_directory",
 ]
+
+_publish(globals(), __all__, __name__)

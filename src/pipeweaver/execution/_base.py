@@ -19,7 +19,7 @@ from typing import Protocol, final, runtime_checkable
 
 import attrs
 
-from .._model import Action, Pipeline, Stage
+from .._model import Action, Pipeline, RetryMode, RetryModeName, Stage
 
 __all__ = [
     "ActionContext",
@@ -402,7 +402,7 @@ class ActionHandler(Protocol):
     :class:`ActionFailed` (or any exception) to fail the action.
     """
 
-    def __call__(self, context: ActionContext) -> ActionResult | None: ...
+    def __call__(self, context: ActionContext, /) -> ActionResult | None: ...
 
 
 class ArtifactStore(Protocol):
@@ -577,6 +577,10 @@ class ExecutionHandle(Protocol):
         """Stop: let running actions finish (``abandon=False``) or mark them ``Abandoned``."""
         ...
 
+    def pending_approvals(self) -> list[str]:
+        """``Stage/Action`` of the manual approvals waiting for a decision, sorted."""
+        ...
+
 
 class Executor(Protocol):
     """
@@ -604,4 +608,35 @@ class Executor(Protocol):
         source_revisions: Mapping[str, str] | None = None,
     ) -> ExecutionHandle:
         """Start an execution and return a handle to it."""
+        ...
+
+    def execution(self, execution_id: str) -> Execution:
+        """
+        The record of one execution, as it is now.
+
+        Raises:
+            KeyError: the executor knows no execution *execution_id*.
+        """
+        ...
+
+    def history(self, pipeline: Pipeline | str | None = None, *, limit: int = 100) -> list[Execution]:
+        """Executions of *pipeline* (of every pipeline when ``None``), newest first."""
+        ...
+
+    def retry(
+        self, execution_id: str, stage: str, *, mode: RetryMode | RetryModeName = ..., by: str = ""
+    ) -> ExecutionHandle:
+        """Retry *stage* of an ended execution (``RetryStageExecution``); return a handle to it."""
+        ...
+
+    def approve(self, execution_id: str, stage: str, action: str, summary: str = "", *, by: str = "") -> None:
+        """Approve the manual approval waiting at *stage*/*action* of an execution."""
+        ...
+
+    def reject(self, execution_id: str, stage: str, action: str, summary: str = "", *, by: str = "") -> None:
+        """Reject the manual approval waiting at *stage*/*action* of an execution (the action fails)."""
+        ...
+
+    def stop(self, execution_id: str, *, abandon: bool = False, reason: str = "") -> None:
+        """Stop an execution: let running actions finish (``abandon=False``) or mark them ``Abandoned``."""
         ...

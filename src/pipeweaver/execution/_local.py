@@ -48,6 +48,7 @@ from .._model import (
     Pipeline,
     Result,
     RetryMode,
+    RetryModeName,
     Stage,
 )
 from .._validate import lint
@@ -1382,7 +1383,7 @@ class LocalExecutionHandle:
         self._run.request_stop(abandon, reason, by or _user())
 
     def retry(
-        self, stage: str, mode: RetryMode | str = RetryMode.FAILED_ACTIONS, *, by: str = ""
+        self, stage: str, mode: RetryMode | RetryModeName = RetryMode.FAILED_ACTIONS, *, by: str = ""
     ) -> LocalExecutionHandle:
         """Retry a failed stage of this (ended) execution; see :meth:`LocalExecutor.retry`."""
         self.wait()
@@ -1887,6 +1888,18 @@ class LocalExecutor:
         ):
             raise ExecutionError(f"no approval is waiting at {stage}/{action} in execution {execution_id}")
 
+    def stop(self, execution_id: str, *, abandon: bool = False, reason: str = "", by: str = "") -> None:
+        """
+        Stop an execution running in this executor (see :meth:`LocalExecutionHandle.stop`).
+
+        Raises:
+            ExecutionError: the execution is not running here, or already ended.
+        """
+        run = self._runs.get(execution_id)
+        if run is None:
+            raise ExecutionError(f"execution {execution_id} is not running in this executor; nothing to stop")
+        run.request_stop(abandon, reason, by or _user())
+
     def override(self, stage: str, action: str, handler: HandlerFn) -> None:
         """Run *handler* for action *stage*/*action* instead of its type's handler."""
         self._registry.register(f"{stage}/{action}", handler)
@@ -1935,7 +1948,7 @@ class LocalExecutor:
         execution_id: str,
         stage: str,
         *,
-        mode: RetryMode | str = ...,
+        mode: RetryMode | RetryModeName = ...,
         pipeline: Pipeline | None = ...,
         by: str = ...,
         wait: Literal[False] = ...,
@@ -1947,7 +1960,7 @@ class LocalExecutor:
         execution_id: str,
         stage: str,
         *,
-        mode: RetryMode | str = ...,
+        mode: RetryMode | RetryModeName = ...,
         pipeline: Pipeline | None = ...,
         by: str = ...,
         wait: Literal[True],
@@ -1958,7 +1971,7 @@ class LocalExecutor:
         execution_id: str,
         stage: str,
         *,
-        mode: RetryMode | str = RetryMode.FAILED_ACTIONS,
+        mode: RetryMode | RetryModeName = RetryMode.FAILED_ACTIONS,
         pipeline: Pipeline | None = None,
         by: str = "",
         wait: bool = False,

@@ -64,8 +64,8 @@ from .._triggers import (
     source_identity,
 )
 from ..errors import DefinitionError, ExecutionError
-from ._base import TriggerInfo
-from ._watch import Started, _git, as_starter
+from ._base import Executor, TriggerInfo
+from ._watch import Started, Starter, _git, as_starter
 
 __all__ = ["Delivery", "WebhookReceiver", "event_from_github", "sign"]
 
@@ -470,7 +470,7 @@ class WebhookReceiver:
     def __init__(
         self,
         pipeline: Pipeline,
-        executor: Any,
+        executor: Executor | Starter,
         *,
         secret: str | bytes | None = None,
         allow_unsigned: bool = False,
