@@ -74,6 +74,10 @@ class ActionCategory(enum.StrEnum):
     COMPUTE = "Compute"
 
 
+#: :class:`ActionCategory`'s values, accepted where an ``ActionCategory`` is.
+CategoryName = Literal["Source", "Build", "Deploy", "Test", "Invoke", "Approval", "Compute"]
+
+
 class ActionOwner(enum.StrEnum):
     """``actionTypeId.owner``."""
 
@@ -82,11 +86,19 @@ class ActionOwner(enum.StrEnum):
     CUSTOM = "Custom"
 
 
+#: :class:`ActionOwner`'s values, accepted where an ``ActionOwner`` is.
+OwnerName = Literal["AWS", "ThirdParty", "Custom"]
+
+
 class PipelineType(enum.StrEnum):
     """``pipelineType``: V2 adds variables, triggers, conditions and more execution modes."""
 
     V1 = "V1"
     V2 = "V2"
+
+
+#: :class:`PipelineType`'s values, accepted where a ``PipelineType`` is.
+PipelineTypeName = Literal["V1", "V2"]
 
 
 class ExecutionMode(enum.StrEnum):
@@ -97,6 +109,10 @@ class ExecutionMode(enum.StrEnum):
     PARALLEL = "PARALLEL"
 
 
+#: :class:`ExecutionMode`'s values, accepted where an ``ExecutionMode`` is.
+ExecutionModeName = Literal["QUEUED", "SUPERSEDED", "PARALLEL"]
+
+
 class Result(enum.StrEnum):
     """Result of a stage condition or of ``onFailure``."""
 
@@ -104,6 +120,10 @@ class Result(enum.StrEnum):
     FAIL = "FAIL"
     RETRY = "RETRY"
     SKIP = "SKIP"
+
+
+#: :class:`Result`'s values, accepted where a ``Result`` is.
+ResultName = Literal["ROLLBACK", "FAIL", "RETRY", "SKIP"]
 
 
 class RetryMode(enum.StrEnum):
@@ -124,12 +144,20 @@ class EnvironmentVariableType(enum.StrEnum):
     SECRETS_MANAGER = "SECRETS_MANAGER"
 
 
+#: :class:`EnvironmentVariableType`'s values, accepted where an ``EnvironmentVariableType`` is.
+EnvironmentVariableTypeName = Literal["PLAINTEXT", "SECRETS_MANAGER"]
+
+
 class PullRequestEvent(enum.StrEnum):
     """Pull-request events a trigger filter can match (``CLOSED`` means closed or merged)."""
 
     OPEN = "OPEN"
     UPDATED = "UPDATED"
     CLOSED = "CLOSED"
+
+
+#: :class:`PullRequestEvent`'s values, accepted where a ``PullRequestEvent`` is.
+PullRequestEventName = Literal["OPEN", "UPDATED", "CLOSED"]
 
 
 E = TypeVar("E", bound=enum.Enum)
@@ -160,34 +188,34 @@ _CATEGORIES: Final = {member.value: member for member in ActionCategory}
 _OWNERS: Final = {member.value: member for member in ActionOwner}
 
 
-def _category(value: ActionCategory | str) -> ActionCategory:
+def _category(value: ActionCategory | CategoryName) -> ActionCategory:
     # every action type built: the table first, without the call into _to_enum
     member = _CATEGORIES.get(value) if type(value) is str else None
     return member if member is not None else _to_enum(ActionCategory, "category", value)
 
 
-def _owner(value: ActionOwner | str) -> ActionOwner:
+def _owner(value: ActionOwner | OwnerName) -> ActionOwner:
     member = _OWNERS.get(value) if type(value) is str else None
     return member if member is not None else _to_enum(ActionOwner, "owner", value)
 
 
-def _env_type(value: EnvironmentVariableType | str | None) -> EnvironmentVariableType | None:
+def _env_type(value: EnvironmentVariableType | EnvironmentVariableTypeName | None) -> EnvironmentVariableType | None:
     return None if value is None else _to_enum(EnvironmentVariableType, "type", value)
 
 
-def _result(value: Result | str | None) -> Result | None:
+def _result(value: Result | ResultName | None) -> Result | None:
     return None if value is None else _to_enum(Result, "result", value)
 
 
-def _retry_mode(value: RetryMode | str | None) -> RetryMode | None:
+def _retry_mode(value: RetryMode | RetryModeName | None) -> RetryMode | None:
     return None if value is None else _to_enum(RetryMode, "retry_mode", value)
 
 
-def _pipeline_type(value: PipelineType | str | None) -> PipelineType | None:
+def _pipeline_type(value: PipelineType | PipelineTypeName | None) -> PipelineType | None:
     return None if value is None else _to_enum(PipelineType, "pipeline_type", value)
 
 
-def _execution_mode(value: ExecutionMode | str | None) -> ExecutionMode | None:
+def _execution_mode(value: ExecutionMode | ExecutionModeName | None) -> ExecutionMode | None:
     return None if value is None else _to_enum(ExecutionMode, "execution_mode", value)
 
 
@@ -714,7 +742,7 @@ class GitPushFilter:
     file_paths: GitFilter | None = attrs.field(default=None, converter=_git_filter)
 
 
-def _events(value: Iterable[PullRequestEvent | str] | None) -> tuple[PullRequestEvent, ...]:
+def _events(value: Iterable[PullRequestEvent | PullRequestEventName] | None) -> tuple[PullRequestEvent, ...]:
     if value is None:
         return ()
     out = []

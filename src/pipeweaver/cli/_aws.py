@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar, cast
 
 import click
 
@@ -211,12 +211,14 @@ def worker(
     endpoint_url: str | None,
 ) -> None:
     """Serve a custom action type on AWS with the same handler the local executor runs."""
-    from .._model import ActionType
+    from .._model import ActionType, CategoryName
 
     handler = _import_handler(handler_ref)
     with _boto3_needed():
         from ..aws import JobWorker
-    action_type = ActionType(category=category, owner="Custom", provider=provider, version=type_version)
+    # click.Choice let only ActionCategory's values through
+    kind = cast("CategoryName", category)
+    action_type = ActionType(category=kind, owner="Custom", provider=provider, version=type_version)
     _configure(region, endpoint_url)
     job_worker = JobWorker(
         action_type,

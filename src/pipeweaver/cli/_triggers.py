@@ -17,11 +17,11 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import click
 
-from .._model import Pipeline
+from .._model import Pipeline, PullRequestEventName
 from .._triggers import GitEvent, GitPullRequest, GitPush, TriggerDecision, check_patterns, evaluate
 from ..execution import LocalExecutor
 from ._app import main
@@ -187,7 +187,8 @@ def triggers(
         if len(parts) != 3 or not all(parts):
             raise click.UsageError(f"--pull-request {pull_request!r}: expected EVENT:SOURCE:DESTINATION")
         event = GitPullRequest(
-            event=parts[0].upper(),
+            # unchecked text from the command line: GitPullRequest refuses a wrong event itself
+            event=cast("PullRequestEventName", parts[0].upper()),
             source_branch=parts[1],
             destination_branch=parts[2],
             commit=commit,

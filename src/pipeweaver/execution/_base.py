@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, final, runtime_checkable
+from typing import Literal, Protocol, final, runtime_checkable
 
 import attrs
 
@@ -39,6 +39,7 @@ __all__ = [
     "ExecutionHandle",
     "ExecutionStarted",
     "ExecutionStatus",
+    "ExecutionStatusName",
     "Executor",
     "FailureType",
     "LogLine",
@@ -67,6 +68,10 @@ class ExecutionStatus(enum.StrEnum):
     def is_terminal(self) -> bool:
         """Whether the execution has ended."""
         return self not in (ExecutionStatus.IN_PROGRESS, ExecutionStatus.STOPPING)
+
+
+#: :class:`ExecutionStatus`'s values, accepted where an ``ExecutionStatus`` is.
+ExecutionStatusName = Literal["InProgress", "Stopping", "Stopped", "Succeeded", "Superseded", "Failed", "Cancelled"]
 
 
 class StageStatus(enum.StrEnum):

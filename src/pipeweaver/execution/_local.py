@@ -71,6 +71,7 @@ from ._base import (
     ExecutionFinished,
     ExecutionStarted,
     ExecutionStatus,
+    ExecutionStatusName,
     FailureType,
     LogLine,
     Observer,
@@ -1856,7 +1857,7 @@ class LocalExecutor:
         self,
         pipeline: Pipeline | str | None = None,
         *,
-        status: ExecutionStatus | str | None = None,
+        status: ExecutionStatus | ExecutionStatusName | None = None,
         succeeded_in_stage: str | None = None,
         limit: int = 100,
     ) -> list[Execution]:

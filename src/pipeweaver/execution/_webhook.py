@@ -53,7 +53,7 @@ from typing import Any, final
 
 import attrs
 
-from .._model import Pipeline
+from .._model import Pipeline, PullRequestEventName
 from .._triggers import (
     GitEvent,
     GitPullRequest,
@@ -70,7 +70,12 @@ from ._watch import Started, Starter, _git, as_starter
 __all__ = ["Delivery", "WebhookReceiver", "event_from_github", "sign"]
 
 #: GitHub pull_request actions -> CodePipeline pull-request events; others are ignored.
-PR_ACTIONS = {"opened": "OPEN", "reopened": "OPEN", "synchronize": "UPDATED", "closed": "CLOSED"}
+PR_ACTIONS: dict[str, PullRequestEventName] = {
+    "opened": "OPEN",
+    "reopened": "OPEN",
+    "synchronize": "UPDATED",
+    "closed": "CLOSED",
+}
 
 
 def sign(secret: str | bytes, body: bytes) -> str:
