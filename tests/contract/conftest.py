@@ -24,7 +24,7 @@ import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import attrs
 import boto3
@@ -34,7 +34,15 @@ from moto import mock_aws
 
 import pipeweaver as pw
 from pipeweaver.aws import Backoff, CodePipelineExecutor
-from pipeweaver.execution import Execution, ExecutionHandle, Executor, LocalExecutor
+from pipeweaver.execution import (
+    ActionContext,
+    ActionHandler,
+    ActionResult,
+    Execution,
+    ExecutionHandle,
+    Executor,
+    LocalExecutor,
+)
 from pipeweaver.testing import fake
 
 REGION = "us-east-1"
@@ -49,11 +57,20 @@ TRUST = {
 
 @attrs.frozen(kw_only=True)
 class Outcome:
-    """How one action ends: with *variables* and *summary*, or failed with the message *fail*."""
+    """
+    How one action ends: with *variables* and *summary*, or failed with the message *fail*.
+
+    With *fail_attempts*, only attempts up to that number fail (a retry then succeeds).
+    """
 
     fail: str | None = None
+    fail_attempts: int | None = None
     summary: str = "done"
     variables: Mapping[str, str] = attrs.field(factory=dict)
+
+    def fails(self, attempt: int) -> bool:
+        """Whether attempt number *attempt* of the action fails."""
+        return self.fail is not None and (self.fail_attempts is None or attempt <= self.fail_attempts)
 
 
 #: "Stage/Action" -> its outcome; actions not named succeed with nothing to report.
@@ -67,11 +84,36 @@ class Backend(Protocol):
     executor: Executor
 
     def start(
-        self, pipeline: pw.Pipeline, script: Script, variables: Mapping[str, str] | None = None
-    ) -> ExecutionHandle: ...
+        self,
+        pipeline: pw.Pipeline,
+        script: Script,
+        variables: Mapping[str, str] | None = None,
+        *,
+        approvals: Literal["approve", "wait"] = "approve",
+    ) -> ExecutionHandle:
+        """Start an execution through the executor; approvals are answered by policy or left waiting."""
+        ...
+
+    def retry(self, execution_id: str, stage: str) -> ExecutionHandle:
+        """``executor.retry(execution_id, stage)`` (CodePipeline: once its answers are queued)."""
+        ...
+
+    def approve(self, execution_id: str, stage: str, action: str, summary: str, by: str) -> None:
+        """``executor.approve(...)`` of a waiting approval (CodePipeline: once its answers are queued)."""
+        ...
 
 
 # -- local -------------------------------------------------------------------------------------
+
+
+def _acting(outcome: Outcome) -> ActionHandler:
+    succeed = fake(summary=outcome.summary, variables=outcome.variables)
+    fail = fake(fail=outcome.fail)
+
+    def handler(context: ActionContext) -> ActionResult | None:
+        return (fail if outcome.fails(context.attempt) else succeed)(context)
+
+    return handler
 
 
 class LocalBackend:
@@ -87,20 +129,26 @@ class LocalBackend:
         return self._executor
 
     def start(
-        self, pipeline: pw.Pipeline, script: Script, variables: Mapping[str, str] | None = None
+        self,
+        pipeline: pw.Pipeline,
+        script: Script,
+        variables: Mapping[str, str] | None = None,
+        *,
+        approvals: Literal["approve", "wait"] = "approve",
     ) -> ExecutionHandle:
-        handlers: dict[Any, Any] = {}
+        handlers: dict[Any, ActionHandler] = {}
         for stage, action in pipeline.actions():
-            if action.category == "Approval":
-                continue
-            outcome = script.get(f"{stage.name}/{action.name}", Outcome())
-            handlers[f"{stage.name}/{action.name}"] = fake(
-                fail=outcome.fail, summary=outcome.summary, variables=outcome.variables
-            )
-        if self._executor is not None:
-            self._executor.close()
-        self._executor = LocalExecutor(self.workdir, handlers=handlers, approval="approve")
+            if action.category != "Approval":
+                handlers[f"{stage.name}/{action.name}"] = _acting(script.get(f"{stage.name}/{action.name}", Outcome()))
+        self.close()
+        self._executor = LocalExecutor(self.workdir, handlers=handlers, approval=approvals)
         return self._executor.start(pipeline, variables=variables)
+
+    def retry(self, execution_id: str, stage: str) -> ExecutionHandle:
+        return self.executor.retry(execution_id, stage)
+
+    def approve(self, execution_id: str, stage: str, action: str, summary: str, by: str) -> None:
+        self.executor.approve(execution_id, stage, action, summary, by=by)
 
     def close(self) -> None:
         if self._executor is not None:
@@ -138,32 +186,187 @@ class SplitClient:
         return getattr(self._stub if name in STUBBED else self._moto, name)
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class _Ran:
+    """One action execution as CodePipeline reports it."""
+
     stage: str
     action: pw.Action
-    outcome: Outcome
+    attempt: int
+    status: str
     at: datetime
+    summary: str | None = None
+    error: str | None = None
+    variables: Mapping[str, str] = attrs.field(factory=dict)
 
 
-def _act_out(pipeline: pw.Pipeline, script: Script) -> tuple[list[_Ran], dict[str, str]]:
-    """The actions CodePipeline runs for *script*, in start order, and each stage's status."""
-    ran: list[_Ran] = []
-    stages: dict[str, str] = {}
-    clock = iter(T0 + timedelta(seconds=i) for i in range(10_000))
-    for stage in pipeline.stages:
-        failed = False
-        for order in sorted({a.run_order or 1 for a in stage.actions}):
-            for action in (a for a in stage.actions if (a.run_order or 1) == order):
-                outcome = script.get(f"{stage.name}/{action.name}", Outcome())
-                ran.append(_Ran(stage=stage.name, action=action, outcome=outcome, at=next(clock)))
-                failed = failed or outcome.fail is not None
+@attrs.define
+class _World:
+    """CodePipeline's side of one execution: what ran, each stage's status and manual retries."""
+
+    pipeline: pw.Pipeline
+    script: Script
+    execution_id: str
+    variables: Mapping[str, str]
+    ran: list[_Ran] = attrs.field(factory=list)
+    stages: dict[str, str] = attrs.field(factory=dict)
+    retries: dict[str, int] = attrs.field(factory=dict)
+    clock: Iterator[datetime] = attrs.field(factory=lambda: (T0 + timedelta(seconds=i) for i in range(10_000)))
+
+    @property
+    def name(self) -> str:
+        return str(self.pipeline.name)
+
+    @property
+    def status(self) -> str:
+        if any(r.status == "InProgress" for r in self.ran):
+            return "InProgress"
+        return "Failed" if "Failed" in self.stages.values() else "Succeeded"
+
+    def act_out(self, first: int = 0, only: frozenset[str] | None = None) -> None:
+        """Run the stages from index *first* (in it, only the actions *only*), stopping at a failure or an approval."""
+        for index, stage in enumerate(self.pipeline.stages[first:], start=first):
+            failed = False
+            for order in sorted({a.run_order or 1 for a in stage.actions}):
+                for action in (a for a in stage.actions if (a.run_order or 1) == order):
+                    if index == first and only is not None and action.name not in only:
+                        continue
+                    attempt = 1 + sum(1 for r in self.ran if (r.stage, r.action.name) == (stage.name, action.name))
+                    outcome = self.script.get(f"{stage.name}/{action.name}", Outcome())
+                    at = next(self.clock)
+                    if action.category == "Approval":
+                        self.ran.append(
+                            _Ran(stage=stage.name, action=action, attempt=attempt, status="InProgress", at=at)
+                        )
+                        self.stages[stage.name] = "InProgress"
+                        return
+                    if outcome.fails(attempt):
+                        failed = True
+                        self.ran.append(
+                            _Ran(
+                                stage=stage.name,
+                                action=action,
+                                attempt=attempt,
+                                status="Failed",
+                                at=at,
+                                error=outcome.fail,
+                            )
+                        )
+                    else:
+                        self.ran.append(
+                            _Ran(
+                                stage=stage.name,
+                                action=action,
+                                attempt=attempt,
+                                status="Succeeded",
+                                at=at,
+                                summary=outcome.summary,
+                                variables=outcome.variables,
+                            )
+                        )
+                if failed:
+                    break
+            self.stages[stage.name] = "Failed" if failed else "Succeeded"
             if failed:
-                break
-        stages[stage.name] = "Failed" if failed else "Succeeded"
-        if failed:
-            break
-    return ran, stages
+                return
+
+    def decide(self, summary: str) -> None:
+        """The waiting approval was approved with *summary*; the execution carries on."""
+        waiting = next(r for r in self.ran if r.status == "InProgress")
+        waiting.status, waiting.summary = "Succeeded", summary
+        self.stages[waiting.stage] = "Succeeded"
+        index = [s.name for s in self.pipeline.stages].index(waiting.stage)
+        stage = self.pipeline.stages[index]
+        rest = frozenset(a.name for a in stage.actions if not any(r.action is a for r in self.ran))
+        if rest:
+            self.act_out(index, rest)
+        else:
+            self.act_out(index + 1)
+
+    def retry(self, stage: str) -> None:
+        """RetryStageExecution with FAILED_ACTIONS: the stage's failed actions run again, then the rest."""
+        failed = frozenset(r.action.name for r in self.ran if r.stage == stage and r.status == "Failed")
+        self.retries[stage] = self.retries.get(stage, 0) + 1
+        self.act_out([s.name for s in self.pipeline.stages].index(stage), failed)
+
+    def waiting(self) -> _Ran | None:
+        return next((r for r in self.ran if r.status == "InProgress" and r.action.category == "Approval"), None)
+
+    def token(self) -> str:
+        waiting = self.waiting()
+        assert waiting is not None
+        return f"token-{waiting.stage}-{waiting.action.name}-{len(self.ran)}"
+
+    # -- the three answers of one poll -----------------------------------------------------
+
+    def execution(self) -> dict[str, Any]:
+        return {
+            "pipelineExecution": {
+                "pipelineName": self.name,
+                "pipelineVersion": 1,
+                "pipelineExecutionId": self.execution_id,
+                "status": self.status,
+                "variables": [{"name": k, "resolvedValue": v} for k, v in self.variables.items()],
+                "trigger": {"triggerType": "StartPipelineExecution", "triggerDetail": ""},
+                "executionMode": str(self.pipeline.effective_execution_mode),
+                "executionType": "STANDARD",
+            }
+        }
+
+    def action_executions(self) -> dict[str, Any]:
+        details = []
+        for i, r in enumerate(self.ran):
+            output: dict[str, Any] = {}
+            if r.status != "InProgress":
+                result: dict[str, Any] = {}
+                if r.summary is not None:
+                    result["externalExecutionSummary"] = r.summary
+                if r.error is not None:
+                    result["errorDetails"] = {"code": "JobFailed", "message": r.error}
+                output = {"outputArtifacts": [], "outputVariables": dict(r.variables), "executionResult": result}
+            details.append(
+                {
+                    "pipelineExecutionId": self.execution_id,
+                    "actionExecutionId": f"{self.execution_id[:8]}-{i}",
+                    "pipelineVersion": 1,
+                    "stageName": r.stage,
+                    "actionName": r.action.name,
+                    "startTime": r.at,
+                    "lastUpdateTime": r.at + timedelta(milliseconds=500),
+                    "status": r.status,
+                    "input": {
+                        "actionTypeId": {
+                            "category": str(r.action.action_type.category),
+                            "owner": str(r.action.action_type.owner),
+                            "provider": r.action.action_type.provider,
+                            "version": r.action.action_type.version,
+                        },
+                        "resolvedConfiguration": {k: str(v) for k, v in r.action.configuration.items()},
+                    },
+                    "output": output,
+                }
+            )
+        return {"actionExecutionDetails": details}
+
+    def state(self) -> dict[str, Any]:
+        stage_states: list[dict[str, Any]] = []
+        for stage in self.pipeline.stages:
+            mine = [r for r in self.ran if r.stage == stage.name]
+            entry: dict[str, Any] = {"stageName": stage.name, "actionStates": []}
+            if mine:
+                entry["latestExecution"] = {"pipelineExecutionId": self.execution_id, "status": self.stages[stage.name]}
+                for r in mine:
+                    latest: dict[str, Any] = {"status": r.status}
+                    if r is self.waiting():
+                        latest["token"] = self.token()
+                    entry["actionStates"].append({"actionName": r.action.name, "latestExecution": latest})
+                if stage.name in self.retries:
+                    entry["retryStageMetadata"] = {
+                        "manualStageRetryAttempt": self.retries[stage.name],
+                        "latestRetryTrigger": "ManualStageRetry",
+                    }
+            stage_states.append(entry)
+        return {"pipelineName": self.name, "pipelineVersion": 1, "stageStates": stage_states}
 
 
 class CodePipelineBackend:
@@ -178,145 +381,104 @@ class CodePipelineBackend:
         self.stubber = Stubber(self.stub_client)
         self.stubber.activate()
         self.client = SplitClient(moto_client, self.stub_client)
-        self.executor = CodePipelineExecutor(
+        self.worlds: dict[str, _World] = {}
+        self.executor = self._executor("approve")
+
+    def _executor(self, approvals: Literal["approve", "wait"]) -> CodePipelineExecutor:
+        return CodePipelineExecutor(
             self.client,  # type: ignore[arg-type]
             poll=Backoff(initial=0.0, maximum=0.0),
-            approval="approve",
+            approval="approve" if approvals == "approve" else None,
             sleep=lambda _seconds: None,
         )
 
     def start(
-        self, pipeline: pw.Pipeline, script: Script, variables: Mapping[str, str] | None = None
+        self,
+        pipeline: pw.Pipeline,
+        script: Script,
+        variables: Mapping[str, str] | None = None,
+        *,
+        approvals: Literal["approve", "wait"] = "approve",
     ) -> ExecutionHandle:
         pipeline = attrs.evolve(pipeline, role_arn=self.role_arn)
+        self.executor = self._executor(approvals)
         handle = self.executor.start(pipeline, variables=variables)
         # GetPipelineExecution lists every variable the execution resolved, defaults included.
         resolved = {str(v.name): str(v.default_value) for v in pipeline.variables if v.default_value is not None}
-        self.play(pipeline, script, handle.id, {**resolved, **(variables or {})})
-        return handle
-
-    def play(self, pipeline: pw.Pipeline, script: Script, execution_id: str, variables: Mapping[str, str]) -> None:
-        """Queue what CodePipeline answers while the execution runs and once it has ended."""
-        ran, stages = _act_out(pipeline, script)
-        approvals = [i for i, r in enumerate(ran) if r.action.category == "Approval"]
-        for i in approvals:
-            # One poll while the approval waits; the executor's policy answers it.
-            self.queue_poll(pipeline, execution_id, variables, ran[: i + 1], stages, running=True)
+        world = _World(pipeline, script, handle.id, {**resolved, **(variables or {})})
+        self.worlds[handle.id] = world
+        world.act_out()
+        while approvals == "approve" and world.waiting() is not None:
+            # One poll sees the approval waiting; the executor's policy answers it.
+            self.queue_poll(world)
             self.stubber.add_response(
                 "put_approval_result",
                 {"approvedAt": T0},
                 {
-                    "pipelineName": str(pipeline.name),
-                    "stageName": ran[i].stage,
-                    "actionName": ran[i].action.name,
-                    "token": f"token-{i}",
+                    "pipelineName": world.name,
+                    "stageName": world.waiting().stage,  # type: ignore[union-attr]
+                    "actionName": world.waiting().action.name,  # type: ignore[union-attr]
+                    "token": world.token(),
                     "result": {"summary": POLICY_SUMMARY, "status": "Approved"},
                 },
             )
-        self.queue_poll(pipeline, execution_id, variables, ran, stages, running=False)
+            world.decide(POLICY_SUMMARY)
+        if world.waiting() is None:
+            self.queue_poll(world)
+        else:
+            # Left waiting: the test asks the handle which approvals wait (GetPipelineState).
+            self.stubber.add_response("get_pipeline_state", world.state(), {"name": world.name})
+        return handle
 
-    def queue_poll(
-        self,
-        pipeline: pw.Pipeline,
-        execution_id: str,
-        variables: Mapping[str, str],
-        ran: list[_Ran],
-        stages: Mapping[str, str],
-        *,
-        running: bool,
-        repeat: int = 1,
-    ) -> None:
+    def retry(self, execution_id: str, stage: str) -> ExecutionHandle:
+        world = self.worlds[execution_id]
+        self.stubber.add_response(
+            "retry_stage_execution",
+            {"pipelineExecutionId": execution_id},
+            {
+                "pipelineName": world.name,
+                "stageName": stage,
+                "pipelineExecutionId": execution_id,
+                "retryMode": "FAILED_ACTIONS",
+            },
+        )
+        world.retry(stage)
+        self.queue_poll(world)
+        return self.executor.retry(execution_id, stage)
+
+    def approve(self, execution_id: str, stage: str, action: str, summary: str, by: str) -> None:
+        world = self.worlds[execution_id]
+        sent = f"{summary} (by {by})"
+        self.stubber.add_response("get_pipeline_state", world.state(), {"name": world.name})
+        self.stubber.add_response(
+            "put_approval_result",
+            {"approvedAt": T0},
+            {
+                "pipelineName": world.name,
+                "stageName": stage,
+                "actionName": action,
+                "token": world.token(),
+                "result": {"summary": sent, "status": "Approved"},
+            },
+        )
+        world.decide(sent)
+        self.queue_poll(world)
+        self.executor.approve(execution_id, stage, action, summary, by=by)
+
+    def queue_poll(self, world: _World, *, repeat: int = 1) -> None:
         """One poll: GetPipelineExecution, ListActionExecutions, GetPipelineState (in that order)."""
-        name = str(pipeline.name)
-        failed = "Failed" in stages.values()
-        status = "InProgress" if running else ("Failed" if failed else "Succeeded")
-        details = []
-        for i, r in enumerate(ran):
-            last = running and i == len(ran) - 1
-            a_status = "InProgress" if last else ("Failed" if r.outcome.fail else "Succeeded")
-            result: dict[str, Any] = {}
-            if r.action.category == "Approval":
-                # CodePipeline keeps the summary the approval was answered with.
-                result["externalExecutionSummary"] = POLICY_SUMMARY
-            elif not r.outcome.fail:
-                result["externalExecutionSummary"] = r.outcome.summary
-            if r.outcome.fail:
-                result["errorDetails"] = {"code": "JobFailed", "message": r.outcome.fail}
-            output: dict[str, Any] = {"outputArtifacts": [], "outputVariables": dict(r.outcome.variables)}
-            if result:
-                output["executionResult"] = result
-            details.append(
-                {
-                    "pipelineExecutionId": execution_id,
-                    "actionExecutionId": f"{execution_id[:8]}-{i}",
-                    "pipelineVersion": 1,
-                    "stageName": r.stage,
-                    "actionName": r.action.name,
-                    "startTime": r.at,
-                    "lastUpdateTime": r.at + timedelta(milliseconds=500),
-                    "status": a_status,
-                    "input": {
-                        "actionTypeId": {
-                            "category": str(r.action.action_type.category),
-                            "owner": str(r.action.action_type.owner),
-                            "provider": r.action.action_type.provider,
-                            "version": r.action.action_type.version,
-                        },
-                        "resolvedConfiguration": {k: str(v) for k, v in r.action.configuration.items()},
-                    },
-                    "output": output if not last else {},
-                }
-            )
-        stage_states = []
-        for stage in pipeline.stages:
-            mine = [(i, r) for i, r in enumerate(ran) if r.stage == stage.name]
-            if not mine:
-                stage_states.append({"stageName": stage.name, "actionStates": []})
-                continue
-            live = running and mine[-1][0] == len(ran) - 1
-            actions = []
-            for i, r in mine:
-                latest: dict[str, Any] = {"status": "InProgress" if live and i == len(ran) - 1 else "Succeeded"}
-                if latest["status"] == "InProgress" and r.action.category == "Approval":
-                    latest["token"] = f"token-{i}"
-                actions.append({"actionName": r.action.name, "latestExecution": latest})
-            stage_states.append(
-                {
-                    "stageName": stage.name,
-                    "latestExecution": {
-                        "pipelineExecutionId": execution_id,
-                        "status": "InProgress" if live else stages[stage.name],
-                    },
-                    "actionStates": actions,
-                }
-            )
         for _ in range(repeat):
             self.stubber.add_response(
                 "get_pipeline_execution",
-                {
-                    "pipelineExecution": {
-                        "pipelineName": name,
-                        "pipelineVersion": 1,
-                        "pipelineExecutionId": execution_id,
-                        "status": status,
-                        "variables": [{"name": k, "resolvedValue": v} for k, v in variables.items()],
-                        "trigger": {"triggerType": "StartPipelineExecution", "triggerDetail": ""},
-                        "executionMode": str(pipeline.effective_execution_mode),
-                        "executionType": "STANDARD",
-                    }
-                },
-                {"pipelineName": name, "pipelineExecutionId": execution_id},
+                world.execution(),
+                {"pipelineName": world.name, "pipelineExecutionId": world.execution_id},
             )
             self.stubber.add_response(
                 "list_action_executions",
-                {"actionExecutionDetails": details},
-                {"pipelineName": name, "filter": {"pipelineExecutionId": execution_id}},
+                world.action_executions(),
+                {"pipelineName": world.name, "filter": {"pipelineExecutionId": world.execution_id}},
             )
-            self.stubber.add_response(
-                "get_pipeline_state",
-                {"pipelineName": name, "pipelineVersion": 1, "stageStates": stage_states},
-                {"name": name},
-            )
+            self.stubber.add_response("get_pipeline_state", world.state(), {"name": world.name})
 
     def close(self) -> None:
         self.stubber.assert_no_pending_responses()
@@ -378,7 +540,8 @@ def shape(execution: Execution) -> dict[str, Any]:
         "execution_type": execution.execution_type,
         "trigger": execution.trigger.trigger_type,
         "variables": dict(execution.variables),
-        "stages": [(s.name, s.status, s.attempt) for s in execution.stages],
+        # the latest attempt of each stage: CodePipeline reports no earlier one (GetPipelineState)
+        "stages": [(s.name, s.status, s.attempt) for s in {s.name: s for s in execution.stages}.values()],
         "actions": [
             (
                 a.stage,

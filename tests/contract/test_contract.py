@@ -5,6 +5,7 @@ the same :class:`~pipeweaver.execution.Execution` whether the pipeline ran in th
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -243,3 +244,40 @@ def test_both_executors_read_the_same_execution(scenario: str, tmp_path: Path) -
         # each failed stage's error carries its failed actions' messages, in either executor's words
         assert all(all(m in (error or "") for m in messages) for _stage, messages, error in failed), name
     assert [(s, m) for s, m, _ in errors["local"]] == [(s, m) for s, m, _ in errors["codepipeline"]]
+
+
+def test_a_failed_stage_retried_through_the_executor(backend: Backend) -> None:
+    """Executor.retry re-runs the failed action (attempt 2) and the execution carries on to the end."""
+    pipeline = _pipeline(_deploy())
+    first = _run(backend, pipeline, {"Build/Compile": Outcome(fail="flaky test", fail_attempts=1)})
+    assert first.status is ExecutionStatus.FAILED
+
+    again = backend.retry(first.id, "Build").wait(30)
+
+    assert again.id == first.id
+    assert again.status is ExecutionStatus.SUCCEEDED
+    assert [(a.attempt, a.status) for a in again.actions if a.name == "Compile"] == [
+        (1, ActionStatus.FAILED),
+        (2, ActionStatus.SUCCEEDED),
+    ]
+    assert (again.stage("Build").attempt, again.stage("Build").status) == (2, StageStatus.SUCCEEDED)
+    assert again.action("Deploy", "Upload").status is ActionStatus.SUCCEEDED
+    assert shape(backend.executor.execution(first.id)) == shape(again)
+
+
+def test_a_waiting_approval_answered_through_the_executor(backend: Backend) -> None:
+    """The handle lists the waiting approval; Executor.approve answers it by execution id."""
+    pipeline = _pipeline(_approval(), _deploy())
+    handle = backend.start(pipeline, {}, approvals="wait")
+    deadline = time.monotonic() + 30
+    while handle.pending_approvals() != ["Approve/Release"]:
+        assert time.monotonic() < deadline, "the approval never waited"
+        time.sleep(0.02)
+
+    backend.approve(handle.id, "Approve", "Release", "ship it", "alice")
+    execution = handle.wait(30)
+
+    assert execution.succeeded
+    assert execution.action("Approve", "Release").status is ActionStatus.SUCCEEDED
+    assert "ship it" in (execution.action("Approve", "Release").summary or "")
+    assert execution.ran("Deploy", "Upload")
