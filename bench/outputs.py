@@ -98,26 +98,11 @@ def _examples() -> Iterator[tuple[str, pw.Pipeline]]:
                 yield f"examples/{path.name}:{var}", value
 
 
-def _without_local_constants() -> None:
-    """Draw from Hypothesis's own distribution, not from the literals of pipeweaver's source.
-
-    Hypothesis mixes short string and integer literals of every local module it has seen into
-    what it draws. Then a move that adds or drops one literal anywhere in ``src`` changes which
-    600 pipelines are generated, and their digests change although no output did.
-    """
-    from hypothesis.internal.conjecture import providers
-    from hypothesis.internal.constants_ast import Constants
-
-    providers._get_local_constants = Constants  # type: ignore[assignment]  # private: no public switch
-    providers.CONSTANTS_CACHE.cache.clear()
-
-
 def _generated(count: int) -> list[pw.Pipeline]:
     from hypothesis import HealthCheck, Phase, given, settings
     from tests.strategies import pipelines
 
     drawn: list[pw.Pipeline] = []
-    _without_local_constants()
 
     @settings(
         max_examples=count,
