@@ -3,7 +3,12 @@ CodePipeline pipeline declaration (V1 and V2), and enums holding AWS's exact str
 
 Layer: model. Imports :mod:`pipeweaver.errors` and :mod:`pipeweaver._names`; it knows nothing of
 wire formats (see :mod:`pipeweaver._codec`), graphs or execution. Construction checks single
-fields; whole-pipeline rules live in :mod:`pipeweaver._validate`.
+fields; whole-pipeline rules live in :mod:`pipeweaver._validate`. ``Pipeline.graph()`` and
+``Pipeline.validate()`` reach those layers through :data:`SERVICES`, which they fill when they
+load, so no import points upwards (tests/test_layering.py).
+
+Over 700 lines because it holds one class per object of the CodePipeline declaration, so the
+model reads in the order of AWS's API reference; each class is short.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import enum
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar, final
 
 import attrs
@@ -24,11 +29,11 @@ from ._names import checked, checked_count, checked_each
 from .errors import DefinitionError
 
 if TYPE_CHECKING:
+    # networkx only names the type of Pipeline.graph(); only pipeweaver._graph imports it.
     import networkx as nx
 
-    from ._graph import Plan
-
 __all__ = [
+    "SERVICES",
     "Action",
     "ActionCategory",
     "ActionOwner",
@@ -49,16 +54,19 @@ __all__ = [
     "GitPushFilter",
     "Pipeline",
     "PipelineType",
+    "Plan",
     "PullRequestEvent",
     "Result",
     "RetryMode",
     "Rule",
     "RuleType",
     "Stage",
+    "StagePlan",
     "SuccessConditions",
     "Text",
     "Trigger",
     "Variable",
+    "plan",
 ]
 
 
@@ -661,6 +669,54 @@ class Stage:
 
 
 @final
+@attrs.frozen(kw_only=True, repr=False)
+class StagePlan:
+    """One stage of an execution plan: waves of actions that run together, in order.
+
+    .. versionadded:: 0.1.0
+    """
+
+    stage: Stage
+    waves: tuple[tuple[Action, ...], ...]
+
+    def __repr__(self) -> str:
+        # Names, not the whole Stage and Action objects: a plan is read for its shape.
+        waves = [[a.name for a in wave] for wave in self.waves]
+        return f"StagePlan(stage={self.stage.name!r}, waves={waves!r})"
+
+
+@final
+@attrs.frozen(kw_only=True, repr=False)
+class Plan:
+    """The execution plan of a pipeline: stages in order.
+
+    .. versionadded:: 0.1.0
+    """
+
+    stages: tuple[StagePlan, ...]
+
+    def __iter__(self) -> Iterator[StagePlan]:
+        return iter(self.stages)
+
+    def __repr__(self) -> str:
+        return f"Plan(stages=[{', '.join(map(repr, self.stages))}])"
+
+    def describe(self) -> str:
+        """A short text view: one line per wave."""
+        lines = []
+        for sp in self.stages:
+            lines.append(sp.stage.name)
+            for i, wave in enumerate(sp.waves, 1):
+                lines.append(f"  {i}: " + ", ".join(a.name for a in wave))
+        return "\n".join(lines)
+
+
+def plan(pipeline: Pipeline) -> Plan:
+    """Return the execution plan: every stage with its actions grouped into runOrder waves."""
+    return Plan(stages=tuple(StagePlan(stage=s, waves=s.waves()) for s in pipeline.stages))
+
+
+@final
 @attrs.frozen(kw_only=True)
 class EncryptionKey:
     """KMS key of an artifact store (id, key ARN or alias ARN).
@@ -913,18 +969,14 @@ class Pipeline:
         """``execution_mode``, or AWS's default ``SUPERSEDED`` when it is left out."""
         return self.execution_mode or ExecutionMode.SUPERSEDED
 
-    # -- conveniences delegating to higher layers (imported lazily to keep the layering) ----
+    # -- conveniences served by the layers above (through SERVICES: nothing is imported upwards) --
 
     def graph(self) -> nx.DiGraph[tuple[str, str]]:
-        """The action DAG; see :func:`pipeweaver.graph.build_graph`."""
-        from ._graph import build_graph
-
-        return build_graph(self)
+        """The action DAG; see :func:`pipeweaver.build_graph`."""
+        return SERVICES.need("graph", SERVICES.build_graph)(self)
 
     def plan(self) -> Plan:
         """The execution plan: stages in order, each a list of parallel waves."""
-        from ._graph import plan
-
         return plan(self)
 
     def validate(self) -> None:
@@ -934,6 +986,31 @@ class Pipeline:
         Raises:
             ValidationError: carrying every issue (errors and warnings) in ``.issues``.
         """
-        from ._validate import validate
+        SERVICES.need("validate", SERVICES.validate)(self)
 
-        validate(self)
+
+T = TypeVar("T")
+
+
+@attrs.define
+class _Services:
+    """
+    What :meth:`Pipeline.graph` and :meth:`Pipeline.validate` call, set by the modules that
+    implement it when they load (``pipeweaver._graph``, ``pipeweaver._validate``).
+
+    They import this module, so it cannot import them back without an import cycle; ``import
+    pipeweaver`` loads both before any pipeline can be built.
+    """
+
+    build_graph: Callable[[Pipeline], nx.DiGraph[tuple[str, str]]] | None = None
+    validate: Callable[[Pipeline], None] | None = None
+
+    @staticmethod
+    def need(method: str, service: T | None) -> T:
+        """*service*, or a sentence saying what to import when it was never registered."""
+        if service is None:
+            raise RuntimeError(f"Pipeline.{method}() needs the pipeweaver package loaded: import pipeweaver first")
+        return service
+
+
+SERVICES = _Services()
