@@ -16,12 +16,11 @@ __all__ = ["publish"]
 
 def publish(namespace: Mapping[str, object], names: Iterable[str], module: str) -> None:
     """
-    Set ``__module__`` to *module* on every class in *names* that a private submodule of it defines.
+    Set ``__module__`` to *module* on every class in *names* that a private module defines.
 
     Names not (yet) in *namespace* are skipped: ``pipeweaver`` loads the engine's names on first use.
     """
-    private = module + "._"
     for name in names:
         value = namespace.get(name)
-        if isinstance(value, type) and value.__module__.startswith(private):
+        if isinstance(value, type) and any(part.startswith("_") for part in value.__module__.split(".")):
             value.__module__ = module

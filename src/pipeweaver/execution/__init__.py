@@ -10,6 +10,7 @@ from __future__ import annotations
 from .._public import publish as _publish
 from ._artifacts import ExtractLimits, LocalArtifactStore
 from ._base import (
+    CONTINUATION_TOKEN_LIMIT,
     ActionContext,
     ActionFailed,
     ActionFinished,
@@ -37,6 +38,7 @@ from ._base import (
     StageStarted,
     StageStatus,
     TriggerInfo,
+    check_continuation_token,
 )
 from ._eventbridge import EventBridgeObserver, pattern_matches, to_eventbridge
 from ._handlers import HandlerRegistry
@@ -58,6 +60,7 @@ __all__ = [
     "ApprovalRequested",
     "ArtifactRef",
     "ArtifactStore",
+    "CONTINUATION_TOKEN_LIMIT",
     "Delivery",
     "Event",
     "EventBridgeObserver",
@@ -88,6 +91,7 @@ __all__ = [
     "TriggerInfo",
     "Watcher",
     "WebhookReceiver",
+    "check_continuation_token",
     "pattern_matches",
     "to_eventbridge",
     "watch",

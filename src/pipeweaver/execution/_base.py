@@ -22,6 +22,7 @@ import attrs
 from .._model import Action, Pipeline, RetryMode, RetryModeName, Stage
 
 __all__ = [
+    "CONTINUATION_TOKEN_LIMIT",
     "ActionContext",
     "ActionFailed",
     "ActionFinished",
@@ -50,6 +51,7 @@ __all__ = [
     "StageStarted",
     "StageStatus",
     "TriggerInfo",
+    "check_continuation_token",
 ]
 
 
