@@ -128,7 +128,7 @@ def diff(target: str, region: str | None, endpoint_url: str | None, secret_prope
     client = None
     result = _aws_call(diff_pipeline, pipeline, client=client, secret_properties=secret_properties)
     text = str(result)
-    if not getattr(result, "exists", True):
+    if not result.exists:
         click.echo(text or f"pipeline {pipeline.name} does not exist in AWS yet; `pipeweaver deploy` creates it")
         raise SystemExit(1)
     if result.changes:

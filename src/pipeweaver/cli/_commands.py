@@ -150,14 +150,18 @@ def _json_report(findings_by_target: Mapping[str, list[Finding]], skipped: Seque
     return json.dumps(body, indent=2)
 
 
-def _rule_info(code: str) -> Any:
-    rules = getattr(_validate, "RULES", None)
-    return rules.get(code) if isinstance(rules, Mapping) else None
+def _rule_info(code: str) -> _validate.RuleInfo | None:
+    return _validate.RULES.get(code)
+
+
+def _why(code: str) -> str | None:
+    info = _rule_info(code)
+    return info.why if info is not None else None
 
 
 def _rule_text(code: str, example: Issue) -> str:
-    title = getattr(_rule_info(code), "title", None)
-    return title if isinstance(title, str) and title else example.message
+    info = _rule_info(code)
+    return info.title if info is not None and info.title else example.message
 
 
 def _sentence(text: str) -> str:
@@ -177,7 +181,7 @@ def render_sarif(findings: Sequence[Finding], version: str) -> dict[str, Any]:
             "id": code,
             "name": code,
             "shortDescription": {"text": _rule_text(code, codes[code])},
-            "fullDescription": {"text": getattr(_rule_info(code), "why", None) or codes[code].message},
+            "fullDescription": {"text": _why(code) or codes[code].message},
             "defaultConfiguration": {"level": "error" if codes[code].is_error else "warning"},
             "helpUri": f"https://pipeweaver.readthedocs.io/en/latest/rules.html#{code.lower()}",
         }
