@@ -102,6 +102,10 @@ class Backend(Protocol):
         """``executor.approve(...)`` of a waiting approval (CodePipeline: once its answers are queued)."""
         ...
 
+    def stop(self, execution_id: str, reason: str) -> None:
+        """``executor.stop(execution_id, abandon=True, reason=...)`` (CodePipeline: once its answers are queued)."""
+        ...
+
 
 # -- local -------------------------------------------------------------------------------------
 
@@ -149,6 +153,9 @@ class LocalBackend:
 
     def approve(self, execution_id: str, stage: str, action: str, summary: str, by: str) -> None:
         self.executor.approve(execution_id, stage, action, summary, by=by)
+
+    def stop(self, execution_id: str, reason: str) -> None:
+        self.executor.stop(execution_id, abandon=True, reason=reason)
 
     def close(self) -> None:
         if self._executor is not None:
@@ -211,6 +218,7 @@ class _World:
     ran: list[_Ran] = attrs.field(factory=list)
     stages: dict[str, str] = attrs.field(factory=dict)
     retries: dict[str, int] = attrs.field(factory=dict)
+    stopped: bool = False
     clock: Iterator[datetime] = attrs.field(factory=lambda: (T0 + timedelta(seconds=i) for i in range(10_000)))
 
     @property
@@ -219,6 +227,8 @@ class _World:
 
     @property
     def status(self) -> str:
+        if self.stopped:
+            return "Stopped"
         if any(r.status == "InProgress" for r in self.ran):
             return "InProgress"
         return "Failed" if "Failed" in self.stages.values() else "Succeeded"
@@ -288,6 +298,14 @@ class _World:
         failed = frozenset(r.action.name for r in self.ran if r.stage == stage and r.status == "Failed")
         self.retries[stage] = self.retries.get(stage, 0) + 1
         self.act_out([s.name for s in self.pipeline.stages].index(stage), failed)
+
+    def stop(self) -> None:
+        """StopPipelineExecution with abandon: what runs is abandoned, its stage stopped."""
+        self.stopped = True
+        for r in self.ran:
+            if r.status == "InProgress":
+                r.status = "Abandoned"
+                self.stages[r.stage] = "Stopped"
 
     def waiting(self) -> _Ran | None:
         return next((r for r in self.ran if r.status == "InProgress" and r.action.category == "Approval"), None)
@@ -464,6 +482,17 @@ class CodePipelineBackend:
         world.decide(sent)
         self.queue_poll(world)
         self.executor.approve(execution_id, stage, action, summary, by=by)
+
+    def stop(self, execution_id: str, reason: str) -> None:
+        world = self.worlds[execution_id]
+        self.stubber.add_response(
+            "stop_pipeline_execution",
+            {"pipelineExecutionId": execution_id},
+            {"pipelineName": world.name, "pipelineExecutionId": execution_id, "abandon": True, "reason": reason},
+        )
+        world.stop()
+        self.queue_poll(world)
+        self.executor.stop(execution_id, abandon=True, reason=reason)
 
     def queue_poll(self, world: _World, *, repeat: int = 1) -> None:
         """One poll: GetPipelineExecution, ListActionExecutions, GetPipelineState (in that order)."""

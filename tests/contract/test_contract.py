@@ -281,3 +281,21 @@ def test_a_waiting_approval_answered_through_the_executor(backend: Backend) -> N
     assert execution.action("Approve", "Release").status is ActionStatus.SUCCEEDED
     assert "ship it" in (execution.action("Approve", "Release").summary or "")
     assert execution.ran("Deploy", "Upload")
+
+
+def test_an_execution_stopped_through_the_executor(backend: Backend) -> None:
+    """Executor.stop with abandon: the waiting approval is abandoned and the execution ends Stopped."""
+    pipeline = _pipeline(_approval(), _deploy())
+    handle = backend.start(pipeline, {}, approvals="wait")
+    deadline = time.monotonic() + 30
+    while handle.pending_approvals() != ["Approve/Release"]:
+        assert time.monotonic() < deadline, "the approval never waited"
+        time.sleep(0.02)
+
+    backend.stop(handle.id, "not today")
+    execution = handle.wait(30)
+
+    assert execution.status is ExecutionStatus.STOPPED
+    assert execution.action("Approve", "Release").status is ActionStatus.ABANDONED
+    assert execution.stage("Approve").status is StageStatus.STOPPED
+    assert not execution.ran("Deploy", "Upload")
