@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 from hypothesis import given
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from pipeweaver import _masking
 from pipeweaver._masking import MASK, Masker
 from pipeweaver.aws import _deploy
-from pipeweaver.execution import Masker as ExecutionMasker
+from pipeweaver.execution import LocalExecutor
 from pipeweaver.report import mask
 
 SECRET = "s3cr3t-Value/with+odd é chars"
@@ -28,9 +29,12 @@ PEM = (
 )
 
 
-def test_one_masker_and_one_mask_everywhere() -> None:
+def test_one_masker_and_one_mask_everywhere(tmp_path: Path) -> None:
     """The engine, the report and the AWS edge use pipeweaver._masking's Masker and MASK."""
-    assert ExecutionMasker is Masker
+    executor = LocalExecutor(tmp_path)
+    executor.close()
+
+    assert type(executor.masker) is Masker
     assert _deploy.MASK is _masking.MASK == MASK == "****"
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+
+import pytest
+
 import pipeweaver
 
 
@@ -32,3 +36,39 @@ def test_public_objects_have_docstrings() -> None:
     missing = [n for n in pipeweaver.__all__ if not (getattr(pipeweaver, n).__doc__ or "").strip()]
 
     assert [] == missing
+
+
+PACKAGES = ("pipeweaver", "pipeweaver.execution", "pipeweaver.aws", "pipeweaver.synth", "pipeweaver.testing")
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_public_classes_name_their_public_module(package: str) -> None:
+    """A class exported by a package reports that package, not the private module defining it."""
+    module = importlib.import_module(package)
+    classes = {n: v for n in module.__all__ if isinstance(v := getattr(module, n), type)}
+    private = {n: v.__module__ for n, v in classes.items() if any(p.startswith("_") for p in v.__module__.split("."))}
+
+    assert classes
+    assert {} == private
+
+
+def test_execution_exports_no_machinery() -> None:
+    """History, masking, archives, cron and timeouts are the engine's business, not its users'."""
+    import pipeweaver.execution
+
+    internals = {"History", "Masker", "safe_extract", "zip_directory", "cron_matches", "default_timeout"}
+
+    assert set() == internals & set(pipeweaver.execution.__all__)
+    assert [] == [n for n in internals if hasattr(pipeweaver.execution, n)]
+
+
+@pytest.mark.parametrize("package", PACKAGES[1:])
+def test_subpackage_all_lists_exactly_the_public_names(package: str) -> None:
+    """Each public package's __all__ is sorted and names every public attribute it holds."""
+    import types
+
+    module = importlib.import_module(package)
+    public = {n for n, v in vars(module).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)}
+
+    assert sorted(module.__all__) == module.__all__
+    assert public - {"annotations"} == set(module.__all__)

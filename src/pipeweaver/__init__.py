@@ -42,6 +42,7 @@ from ._model import (
     Trigger,
     Variable,
 )
+from ._public import publish as _publish
 from ._triggers import GitPullRequest, GitPush, TriggerDecision
 from ._triggers import evaluate as evaluate_trigger
 from ._validate import lint, validate
@@ -154,6 +155,8 @@ __all__ = [
     "plan",
     "validate",
 ]
+
+_publish(globals(), __all__, __name__)
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 
-from ._model import Action, Expression, Pipeline, Stage
+from ._model import SERVICES, Action, Expression, Pipeline, Plan, StagePlan, plan
 
 if TYPE_CHECKING:
     # networkx costs ~75 ms to import; `import pipeweaver` must stay fast, so it is imported
@@ -45,54 +45,6 @@ def references(action: Action) -> Iterator[tuple[str, str, str]]:
         if not isinstance(env.value, Expression):
             for m in VARIABLE_REF.finditer(env.value):
                 yield m.group(1), m.group(2), f"environmentVariables[{i}].value"
-
-
-@final
-@attrs.frozen(kw_only=True, repr=False)
-class StagePlan:
-    """One stage of an execution plan: waves of actions that run together, in order.
-
-    .. versionadded:: 0.1.0
-    """
-
-    stage: Stage
-    waves: tuple[tuple[Action, ...], ...]
-
-    def __repr__(self) -> str:
-        # Names, not the whole Stage and Action objects: a plan is read for its shape.
-        waves = [[a.name for a in wave] for wave in self.waves]
-        return f"StagePlan(stage={self.stage.name!r}, waves={waves!r})"
-
-
-@final
-@attrs.frozen(kw_only=True, repr=False)
-class Plan:
-    """The execution plan of a pipeline: stages in order.
-
-    .. versionadded:: 0.1.0
-    """
-
-    stages: tuple[StagePlan, ...]
-
-    def __iter__(self) -> Iterator[StagePlan]:
-        return iter(self.stages)
-
-    def __repr__(self) -> str:
-        return f"Plan(stages=[{', '.join(map(repr, self.stages))}])"
-
-    def describe(self) -> str:
-        """A short text view: one line per wave."""
-        lines = []
-        for sp in self.stages:
-            lines.append(sp.stage.name)
-            for i, wave in enumerate(sp.waves, 1):
-                lines.append(f"  {i}: " + ", ".join(a.name for a in wave))
-        return "\n".join(lines)
-
-
-def plan(pipeline: Pipeline) -> Plan:
-    """Return the execution plan: every stage with its actions grouped into runOrder waves."""
-    return Plan(stages=tuple(StagePlan(stage=s, waves=s.waves()) for s in pipeline.stages))
 
 
 def _add_reason(g: nx.DiGraph[NodeKey], u: NodeKey, v: NodeKey, reason: str, detail: str | None = None) -> None:
@@ -203,3 +155,7 @@ def critical_path(pipeline: Pipeline, durations: Mapping[NodeKey, float] | Mappi
         chain.append(cursor)
         cursor = best[cursor][1]
     return CriticalPath(duration=best[end][0], actions=tuple(reversed(chain)))
+
+
+# Pipeline.graph() reaches this layer through the model's service slot (the model imports nothing above it).
+SERVICES.build_graph = build_graph

@@ -3,7 +3,12 @@ CodePipeline pipeline declaration (V1 and V2), and enums holding AWS's exact str
 
 Layer: model. Imports :mod:`pipeweaver.errors` and :mod:`pipeweaver._names`; it knows nothing of
 wire formats (see :mod:`pipeweaver._codec`), graphs or execution. Construction checks single
-fields; whole-pipeline rules live in :mod:`pipeweaver._validate`.
+fields; whole-pipeline rules live in :mod:`pipeweaver._validate`. ``Pipeline.graph()`` and
+``Pipeline.validate()`` reach those layers through :data:`SERVICES`, which they fill when they
+load, so no import points upwards (tests/test_layering.py).
+
+Over 700 lines because it holds one class per object of the CodePipeline declaration, so the
+model reads in the order of AWS's API reference; each class is short.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ import enum
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, final
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar, final
 
 import attrs
 
@@ -24,11 +29,11 @@ from ._names import checked, checked_count, checked_each
 from .errors import DefinitionError
 
 if TYPE_CHECKING:
+    # networkx only names the type of Pipeline.graph(); only pipeweaver._graph imports it.
     import networkx as nx
 
-    from ._graph import Plan
-
 __all__ = [
+    "SERVICES",
     "Action",
     "ActionCategory",
     "ActionOwner",
@@ -49,16 +54,19 @@ __all__ = [
     "GitPushFilter",
     "Pipeline",
     "PipelineType",
+    "Plan",
     "PullRequestEvent",
     "Result",
     "RetryMode",
     "Rule",
     "RuleType",
     "Stage",
+    "StagePlan",
     "SuccessConditions",
     "Text",
     "Trigger",
     "Variable",
+    "plan",
 ]
 
 
@@ -74,12 +82,20 @@ class ActionCategory(enum.StrEnum):
     COMPUTE = "Compute"
 
 
+#: :class:`ActionCategory`'s values, accepted where an ``ActionCategory`` is.
+CategoryName = Literal["Source", "Build", "Deploy", "Test", "Invoke", "Approval", "Compute"]
+
+
 class ActionOwner(enum.StrEnum):
     """``actionTypeId.owner``."""
 
     AWS = "AWS"
     THIRD_PARTY = "ThirdParty"
     CUSTOM = "Custom"
+
+
+#: :class:`ActionOwner`'s values, accepted where an ``ActionOwner`` is.
+OwnerName = Literal["AWS", "ThirdParty", "Custom"]
 
 
 class PipelineType(enum.StrEnum):
@@ -89,12 +105,20 @@ class PipelineType(enum.StrEnum):
     V2 = "V2"
 
 
+#: :class:`PipelineType`'s values, accepted where a ``PipelineType`` is.
+PipelineTypeName = Literal["V1", "V2"]
+
+
 class ExecutionMode(enum.StrEnum):
     """``executionMode``: how concurrent executions of one pipeline share its stages."""
 
     QUEUED = "QUEUED"
     SUPERSEDED = "SUPERSEDED"
     PARALLEL = "PARALLEL"
+
+
+#: :class:`ExecutionMode`'s values, accepted where an ``ExecutionMode`` is.
+ExecutionModeName = Literal["QUEUED", "SUPERSEDED", "PARALLEL"]
 
 
 class Result(enum.StrEnum):
@@ -106,11 +130,19 @@ class Result(enum.StrEnum):
     SKIP = "SKIP"
 
 
+#: :class:`Result`'s values, accepted where a ``Result`` is.
+ResultName = Literal["ROLLBACK", "FAIL", "RETRY", "SKIP"]
+
+
 class RetryMode(enum.StrEnum):
     """``retryConfiguration.retryMode`` and the manual retry mode."""
 
     FAILED_ACTIONS = "FAILED_ACTIONS"
     ALL_ACTIONS = "ALL_ACTIONS"
+
+
+#: :class:`RetryMode`'s values, accepted where a ``RetryMode`` is (mypy rejects a misspelt one).
+RetryModeName = Literal["FAILED_ACTIONS", "ALL_ACTIONS"]
 
 
 class EnvironmentVariableType(enum.StrEnum):
@@ -120,12 +152,20 @@ class EnvironmentVariableType(enum.StrEnum):
     SECRETS_MANAGER = "SECRETS_MANAGER"
 
 
+#: :class:`EnvironmentVariableType`'s values, accepted where an ``EnvironmentVariableType`` is.
+EnvironmentVariableTypeName = Literal["PLAINTEXT", "SECRETS_MANAGER"]
+
+
 class PullRequestEvent(enum.StrEnum):
     """Pull-request events a trigger filter can match (``CLOSED`` means closed or merged)."""
 
     OPEN = "OPEN"
     UPDATED = "UPDATED"
     CLOSED = "CLOSED"
+
+
+#: :class:`PullRequestEvent`'s values, accepted where a ``PullRequestEvent`` is.
+PullRequestEventName = Literal["OPEN", "UPDATED", "CLOSED"]
 
 
 E = TypeVar("E", bound=enum.Enum)
@@ -156,34 +196,34 @@ _CATEGORIES: Final = {member.value: member for member in ActionCategory}
 _OWNERS: Final = {member.value: member for member in ActionOwner}
 
 
-def _category(value: ActionCategory | str) -> ActionCategory:
+def _category(value: ActionCategory | CategoryName) -> ActionCategory:
     # every action type built: the table first, without the call into _to_enum
     member = _CATEGORIES.get(value) if type(value) is str else None
     return member if member is not None else _to_enum(ActionCategory, "category", value)
 
 
-def _owner(value: ActionOwner | str) -> ActionOwner:
+def _owner(value: ActionOwner | OwnerName) -> ActionOwner:
     member = _OWNERS.get(value) if type(value) is str else None
     return member if member is not None else _to_enum(ActionOwner, "owner", value)
 
 
-def _env_type(value: EnvironmentVariableType | str | None) -> EnvironmentVariableType | None:
+def _env_type(value: EnvironmentVariableType | EnvironmentVariableTypeName | None) -> EnvironmentVariableType | None:
     return None if value is None else _to_enum(EnvironmentVariableType, "type", value)
 
 
-def _result(value: Result | str | None) -> Result | None:
+def _result(value: Result | ResultName | None) -> Result | None:
     return None if value is None else _to_enum(Result, "result", value)
 
 
-def _retry_mode(value: RetryMode | str | None) -> RetryMode | None:
+def _retry_mode(value: RetryMode | RetryModeName | None) -> RetryMode | None:
     return None if value is None else _to_enum(RetryMode, "retry_mode", value)
 
 
-def _pipeline_type(value: PipelineType | str | None) -> PipelineType | None:
+def _pipeline_type(value: PipelineType | PipelineTypeName | None) -> PipelineType | None:
     return None if value is None else _to_enum(PipelineType, "pipeline_type", value)
 
 
-def _execution_mode(value: ExecutionMode | str | None) -> ExecutionMode | None:
+def _execution_mode(value: ExecutionMode | ExecutionModeName | None) -> ExecutionMode | None:
     return None if value is None else _to_enum(ExecutionMode, "execution_mode", value)
 
 
@@ -629,6 +669,54 @@ class Stage:
 
 
 @final
+@attrs.frozen(kw_only=True, repr=False)
+class StagePlan:
+    """One stage of an execution plan: waves of actions that run together, in order.
+
+    .. versionadded:: 0.1.0
+    """
+
+    stage: Stage
+    waves: tuple[tuple[Action, ...], ...]
+
+    def __repr__(self) -> str:
+        # Names, not the whole Stage and Action objects: a plan is read for its shape.
+        waves = [[a.name for a in wave] for wave in self.waves]
+        return f"StagePlan(stage={self.stage.name!r}, waves={waves!r})"
+
+
+@final
+@attrs.frozen(kw_only=True, repr=False)
+class Plan:
+    """The execution plan of a pipeline: stages in order.
+
+    .. versionadded:: 0.1.0
+    """
+
+    stages: tuple[StagePlan, ...]
+
+    def __iter__(self) -> Iterator[StagePlan]:
+        return iter(self.stages)
+
+    def __repr__(self) -> str:
+        return f"Plan(stages=[{', '.join(map(repr, self.stages))}])"
+
+    def describe(self) -> str:
+        """A short text view: one line per wave."""
+        lines = []
+        for sp in self.stages:
+            lines.append(sp.stage.name)
+            for i, wave in enumerate(sp.waves, 1):
+                lines.append(f"  {i}: " + ", ".join(a.name for a in wave))
+        return "\n".join(lines)
+
+
+def plan(pipeline: Pipeline) -> Plan:
+    """Return the execution plan: every stage with its actions grouped into runOrder waves."""
+    return Plan(stages=tuple(StagePlan(stage=s, waves=s.waves()) for s in pipeline.stages))
+
+
+@final
 @attrs.frozen(kw_only=True)
 class EncryptionKey:
     """KMS key of an artifact store (id, key ARN or alias ARN).
@@ -710,7 +798,7 @@ class GitPushFilter:
     file_paths: GitFilter | None = attrs.field(default=None, converter=_git_filter)
 
 
-def _events(value: Iterable[PullRequestEvent | str] | None) -> tuple[PullRequestEvent, ...]:
+def _events(value: Iterable[PullRequestEvent | PullRequestEventName] | None) -> tuple[PullRequestEvent, ...]:
     if value is None:
         return ()
     out = []
@@ -881,18 +969,14 @@ class Pipeline:
         """``execution_mode``, or AWS's default ``SUPERSEDED`` when it is left out."""
         return self.execution_mode or ExecutionMode.SUPERSEDED
 
-    # -- conveniences delegating to higher layers (imported lazily to keep the layering) ----
+    # -- conveniences served by the layers above (through SERVICES: nothing is imported upwards) --
 
     def graph(self) -> nx.DiGraph[tuple[str, str]]:
-        """The action DAG; see :func:`pipeweaver.graph.build_graph`."""
-        from ._graph import build_graph
-
-        return build_graph(self)
+        """The action DAG; see :func:`pipeweaver.build_graph`."""
+        return SERVICES.need("graph", SERVICES.build_graph)(self)
 
     def plan(self) -> Plan:
         """The execution plan: stages in order, each a list of parallel waves."""
-        from ._graph import plan
-
         return plan(self)
 
     def validate(self) -> None:
@@ -902,6 +986,31 @@ class Pipeline:
         Raises:
             ValidationError: carrying every issue (errors and warnings) in ``.issues``.
         """
-        from ._validate import validate
+        SERVICES.need("validate", SERVICES.validate)(self)
 
-        validate(self)
+
+T = TypeVar("T")
+
+
+@attrs.define
+class _Services:
+    """
+    What :meth:`Pipeline.graph` and :meth:`Pipeline.validate` call, set by the modules that
+    implement it when they load (``pipeweaver._graph``, ``pipeweaver._validate``).
+
+    They import this module, so it cannot import them back without an import cycle; ``import
+    pipeweaver`` loads both before any pipeline can be built.
+    """
+
+    build_graph: Callable[[Pipeline], nx.DiGraph[tuple[str, str]]] | None = None
+    validate: Callable[[Pipeline], None] | None = None
+
+    @staticmethod
+    def need(method: str, service: T | None) -> T:
+        """*service*, or a sentence saying what to import when it was never registered."""
+        if service is None:
+            raise RuntimeError(f"Pipeline.{method}() needs the pipeweaver package loaded: import pipeweaver first")
+        return service
+
+
+SERVICES = _Services()

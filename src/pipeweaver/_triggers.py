@@ -37,6 +37,7 @@ from ._model import (
     GitPushFilter,
     Pipeline,
     PullRequestEvent,
+    PullRequestEventName,
     Trigger,
 )
 from .errors import DefinitionError
@@ -265,7 +266,7 @@ class GitPush:
             raise DefinitionError("branch", (self.branch, self.tag), "a push names exactly one of branch= or tag=")
 
 
-def _pr_event(value: PullRequestEvent | str) -> PullRequestEvent:
+def _pr_event(value: PullRequestEvent | PullRequestEventName) -> PullRequestEvent:
     try:
         return PullRequestEvent(value)
     except ValueError:

@@ -22,7 +22,7 @@ import attrs
 from . import _catalog, _cfn, _cfn_refs
 from ._codec import is_intrinsic, to_codepipeline, unwrap
 from ._loader import load_json
-from ._model import Expression, Pipeline
+from ._model import SERVICES, Expression, Pipeline
 from ._shapes import check_shape, join_key
 from ._triggers import compile_glob
 from .errors import DefinitionError, Issue, LoadError, Severity, ValidationError
@@ -2342,3 +2342,7 @@ _RULE_GROUPS: Final[tuple[Callable[[_Context], None], ...]] = (
     _key_regions,
     _account_rules,
 )
+
+
+# Pipeline.validate() reaches this layer through the model's service slot.
+SERVICES.validate = validate

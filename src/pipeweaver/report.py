@@ -18,7 +18,7 @@ from typing import Final
 from ._graph import plan
 from ._masking import Masker
 from ._model import Action, Pipeline
-from .execution._base import ActionRecord, ActionStatus, Execution
+from .execution import ActionRecord, ActionStatus, Execution
 
 __all__ = ["mask", "pipeline_svg", "render_html", "timeline_svg"]
 

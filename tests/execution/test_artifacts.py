@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pipeweaver.errors import ArtifactError
-from pipeweaver.execution import ExtractLimits, LocalArtifactStore, safe_extract
-from pipeweaver.execution._artifacts import file_sha256
+from pipeweaver.execution import ExtractLimits, LocalArtifactStore
+from pipeweaver.execution._artifacts import file_sha256, safe_extract
 
 
 def _zip(path: Path, entries: list[tuple[str | zipfile.ZipInfo, bytes]]) -> Path:

@@ -18,8 +18,8 @@ from pipeweaver.execution import (
     ExecutionStatus,
     LocalExecutor,
     StageStatus,
-    cron_matches,
 )
+from pipeweaver.execution._rules import cron_matches
 
 from .conftest import approval, commands, commit, custom, pipeline, source_action, wait_until
 

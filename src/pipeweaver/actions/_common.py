@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypedDict
 
 from .. import _catalog
-from .._model import Action, ActionType, Artifact, Expression
+from .._model import Action, ActionCategory, ActionOwner, ActionType, Artifact, Expression
 
 __all__ = [
     "ArtifactFile",
@@ -95,7 +95,12 @@ def _make(
     **extra: Any,
 ) -> Action:
     """An action of the catalog entry *spec*'s type."""
-    action_type = ActionType(category=spec.category, owner=spec.owner, provider=spec.provider, version=spec.version)
+    action_type = ActionType(
+        category=ActionCategory(spec.category),
+        owner=ActionOwner(spec.owner),
+        provider=spec.provider,
+        version=spec.version,
+    )
     return _action(name, action_type, configuration, inputs=inputs, outputs=outputs, common=common, **extra)
 
 

@@ -8,6 +8,7 @@ an injected boto3 client; default clients are created on first use from the defa
 
 from __future__ import annotations
 
+from .._public import publish as _publish
 from ._custom import ArtifactBounds, ConfigurationProperty, CustomActionSettings, CustomActionType
 from ._deploy import Change, DeployResult, PipelineDiff, deploy, diff, fetch
 from ._executor import ApprovalPolicy, Backoff, CodePipelineExecutor, CodePipelineHandle
@@ -35,3 +36,5 @@ __all__ = [
     "fetch",
     "worker_policy",
 ]
+
+_publish(globals(), __all__, __name__)

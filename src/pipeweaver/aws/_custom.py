@@ -13,7 +13,7 @@ from typing import Any, Literal, final
 
 import attrs
 
-from .._model import Action, ActionCategory, ActionOwner, ActionType, Artifact
+from .._model import Action, ActionCategory, ActionOwner, ActionType, Artifact, CategoryName
 from ..errors import DefinitionError
 from ._client import Client, call, default_client
 
@@ -26,7 +26,7 @@ _QUERY_VALUE = re.compile(r"[A-Za-z0-9_-]{1,20}")
 PropertyType = Literal["String", "Number", "Boolean"]
 
 
-def _category(value: ActionCategory | str) -> ActionCategory:
+def _category(value: ActionCategory | CategoryName) -> ActionCategory:
     try:
         return ActionCategory(value)
     except ValueError:

@@ -19,7 +19,7 @@ from typing import Any, Literal, final
 import attrs
 
 from .. import _catalog
-from .._model import ActionCategory, Pipeline
+from .._model import ActionCategory, Pipeline, RetryMode, RetryModeName
 from ..errors import AwsError, ExecutionError
 from ..execution import (
     ActionFinished,
@@ -43,6 +43,7 @@ from ..execution import (
 )
 from ._client import Client, call, default_client
 from ._deploy import deploy as deploy_pipeline
+from ._deploy import fetch
 
 __all__ = ["ApprovalPolicy", "Backoff", "CodePipelineExecutor", "CodePipelineHandle"]
 
@@ -150,6 +151,11 @@ class CodePipelineExecutor:
         self.approval = approval
         self.sleep = sleep
         self.clock = clock
+        # Execution id -> the handle following it: the by-id calls of the Executor protocol
+        # (execution, retry, approve, reject, stop) need the pipeline the id belongs to, and one
+        # handle per execution keeps observers from hearing an event twice.
+        self._handles: dict[str, CodePipelineHandle] = {}
+        self._handles_lock = threading.Lock()
 
     @property
     def client(self) -> Client:
@@ -200,7 +206,9 @@ class CodePipelineExecutor:
         if source_revisions:
             params["sourceRevisions"] = source_revisions_param(pipeline, source_revisions)
         started = call(self.client, "StartPipelineExecution", **params)
-        handle = CodePipelineHandle(self, pipeline, started["pipelineExecutionId"], variables=variables or {})
+        handle = self._keep(
+            CodePipelineHandle(self, pipeline, started["pipelineExecutionId"], variables=variables or {})
+        )
         handle._emit(
             ExecutionStarted(
                 execution_id=handle.id,
@@ -213,7 +221,109 @@ class CodePipelineExecutor:
 
     def attach(self, pipeline: Pipeline, execution_id: str) -> CodePipelineHandle:
         """A handle following an execution that is already running (started elsewhere)."""
-        return CodePipelineHandle(self, pipeline, execution_id, variables={})
+        return self._keep(CodePipelineHandle(self, pipeline, execution_id, variables={}))
+
+    def _keep(self, handle: CodePipelineHandle) -> CodePipelineHandle:
+        with self._handles_lock:
+            self._handles[handle.id] = handle
+        return handle
+
+    def _handle(self, execution_id: str, pipeline: Pipeline | str | None = None) -> CodePipelineHandle:
+        with self._handles_lock:
+            known = self._handles.get(execution_id)
+        if known is not None:
+            return known
+        if pipeline is None:
+            raise KeyError(
+                f"execution {execution_id} was not started or attached by this executor; "
+                "name its pipeline (pipeline=...) or attach() it first"
+            )
+        model = fetch(pipeline, client=self.client) if isinstance(pipeline, str) else pipeline
+        return self.attach(model, execution_id)
+
+    # -- the Executor protocol's by-id calls ---------------------------------------------------
+
+    def execution(self, execution_id: str, *, pipeline: Pipeline | str | None = None) -> Execution:
+        """
+        The record of one execution, polled once.
+
+        Args:
+            pipeline: The pipeline the execution belongs to (a model, or a name to fetch),
+                needed only for executions this executor did not start or attach.
+
+        Raises:
+            KeyError: the execution is unknown here and *pipeline* was not given.
+            AwsError: a call failed (``PipelineExecutionNotFoundException`` for a wrong id).
+        """
+        return self._handle(execution_id, pipeline).snapshot()
+
+    def history(self, pipeline: Pipeline | str | None = None, *, limit: int = 100) -> list[Execution]:
+        """
+        Executions of *pipeline* (``ListPipelineExecutions``), newest first, each read in full.
+
+        With ``None``: the executions of the pipelines this executor started or attached.
+        """
+        if pipeline is None:
+            with self._handles_lock:
+                models = {h.pipeline_name: h._pipeline for h in self._handles.values()}
+        else:
+            model = fetch(pipeline, client=self.client) if isinstance(pipeline, str) else pipeline
+            models = {str(model.name): model}
+        out: list[Execution] = []
+        for name, model in models.items():
+            params: dict[str, Any] = {"pipelineName": name, "maxResults": min(limit, 100)}
+            seen = 0
+            while seen < limit:
+                page = call(self.client, "ListPipelineExecutions", **params)
+                for summary in page.get("pipelineExecutionSummaries") or ():
+                    if seen >= limit:
+                        break
+                    seen += 1
+                    out.append(self._record_of(summary["pipelineExecutionId"], model))
+                if not page.get("nextToken"):
+                    break
+                params["nextToken"] = page["nextToken"]
+        epoch = datetime.min.replace(tzinfo=UTC)
+        out.sort(key=lambda e: e.started_at or epoch, reverse=True)
+        return out[:limit]
+
+    def _record_of(self, execution_id: str, pipeline: Pipeline) -> Execution:
+        # A past execution is read without a handle of its own, so observers hear nothing about it.
+        with self._handles_lock:
+            known = self._handles.get(execution_id)
+        if known is not None:
+            return known.snapshot()
+        return CodePipelineHandle(self, pipeline, execution_id, variables={})._read()[0]
+
+    def retry(
+        self,
+        execution_id: str,
+        stage: str,
+        *,
+        mode: RetryMode | RetryModeName = RetryMode.FAILED_ACTIONS,
+        by: str = "",
+        pipeline: Pipeline | str | None = None,
+    ) -> CodePipelineHandle:
+        """
+        RetryStageExecution of *stage*; return the handle following the execution.
+
+        *by* is not sent: AWS records the caller's identity itself.
+        """
+        handle = self._handle(execution_id, pipeline)
+        handle.retry(stage, mode=mode)
+        return handle
+
+    def approve(self, execution_id: str, stage: str, action: str, summary: str = "", *, by: str = "") -> None:
+        """Approve the approval waiting at *stage*/*action* (see :meth:`CodePipelineHandle.approve`)."""
+        self._handle(execution_id).approve(stage, action, summary, by=by)
+
+    def reject(self, execution_id: str, stage: str, action: str, summary: str = "", *, by: str = "") -> None:
+        """Reject the approval waiting at *stage*/*action* (see :meth:`CodePipelineHandle.reject`)."""
+        self._handle(execution_id).reject(stage, action, summary, by=by)
+
+    def stop(self, execution_id: str, *, abandon: bool = False, reason: str = "") -> None:
+        """StopPipelineExecution of an execution this executor started or attached."""
+        self._handle(execution_id).stop(abandon=abandon, reason=reason)
 
 
 def _now() -> datetime:
@@ -256,6 +366,11 @@ class CodePipelineHandle:
         """The CodePipeline client."""
         return self._executor.client
 
+    @property
+    def pipeline_name(self) -> str:
+        """The name of the pipeline this execution belongs to."""
+        return self._name
+
     # -- reading ---------------------------------------------------------------------------
 
     def snapshot(self) -> Execution:
@@ -285,19 +400,24 @@ class CodePipelineHandle:
             if self._finished:
                 return False
             try:
-                execution = call(
-                    self.client, "GetPipelineExecution", pipelineName=self._name, pipelineExecutionId=self._id
-                )["pipelineExecution"]
-                details = self._action_executions()
-                state = call(self.client, "GetPipelineState", name=self._name)
+                record, state = self._read()
             except AwsError as exc:
                 if exc.code in _THROTTLED:
                     return False
                 raise
             before = self._record
-            self._record = self._build(execution, details, state)
+            self._record = record
             self._events(before, state)
             return before != self._record
+
+    def _read(self) -> tuple[Execution, dict[str, Any]]:
+        """Poll AWS once: the execution's record and the pipeline state it was built from (no events)."""
+        execution = call(self.client, "GetPipelineExecution", pipelineName=self._name, pipelineExecutionId=self._id)[
+            "pipelineExecution"
+        ]
+        details = self._action_executions()
+        state = call(self.client, "GetPipelineState", name=self._name)
+        return self._build(execution, details, state), state
 
     def _action_executions(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -490,6 +610,11 @@ class CodePipelineHandle:
                 )
         return out
 
+    def pending_approvals(self) -> list[str]:
+        """``Stage/Action`` of the manual approvals of this execution waiting for a decision (GetPipelineState)."""
+        state = call(self.client, "GetPipelineState", name=self._name)
+        return sorted(f"{r.stage}/{r.action}" for r in self._approvals(state))
+
     def _is_approval(self, stage: str, action: str) -> bool:
         try:
             return self._pipeline.stage(stage).action(action).category is ActionCategory.APPROVAL
@@ -557,7 +682,7 @@ class CodePipelineHandle:
             params["reason"] = reason[:200]
         call(self.client, "StopPipelineExecution", **params)
 
-    def retry(self, stage: str, *, mode: str = "FAILED_ACTIONS") -> None:
+    def retry(self, stage: str, *, mode: RetryMode | RetryModeName = RetryMode.FAILED_ACTIONS) -> None:
         """RetryStageExecution of *stage* in this execution (``FAILED_ACTIONS`` or ``ALL_ACTIONS``)."""
         call(
             self.client,

@@ -1,7 +1,7 @@
 """``S3ArtifactStore``: the artifact store protocol on S3, SSE-KMS on every write.
 
 Layer: aws. Zipping and safe extraction are the local executor's
-(:func:`pipeweaver.execution._artifacts.zip_directory` and ``safe_extract``), so hostile
+(:func:`pipeweaver._archives.zip_directory` and ``safe_extract``), so hostile
 archives are refused the same way whichever store they come from.
 """
 
@@ -13,10 +13,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .._archives import ExtractLimits, safe_extract, zip_directory
 from .._model import Expression, Pipeline
 from ..errors import ArtifactError
 from ..execution import ArtifactRef
-from ..execution._artifacts import ExtractLimits, safe_extract, zip_directory
 from ._client import Client, call, default_client
 
 __all__ = ["S3ArtifactStore", "parse_s3_uri"]

@@ -24,12 +24,19 @@ from typing import Any, Literal, final
 import attrs
 
 from .. import _names
+from .._archives import ExtractLimits, safe_extract, zip_directory
 from .._masking import Masker
 from .._model import Action, ActionOwner, ActionType, Artifact, Pipeline, Stage
 from ..errors import AwsError
-from ..execution import ActionContext, ActionFailed, ActionHandler, ActionResult, FailureType
-from ..execution._artifacts import ExtractLimits, safe_extract, zip_directory
-from ..execution._base import CONTINUATION_TOKEN_LIMIT, check_continuation_token
+from ..execution import (
+    CONTINUATION_TOKEN_LIMIT,
+    ActionContext,
+    ActionFailed,
+    ActionHandler,
+    ActionResult,
+    FailureType,
+    check_continuation_token,
+)
 from ..synth import worker_policy as _policy
 from ._client import Client, call, default_client
 from ._custom import CustomActionType

@@ -7,40 +7,48 @@ Credentials and region come from the usual AWS environment (profile, variables, 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import ParamSpec, TypeVar, cast
 
 import click
 
 from .._codec import dumps
 from ..errors import AwsError
+from ..execution import ActionHandler
 from ._app import main, write_atomic
-from ._target import load_target, optional_api, to_pipeline
+from ._target import load_target, to_pipeline
 
 __all__: list[str] = []
 
+P = ParamSpec("P")
+T = TypeVar("T")
 
-def _aws() -> Any:
+
+@contextlib.contextmanager
+def _boto3_needed() -> Iterator[None]:
+    """Around ``from ..aws import ...``: without boto3, a sentence saying how to get it."""
     try:
-        return importlib.import_module("pipeweaver.aws")
+        yield
     except ImportError as exc:
         raise click.ClickException(f"the AWS commands need boto3 ({exc}); install it with: pip install boto3") from None
 
 
-def _configure(region: str | None, endpoint_url: str | None) -> Any:
-    """Set the region/endpoint for boto3 and return ``None``: pipeweaver.aws then builds its default client."""
+def _configure(region: str | None, endpoint_url: str | None) -> None:
+    """Set the region/endpoint for boto3: pipeweaver.aws then builds its default client (``client=None``)."""
     # boto3 reads these variables itself; the CLI never imports boto3 (only pipeweaver.aws does).
     if region:
         os.environ["AWS_DEFAULT_REGION"] = region
     if endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = endpoint_url
-    return None
+    return
 
 
-def _aws_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+def _aws_call(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     try:
         return fn(*args, **kwargs)
     except AwsError as exc:
@@ -84,13 +92,15 @@ def deploy(
         if not sep or not key:
             raise click.UsageError(f"--tag {item!r}: expected KEY=VALUE")
         extra[key] = value
-    aws = _aws()
-    client = _configure(region, endpoint_url)
+    with _boto3_needed():
+        from ..aws import deploy, diff
+    _configure(region, endpoint_url)
+    client = None
     if dry_run:
-        result = _aws_call(aws.diff, pipeline, client=client, secret_properties=secret_properties)
-        click.echo(str(result) or f"{pipeline.name}: no changes")
+        changes = _aws_call(diff, pipeline, client=client, secret_properties=secret_properties)
+        click.echo(str(changes) or f"{pipeline.name}: no changes")
         return
-    result = _aws_call(aws.deploy, pipeline, client=client, tags=extra or None, secret_properties=secret_properties)
+    result = _aws_call(deploy, pipeline, client=client, tags=extra or None, secret_properties=secret_properties)
     if result.created:
         click.echo(f"created pipeline {result.name} (version {result.version})")
     elif result.changed:
@@ -112,10 +122,13 @@ def diff(target: str, region: str | None, endpoint_url: str | None, secret_prope
     Exit status: 0 when equal, 1 when they differ or the pipeline does not exist.
     """
     pipeline = to_pipeline(load_target(target))
-    client = _configure(region, endpoint_url)
-    result = _aws_call(_aws().diff, pipeline, client=client, secret_properties=secret_properties)
+    with _boto3_needed():
+        from ..aws import diff as diff_pipeline
+    _configure(region, endpoint_url)
+    client = None
+    result = _aws_call(diff_pipeline, pipeline, client=client, secret_properties=secret_properties)
     text = str(result)
-    if not getattr(result, "exists", True):
+    if not result.exists:
         click.echo(text or f"pipeline {pipeline.name} does not exist in AWS yet; `pipeweaver deploy` creates it")
         raise SystemExit(1)
     if result.changes:
@@ -134,9 +147,14 @@ def diff(target: str, region: str | None, endpoint_url: str | None, secret_prope
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
 def fetch(name: str, region: str | None, endpoint_url: str | None, fmt: str, output: Path | None) -> None:
     """Download the live pipeline NAME as API JSON or as pipeweaver Python code."""
-    pipeline = _aws_call(_aws().fetch, name, client=_configure(region, endpoint_url))
+    with _boto3_needed():
+        from ..aws import fetch as fetch_pipeline
+    _configure(region, endpoint_url)
+    pipeline = _aws_call(fetch_pipeline, name, client=None)
     if fmt == "python":
-        text = optional_api("pipeweaver.synth", "to_python", "Python code generation")(pipeline)
+        from ..synth import to_python
+
+        text = to_python(pipeline)
     else:
         text = dumps(pipeline, envelope=True)
     if output is None:
@@ -146,7 +164,7 @@ def fetch(name: str, region: str | None, endpoint_url: str | None, fmt: str, out
         click.echo(f"wrote {output}", err=True)
 
 
-def _import_handler(ref: str) -> Any:
+def _import_handler(ref: str) -> ActionHandler:
     module_name, sep, attr = ref.partition(":")
     if not sep or not attr:
         raise click.UsageError(f"{ref!r}: expected MODULE:HANDLER, e.g. my_actions:deploy_handler")
@@ -157,9 +175,10 @@ def _import_handler(ref: str) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise click.UsageError(f"cannot import module {module_name!r}: {exc}") from None
-    handler = getattr(module, attr, None)
-    if handler is None or not callable(handler):
+    found = getattr(module, attr, None)
+    if found is None or not callable(found):
         raise click.UsageError(f"module {module_name!r} has no callable {attr!r}")
+    handler: ActionHandler = found
     return handler
 
 
@@ -192,15 +211,19 @@ def worker(
     endpoint_url: str | None,
 ) -> None:
     """Serve a custom action type on AWS with the same handler the local executor runs."""
-    from .._model import ActionType
+    from .._model import ActionType, CategoryName
 
     handler = _import_handler(handler_ref)
-    aws = _aws()
-    action_type = ActionType(category=category, owner="Custom", provider=provider, version=type_version)
-    job_worker = aws.JobWorker(
+    with _boto3_needed():
+        from ..aws import JobWorker
+    # click.Choice let only ActionCategory's values through
+    kind = cast("CategoryName", category)
+    action_type = ActionType(category=kind, owner="Custom", provider=provider, version=type_version)
+    _configure(region, endpoint_url)
+    job_worker = JobWorker(
         action_type,
         handler,
-        client=_configure(region, endpoint_url),
+        client=None,
         max_workers=max_workers,
         poll_interval=poll_interval,
         query=query,

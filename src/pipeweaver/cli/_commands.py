@@ -22,7 +22,7 @@ from ._app import main, write_atomic
 from ._lines import LineMap
 from ._policy import LintPolicy, Suppression, find_policy_file, inline_markers, load_policy
 from ._pylines import PythonLineMap
-from ._target import Loaded, TargetError, load_target, optional_api, to_pipeline
+from ._target import Loaded, TargetError, load_target, to_pipeline
 
 __all__ = ["Finding", "collect_findings", "render_sarif"]
 
@@ -185,14 +185,18 @@ def _json_report(findings_by_target: Mapping[str, list[Finding]], skipped: Seque
     return json.dumps(body, indent=2)
 
 
-def _rule_info(code: str) -> Any:
-    rules = getattr(_validate, "RULES", None)
-    return rules.get(code) if isinstance(rules, Mapping) else None
+def _rule_info(code: str) -> _validate.RuleInfo | None:
+    return _validate.RULES.get(code)
+
+
+def _why(code: str) -> str | None:
+    info = _rule_info(code)
+    return info.why if info is not None else None
 
 
 def _rule_text(code: str, example: Issue) -> str:
-    title = getattr(_rule_info(code), "title", None)
-    return title if isinstance(title, str) and title else example.message
+    info = _rule_info(code)
+    return info.title if info is not None and info.title else example.message
 
 
 def _sentence(text: str) -> str:
@@ -212,7 +216,7 @@ def render_sarif(findings: Sequence[Finding], version: str) -> dict[str, Any]:
             "id": code,
             "name": code,
             "shortDescription": {"text": _rule_text(code, codes[code])},
-            "fullDescription": {"text": getattr(_rule_info(code), "why", None) or codes[code].message},
+            "fullDescription": {"text": _why(code) or codes[code].message},
             "defaultConfiguration": {"level": "error" if codes[code].is_error else "warning"},
             "helpUri": f"https://pipeweaver.readthedocs.io/en/latest/rules.html#{code.lower()}",
         }
@@ -385,17 +389,17 @@ def synth(target: str, fmt: str, output: Path | None, envelope: bool, check: boo
     if fmt == "codepipeline":
         text = dumps(pipeline, envelope=envelope)
     elif fmt == "cloudformation":
-        to_cfn: Callable[..., dict[str, Any]] = optional_api(
-            "pipeweaver.synth", "to_cloudformation", "CloudFormation synthesis"
-        )
-        template = to_cfn(pipeline)
+        from ..synth import to_cloudformation
+
+        template = to_cloudformation(pipeline)
         if output is not None and output.suffix.lower() in (".yaml", ".yml"):
             text = yaml.safe_dump(template, sort_keys=False, allow_unicode=True)
         else:
             text = json.dumps(template, indent=2, ensure_ascii=False) + "\n"
     else:
-        to_py: Callable[[Pipeline], str] = optional_api("pipeweaver.synth", "to_python", "Python code generation")
-        text = to_py(pipeline)
+        from ..synth import to_python
+
+        text = to_python(pipeline)
     _emit(text, output)
 
 
@@ -418,8 +422,9 @@ def graph(target: str, fmt: str, output: Path | None) -> None:
 
         text = pipeline_svg(pipeline, standalone=True)
     else:
-        render: Callable[[Pipeline], str] = optional_api("pipeweaver.synth", f"to_{fmt}", f"{fmt} diagrams")
-        text = render(pipeline)
+        from ..synth import to_dot, to_mermaid
+
+        text = to_mermaid(pipeline) if fmt == "mermaid" else to_dot(pipeline)
     _emit(text if text.endswith("\n") else text + "\n", output)
 
 
@@ -434,5 +439,6 @@ def import_(file: Path, logical_id: str | None, output: Path | None) -> None:
     if not file.exists():
         raise click.UsageError(f"{file}: no such file")
     pipeline = to_pipeline(load_target(str(file)), logical_id=logical_id)
-    to_py: Callable[[Pipeline], str] = optional_api("pipeweaver.synth", "to_python", "Python code generation")
-    _emit(to_py(pipeline), output)
+    from ..synth import to_python
+
+    _emit(to_python(pipeline), output)

@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .._model import Pipeline
-from ..execution._base import (
+from ..execution import (
     ActionFinished,
     ActionStarted,
     ApprovalRequested,

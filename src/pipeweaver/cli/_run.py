@@ -22,13 +22,21 @@ import click
 from rich.console import Console
 
 from .._codec import from_codepipeline
-from .._model import Pipeline
+from .._model import Pipeline, RetryMode
 from ..errors import HistoryError, PipeweaverError
-from ..execution._base import Execution, ExecutionStatus
-from ..execution._environment import check_passthrough
+from ..execution import (
+    ApprovalPolicy,
+    ApprovalRequested,
+    Execution,
+    ExecutionHandle,
+    ExecutionStatus,
+    LocalExecutionHandle,
+    LocalExecutor,
+    Observer,
+)
 from ._app import main, write_atomic
 from ._progress import LiveProgress, PlainProgress
-from ._target import TargetError, load_target, optional_api, to_pipeline
+from ._target import load_target, to_pipeline
 
 __all__: list[str] = []
 
@@ -45,13 +53,13 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _names(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
-    try:
-        return check_passthrough(value)
-    except ValueError:
-        bad = next(v for v in value if not _ENV_NAME.fullmatch(v))
+    # Checked here for an option-shaped message; LocalExecutor checks the names again on its own.
+    bad = next((v for v in value if not _ENV_NAME.fullmatch(v)), None)
+    if bad is not None:
         raise click.BadParameter(
             f"{bad!r} is not an environment variable name (letters, digits and _; repeat the option for more names)"
-        ) from None
+        )
+    return value
 
 
 #: Host variables passed through to actions (the rest of the host environment never reaches them).
@@ -157,10 +165,7 @@ class _Secrets:
     def all_values(self) -> list[str]:
         return [*self.store.values(), *self.values]
 
-    def executor_options(self, pass_env: tuple[str, ...]) -> dict[str, Any]:
-        return {"secrets": dict(self.store), "env_passthrough": pass_env}
-
-    def arm(self, executor: Any) -> None:
+    def arm(self, executor: LocalExecutor) -> None:
         """Register the command-line values with *executor*'s masker (the store's are already)."""
         executor.masker.add(self.values)
 
@@ -213,14 +218,6 @@ class _Secrets:
         return cls(values, files_all, env_all)
 
 
-def _executor_class() -> Any:
-    try:
-        return optional_api("pipeweaver.execution", "LocalExecutor", "local execution")
-    except TargetError:
-        # Before the package re-exports it, the engine module still has it.
-        return optional_api("pipeweaver.execution._local", "LocalExecutor", "local execution")
-
-
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in values:
@@ -245,10 +242,9 @@ def _parameter_defaults(template: Any) -> dict[str, str]:
 def _with_parameters(pipeline: Pipeline, values: dict[str, str]) -> Pipeline:
     if not values:
         return pipeline
-    resolve: Callable[[Pipeline, dict[str, str]], Pipeline] = optional_api(
-        "pipeweaver.synth", "resolve_parameters", "reading CloudFormation templates"
-    )
-    return resolve(pipeline, values)
+    from ..synth import resolve_parameters
+
+    return resolve_parameters(pipeline, values)
 
 
 def _duration(a: datetime | None, b: datetime | None) -> str:
@@ -282,9 +278,9 @@ class _Approvals:
         self.progress = progress
         self.lock = threading.Lock()
 
-    def __call__(self, request: Any) -> tuple[bool, str]:
+    def __call__(self, request: ApprovalRequested) -> tuple[bool, str]:
         name = f"{request.stage}/{request.action}"
-        custom = getattr(request, "custom_data", None)
+        custom = request.custom_data
 
         def ask() -> bool:
             if custom:
@@ -296,11 +292,13 @@ class _Approvals:
         return answer, f"answered at the terminal by {_who()}"
 
 
-def _approval_policy(mode: str, progress: LiveProgress | None) -> Any:
+def _approval_policy(mode: str, progress: LiveProgress | None) -> ApprovalPolicy:
     if mode == "auto":
         return "approve"
-    if mode in ("reject", "wait"):
-        return mode
+    if mode == "reject":
+        return "reject"
+    if mode == "wait":
+        return "wait"
     return _Approvals(progress)
 
 
@@ -325,12 +323,9 @@ def _decision_file(workdir: Path, execution_id: str, stage: str, action: str) ->
     return workdir / "approvals" / execution_id / f"{stage}__{action}.json"
 
 
-def _apply_decisions(handle: Any, workdir: Path, announced: set[str]) -> None:
+def _apply_decisions(handle: ExecutionHandle, workdir: Path, announced: set[str]) -> None:
     """Answer waiting approvals from decision files that `pipeweaver approve/reject` wrote."""
-    pending = getattr(handle, "pending_approvals", None)
-    if pending is None:
-        return
-    for key in pending():
+    for key in handle.pending_approvals():
         stage, _, action = key.partition("/")
         path = _decision_file(workdir, handle.id, stage, action)
         if key not in announced:
@@ -355,7 +350,7 @@ def _apply_decisions(handle: Any, workdir: Path, announced: set[str]) -> None:
 
 
 def _drive(
-    start: Any,
+    start: Callable[[list[Observer], LiveProgress | None], ExecutionHandle],
     pipeline: Pipeline,
     *,
     plain: bool,
@@ -375,7 +370,7 @@ def _drive(
         progress = LiveProgress(pipeline, Console())
     else:
         progress = PlainProgress(sys.stdout)
-    observers = [progress]
+    observers: list[Observer] = [progress]
     handle = start(observers, progress if isinstance(progress, LiveProgress) else None)
     try:
         if started is not None:
@@ -400,11 +395,11 @@ def _drive(
     return execution
 
 
-def _wait(handle: Any, workdir: Path) -> Execution:
+def _wait(handle: ExecutionHandle, workdir: Path) -> Execution:
     # Short waits keep the main thread responsive to Ctrl-C and to decision files.
     announced: set[str] = set()
     while True:
-        execution: Execution = handle.wait(0.2)
+        execution = handle.wait(0.2)
         if execution.status.is_terminal:
             return execution
         _apply_decisions(handle, workdir, announced)
@@ -501,17 +496,17 @@ def run(
             raise click.UsageError(f"--buildspec {project}={file}: no such file")
     given_secrets = _Secrets(secrets, secret_files, secret_env)
     mode = _effective_mode(approve, pipeline)
-    executor_class = _executor_class()
     workdir.mkdir(parents=True, exist_ok=True)
 
-    def start(observers: list[Any], live: LiveProgress | None) -> Any:
-        executor = executor_class(
+    def start(observers: list[Observer], live: LiveProgress | None) -> LocalExecutionHandle:
+        executor = LocalExecutor(
             workdir=workdir,
             approval=_approval_policy(mode, live),
             sources=source_paths,
             observers=observers,
             buildspecs=specs,
-            **given_secrets.executor_options(pass_env),
+            secrets=dict(given_secrets.store),
+            env_passthrough=pass_env,
         )
         given_secrets.arm(executor)
         return executor.start(pipeline, variables=values or None)
@@ -528,19 +523,15 @@ def run(
     _exit_for(execution)
 
 
-def _history_executor(workdir: Path) -> Any:
+def _history_executor(workdir: Path) -> LocalExecutor:
     if not workdir.is_dir():
         raise click.UsageError(f"{workdir}: no execution history here (run `pipeweaver run` first, or pass --workdir)")
-    return _executor_class()(workdir=workdir)
+    return LocalExecutor(workdir=workdir)
 
 
-def _definition(executor: Any, execution_id: str) -> Pipeline | None:
-    history = getattr(executor, "history_store", None) or getattr(executor, "_history", None)
-    definition = getattr(history, "definition", None)
-    if definition is None:
-        return None
+def _definition(executor: LocalExecutor, execution_id: str) -> Pipeline | None:
     try:
-        return from_codepipeline(definition(execution_id))
+        return from_codepipeline(executor.history_store.definition(execution_id))
     except HistoryError:
         raise
     except PipeweaverError:
@@ -593,7 +584,7 @@ def history(
             )
         return
     execution_id = _full_id(executor, execution_id, workdir)
-    execution: Execution = _recorded(executor, execution_id, workdir)
+    execution = _recorded(executor, execution_id, workdir)
     if fmt == "json":
         click.echo(json.dumps(_as_json(execution), indent=2))
     else:
@@ -612,7 +603,7 @@ def history(
         click.echo(f"report written to {report}")
 
 
-def _listing(executor: Any, pipeline_name: str | None, limit: int) -> list[Execution | HistoryError]:
+def _listing(executor: LocalExecutor, pipeline_name: str | None, limit: int) -> list[Execution | HistoryError]:
     """The newest executions; one whose rows cannot be decoded is its error, not the end of the list."""
     out: list[Execution | HistoryError] = []
     for execution_id in executor.history_store.ids(pipeline_name, limit=limit):
@@ -625,7 +616,7 @@ def _listing(executor: Any, pipeline_name: str | None, limit: int) -> list[Execu
     return out
 
 
-def _full_id(executor: Any, given: str, workdir: Path) -> str:
+def _full_id(executor: LocalExecutor, given: str, workdir: Path) -> str:
     """The execution id that *given* is, or is the unique beginning of (git-style short ids)."""
     matches = executor.history_store.ids_starting_with(given, limit=6)
     if given in matches:
@@ -640,10 +631,10 @@ def _full_id(executor: Any, given: str, workdir: Path) -> str:
     raise click.ClickException(f"{given!r} is the beginning of several execution ids ({shown}); give more of it")
 
 
-def _recorded(executor: Any, execution_id: str, workdir: Path) -> Execution:
+def _recorded(executor: LocalExecutor, execution_id: str, workdir: Path) -> Execution:
     """One execution from the history; an unusable history is its own error, not "no execution"."""
     try:
-        execution: Execution = executor.execution(execution_id)
+        execution = executor.execution(execution_id)
     except HistoryError:
         raise
     except (KeyError, PipeweaverError) as exc:
@@ -728,17 +719,17 @@ def retry(
         raise click.UsageError(
             f"pipeline {before.pipeline} has no stage {stage!r}; it has {[s.name for s in pipeline.stages]}"
         )
-    mode = "ALL_ACTIONS" if all_actions else "FAILED_ACTIONS"
+    mode = RetryMode.ALL_ACTIONS if all_actions else RetryMode.FAILED_ACTIONS
     given_secrets = _Secrets.for_retry(workdir, execution_id, secrets, secret_files, secret_env)
     approval_mode = _effective_mode(approve, pipeline)
-    executor_class = _executor_class()
 
-    def start(observers: list[Any], live: LiveProgress | None) -> Any:
-        executor = executor_class(
+    def start(observers: list[Observer], live: LiveProgress | None) -> LocalExecutionHandle:
+        executor = LocalExecutor(
             workdir=workdir,
             approval=_approval_policy(approval_mode, live),
             observers=observers,
-            **given_secrets.executor_options(pass_env),
+            secrets=dict(given_secrets.store),
+            env_passthrough=pass_env,
         )
         given_secrets.arm(executor)
         given_secrets.record(workdir, execution_id)

@@ -12,7 +12,7 @@ import importlib.util
 import sys
 import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,7 +24,7 @@ from .._loader import LoadFailure, load_json
 from .._model import Pipeline
 from ..errors import LoadError, PipeweaverError
 
-__all__ = ["Loaded", "TargetError", "load_target", "optional_api", "read_structured"]
+__all__ = ["Loaded", "TargetError", "load_target", "read_structured"]
 
 Kind = Literal["python", "json", "cloudformation"]
 
@@ -64,21 +64,6 @@ class Loaded:
     path: Path | None = None
     pipeline_obj: Pipeline | None = None
     local_sources: Mapping[str, Path] = attrs.field(factory=dict)
-
-
-def optional_api(module: str, name: str, what: str) -> Any:
-    """Return ``module.name``, or raise :class:`TargetError` saying *what* is not available.
-
-    Used for capabilities that other parts of pipeweaver provide (CloudFormation, diagrams,
-    the local executor) so that a partial installation fails with a sentence, not a traceback.
-    """
-    try:
-        mod = importlib.import_module(module)
-        return getattr(mod, name)
-    except (ImportError, AttributeError):
-        raise TargetError(
-            f"{what} is not available in this installation of pipeweaver ({module}.{name} is missing)"
-        ) from None
 
 
 def _is_template(data: Any) -> bool:
@@ -265,10 +250,10 @@ def to_pipeline(loaded: Loaded, *, logical_id: str | None = None) -> Pipeline:
     where = str(loaded.path or loaded.spec)
     try:
         if loaded.kind == "cloudformation":
-            from_cfn: Callable[..., Pipeline] = optional_api(
-                "pipeweaver.synth", "from_cloudformation", "reading CloudFormation templates"
-            )
-            return from_cfn(loaded.data, logical_id=logical_id) if logical_id else from_cfn(loaded.data)
+            # imported here: commands that never read a template do not pay for the synth package
+            from ..synth import from_cloudformation
+
+            return from_cloudformation(loaded.data, logical_id=logical_id)
         return from_codepipeline(loaded.data)
     except LoadError as exc:
         raise TargetError(f"{where}: {exc}", issues=exc.issues) from None

@@ -14,21 +14,23 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Literal, cast
 
 import click
 
-from .._model import Pipeline
+from .._model import Pipeline, PullRequestEventName
 from .._triggers import GitEvent, GitPullRequest, GitPush, TriggerDecision, check_patterns, evaluate
+from ..execution import LocalExecutor
 from ._app import main
 from ._run import pass_env
-from ._target import TargetError, load_target, optional_api, to_pipeline
+from ._target import load_target, to_pipeline
 
 __all__: list[str] = []
 
-_APPROVALS = {"auto": "approve", "reject": "reject", "wait": "wait"}
+_APPROVALS: dict[str, Literal["approve", "reject", "wait"]] = {"auto": "approve", "reject": "reject", "wait": "wait"}
 
 _workdir = click.option(
     "--workdir",
@@ -81,13 +83,11 @@ def _pipeline_and_sources(target: str, sources: tuple[str, ...]) -> tuple[Pipeli
     return pipeline, paths
 
 
-def _executor(workdir: Path, sources: dict[str, Path], approve: str, passthrough: tuple[str, ...] = ()) -> Any:
-    try:
-        cls = optional_api("pipeweaver.execution", "LocalExecutor", "local execution")
-    except TargetError:
-        cls = optional_api("pipeweaver.execution._local", "LocalExecutor", "local execution")
+def _executor(
+    workdir: Path, sources: dict[str, Path], approve: str, passthrough: tuple[str, ...] = ()
+) -> LocalExecutor:
     workdir.mkdir(parents=True, exist_ok=True)
-    return cls(workdir=workdir, approval=_APPROVALS[approve], sources=sources, env_passthrough=passthrough)
+    return LocalExecutor(workdir=workdir, approval=_APPROVALS[approve], sources=sources, env_passthrough=passthrough)
 
 
 def _describe(decision: TriggerDecision) -> str:
@@ -118,7 +118,7 @@ class _StopSignal:
             signal.signal(sig, handler)
 
 
-def _drain(handles: list[Any], grace: float) -> str:
+def _drain(handles: Sequence[object], grace: float) -> str:
     """Wait up to *grace* seconds in total for *handles*; describe how they ended."""
     deadline = time.monotonic() + grace
     ended: Counter[str] = Counter()
@@ -187,7 +187,8 @@ def triggers(
         if len(parts) != 3 or not all(parts):
             raise click.UsageError(f"--pull-request {pull_request!r}: expected EVENT:SOURCE:DESTINATION")
         event = GitPullRequest(
-            event=parts[0].upper(),
+            # unchecked text from the command line: GitPullRequest refuses a wrong event itself
+            event=cast("PullRequestEventName", parts[0].upper()),
             source_branch=parts[1],
             destination_branch=parts[2],
             commit=commit,
@@ -265,7 +266,7 @@ def watch(
     The executor applies the pipeline's execution mode (SUPERSEDED, QUEUED or PARALLEL).
     Stop with Ctrl-C or SIGTERM.
     """
-    from ..execution._watch import Watcher
+    from ..execution import Watcher
 
     pipeline, paths = _pipeline_and_sources(target, sources)
     if not paths and not schedule:
@@ -365,7 +366,7 @@ def serve(
     WORKDIR/webhooks/deliveries.jsonl. Stop with Ctrl-C or SIGTERM: requests still arriving are
     cut, and requests and executions in flight get --grace seconds in all.
     """
-    from ..execution._webhook import Delivery, WebhookReceiver
+    from ..execution import Delivery, WebhookReceiver
 
     pipeline, paths = _pipeline_and_sources(target, sources)
     secret = os.environ.get(secret_env) or None

@@ -1,13 +1,16 @@
 """Running pipelines: the executor contract and the local engine.
 
-Layer: execution. Never imports :mod:`pipeweaver.synth` or boto3.
+Layer: execution. Never imports :mod:`pipeweaver.synth` or boto3. Exports what users of the
+executors, handlers, triggers and events need; the machinery behind them (the history store,
+the masker, archive helpers, cron matching, default timeouts) stays in the private modules.
 """
 
 from __future__ import annotations
 
-from .._masking import Masker
-from ._artifacts import ExtractLimits, LocalArtifactStore, safe_extract, zip_directory
+from .._public import publish as _publish
+from ._artifacts import ExtractLimits, LocalArtifactStore
 from ._base import (
+    CONTINUATION_TOKEN_LIMIT,
     ActionContext,
     ActionFailed,
     ActionFinished,
@@ -35,16 +38,16 @@ from ._base import (
     StageStarted,
     StageStatus,
     TriggerInfo,
+    check_continuation_token,
 )
 from ._clock import Clock, SystemClock
 from ._eventbridge import EventBridgeObserver, pattern_matches, to_eventbridge
-from ._handlers import HandlerRegistry, default_timeout
-from ._history import History
+from ._handlers import HandlerRegistry
 from ._local import ApprovalPolicy, LocalExecutionHandle, LocalExecutor
-from ._rules import RuleContext, RuleFailed, RuleHandler, cron_matches
+from ._rules import RuleContext, RuleFailed, RuleHandler
 from ._settings import EngineSettings, LocalEmulation
-from ._watch import Watcher, watch
-from ._webhook import WebhookReceiver
+from ._watch import Started, Starter, Watcher, watch
+from ._webhook import Delivery, WebhookReceiver
 
 __all__ = [
     "ActionContext",
@@ -59,7 +62,9 @@ __all__ = [
     "ApprovalRequested",
     "ArtifactRef",
     "ArtifactStore",
+    "CONTINUATION_TOKEN_LIMIT",
     "Clock",
+    "Delivery",
     "EngineSettings",
     "Event",
     "EventBridgeObserver",
@@ -72,13 +77,11 @@ __all__ = [
     "ExtractLimits",
     "FailureType",
     "HandlerRegistry",
-    "History",
     "LocalArtifactStore",
     "LocalEmulation",
     "LocalExecutionHandle",
     "LocalExecutor",
     "LogLine",
-    "Masker",
     "Observer",
     "RuleContext",
     "RuleFailed",
@@ -88,15 +91,16 @@ __all__ = [
     "StageRecord",
     "StageStarted",
     "StageStatus",
+    "Started",
+    "Starter",
     "SystemClock",
     "TriggerInfo",
     "Watcher",
     "WebhookReceiver",
-    "cron_matches",
-    "default_timeout",
+    "check_continuation_token",
     "pattern_matches",
-    "safe_extract",
     "to_eventbridge",
     "watch",
-    "zip_directory",
 ]
+
+_publish(globals(), __all__, __name__)

@@ -15,13 +15,14 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, final, runtime_checkable
+from typing import Literal, Protocol, final, runtime_checkable
 
 import attrs
 
-from .._model import Action, Pipeline, Stage
+from .._model import Action, Pipeline, RetryMode, RetryModeName, Stage
 
 __all__ = [
+    "CONTINUATION_TOKEN_LIMIT",
     "ActionContext",
     "ActionFailed",
     "ActionFinished",
@@ -39,6 +40,7 @@ __all__ = [
     "ExecutionHandle",
     "ExecutionStarted",
     "ExecutionStatus",
+    "ExecutionStatusName",
     "Executor",
     "FailureType",
     "LogLine",
@@ -49,6 +51,7 @@ __all__ = [
     "StageStarted",
     "StageStatus",
     "TriggerInfo",
+    "check_continuation_token",
 ]
 
 
@@ -67,6 +70,10 @@ class ExecutionStatus(enum.StrEnum):
     def is_terminal(self) -> bool:
         """Whether the execution has ended."""
         return self not in (ExecutionStatus.IN_PROGRESS, ExecutionStatus.STOPPING)
+
+
+#: :class:`ExecutionStatus`'s values, accepted where an ``ExecutionStatus`` is.
+ExecutionStatusName = Literal["InProgress", "Stopping", "Stopped", "Succeeded", "Superseded", "Failed", "Cancelled"]
 
 
 class StageStatus(enum.StrEnum):
@@ -402,7 +409,7 @@ class ActionHandler(Protocol):
     :class:`ActionFailed` (or any exception) to fail the action.
     """
 
-    def __call__(self, context: ActionContext) -> ActionResult | None: ...
+    def __call__(self, context: ActionContext, /) -> ActionResult | None: ...
 
 
 class ArtifactStore(Protocol):
@@ -577,6 +584,10 @@ class ExecutionHandle(Protocol):
         """Stop: let running actions finish (``abandon=False``) or mark them ``Abandoned``."""
         ...
 
+    def pending_approvals(self) -> list[str]:
+        """``Stage/Action`` of the manual approvals waiting for a decision, sorted."""
+        ...
+
 
 class Executor(Protocol):
     """
@@ -604,4 +615,35 @@ class Executor(Protocol):
         source_revisions: Mapping[str, str] | None = None,
     ) -> ExecutionHandle:
         """Start an execution and return a handle to it."""
+        ...
+
+    def execution(self, execution_id: str) -> Execution:
+        """
+        The record of one execution, as it is now.
+
+        Raises:
+            KeyError: the executor knows no execution *execution_id*.
+        """
+        ...
+
+    def history(self, pipeline: Pipeline | str | None = None, *, limit: int = 100) -> list[Execution]:
+        """Executions of *pipeline* (of every pipeline when ``None``), newest first."""
+        ...
+
+    def retry(
+        self, execution_id: str, stage: str, *, mode: RetryMode | RetryModeName = ..., by: str = ""
+    ) -> ExecutionHandle:
+        """Retry *stage* of an ended execution (``RetryStageExecution``); return a handle to it."""
+        ...
+
+    def approve(self, execution_id: str, stage: str, action: str, summary: str = "", *, by: str = "") -> None:
+        """Approve the manual approval waiting at *stage*/*action* of an execution."""
+        ...
+
+    def reject(self, execution_id: str, stage: str, action: str, summary: str = "", *, by: str = "") -> None:
+        """Reject the manual approval waiting at *stage*/*action* of an execution (the action fails)."""
+        ...
+
+    def stop(self, execution_id: str, *, abandon: bool = False, reason: str = "") -> None:
+        """Stop an execution: let running actions finish (``abandon=False``) or mark them ``Abandoned``."""
         ...

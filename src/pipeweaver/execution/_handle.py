@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import Protocol, final
 
-from .._model import RetryMode
+from .._model import RetryMode, RetryModeName
 from ._approvals import user
 from ._base import Event, Execution
 from ._run import Run
@@ -21,7 +21,7 @@ class Retry(Protocol):
     """:meth:`LocalExecutor.retry` as the handle calls it."""
 
     def __call__(
-        self, execution_id: str, stage: str, *, mode: RetryMode | str = ..., by: str = ...
+        self, execution_id: str, stage: str, *, mode: RetryMode | RetryModeName = ..., by: str = ...
     ) -> LocalExecutionHandle: ...
 
 
@@ -83,7 +83,7 @@ class LocalExecutionHandle:
         self._run.request_stop(abandon, reason, by or user())
 
     def retry(
-        self, stage: str, mode: RetryMode | str = RetryMode.FAILED_ACTIONS, *, by: str = ""
+        self, stage: str, mode: RetryMode | RetryModeName = RetryMode.FAILED_ACTIONS, *, by: str = ""
     ) -> LocalExecutionHandle:
         """Retry a failed stage of this (ended) execution; see :meth:`LocalExecutor.retry`."""
         self.wait()

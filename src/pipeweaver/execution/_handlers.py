@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .. import _catalog
 from .._loader import LoadFailure, load_json, load_yaml
@@ -35,12 +35,10 @@ from ._environment import base_environment
 from ._paths import action_path, confine, real_inside, setting, walk
 from ._shell import EXITING, Phase, run_phases
 
-if TYPE_CHECKING:
-    from ._local import LocalExecutor
-
 __all__ = [
     "HandlerKey",
     "HandlerRegistry",
+    "HandlerServices",
     "builtin_handlers",
     "default_timeout",
     "handler_key",
@@ -241,10 +239,52 @@ def _copy_tree(source: Path, destination: Path, *, what: str) -> str:
 # -- the built-ins -------------------------------------------------------------------------
 
 
+class HandlerServices(Protocol):
+    """
+    **Protocol:** what the built-in handlers need from the executor running them.
+
+    ``LocalExecutor`` provides it. Declared here, beside its users, so this module never
+    imports the engine that imports it.
+    """
+
+    @property
+    def buildspecs(self) -> Mapping[str, Any]:
+        """CodeBuild project -> the buildspec given for it."""
+        ...
+
+    def source_for(self, stage: str, action: str) -> Any:
+        """The local stand-in given for a source action, or ``None``."""
+        ...
+
+    def function_for(self, name: str) -> Callable[..., Any]:
+        """The Python callable standing in for Lambda function *name*."""
+        ...
+
+    def base_environment(self) -> dict[str, str]:
+        """The allow-listed host environment commands start from."""
+        ...
+
+    def secret_value(self, ref: str, *, where: str) -> str:
+        """The value of a Secrets Manager reference (and mask it from then on)."""
+        ...
+
+    def bucket_path(self, bucket: str, *, what: str = "BucketName") -> Path:
+        """The local folder standing in for S3 bucket *bucket*."""
+        ...
+
+    def resolve_text(self, ctx: ActionContext, text: str) -> str:
+        """*text* with the execution's variables resolved."""
+        ...
+
+    def record_simulation(self, ctx: ActionContext, detail: str) -> None:
+        """Note in the action's log that a deploy was simulated, and how."""
+        ...
+
+
 class Builtins:
     """The built-in handlers, bound to one executor's options (sources, functions, secrets...)."""
 
-    def __init__(self, executor: LocalExecutor) -> None:
+    def __init__(self, executor: HandlerServices) -> None:
         self._x = executor
 
     # sources -------------------------------------------------------------------------------
@@ -856,7 +896,7 @@ _LOCAL_ONLY: tuple[tuple[HandlerKey, str], ...] = (
 )
 
 
-def builtin_handlers(executor: LocalExecutor) -> HandlerRegistry:
+def builtin_handlers(executor: HandlerServices) -> HandlerRegistry:
     """The built-in registry bound to *executor*: each catalog entry names its handler by key
     (approvals are wired by the executor)."""
     b = Builtins(executor)

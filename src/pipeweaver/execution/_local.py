@@ -34,7 +34,7 @@ from typing import Any, Literal, final, overload
 import attrs
 
 from .._masking import Masker
-from .._model import Action, ActionCategory, Pipeline, RetryMode, Stage
+from .._model import Action, ActionCategory, Pipeline, RetryMode, RetryModeName, Stage
 from ..errors import ExecutionError, HandlerNotFoundError
 from ._approvals import Decide, user
 from ._artifacts import LocalArtifactStore
@@ -48,6 +48,7 @@ from ._base import (
     Execution,
     ExecutionStarted,
     ExecutionStatus,
+    ExecutionStatusName,
     FailureType,
     Observer,
     TriggerInfo,
@@ -427,7 +428,7 @@ class LocalExecutor:
         self,
         pipeline: Pipeline | str | None = None,
         *,
-        status: ExecutionStatus | str | None = None,
+        status: ExecutionStatus | ExecutionStatusName | None = None,
         succeeded_in_stage: str | None = None,
         limit: int = 100,
     ) -> list[Execution]:
@@ -448,6 +449,18 @@ class LocalExecutor:
     def reject(self, execution_id: str, stage: str, action: str, summary: str = "", *, by: str = "") -> None:
         """Reject a waiting manual approval of an execution run by this or another process."""
         self._decide(execution_id, stage, action, False, summary, by)
+
+    def stop(self, execution_id: str, *, abandon: bool = False, reason: str = "", by: str = "") -> None:
+        """
+        Stop an execution running in this executor (see :meth:`LocalExecutionHandle.stop`).
+
+        Raises:
+            ExecutionError: the execution is not running here, or already ended.
+        """
+        run = self._engine.runs.get(execution_id)
+        if run is None:
+            raise ExecutionError(f"execution {execution_id} is not running in this executor; nothing to stop")
+        run.request_stop(abandon, reason, by or user())
 
     def _decide(self, execution_id: str, stage: str, action: str, approved: bool, summary: str, by: str) -> None:
         run = self._engine.runs.get(execution_id)
@@ -493,7 +506,7 @@ class LocalExecutor:
         execution_id: str,
         stage: str,
         *,
-        mode: RetryMode | str = ...,
+        mode: RetryMode | RetryModeName = ...,
         pipeline: Pipeline | None = ...,
         by: str = ...,
         wait: Literal[False] = ...,
@@ -505,7 +518,7 @@ class LocalExecutor:
         execution_id: str,
         stage: str,
         *,
-        mode: RetryMode | str = ...,
+        mode: RetryMode | RetryModeName = ...,
         pipeline: Pipeline | None = ...,
         by: str = ...,
         wait: Literal[True],
@@ -516,7 +529,7 @@ class LocalExecutor:
         execution_id: str,
         stage: str,
         *,
-        mode: RetryMode | str = RetryMode.FAILED_ACTIONS,
+        mode: RetryMode | RetryModeName = RetryMode.FAILED_ACTIONS,
         pipeline: Pipeline | None = None,
         by: str = "",
         wait: bool = False,

@@ -14,16 +14,13 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, final
+from typing import Any, Protocol, final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
 from .._model import Pipeline, Rule, Stage
 from ._shell import Phase, run_phases
-
-if TYPE_CHECKING:
-    from ._local import LocalExecutor
 
 __all__ = ["RuleContext", "RuleFailed", "RuleHandler", "builtin_rules", "cron_matches"]
 
@@ -235,7 +232,15 @@ def commands_rule(ctx: RuleContext) -> bool | str:
     return True if result.returncode == 0 else result.failure()
 
 
-def builtin_rules(executor: LocalExecutor) -> dict[str, RuleHandler]:
+class FunctionLookup(Protocol):
+    """**Protocol:** where LambdaInvoke rules find the callable standing in for a function (the executor)."""
+
+    def function_for(self, name: str) -> Callable[..., Any]:
+        """The Python callable standing in for Lambda function *name*."""
+        ...
+
+
+def builtin_rules(executor: FunctionLookup) -> dict[str, RuleHandler]:
     """Rule provider -> local handler, bound to *executor* (LambdaInvoke uses its functions)."""
     from ._handlers import call_function
 

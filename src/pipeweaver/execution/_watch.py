@@ -32,7 +32,7 @@ from .._triggers import (
     source_identity,
 )
 from ..errors import DefinitionError, ExecutionError, PipeweaverError
-from ._base import TriggerInfo
+from ._base import Executor, TriggerInfo
 from ._environment import base_environment
 
 __all__ = [
@@ -55,7 +55,7 @@ class Starter(Protocol):
     def __call__(self, pipeline: Pipeline, source_revisions: Mapping[str, str], trigger: TriggerInfo) -> Any: ...
 
 
-def as_starter(target: Any) -> Starter:
+def as_starter(target: Executor | Starter) -> Starter:
     """
     Wrap an executor (anything with ``start(pipeline, ...)``) or return a starter unchanged.
 
@@ -69,7 +69,7 @@ def as_starter(target: Any) -> Starter:
     start = getattr(target, "start", None)
     if start is None:
         if callable(target):
-            return target  # type: ignore[no-any-return]
+            return target
         raise TypeError(f"expected an executor with start(...) or a starter callable, got {type(target).__name__}")
     try:
         takes_trigger = "trigger" in inspect.signature(start).parameters
@@ -182,7 +182,7 @@ class Watcher:
     def __init__(
         self,
         pipeline: Pipeline,
-        executor: Any,
+        executor: Executor | Starter,
         *,
         sources: Mapping[str, str | Path] | None = None,
         interval: float = 5.0,
@@ -348,7 +348,7 @@ class Watcher:
 
 def watch(
     pipeline: Pipeline,
-    executor: Any,
+    executor: Executor | Starter,
     *,
     sources: Mapping[str, str | Path] | None = None,
     interval: float = 5.0,

@@ -53,7 +53,7 @@ from typing import Any, final
 
 import attrs
 
-from .._model import Pipeline
+from .._model import Pipeline, PullRequestEventName
 from .._triggers import (
     GitEvent,
     GitPullRequest,
@@ -64,13 +64,18 @@ from .._triggers import (
     source_identity,
 )
 from ..errors import DefinitionError, ExecutionError
-from ._base import TriggerInfo
-from ._watch import Started, _git, as_starter
+from ._base import Executor, TriggerInfo
+from ._watch import Started, Starter, _git, as_starter
 
 __all__ = ["Delivery", "WebhookReceiver", "event_from_github", "sign"]
 
 #: GitHub pull_request actions -> CodePipeline pull-request events; others are ignored.
-PR_ACTIONS = {"opened": "OPEN", "reopened": "OPEN", "synchronize": "UPDATED", "closed": "CLOSED"}
+PR_ACTIONS: dict[str, PullRequestEventName] = {
+    "opened": "OPEN",
+    "reopened": "OPEN",
+    "synchronize": "UPDATED",
+    "closed": "CLOSED",
+}
 
 
 def sign(secret: str | bytes, body: bytes) -> str:
@@ -470,7 +475,7 @@ class WebhookReceiver:
     def __init__(
         self,
         pipeline: Pipeline,
-        executor: Any,
+        executor: Executor | Starter,
         *,
         secret: str | bytes | None = None,
         allow_unsigned: bool = False,

@@ -7,6 +7,7 @@ re-exported here; CloudFormation, Python code and diagrams are added beside them
 from __future__ import annotations
 
 from .._codec import dumps, from_codepipeline, loads, to_codepipeline
+from .._public import publish as _publish
 from ._cloudformation import (
     TemplateExtension,
     add_artifact_bucket,
@@ -47,3 +48,5 @@ __all__ = [
     "to_svg",
     "worker_policy",
 ]
+
+_publish(globals(), __all__, __name__)

@@ -14,6 +14,7 @@ The pytest plugin (:mod:`pipeweaver.testing.plugin`, registered as an entry poin
 
 from __future__ import annotations
 
+from .._public import publish as _publish
 from ._assertions import (
     assert_artifact_contains,
     assert_never_ran,
@@ -41,3 +42,5 @@ __all__ = [
     "recording",
     "run_with_fakes",
 ]
+
+_publish(globals(), __all__, __name__)

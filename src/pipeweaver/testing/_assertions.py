@@ -6,7 +6,7 @@ import zipfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from ..execution._base import ActionRecord, Execution
+from ..execution import ActionRecord, Execution
 
 __all__ = [
     "assert_artifact_contains",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import attrs
 
-from ..execution._base import ActionContext, ActionFailed, ActionResult, FailureType
+from ..execution import ActionContext, ActionFailed, ActionResult, FailureType
 
 __all__ = ["Call", "FakeHandler", "RecordingHandler", "fake", "recording"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from .._model import Pipeline
-from ..execution._base import ActionContext, ActionResult, Execution
+from ..execution import ActionContext, ActionResult, ApprovalPolicy, Execution, LocalExecutor
 
-__all__ = ["local_executor_class", "run_with_fakes"]
+__all__ = ["run_with_fakes"]
 
 Handler = Callable[[ActionContext], ActionResult | None]
 
@@ -19,7 +19,7 @@ def run_with_fakes(
     fakes: Mapping[str, Handler] | None = None,
     *,
     workdir: Path | str,
-    approval: Any = "approve",
+    approval: ApprovalPolicy = "approve",
     variables: Mapping[str, str] | None = None,
     others: str = "fake",
     **executor_options: Any,
@@ -58,22 +58,8 @@ def run_with_fakes(
     handlers: dict[Any, Handler] = dict(executor_options.pop("handlers", None) or {})
     # "Stage/Action" keys win over action-type keys in the executor's handler registry.
     handlers.update({f"{stage}/{action}": handler for (stage, action), handler in by_action.items()})
-    executor = local_executor_class()(workdir=Path(workdir), approval=approval, handlers=handlers, **executor_options)
+    executor = LocalExecutor(workdir=Path(workdir), approval=approval, handlers=handlers, **executor_options)
     try:
-        execution: Execution = executor.run(pipeline, variables=variables)
+        return executor.run(pipeline, variables=variables)
     finally:
-        close = getattr(executor, "close", None)
-        if callable(close):
-            close()
-    return execution
-
-
-def local_executor_class() -> Any:
-    """``pipeweaver.execution.LocalExecutor`` (imported late: the plugin loads before it is needed)."""
-    import importlib
-
-    module = importlib.import_module("pipeweaver.execution")
-    found = getattr(module, "LocalExecutor", None)
-    if found is None:
-        found = importlib.import_module("pipeweaver.execution._local").LocalExecutor
-    return found
+        executor.close()

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from ..execution import LocalExecutor
 from ._snapshot import Snapshot
 
 __all__ = ["pipeweaver_executor", "pipeweaver_workdir", "pytest_addoption", "snapshot"]
@@ -41,15 +41,11 @@ def pipeweaver_workdir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def pipeweaver_executor(pipeweaver_workdir: Path) -> Iterator[Any]:
+def pipeweaver_executor(pipeweaver_workdir: Path) -> Iterator[LocalExecutor]:
     """A ``LocalExecutor`` in a temporary folder that approves manual approvals automatically."""
-    from ._runner import local_executor_class
-
-    executor = local_executor_class()(workdir=pipeweaver_workdir, approval="approve")
+    executor = LocalExecutor(workdir=pipeweaver_workdir, approval="approve")
     yield executor
-    close = getattr(executor, "close", None)
-    if callable(close):
-        close()
+    executor.close()
 
 
 @pytest.fixture
