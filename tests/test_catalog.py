@@ -295,7 +295,7 @@ def test_pipeline_role_grants_come_from_the_entry(spec: _catalog.ProviderSpec) -
 )
 def test_timeout_setting_of_the_entry(configuration: dict[str, str], seconds: float) -> None:
     """ECS's DeploymentTimeout (minutes, at most 60) replaces its default timeout."""
-    from pipeweaver.execution import default_timeout
+    from pipeweaver.execution._handlers import default_timeout
 
     action = pw.Action(
         name="Ecs",
