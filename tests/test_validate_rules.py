@@ -687,6 +687,10 @@ UNTESTABLE = {
     "PW000": "raised by the JSON text loader (pipeweaver.synth.loads), not by lint",
     "PW004": "the shape walk follows the schema, which is never 64 levels deep; a guard only",
     "PW099": "reported only when a rule crashes; the fuzz tests assert it never appears",
+    # Template-level rules read a whole CloudFormation template, not a declaration: their cases
+    # (one per wrong reference, and the YAML forms) are in tests/test_template_refs.py.
+    **{code: "template level: cases in tests/test_template_refs.py" for code in ("PW801", "PW802", "PW803")},
+    **{code: "template level: cases in tests/test_template_refs.py" for code in ("PW804", "PW805")},
 }
 
 
