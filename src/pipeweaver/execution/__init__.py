@@ -16,6 +16,7 @@ from ._base import (
     ActionResult,
     ActionStarted,
     ActionStatus,
+    ApprovalPolicy,
     ApprovalRequested,
     ArtifactRef,
     ArtifactStore,
@@ -39,7 +40,7 @@ from ._base import (
 from ._eventbridge import EventBridgeObserver, pattern_matches, to_eventbridge
 from ._handlers import HandlerRegistry, default_timeout
 from ._history import History
-from ._local import ApprovalPolicy, LocalExecutionHandle, LocalExecutor
+from ._local import LocalExecutionHandle, LocalExecutor
 from ._rules import RuleContext, RuleFailed, RuleHandler, cron_matches
 from ._watch import Watcher, watch
 from ._webhook import WebhookReceiver

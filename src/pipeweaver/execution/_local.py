@@ -38,7 +38,7 @@ import attrs
 
 from .._codec import from_codepipeline, to_codepipeline
 from .._graph import VARIABLE_REF
-from .._masking import SECRET_CONFIGURATION_KEYS, Masker
+from .._masking import MASK, SECRET_CONFIGURATION_KEYS, Masker
 from .._model import (
     Action,
     ActionCategory,
@@ -62,6 +62,7 @@ from ._base import (
     ActionResult,
     ActionStarted,
     ActionStatus,
+    ApprovalPolicy,
     ApprovalRequested,
     ArtifactRef,
     ArtifactStore,
@@ -90,13 +91,6 @@ from ._shell import EXITING
 from ._stagelock import POLL, SharedStages
 
 __all__ = ["ApprovalPolicy", "LocalExecutionHandle", "LocalExecutor"]
-
-#: ``"approve"``, ``"reject"``, ``"wait"`` (for :meth:`LocalExecutionHandle.approve`), ``"prompt"``
-#: (ask on the terminal) or a callable receiving the :class:`ApprovalRequested` event and
-#: returning ``True``/``False`` or ``(bool, summary)``.
-ApprovalPolicy = (
-    Literal["approve", "reject", "wait", "prompt"] | Callable[[ApprovalRequested], "bool | tuple[bool, str]"]
-)
 
 _OUTPUT_VARIABLES_LIMIT = 122_880
 _LEASE_SECONDS = 30.0
@@ -131,7 +125,7 @@ def _definition(pipeline: Pipeline) -> dict[str, Any]:
         for action in stage["actions"]:
             configuration = action.get("configuration") or {}
             for key in SECRET_CONFIGURATION_KEYS & configuration.keys():
-                configuration[key] = "****"
+                configuration[key] = MASK
     return data
 
 
@@ -1475,7 +1469,7 @@ class LocalExecutor:
     ) -> None:
         if max_parallel < 1:
             raise ValueError(f"max_parallel={max_parallel} must be at least 1")
-        if not (callable(approval) or approval in ("approve", "reject", "wait", "prompt")):
+        if not (callable(approval) or approval in (None, "approve", "reject", "wait", "prompt")):
             raise ValueError(f"approval={approval!r} must be 'approve', 'reject', 'wait', 'prompt' or a callable")
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -1657,7 +1651,7 @@ class LocalExecutor:
 
     def _apply_policy(self, run: _Run, event: ApprovalRequested, approval: _Approval) -> None:
         policy = self.approval
-        if policy == "wait":
+        if policy is None or policy == "wait":
             return
         if policy in ("approve", "reject"):
             run.decide(event.stage, event.action, policy == "approve", f"approval policy {policy!r}", "policy")
@@ -1679,6 +1673,8 @@ class LocalExecutor:
             return
         assert callable(policy)
         verdict = policy(event)
+        if verdict is None:
+            return
         summary = ""
         if isinstance(verdict, tuple):
             verdict, summary = verdict
