@@ -24,6 +24,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "_files": (1, ""),
     "_loader": (1, ""),
     "_catalog": (1, ""),
+    "_cron": (1, ""),
     "_masking": (1, ""),
     "_model": (2, ""),
     "_codec": (2, ""),
