@@ -85,7 +85,7 @@ _INTRINSICS = frozenset(
 
 def is_intrinsic(value: object) -> bool:
     """Whether *value* is a CloudFormation intrinsic function (a one-key ``Ref``/``Fn::`` map)."""
-    if type(value) is str:  # the common case, ahead of the slow ABC check (bench/run.py synth)
+    if type(value) is str:  # most values: a plain string is never a function
         return False
     return isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in _INTRINSICS
 

@@ -67,10 +67,10 @@ def join_index(path: str, index: int) -> str:
 
 @cache
 def _pattern(text: str) -> re.Pattern[str]:
-    # The service matches the whole value (Java ``matches``), so patterns are anchored here.
-    # DOTALL changes only what a "." outside a character class matches; a pattern without one
-    # is compiled with it too, which matches the same values and is the very object the model's
-    # field validators compiled at import (re caches by pattern and flags).
+    # The service matches the whole value (Java ``matches``), so patterns are anchored here. A
+    # "." outside a character class matches any character but a line break, as in Java, except
+    # in ".*", AWS's way of saying "anything". DOTALL changes nothing else, so a pattern without
+    # a bare "." takes it too and is the same compiled object as the model's field validator's.
     return re.compile(text, re.DOTALL if text == ".*" or not _has_bare_dot(text) else 0)
 
 
@@ -100,10 +100,8 @@ def _has_bare_dot(text: str) -> bool:
 
 
 def _compile_patterns() -> None:
-    # At import rather than on a check's first use: the first validation in a process paid about
-    # 0.1 ms to compile RoleArn's pattern (required in every declaration, and the one pattern with
-    # a bare "." that the model's validators compile with other flags); every other pattern is
-    # already in re's cache from those validators, so this costs about that much at import.
+    # Every pattern is compiled once, at import, so a check never fails on (or waits for) a
+    # pattern it meets for the first time.
     for shape in SHAPES.values():
         if "pattern" in shape:
             _pattern(shape["pattern"])
@@ -180,8 +178,8 @@ def check_shape(
     Returns:
         The issues, in document order.
     """
-    # Most definitions are valid: a compiled boolean check answers that without building a
-    # single path string; only subtrees that fail it are walked again to report issues.
+    # The compiled predicate decides; the walk explains its "no", subtree by subtree, in
+    # document order (tests/test_shapes_fast_check.py holds the two to the same answers).
     if _validator(shape, constraints, skip)(value, 0):
         return []
     issues: list[Issue] = []
@@ -192,8 +190,8 @@ def check_shape(
 Check = Callable[[object, int], bool]
 
 #: A string shape compiled for the checks below: (enum, least length, greatest length, pattern).
-#: The loops over structure members, list items and map entries test strings inline with it
-#: rather than calling a predicate per value: they are most of the nodes of a declaration.
+#: Structures, lists and maps test their string members, items, keys and values with it
+#: directly (:func:`_string_ok`), without a predicate of their own.
 StringSpec = tuple[frozenset[str] | None, int, int | None, "re.Pattern[str] | None"]
 
 
@@ -213,7 +211,7 @@ def _string_spec(shape_name: str, constraints: bool) -> StringSpec | None:
 
 
 def _string_ok(value: object, spec: StringSpec, skip: Callable[[object], bool] | None) -> bool:
-    # The reference form of the inline string tests in the loops of _validator.
+    """Whether *value* may stand where *spec*'s string shape is wanted (an empty string skips the pattern)."""
     if not isinstance(value, str):
         return skip is not None and skip(value)
     enum, lo_len, hi_len, pattern = spec
@@ -253,20 +251,7 @@ def _validator(shape_name: str, constraints: bool, skip: Callable[[object], bool
                 if item is None:
                     continue
                 if type(child) is tuple:
-                    # _string_ok(item, child, skip), inline
-                    if type(item) is not str and not isinstance(item, str):
-                        if skip is None or not skip(item):
-                            return False
-                        continue
-                    enum, lo_len, hi_len, pattern = child
-                    if enum is not None:
-                        if item not in enum:
-                            return False
-                        continue
-                    n = len(item)
-                    if n < lo_len or (hi_len is not None and n > hi_len):
-                        return False
-                    if pattern is not None and n and pattern.fullmatch(item) is None:
+                    if not _string_ok(item, child, skip):
                         return False
                 elif not child(item, depth + 1):  # type: ignore[operator]
                     return False
@@ -288,10 +273,7 @@ def _validator(shape_name: str, constraints: bool, skip: Callable[[object], bool
             check = item[0]
             if type(check) is tuple:
                 return all(_string_ok(x, check, skip) for x in value)
-            for x in value:  # noqa: SIM110 (a plain loop: all() over a generator is slower here)
-                if not check(x, depth + 1):  # type: ignore[operator]
-                    return False
-            return True
+            return all(check(x, depth + 1) for x in value)  # type: ignore[operator]
 
         return check_list
     if kind == "map":
@@ -312,20 +294,6 @@ def _validator(shape_name: str, constraints: bool, skip: Callable[[object], bool
                     )
                 )
             key_check, value_check = entry[0]
-            if type(key_check) is tuple and type(value_check) is tuple and key_check[0] is None:
-                # string keys and values (configuration maps): _string_ok inline, keys unskipped
-                _, key_lo, key_hi, key_pattern = key_check
-                for key, item in value.items():
-                    if type(key) is not str and not isinstance(key, str):
-                        return False
-                    n = len(key)
-                    if n < key_lo or (key_hi is not None and n > key_hi):
-                        return False
-                    if key_pattern is not None and n and key_pattern.fullmatch(key) is None:
-                        return False
-                    if not _string_ok(item, value_check, skip):
-                        return False
-                return True
             for key, item in value.items():
                 if not isinstance(key, str):
                     return False
