@@ -235,19 +235,22 @@ _SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 
 def _referenced(value: Any, found: set[str]) -> None:
     """Add to *found* the names that ``Ref`` and ``Fn::Sub`` refer to inside *value*."""
-    # Strings, most of a template's nodes, refer to nothing and are not visited.
-    if isinstance(value, Mapping):
-        if len(value) == 1 and "Ref" in value and isinstance(value["Ref"], str):
-            found.add(value["Ref"])
-        if len(value) == 1 and "Fn::Sub" in value:
-            body = value["Fn::Sub"]
-            text, names = (body, {}) if isinstance(body, str) else (body[0], body[1] if len(body) > 1 else {})
-            if isinstance(text, str):
-                found.update(n for n in _SUB_VARIABLE.findall(text) if "." not in n and n not in names)
+    # Only mappings and lists hold references; strings and numbers, most of a template's
+    # nodes, are not visited.
+    kind = type(value)
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
+        if len(value) == 1:
+            if "Ref" in value and isinstance(value["Ref"], str):
+                found.add(value["Ref"])
+            elif "Fn::Sub" in value:
+                body = value["Fn::Sub"]
+                text, names = (body, {}) if isinstance(body, str) else (body[0], body[1] if len(body) > 1 else {})
+                if isinstance(text, str):
+                    found.update(n for n in _SUB_VARIABLE.findall(text) if "." not in n and n not in names)
         for v in value.values():
-            if type(v) is not str:
+            if type(v) is not str and type(v) is not int:
                 _referenced(v, found)
-    elif isinstance(value, list):
+    elif kind is list or isinstance(value, list):
         for v in value:
             if type(v) is not str:
                 _referenced(v, found)
