@@ -191,13 +191,15 @@ def check_shape(
 #: asks it for issues only when it is invalid, so paths are written for problems alone.
 Check = Callable[[object, int, "list[Issue] | None", str], bool]
 
-#: A string shape compiled for :func:`_check_string`:
-#: (name, enum, least length, greatest length, pattern).
-StringSpec = tuple[str, frozenset[str] | None, int, int | None, "re.Pattern[str] | None"]
+#: A string shape compiled for :func:`_check_string`: (name, enum, least length, greatest
+#: length, pattern, the values accepted in place of a string).
+StringSpec = tuple[
+    str, frozenset[str] | None, int, int | None, "re.Pattern[str] | None", "Callable[[object], bool] | None"
+]
 
 
 @cache
-def _string_spec(shape_name: str, constraints: bool) -> StringSpec | None:
+def _string_spec(shape_name: str, constraints: bool, skip: Callable[[object], bool] | None = None) -> StringSpec | None:
     """The compiled checks of *shape_name* when it is a string shape, else ``None``."""
     shape = SHAPES[shape_name]
     if shape["type"] != "string":
@@ -209,26 +211,22 @@ def _string_spec(shape_name: str, constraints: bool) -> StringSpec | None:
         lo if constraints and lo is not None else 0,
         hi if constraints and hi is not None else None,
         _pattern(shape["pattern"]) if "pattern" in shape and constraints else None,
+        skip,
     )
 
 
 def _check_string(
-    value: object,
-    spec: StringSpec,
-    skip: Callable[[object], bool] | None,
-    issues: list[Issue] | None,
-    path: str,
-    *,
-    what: str = "value",
+    value: object, spec: StringSpec, issues: list[Issue] | None = None, path: str = "", *, what: str = "value"
 ) -> bool:
     """Check a string against *spec* (an empty string skips the pattern; see :data:`Check`)."""
     if type(value) is not str and not isinstance(value, str):
+        skip = spec[5]
         if skip is not None and skip(value):
             return True
         if issues is not None:
             issues.append(_wrong_type(path, "string", value, spec[0]))
         return False
-    shape_name, enum, lo, hi, pattern = spec
+    shape_name, enum, lo, hi, pattern, _ = spec
     if enum is not None:
         if value in enum:
             return True
@@ -288,21 +286,20 @@ def _check_string(
 def _child(
     item: object,
     check: StringSpec | Check,
-    skip: Callable[[object], bool] | None,
     depth: int,
     issues: list[Issue],
     path: str,
 ) -> bool:
     """Decide *item*; only when it is invalid, report its problems at *path* (see :data:`Check`)."""
     if type(check) is tuple:
-        if _check_string(item, check, skip, None, ""):
+        if _check_string(item, check):
             return True
     elif check(item, depth, None, ""):  # type: ignore[operator]
         return True
     if depth > MAX_DEPTH:
         issues.append(_too_deep(path))
     elif type(check) is tuple:
-        _check_string(item, check, skip, issues, path)
+        _check_string(item, check, issues, path)
     else:
         check(item, depth, issues, path)  # type: ignore[operator]
     return False
@@ -343,7 +340,7 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
                 return _refuse(issues, path, depth, kind, value, shape_name)
             if not children:
                 for key, member in members.items():
-                    children[key] = _string_spec(member, constraints) or _checker(member, constraints, skip)
+                    children[key] = _string_spec(member, constraints, skip) or _checker(member, constraints, skip)
             if issues is None:
                 for req in required:
                     if req not in value:
@@ -381,13 +378,13 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
                     continue
                 if issues is None:
                     if type(child) is tuple:
-                        if not _check_string(item, child, skip, None, ""):
+                        if not _check_string(item, child):
                             return False
                     elif not child(item, depth + 1, None, ""):  # type: ignore[operator]
                         return False
                     continue
                 problems: list[Issue] = []
-                if not _child(item, child, skip, depth + 1, problems, join_key(path, key)):
+                if not _child(item, child, depth + 1, problems, join_key(path, key)):
                     found[key] = problems
             if issues is None:
                 return True
@@ -423,12 +420,14 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
                 valid = False
                 _count(len(value), shape, shape_name, path, issues)
             if not item_check:
-                item_check.append(_string_spec(member_name, constraints) or _checker(member_name, constraints, skip))
+                item_check.append(
+                    _string_spec(member_name, constraints, skip) or _checker(member_name, constraints, skip)
+                )
             check = item_check[0]
             if issues is None:
                 if type(check) is tuple:
                     for x in value:
-                        if not _check_string(x, check, skip, None, ""):
+                        if not _check_string(x, check):
                             return False
                 else:
                     for x in value:
@@ -436,7 +435,7 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
                             return False
                 return valid
             for index, x in enumerate(value):
-                if not _child(x, check, skip, depth + 1, issues, join_index(path, index)):
+                if not _child(x, check, depth + 1, issues, join_index(path, index)):
                     valid = False
             return valid
 
@@ -459,15 +458,15 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
                 key_spec = _string_spec(key_name, constraints)
                 assert key_spec is not None, f"{shape_name} has keys that are not strings"
                 entry.append(
-                    (key_spec, _string_spec(value_name, constraints) or _checker(value_name, constraints, skip))
+                    (key_spec, _string_spec(value_name, constraints, skip) or _checker(value_name, constraints, skip))
                 )
             key_spec, value_check = entry[0]
             for key, item in value.items():
                 if issues is None:
-                    if not _check_string(key, key_spec, None, None, ""):
+                    if not _check_string(key, key_spec):
                         return False
                     if type(value_check) is tuple:
-                        if not _check_string(item, value_check, skip, None, ""):
+                        if not _check_string(item, value_check):
                             return False
                     elif not value_check(item, depth + 1, None, ""):  # type: ignore[operator]
                         return False
@@ -477,19 +476,19 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
                     issues.append(_wrong_type(sub, "string", key, key_name))
                     valid = False
                     continue
-                if not _check_string(key, key_spec, None, issues, sub, what="key"):
+                if not _check_string(key, key_spec, issues, sub, what="key"):
                     valid = False
-                if not _child(item, value_check, skip, depth + 1, issues, sub):
+                if not _child(item, value_check, depth + 1, issues, sub):
                     valid = False
             return valid
 
         return check_map
     if kind == "string":
-        spec = _string_spec(shape_name, constraints)
+        spec = _string_spec(shape_name, constraints, skip)
         assert spec is not None
 
         def check_string(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
-            return _check_string(value, spec, skip, issues, path)
+            return _check_string(value, spec, issues, path)
 
         return check_string
     if kind in ("integer", "long"):
