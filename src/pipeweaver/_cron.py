@@ -45,7 +45,7 @@ class CronError(DefinitionError):
     ``"schedule"`` for classic cron and ``"Cron"`` for a ``DeploymentWindow`` rule, ``value``
     the expression and ``rule`` what is wrong with it.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     def __init__(self, field: str, expression: str, rule: str, *, message: str | None = None) -> None:
