@@ -320,9 +320,10 @@ class Renderer:
                 for a in action.outputs
             ]
         if action.inputs or not cloudformation:
-            out[k["inputArtifacts"]] = [
-                {k["name"]: a.name if type(a.name) is str else keep(a.name)} for a in action.inputs
-            ]
+            inputs: list[dict[str, Any]] = []
+            for a in action.inputs:
+                inputs.append({k["name"]: a.name if type(a.name) is str else keep(a.name)})
+            out[k["inputArtifacts"]] = inputs
         if action.output_variables:
             out[k["outputVariables"]] = [keep(v) for v in action.output_variables]
         if action.role_arn is not None:
