@@ -27,6 +27,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "_loader": (1, ""),
     "_archives": (1, ""),
     "_catalog": (1, ""),
+    "_cron": (1, ""),
     "_masking": (1, ""),
     "_model": (2, ""),
     "_codec": (2, ""),

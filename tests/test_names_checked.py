@@ -1,8 +1,10 @@
-"""Field validators: the per-kind forms of ``checked`` decide exactly as the general one.
+"""Field validators: ``checked`` applies exactly the rule of its API shape, and nothing else.
 
-``checked`` returns a string or an integer validator specialised for speed (every model field
-runs one). The oracle is the general validator they replaced: the same values pass, the same
-values raise, with the same field, value and rule.
+``checked`` is the one implementation of the per-field rule (a string or an integer validator
+per shape). The rule is stated here from the shape record itself: a ``str`` (or subclass) must
+have an allowed length and match the pattern, an ``int`` (not a bool) must be in range, every
+other value passes, and nothing is checked inside ``unchecked()``; the error names the field,
+the value and the rule.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pipeweaver._shapes import SHAPES
 from pipeweaver.errors import DefinitionError
 
 
-def oracle(shape_name: str, *, optional: bool = False) -> Any:
+def rule(shape_name: str, *, optional: bool = False) -> Any:
     shape = SHAPES[shape_name]
     kind = shape["type"]
     lo, hi = shape.get("min"), shape.get("max")
@@ -86,10 +88,10 @@ values = st.one_of(
 
 @settings(max_examples=300)
 @given(st.sampled_from(SHAPE_NAMES), values, st.booleans(), st.booleans())
-def test_checked_decides_as_the_general_validator(shape: str, value: Any, optional: bool, checking: bool) -> None:
+def test_checked_applies_the_rule_of_its_shape(shape: str, value: Any, optional: bool, checking: bool) -> None:
     if SHAPES[shape]["type"] == "list":
         return
-    new, old = checked(shape, optional=optional), oracle(shape, optional=optional)
+    new, old = checked(shape, optional=optional), rule(shape, optional=optional)
     if checking:
         assert _outcome(old, value) == _outcome(new, value)
     else:
@@ -114,7 +116,7 @@ def test_bad_values_raise_the_same_error(shape: str, value: Any) -> None:
     outcome = _outcome(checked(shape), value)
 
     assert outcome is not None
-    assert _outcome(oracle(shape), value) == outcome
+    assert _outcome(rule(shape), value) == outcome
 
 
 @pytest.mark.parametrize("value", [(), ("a",) * 51])
@@ -149,3 +151,9 @@ def test_model_fields_still_refuse_bad_values() -> None:
     assert pw.ActionCategory.BUILD is pw.ActionType(category=_Text("Build"), provider="CodeBuild").category
     with _names.unchecked():
         assert ("x",) * 51 == pw.Action(name="A", action_type=build, commands=["x"] * 51).commands
+
+
+def test_checked_refuses_shapes_it_cannot_apply() -> None:
+    """A model field is a string or an integer; asking for another kind of shape is a mistake."""
+    with pytest.raises(ValueError, match="string and integer shapes"):
+        checked("StageDeclaration")

@@ -1,9 +1,8 @@
-"""The compiled shape predicate answers exactly as the plain one it replaced, and as the walk.
+"""A shape's one check decides as it reports, and as a plain reference predicate.
 
-``check_shape`` first asks a compiled predicate whether a value is valid and walks it for
-issues only when it is not, so a predicate that accepted a value the walk would report would
-hide issues. The predicate tests strings inline in its loops; the oracle here is the previous
-form, one predicate call per value.
+``check_shape`` compiles each shape into one check that either decides (stopping at the first
+problem) or reports every problem; a check that decided "valid" where it would report issues
+would hide them. The oracle here is a plain predicate without compiled per-shape caches.
 """
 
 from __future__ import annotations
@@ -19,13 +18,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeweaver._codec import is_intrinsic, to_codepipeline
-from pipeweaver._shapes import MAX_DEPTH, SHAPES, _has_bare_dot, _pattern, _validator, _walk
+from pipeweaver._shapes import MAX_DEPTH, SHAPES, _checker, _has_bare_dot, _pattern
 
 from .fuzz._hostile import TRICKY_TEXT, _containers, hostile_values, json_values, mutated_declarations
 from .strategies import pipelines
 from .synth._strategies import pipelines_with_expressions
 
 Check = Callable[[object, int], bool]
+
+
+def _validator(shape: str, constraints: bool, skip: Callable[[object], bool] | None) -> Check:
+    """The shape's check deciding only (no issues)."""
+    check = _checker(shape, constraints, skip)
+    return lambda value, depth: check(value, depth, None, "")
 
 
 @cache
@@ -150,7 +155,7 @@ def _same_answers(value: object) -> None:
         expected = oracle("PipelineDeclaration", constraints, skip)(value, 0)
         assert expected == _validator("PipelineDeclaration", constraints, skip)(value, 0)
         issues: list[Any] = []
-        _walk(value, "PipelineDeclaration", "", issues, constraints, skip, 0)
+        assert expected == _checker("PipelineDeclaration", constraints, skip)(value, 0, issues, "")
         assert expected == (not issues)
 
 

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from . import _loader
-from ._codec import NO_NAME, is_intrinsic
+from ._codec import NO_NAME, cfn_key, is_intrinsic
 from ._loader import LoadFailure, load_json, load_yaml
 from ._shapes import SHAPES, check_shape, join_index, join_key, number_text
 from .errors import Issue, LoadError
@@ -174,11 +174,6 @@ def find_pipelines(template: Mapping[str, Any]) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # key case
-
-
-def cfn_key(member: str) -> str:
-    """The CloudFormation spelling of an API member name (``runOrder`` -> ``RunOrder``)."""
-    return member[:1].upper() + member[1:]
 
 
 def api_key(key: str) -> str:

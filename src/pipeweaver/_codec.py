@@ -40,7 +40,7 @@ from ._model import (
     Trigger,
     Variable,
 )
-from ._shapes import check_shape, join_key
+from ._shapes import SHAPES, check_shape, join_key
 from .errors import Issue, LoadError, SynthesisError
 
 __all__ = [
@@ -85,7 +85,7 @@ _INTRINSICS = frozenset(
 
 def is_intrinsic(value: object) -> bool:
     """Whether *value* is a CloudFormation intrinsic function (a one-key ``Ref``/``Fn::`` map)."""
-    if type(value) is str:  # the common case, ahead of the slow ABC check (bench/run.py synth)
+    if type(value) is str:  # most values: a plain string is never a function
         return False
     return isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in _INTRINSICS
 
@@ -129,211 +129,286 @@ def to_codepipeline(pipeline: Pipeline, *, resolve: ExpressionResolver | None = 
     def text(value: str | Expression, path: str) -> Any:
         return r(value, path) if isinstance(value, Expression) else value
 
+    render = Renderer(text=text)
     out: dict[str, Any] = {"name": text(pipeline.name, "name"), "roleArn": text(pipeline.role_arn, "roleArn")}
     if pipeline.artifact_store is not None:
-        out["artifactStore"] = _store(pipeline.artifact_store, "artifactStore", text)
+        out["artifactStore"] = render.store(pipeline.artifact_store, "artifactStore")
     if pipeline.artifact_stores is not None:
         out["artifactStores"] = {
-            region: _store(store, join_key("artifactStores", region), text)
+            region: render.store(store, join_key("artifactStores", region))
             for region, store in pipeline.artifact_stores.items()
         }
-    out["stages"] = [_stage(stage, f"stages[{i}]", text) for i, stage in enumerate(pipeline.stages)]
+    out["stages"] = [render.stage(stage, f"stages[{i}]") for i, stage in enumerate(pipeline.stages)]
     if pipeline.execution_mode is not None:
         out["executionMode"] = pipeline.execution_mode.value
     if pipeline.pipeline_type is not None:
         out["pipelineType"] = pipeline.pipeline_type.value
     if pipeline.variables:
-        out["variables"] = [_variable(v, f"variables[{i}]", text) for i, v in enumerate(pipeline.variables)]
+        out["variables"] = [render.variable(v, f"variables[{i}]") for i, v in enumerate(pipeline.variables)]
     if pipeline.triggers:
-        out["triggers"] = [_trigger(t) for t in pipeline.triggers]
+        out["triggers"] = [render.trigger(t) for t in pipeline.triggers]
     return out
 
 
 Text = Callable[[Any, str], Any]
 
 
-def _store(store: ArtifactStore, path: str, text: Text) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": store.type, "location": text(store.location, f"{path}.location")}
-    if store.encryption_key is not None:
-        out["encryptionKey"] = {
-            "id": text(store.encryption_key.id, f"{path}.encryptionKey.id"),
-            "type": store.encryption_key.type,
-        }
-    return out
+def cfn_key(member: str) -> str:
+    """The CloudFormation spelling of an API member name (``runOrder`` -> ``RunOrder``)."""
+    return member[:1].upper() + member[1:]
 
 
-def _config(config: Mapping[str, Any], path: str, text: Text) -> dict[str, Any]:
-    # Paths are built only for values that are not plain strings (the rare expression).
-    return {key: value if type(value) is str else text(value, join_key(path, key)) for key, value in config.items()}
+def raw_expressions(value: Any) -> Any:
+    """*value* with every :class:`~pipeweaver.Expression` inside it replaced by its intrinsic function."""
+    if type(value) is str:  # most values: a string holds no expression (and is no Mapping to walk)
+        return value
+    if isinstance(value, Expression):
+        return value.raw
+    if isinstance(value, Mapping):
+        return {k: raw_expressions(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [raw_expressions(v) for v in value]
+    return value
 
 
-def _stage(stage: Stage, path: str, text: Text) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": text(stage.name, f"{path}.name")}
-    if stage.blockers:
-        out["blockers"] = [{"name": b.name, "type": b.type} for b in stage.blockers]
-    out["actions"] = [_action(a, path, i, text) for i, a in enumerate(stage.actions)]
-    if stage.on_failure is not None:
-        f = stage.on_failure
-        failure: dict[str, Any] = {}
-        if f.result is not None:
-            failure["result"] = f.result.value
-        if f.retry_mode is not None or f.has_retry_configuration:
-            failure["retryConfiguration"] = {} if f.retry_mode is None else {"retryMode": f.retry_mode.value}
-        if f.conditions:
-            failure["conditions"] = _conditions(f.conditions, f"{path}.onFailure.conditions", text)
-        out["onFailure"] = failure
-    if stage.on_success is not None:
-        out["onSuccess"] = {
-            "conditions": _conditions(stage.on_success.conditions, f"{path}.onSuccess.conditions", text)
-        }
-    if stage.before_entry is not None:
-        out["beforeEntry"] = {
-            "conditions": _conditions(stage.before_entry.conditions, f"{path}.beforeEntry.conditions", text)
-        }
-    return out
+def _as_is(value: Any) -> Any:
+    return value
 
 
-def _conditions(conditions: tuple[Condition, ...], path: str, text: Text) -> list[dict[str, Any]]:
-    out = []
-    for i, c in enumerate(conditions):
-        item: dict[str, Any] = {}
-        if c.result is not None:
-            item["result"] = c.result.value
-        if c.rules:
-            item["rules"] = [_rule(rule, f"{path}[{i}].rules[{j}]", text) for j, rule in enumerate(c.rules)]
-        out.append(item)
-    return out
+def _raw_text(value: Any, _path: str) -> Any:
+    return raw_expressions(value)
 
 
-def _rule(rule: Rule, path: str, text: Text) -> dict[str, Any]:
-    type_id: dict[str, Any] = {"category": rule.rule_type.category}
-    if rule.rule_type.owner is not None:
-        type_id["owner"] = rule.rule_type.owner
-    type_id["provider"] = rule.rule_type.provider
-    if rule.rule_type.version is not None:
-        type_id["version"] = rule.rule_type.version
-    out: dict[str, Any] = {"name": rule.name, "ruleTypeId": type_id}
-    if rule.configuration:
-        out["configuration"] = _config(rule.configuration, f"{path}.configuration", text)
-    if rule.commands:
-        out["commands"] = list(rule.commands)
-    if rule.inputs:
-        out["inputArtifacts"] = [{"name": a.name} for a in rule.inputs]
-    if rule.role_arn is not None:
-        out["roleArn"] = text(rule.role_arn, f"{path}.roleArn")
-    if rule.region is not None:
-        out["region"] = rule.region
-    if rule.timeout_in_minutes is not None:
-        out["timeoutInMinutes"] = rule.timeout_in_minutes
-    return out
+#: Every member name of the API's structures, as the API and as CloudFormation spell it.
+_API_KEYS: Final = {m: m for shape in SHAPES.values() if shape["type"] == "structure" for m in shape["members"]}
+_CFN_KEYS: Final = {m: cfn_key(m) for m in _API_KEYS}
 
 
-def _action(action: Action, stage_path: str, index: int, text: Text) -> dict[str, Any]:
-    # Hot path (every action of every render): plain strings skip ``text`` and the path,
-    # which is built only for a value that is not one (an expression to resolve).
-    path = ""
-    t = action.action_type
-    name, provider, version = action.name, t.provider, t.version
-    if type(name) is not str:
-        path = f"{stage_path}.actions[{index}]"
-        name = text(name, f"{path}.name")
-    config: dict[str, Any] = {}
-    for key, value in action.configuration.items():
-        if type(value) is not str:
-            path = path or f"{stage_path}.actions[{index}]"
-            value = text(value, join_key(f"{path}.configuration", key))
-        config[key] = value
-    out: dict[str, Any] = {
-        "name": name,
-        "actionTypeId": {
-            "category": t.category._value_,
-            "owner": t.owner._value_,
-            "provider": provider,
-            "version": version,
-        },
-        "runOrder": action.run_order,
-        "configuration": config,
-    }
-    if action.commands:
-        out["commands"] = list(action.commands)
-    # loops rather than comprehensions: on Python 3.11 each comprehension is a function call
-    outputs: list[dict[str, Any]] = []
-    for a in action.outputs:
-        outputs.append({"name": a.name, "files": list(a.files)} if a.files else {"name": a.name})
-    out["outputArtifacts"] = outputs
-    inputs: list[dict[str, Any]] = []
-    for a in action.inputs:
-        inputs.append({"name": a.name})
-    out["inputArtifacts"] = inputs
-    if action.output_variables:
-        out["outputVariables"] = list(action.output_variables)
-    if action.role_arn is not None:
-        path = path or f"{stage_path}.actions[{index}]"
-        out["roleArn"] = text(action.role_arn, f"{path}.roleArn")
-    if action.region is not None:
-        path = path or f"{stage_path}.actions[{index}]"
-        out["region"] = text(action.region, f"{path}.region")
-    if action.namespace is not None:
-        out["namespace"] = action.namespace
-    if action.timeout_in_minutes is not None:
-        out["timeoutInMinutes"] = action.timeout_in_minutes
-    if action.environment_variables:
-        path = path or f"{stage_path}.actions[{index}]"
-        envs = []
-        for i, e in enumerate(action.environment_variables):
-            item: dict[str, Any] = {"name": e.name, "value": text(e.value, f"{path}.environmentVariables[{i}].value")}
-            if e.type is not None:
-                item["type"] = e.type.value
-            envs.append(item)
-        out["environmentVariables"] = envs
-    return out
+class Renderer:
+    """
+    One walk over the model's stages, stores, variables and triggers, in a target's spelling.
 
+    The API declaration and CloudFormation's ``AWS::CodePipeline::Pipeline`` properties are
+    the same document: the same members in the same order, spelt in camelCase by the API and
+    with a capital first letter by CloudFormation (both taken from the shapes table). They
+    differ in two ways, which the renderer's settings carry:
 
-def _variable(v: Variable, path: str, text: Text) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": v.name}
-    if v.default_value is not None:
-        out["defaultValue"] = text(v.default_value, f"{path}.defaultValue")
-    if v.description is not None:
-        out["description"] = v.description
-    return out
+    * expressions: the API renders a value through *text* (with the path where it stands)
+      only where the model allows an expression, and writes every other value as it is; a
+      template writes every expression back as its intrinsic function (``cloudformation``);
+    * AWS's implicit defaults: the API declaration spells out an action's empty
+      configuration and artifact lists; templates leave them out, as people write them.
+    """
 
+    __slots__ = ("cloudformation", "keep", "key", "text")
 
-def _criteria(f: GitFilter) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if f.includes:
-        out["includes"] = list(f.includes)
-    if f.excludes:
-        out["excludes"] = list(f.excludes)
-    return out
+    def __init__(self, *, text: Text = _raw_text, cloudformation: bool = False) -> None:
+        self.cloudformation = cloudformation
+        #: API member name -> this target's spelling.
+        self.key = _CFN_KEYS if cloudformation else _API_KEYS
+        #: Renders a value where the model allows an expression: (value, path) -> value.
+        self.text = text
+        #: Renders every other value (a plain string or integer is the same in both spellings,
+        #: so callers write those as they are).
+        self.keep: Callable[[Any], Any] = raw_expressions if cloudformation else _as_is
 
+    def store(self, store: ArtifactStore, path: str) -> dict[str, Any]:
+        """An ``ArtifactStore`` at *path*."""
+        k, keep, text = self.key, self.keep, self.text
+        out: dict[str, Any] = {k["type"]: keep(store.type), k["location"]: text(store.location, f"{path}.location")}
+        if store.encryption_key is not None:
+            out[k["encryptionKey"]] = {
+                k["id"]: text(store.encryption_key.id, f"{path}.encryptionKey.id"),
+                k["type"]: keep(store.encryption_key.type),
+            }
+        return out
 
-def _trigger(t: Trigger) -> dict[str, Any]:
-    git: dict[str, Any] = {"sourceActionName": t.source_action_name}
-    if t.push:
-        pushes = []
-        for p in t.push:
+    def _config(self, config: Mapping[str, Any], path: str) -> dict[str, Any]:
+        text = self.text
+        # Paths are built only for values that are not plain strings (the rare expression).
+        return {key: value if type(value) is str else text(value, join_key(path, key)) for key, value in config.items()}
+
+    def stage(self, stage: Stage, path: str) -> dict[str, Any]:
+        """A ``StageDeclaration`` at *path*."""
+        k, keep = self.key, self.keep
+        name = stage.name
+        out: dict[str, Any] = {k["name"]: name if type(name) is str else self.text(name, f"{path}.name")}
+        if stage.blockers:
+            out[k["blockers"]] = [{k["name"]: keep(b.name), k["type"]: keep(b.type)} for b in stage.blockers]
+        out[k["actions"]] = [self.action(a, path, i) for i, a in enumerate(stage.actions)]
+        if stage.on_failure is not None:
+            f = stage.on_failure
+            failure: dict[str, Any] = {}
+            if f.result is not None:
+                failure[k["result"]] = f.result.value
+            if f.retry_mode is not None or f.has_retry_configuration:
+                failure[k["retryConfiguration"]] = {} if f.retry_mode is None else {k["retryMode"]: f.retry_mode.value}
+            if f.conditions:
+                failure[k["conditions"]] = self._conditions(f.conditions, f"{path}.onFailure.conditions")
+            out[k["onFailure"]] = failure
+        if stage.on_success is not None:
+            out[k["onSuccess"]] = {
+                k["conditions"]: self._conditions(stage.on_success.conditions, f"{path}.onSuccess.conditions")
+            }
+        if stage.before_entry is not None:
+            out[k["beforeEntry"]] = {
+                k["conditions"]: self._conditions(stage.before_entry.conditions, f"{path}.beforeEntry.conditions")
+            }
+        return out
+
+    def _conditions(self, conditions: tuple[Condition, ...], path: str) -> list[dict[str, Any]]:
+        k = self.key
+        out = []
+        for i, c in enumerate(conditions):
             item: dict[str, Any] = {}
-            if p.tags is not None:
-                item["tags"] = _criteria(p.tags)
-            if p.branches is not None:
-                item["branches"] = _criteria(p.branches)
-            if p.file_paths is not None:
-                item["filePaths"] = _criteria(p.file_paths)
-            pushes.append(item)
-        git["push"] = pushes
-    if t.pull_request:
-        pulls = []
-        for pr in t.pull_request:
-            item = {}
-            if pr.events:
-                item["events"] = [e.value for e in pr.events]
-            if pr.branches is not None:
-                item["branches"] = _criteria(pr.branches)
-            if pr.file_paths is not None:
-                item["filePaths"] = _criteria(pr.file_paths)
-            pulls.append(item)
-        git["pullRequest"] = pulls
-    return {"providerType": t.provider_type, "gitConfiguration": git}
+            if c.result is not None:
+                item[k["result"]] = c.result.value
+            if c.rules:
+                item[k["rules"]] = [self._rule(rule, f"{path}[{i}].rules[{j}]") for j, rule in enumerate(c.rules)]
+            out.append(item)
+        return out
+
+    def _rule(self, rule: Rule, path: str) -> dict[str, Any]:
+        k, keep = self.key, self.keep
+        t = rule.rule_type
+        type_id: dict[str, Any] = {k["category"]: keep(t.category)}
+        if t.owner is not None:
+            type_id[k["owner"]] = keep(t.owner)
+        type_id[k["provider"]] = keep(t.provider)
+        if t.version is not None:
+            type_id[k["version"]] = keep(t.version)
+        out: dict[str, Any] = {k["name"]: keep(rule.name), k["ruleTypeId"]: type_id}
+        if rule.configuration:
+            out[k["configuration"]] = self._config(rule.configuration, f"{path}.configuration")
+        if rule.commands:
+            out[k["commands"]] = [keep(c) for c in rule.commands]
+        if rule.inputs:
+            out[k["inputArtifacts"]] = [{k["name"]: keep(a.name)} for a in rule.inputs]
+        if rule.role_arn is not None:
+            out[k["roleArn"]] = self.text(rule.role_arn, f"{path}.roleArn")
+        if rule.region is not None:
+            out[k["region"]] = keep(rule.region)
+        if rule.timeout_in_minutes is not None:
+            out[k["timeoutInMinutes"]] = keep(rule.timeout_in_minutes)
+        return out
+
+    def action(self, action: Action, stage_path: str, index: int) -> dict[str, Any]:
+        """The *index*-th ``ActionDeclaration`` of the stage at *stage_path*."""
+        k, keep, text = self.key, self.keep, self.text
+        # The action's path is written out only where a value may be an expression to resolve.
+        path = ""
+        t = action.action_type
+        name, provider, version, run_order = action.name, t.provider, t.version, action.run_order
+        if type(name) is not str:
+            path = f"{stage_path}.actions[{index}]"
+            name = text(name, f"{path}.name")
+        config: dict[str, Any] = {}
+        for key, value in action.configuration.items():
+            if type(value) is not str:
+                path = path or f"{stage_path}.actions[{index}]"
+                value = text(value, join_key(f"{path}.configuration", key))
+            config[key] = value
+        out: dict[str, Any] = {
+            k["name"]: name,
+            k["actionTypeId"]: {
+                k["category"]: t.category._value_,
+                k["owner"]: t.owner._value_,
+                k["provider"]: provider if type(provider) is str else keep(provider),
+                k["version"]: version if type(version) is str else keep(version),
+            },
+            k["runOrder"]: run_order if type(run_order) is int else keep(run_order),
+        }
+        cloudformation = self.cloudformation
+        if config or not cloudformation:
+            out[k["configuration"]] = config
+        if action.commands:
+            out[k["commands"]] = [keep(c) for c in action.commands]
+        if action.outputs or not cloudformation:
+            out[k["outputArtifacts"]] = [
+                {k["name"]: keep(a.name), k["files"]: [keep(f) for f in a.files]}
+                if a.files
+                else {k["name"]: keep(a.name)}
+                for a in action.outputs
+            ]
+        if action.inputs or not cloudformation:
+            inputs: list[dict[str, Any]] = []
+            for a in action.inputs:
+                inputs.append({k["name"]: a.name if type(a.name) is str else keep(a.name)})
+            out[k["inputArtifacts"]] = inputs
+        if action.output_variables:
+            out[k["outputVariables"]] = [keep(v) for v in action.output_variables]
+        if action.role_arn is not None:
+            path = path or f"{stage_path}.actions[{index}]"
+            out[k["roleArn"]] = text(action.role_arn, f"{path}.roleArn")
+        if action.region is not None:
+            path = path or f"{stage_path}.actions[{index}]"
+            out[k["region"]] = text(action.region, f"{path}.region")
+        if action.namespace is not None:
+            out[k["namespace"]] = keep(action.namespace)
+        if action.timeout_in_minutes is not None:
+            out[k["timeoutInMinutes"]] = keep(action.timeout_in_minutes)
+        if action.environment_variables:
+            path = path or f"{stage_path}.actions[{index}]"
+            envs = []
+            for i, e in enumerate(action.environment_variables):
+                item: dict[str, Any] = {
+                    k["name"]: keep(e.name),
+                    k["value"]: text(e.value, f"{path}.environmentVariables[{i}].value"),
+                }
+                if e.type is not None:
+                    item[k["type"]] = e.type.value
+                envs.append(item)
+            out[k["environmentVariables"]] = envs
+        return out
+
+    def variable(self, v: Variable, path: str) -> dict[str, Any]:
+        """A ``PipelineVariableDeclaration`` at *path*."""
+        k, keep = self.key, self.keep
+        out: dict[str, Any] = {k["name"]: keep(v.name)}
+        if v.default_value is not None:
+            out[k["defaultValue"]] = self.text(v.default_value, f"{path}.defaultValue")
+        if v.description is not None:
+            out[k["description"]] = keep(v.description)
+        return out
+
+    def _criteria(self, f: GitFilter) -> dict[str, Any]:
+        k, keep = self.key, self.keep
+        out: dict[str, Any] = {}
+        if f.includes:
+            out[k["includes"]] = [keep(i) for i in f.includes]
+        if f.excludes:
+            out[k["excludes"]] = [keep(e) for e in f.excludes]
+        return out
+
+    def trigger(self, t: Trigger) -> dict[str, Any]:
+        """A ``PipelineTriggerDeclaration``."""
+        k, keep, criteria = self.key, self.keep, self._criteria
+        git: dict[str, Any] = {k["sourceActionName"]: keep(t.source_action_name)}
+        if t.push:
+            pushes = []
+            for p in t.push:
+                item: dict[str, Any] = {}
+                if p.tags is not None:
+                    item[k["tags"]] = criteria(p.tags)
+                if p.branches is not None:
+                    item[k["branches"]] = criteria(p.branches)
+                if p.file_paths is not None:
+                    item[k["filePaths"]] = criteria(p.file_paths)
+                pushes.append(item)
+            git[k["push"]] = pushes
+        if t.pull_request:
+            pulls = []
+            for pr in t.pull_request:
+                item = {}
+                if pr.events:
+                    item[k["events"]] = [e.value for e in pr.events]
+                if pr.branches is not None:
+                    item[k["branches"]] = criteria(pr.branches)
+                if pr.file_paths is not None:
+                    item[k["filePaths"]] = criteria(pr.file_paths)
+                pulls.append(item)
+            git[k["pullRequest"]] = pulls
+        return {k["providerType"]: keep(t.provider_type), k["gitConfiguration"]: git}
 
 
 # ---------------------------------------------------------------------------------------------

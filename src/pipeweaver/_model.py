@@ -179,8 +179,8 @@ def _members_by_value(cls: type[E]) -> dict[Any, E]:
 def _to_enum(cls: type[E], field: str, value: Any) -> E:
     if isinstance(value, cls):
         return value
-    # A dict lookup first: the Enum call (metaclass __call__, then __new__) costs several times
-    # as much, for every action type built. Anything the table lacks takes the Enum's own path.
+    # AWS's word for a member finds it in the table; anything else (an unknown word, another
+    # type) takes the Enum's own path, whose ValueError becomes the DefinitionError below.
     if type(value) is str:
         member: E | None = _members_by_value(cls).get(value)
         if member is not None:
@@ -192,19 +192,12 @@ def _to_enum(cls: type[E], field: str, value: Any) -> E:
         raise DefinitionError(field, value, f"must be one of {choices}") from None
 
 
-_CATEGORIES: Final = {member.value: member for member in ActionCategory}
-_OWNERS: Final = {member.value: member for member in ActionOwner}
-
-
 def _category(value: ActionCategory | CategoryName) -> ActionCategory:
-    # every action type built: the table first, without the call into _to_enum
-    member = _CATEGORIES.get(value) if type(value) is str else None
-    return member if member is not None else _to_enum(ActionCategory, "category", value)
+    return _to_enum(ActionCategory, "category", value)
 
 
 def _owner(value: ActionOwner | OwnerName) -> ActionOwner:
-    member = _OWNERS.get(value) if type(value) is str else None
-    return member if member is not None else _to_enum(ActionOwner, "owner", value)
+    return _to_enum(ActionOwner, "owner", value)
 
 
 def _env_type(value: EnvironmentVariableType | EnvironmentVariableTypeName | None) -> EnvironmentVariableType | None:

@@ -48,18 +48,29 @@ Validator = Callable[[Any, Any, Any], None]
 
 
 def checked(shape_name: str, *, optional: bool = False) -> Validator:
-    """Return an attrs validator that applies the constraints of API shape *shape_name*."""
+    """
+    Return an attrs validator that applies the constraints of API shape *shape_name*.
+
+    A string shape checks the length and pattern of ``str`` values (subclasses included); an
+    integer shape checks the range of ``int`` values other than booleans. Any other value
+    passes: ``None`` (an absent optional field; *optional* says so at the call site), an
+    :class:`~pipeweaver.Expression` from an imported template, or a value of the wrong type,
+    which the field's converter or :func:`pipeweaver.lint` reports. Nothing is checked while
+    :func:`unchecked` is in effect.
+
+    Raises:
+        ValueError: for a shape that is neither a string nor an integer (a model field has no
+            other kind to check).
+    """
+    del optional  # None passes every validator; the flag documents the field at its call site
     shape = SHAPES[shape_name]
     kind = shape["type"]
     lo, hi = shape.get("min"), shape.get("max")
     pattern = re.compile(shape["pattern"], re.DOTALL) if "pattern" in shape else None
-    # None (optional or not), booleans and values of another type (an Expression) pass
-    # unchecked; so does everything while checks are off (see unchecked()). The string and
-    # integer forms below run on every field of every model object built, so they test the
-    # value's exact type first.
     least = lo if lo is not None else 0
 
     def validate_string(_instance: Any, attribute: Any, value: Any) -> None:
+        # `type(...) is str` answers for plain strings; isinstance admits str subclasses.
         if type(value) is not str and not isinstance(value, str):
             return
         if not _CHECKING.get():
@@ -73,6 +84,7 @@ def checked(shape_name: str, *, optional: bool = False) -> Validator:
             raise DefinitionError(attribute.name, value, f"must match {shape['pattern']} ({shape_name})")
 
     def validate_integer(_instance: Any, attribute: Any, value: Any) -> None:
+        # bool is an int subclass, but True is not a run order.
         if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
             return
         if not _CHECKING.get():
@@ -80,31 +92,11 @@ def checked(shape_name: str, *, optional: bool = False) -> Validator:
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise DefinitionError(attribute.name, value, f"must be in {lo}..{hi} ({shape_name})")
 
-    def validate(_instance: Any, attribute: Any, value: Any) -> None:
-        if value is None and optional:
-            return
-        if not _CHECKING.get() or not isinstance(value, str | int) or isinstance(value, bool):
-            return
-        field = attribute.name
-        if kind == "string" and isinstance(value, str):
-            if (lo is not None and len(value) < lo) or (hi is not None and len(value) > hi):
-                raise DefinitionError(
-                    field, value, f"length must be {lo or 0}..{hi or 'any'} characters ({shape_name})"
-                )
-            if pattern is not None and not pattern.fullmatch(value):
-                raise DefinitionError(field, value, f"must match {shape['pattern']} ({shape_name})")
-        elif (
-            kind == "integer"
-            and isinstance(value, int)
-            and ((lo is not None and value < lo) or (hi is not None and value > hi))
-        ):
-            raise DefinitionError(field, value, f"must be in {lo}..{hi} ({shape_name})")
-
     if kind == "string":
         return validate_string
     if kind == "integer":
         return validate_integer
-    return validate
+    raise ValueError(f"checked() applies string and integer shapes; {shape_name} is a {kind}")
 
 
 def checked_each(shape_name: str) -> Validator:

@@ -67,10 +67,10 @@ def join_index(path: str, index: int) -> str:
 
 @cache
 def _pattern(text: str) -> re.Pattern[str]:
-    # The service matches the whole value (Java ``matches``), so patterns are anchored here.
-    # DOTALL changes only what a "." outside a character class matches; a pattern without one
-    # is compiled with it too, which matches the same values and is the very object the model's
-    # field validators compiled at import (re caches by pattern and flags).
+    # The service matches the whole value (Java ``matches``), so patterns are anchored here. A
+    # "." outside a character class matches any character but a line break, as in Java, except
+    # in ".*", AWS's way of saying "anything". DOTALL changes nothing else, so a pattern without
+    # a bare "." takes it too and is the same compiled object as the model's field validator's.
     return re.compile(text, re.DOTALL if text == ".*" or not _has_bare_dot(text) else 0)
 
 
@@ -100,10 +100,8 @@ def _has_bare_dot(text: str) -> bool:
 
 
 def _compile_patterns() -> None:
-    # At import rather than on a check's first use: the first validation in a process paid about
-    # 0.1 ms to compile RoleArn's pattern (required in every declaration, and the one pattern with
-    # a bare "." that the model's validators compile with other flags); every other pattern is
-    # already in re's cache from those validators, so this costs about that much at import.
+    # Every pattern is compiled once, at import, so a check never fails on (or waits for) a
+    # pattern it meets for the first time.
     for shape in SHAPES.values():
         if "pattern" in shape:
             _pattern(shape["pattern"])
@@ -180,234 +178,218 @@ def check_shape(
     Returns:
         The issues, in document order.
     """
-    # Most definitions are valid: a compiled boolean check answers that without building a
-    # single path string; only subtrees that fail it are walked again to report issues.
-    if _validator(shape, constraints, skip)(value, 0):
-        return []
+    check = _checker(shape, constraints, skip)
     issues: list[Issue] = []
-    _walk(value, shape, path, issues, constraints, skip, 0)
+    if not check(value, 0, None, ""):
+        check(value, 0, issues, path)
     return issues
 
 
-Check = Callable[[object, int], bool]
+#: A shape compiled into one check: ``check(value, depth, issues, path) -> valid``. With
+#: ``issues=None`` it only decides, and stops at the first problem; with a list it appends
+#: every problem under *path*, in document order. Each container decides a child first and
+#: asks it for issues only when it is invalid, so paths are written for problems alone.
+Check = Callable[[object, int, "list[Issue] | None", str], bool]
 
-#: A string shape compiled for the checks below: (enum, least length, greatest length, pattern).
-#: The loops over structure members, list items and map entries test strings inline with it
-#: rather than calling a predicate per value: they are most of the nodes of a declaration.
-StringSpec = tuple[frozenset[str] | None, int, int | None, "re.Pattern[str] | None"]
+#: A string shape compiled for :func:`_check_string`: (name, enum, least length, greatest
+#: length, pattern, the values accepted in place of a string).
+StringSpec = tuple[
+    str, frozenset[str] | None, int, int | None, "re.Pattern[str] | None", "Callable[[object], bool] | None"
+]
 
 
 @cache
-def _string_spec(shape_name: str, constraints: bool) -> StringSpec | None:
+def _string_spec(shape_name: str, constraints: bool, skip: Callable[[object], bool] | None = None) -> StringSpec | None:
     """The compiled checks of *shape_name* when it is a string shape, else ``None``."""
     shape = SHAPES[shape_name]
     if shape["type"] != "string":
         return None
     lo, hi = shape.get("min"), shape.get("max")
     return (
+        shape_name,
         frozenset(shape["enum"]) if "enum" in shape else None,
         lo if constraints and lo is not None else 0,
         hi if constraints and hi is not None else None,
         _pattern(shape["pattern"]) if "pattern" in shape and constraints else None,
+        skip,
     )
 
 
-def _string_ok(value: object, spec: StringSpec, skip: Callable[[object], bool] | None) -> bool:
-    # The reference form of the inline string tests in the loops of _validator.
-    if not isinstance(value, str):
-        return skip is not None and skip(value)
-    enum, lo_len, hi_len, pattern = spec
-    if enum is not None:
-        return value in enum
-    if len(value) < lo_len or (hi_len is not None and len(value) > hi_len):
+def _check_string(
+    value: object, spec: StringSpec, issues: list[Issue] | None = None, path: str = "", *, what: str = "value"
+) -> bool:
+    """Check a string against *spec* (an empty string skips the pattern; see :data:`Check`)."""
+    if type(value) is not str and not isinstance(value, str):
+        skip = spec[5]
+        if skip is not None and skip(value):
+            return True
+        if issues is not None:
+            issues.append(_wrong_type(path, "string", value, spec[0]))
         return False
-    return pattern is None or not value or pattern.fullmatch(value) is not None
+    shape_name, enum, lo, hi, pattern, _ = spec
+    if enum is not None:
+        if value in enum:
+            return True
+        if issues is not None:
+            near = _near(value, SHAPES[shape_name]["enum"])
+            issues.append(
+                Issue(
+                    code=ShapeCodes.ENUM,
+                    severity="error",
+                    path=path,
+                    message=f"{value!r} is not a valid {shape_name}",
+                    hint=(f"did you mean {near!r}? " if near else "")
+                    + f"allowed values: {', '.join(SHAPES[shape_name]['enum'])}",
+                )
+            )
+        return False
+    n = len(value)
+    valid = True
+    if n < lo or (hi is not None and n > hi):
+        if issues is None:
+            return False
+        valid = False
+        shown = value if n <= 60 else value[:57] + "..."
+        issues.append(
+            Issue(
+                code=ShapeCodes.LENGTH,
+                severity="error",
+                path=path,
+                message=(
+                    f"{what} {shown!r} has {n} characters; {shape_name} allows {lo}..{hi if hi is not None else 'any'}"
+                ),
+                hint="an empty value is never allowed; leave the field out instead"
+                if not value
+                else f"shorten it to at most {hi} characters"
+                if hi is not None and n > hi
+                else f"it needs at least {lo} characters",
+            )
+        )
+    if pattern is not None and n and pattern.fullmatch(value) is None:
+        if issues is None:
+            return False
+        valid = False
+        shown = value if n <= 60 else value[:57] + "..."
+        text = SHAPES[shape_name]["pattern"]
+        issues.append(
+            Issue(
+                code=ShapeCodes.PATTERN,
+                severity="error",
+                path=path,
+                message=f"{what} {shown!r} does not match the {shape_name} pattern {text}",
+                hint=_PATTERN_HINTS.get(shape_name, f"use only characters allowed by {text}"),
+            )
+        )
+    return valid
+
+
+def _child(
+    item: object,
+    check: StringSpec | Check,
+    depth: int,
+    issues: list[Issue],
+    path: str,
+) -> bool:
+    """Decide *item*; only when it is invalid, report its problems at *path* (see :data:`Check`)."""
+    if type(check) is tuple:
+        if _check_string(item, check):
+            return True
+    elif check(item, depth, None, ""):  # type: ignore[operator]
+        return True
+    if depth > MAX_DEPTH:
+        issues.append(_too_deep(path))
+    elif type(check) is tuple:
+        _check_string(item, check, issues, path)
+    else:
+        check(item, depth, issues, path)  # type: ignore[operator]
+    return False
+
+
+def _too_deep(path: str) -> Issue:
+    return Issue(
+        code=ShapeCodes.TOO_DEEP,
+        severity="error",
+        path=path,
+        message=f"the definition is nested deeper than {MAX_DEPTH} levels",
+        hint="a CodePipeline declaration is never this deep; check the input file",
+    )
+
+
+def _refuse(issues: list[Issue] | None, path: str, depth: int, kind: str, value: object, shape_name: str) -> bool:
+    """A container too deep or of the wrong type: report which, and answer invalid."""
+    if issues is not None:
+        issues.append(_too_deep(path) if depth > MAX_DEPTH else _wrong_type(path, kind, value, shape_name))
+    return False
 
 
 @cache
-def _validator(shape_name: str, constraints: bool, skip: Callable[[object], bool] | None) -> Check:
-    """Compile shape *shape_name* into a fast predicate ``(value, depth) -> is valid``."""
+def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] | None) -> Check:
+    """Compile shape *shape_name* into its :data:`Check`."""
     shape = SHAPES[shape_name]
     kind = shape["type"]
     lo, hi = shape.get("min"), shape.get("max")
     if kind == "structure":
         members: dict[str, str] = shape["members"]
         required = tuple(shape["required"])
-        # member -> the string spec of its shape, or the predicate of any other shape; filled on
+        # member -> the string spec of its shape, or the check of any other shape; filled on
         # first use (a shape may contain itself)
         children: dict[str, StringSpec | Check] = {}
 
-        def check_structure(value: object, depth: int) -> bool:
+        def check_structure(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
             if depth > MAX_DEPTH or (type(value) is not dict and not isinstance(value, Mapping)):
-                return False
-            for req in required:
-                if value.get(req) is None:
-                    return False
+                return _refuse(issues, path, depth, kind, value, shape_name)
             if not children:
                 for key, member in members.items():
-                    children[key] = _string_spec(member, constraints) or _validator(member, constraints, skip)
+                    children[key] = _string_spec(member, constraints, skip) or _checker(member, constraints, skip)
+            if issues is None:
+                for req in required:
+                    if req not in value:
+                        return False
+            missing = [req for req in required if req not in value] if issues is not None else []
+            unknown: list[Issue] = []
+            # Problems by member, reported in the shape's member order after the unknown and
+            # missing fields.
+            found: dict[str, list[Issue]] = {}
             for key, item in value.items():
                 child = children.get(key) if type(key) is str or isinstance(key, str) else None
                 if child is None:
-                    return False
-                if item is None:
+                    if issues is None:
+                        return False
+                    near = _near(str(key), list(members))
+                    unknown.append(
+                        Issue(
+                            code=ShapeCodes.UNKNOWN_FIELD,
+                            severity="error",
+                            path=join_key(path, str(key)),
+                            message=f"unknown field {key!r} in {shape_name}",
+                            hint=(
+                                f"did you mean {near!r}?" if near else f"allowed fields: {', '.join(sorted(members))}"
+                            ),
+                        )
+                    )
                     continue
-                if type(child) is tuple:
-                    # _string_ok(item, child, skip), inline
-                    if type(item) is not str and not isinstance(item, str):
-                        if skip is None or not skip(item):
+                if item is None:
+                    # An optional member set to null is absent; a required one has the wrong type.
+                    if key in required:
+                        if issues is None:
                             return False
-                        continue
-                    enum, lo_len, hi_len, pattern = child
-                    if enum is not None:
-                        if item not in enum:
+                        member = members[key]
+                        found[key] = [_wrong_type(join_key(path, key), SHAPES[member]["type"], None, member)]
+                    continue
+                if issues is None:
+                    if type(child) is tuple:
+                        if not _check_string(item, child):
                             return False
-                        continue
-                    n = len(item)
-                    if n < lo_len or (hi_len is not None and n > hi_len):
+                    elif not child(item, depth + 1, None, ""):  # type: ignore[operator]
                         return False
-                    if pattern is not None and n and pattern.fullmatch(item) is None:
-                        return False
-                elif not child(item, depth + 1):  # type: ignore[operator]
-                    return False
-            return True
-
-        return check_structure
-    if kind == "list":
-        member_name = shape["member"]
-        # the item's string spec or predicate, looked up on first use (a shape may contain itself)
-        item: list[StringSpec | Check] = []
-
-        def check_list(value: object, depth: int) -> bool:
-            if depth > MAX_DEPTH or (type(value) is not list and not isinstance(value, list | tuple)):
-                return False
-            if constraints and ((lo is not None and len(value) < lo) or (hi is not None and len(value) > hi)):
-                return False
-            if not item:
-                item.append(_string_spec(member_name, constraints) or _validator(member_name, constraints, skip))
-            check = item[0]
-            if type(check) is tuple:
-                return all(_string_ok(x, check, skip) for x in value)
-            for x in value:  # noqa: SIM110 (a plain loop: all() over a generator is slower here)
-                if not check(x, depth + 1):  # type: ignore[operator]
-                    return False
-            return True
-
-        return check_list
-    if kind == "map":
-        key_name, value_name = shape["key"], shape["value"]
-        # (key spec or predicate, value spec or predicate), looked up on first use
-        entry: list[tuple[StringSpec | Check, StringSpec | Check]] = []
-
-        def check_map(value: object, depth: int) -> bool:
-            if depth > MAX_DEPTH or (type(value) is not dict and not isinstance(value, Mapping)):
-                return False
-            if constraints and ((lo is not None and len(value) < lo) or (hi is not None and len(value) > hi)):
-                return False
-            if not entry:
-                entry.append(
-                    (
-                        _string_spec(key_name, constraints) or _validator(key_name, constraints, None),
-                        _string_spec(value_name, constraints) or _validator(value_name, constraints, skip),
-                    )
-                )
-            key_check, value_check = entry[0]
-            if type(key_check) is tuple and type(value_check) is tuple and key_check[0] is None:
-                # string keys and values (configuration maps): _string_ok inline, keys unskipped
-                _, key_lo, key_hi, key_pattern = key_check
-                for key, item in value.items():
-                    if type(key) is not str and not isinstance(key, str):
-                        return False
-                    n = len(key)
-                    if n < key_lo or (key_hi is not None and n > key_hi):
-                        return False
-                    if key_pattern is not None and n and key_pattern.fullmatch(key) is None:
-                        return False
-                    if not _string_ok(item, value_check, skip):
-                        return False
+                    continue
+                problems: list[Issue] = []
+                if not _child(item, child, depth + 1, problems, join_key(path, key)):
+                    found[key] = problems
+            if issues is None:
                 return True
-            for key, item in value.items():
-                if not isinstance(key, str):
-                    return False
-                if type(key_check) is tuple:
-                    if not _string_ok(key, key_check, None):
-                        return False
-                elif not key_check(key, depth + 1):  # type: ignore[operator]
-                    return False
-                if type(value_check) is tuple:
-                    if not _string_ok(item, value_check, skip):
-                        return False
-                elif not value_check(item, depth + 1):  # type: ignore[operator]
-                    return False
-            return True
-
-        return check_map
-    if kind == "string":
-        spec = _string_spec(shape_name, constraints)
-        assert spec is not None
-
-        def check_string(value: object, depth: int) -> bool:
-            return _string_ok(value, spec, skip)
-
-        return check_string
-    if kind in ("integer", "long"):
-
-        def check_int(value: object, depth: int) -> bool:
-            if not isinstance(value, int) or isinstance(value, bool):
-                return False
-            if not constraints:
-                return True
-            return not ((lo is not None and value < lo) or (hi is not None and value > hi))
-
-        return check_int
-    if kind == "boolean":
-        return lambda value, depth: isinstance(value, bool)
-    return lambda value, depth: True
-
-
-def _walk(
-    value: object,
-    shape_name: str,
-    path: str,
-    issues: list[Issue],
-    constraints: bool,
-    skip: Callable[[object], bool] | None,
-    depth: int,
-) -> None:
-    if depth and _validator(shape_name, constraints, skip)(value, depth):
-        return
-    shape = SHAPES[shape_name]
-    kind = shape["type"]
-    if depth > MAX_DEPTH:
-        issues.append(
-            Issue(
-                code=ShapeCodes.TOO_DEEP,
-                severity="error",
-                path=path,
-                message=f"the definition is nested deeper than {MAX_DEPTH} levels",
-                hint="a CodePipeline declaration is never this deep; check the input file",
-            )
-        )
-        return
-    if kind == "structure":
-        if not isinstance(value, Mapping):
-            issues.append(_wrong_type(path, kind, value, shape_name))
-            return
-        members: dict[str, str] = shape["members"]
-        for key in value:
-            if not isinstance(key, str) or key not in members:
-                near = _near(str(key), list(members))
-                issues.append(
-                    Issue(
-                        code=ShapeCodes.UNKNOWN_FIELD,
-                        severity="error",
-                        path=join_key(path, str(key)),
-                        message=f"unknown field {key!r} in {shape_name}",
-                        hint=(f"did you mean {near!r}?" if near else f"allowed fields: {', '.join(sorted(members))}"),
-                    )
-                )
-        for req in shape["required"]:
-            if req not in value:
+            issues.extend(unknown)
+            for req in missing:
                 issues.append(
                     Issue(
                         code=ShapeCodes.MISSING_FIELD,
@@ -417,74 +399,108 @@ def _walk(
                         hint=f"add {req!r}",
                     )
                 )
-        for key, member_shape in members.items():
-            if key in value and not (value[key] is None and key not in shape["required"]):
-                _walk(
-                    value[key],
-                    member_shape,
-                    join_key(path, key),
-                    issues,
-                    constraints,
-                    skip,
-                    depth + 1,
-                )
-            elif key in value and key in shape["required"]:
-                issues.append(_wrong_type(join_key(path, key), SHAPES[member_shape]["type"], None, member_shape))
-        return
+            for key in members:
+                if key in found:
+                    issues.extend(found[key])
+            return not (unknown or missing or found)
+
+        return check_structure
     if kind == "list":
-        if not isinstance(value, list | tuple):
-            issues.append(_wrong_type(path, kind, value, shape_name))
-            return
-        if constraints:
-            _count(len(value), shape, shape_name, path, issues)
-        for index, item in enumerate(value):
-            _walk(item, shape["member"], join_index(path, index), issues, constraints, skip, depth + 1)
-        return
-    if kind == "map":
-        if not isinstance(value, Mapping):
-            issues.append(_wrong_type(path, kind, value, shape_name))
-            return
-        if constraints:
-            _count(len(value), shape, shape_name, path, issues)
-        for key, item in value.items():
-            sub = join_key(path, str(key))
-            if not isinstance(key, str):
-                issues.append(_wrong_type(sub, "string", key, shape["key"]))
-                continue
-            if constraints:
-                _string(key, SHAPES[shape["key"]], shape["key"], sub, issues, is_key=True)
-            _walk(item, shape["value"], sub, issues, constraints, skip, depth + 1)
-        return
-    if kind == "string":
-        if skip is not None and skip(value):
-            return
-        if not isinstance(value, str):
-            issues.append(_wrong_type(path, kind, value, shape_name))
-            return
-        if "enum" in shape:
-            if value not in shape["enum"]:
-                near = _near(value, shape["enum"])
-                issues.append(
-                    Issue(
-                        code=ShapeCodes.ENUM,
-                        severity="error",
-                        path=path,
-                        message=f"{value!r} is not a valid {shape_name}",
-                        hint=(f"did you mean {near!r}? " if near else "")
-                        + f"allowed values: {', '.join(shape['enum'])}",
-                    )
+        member_name = shape["member"]
+        # the item's string spec or check, looked up on first use (a shape may contain itself)
+        item_check: list[StringSpec | Check] = []
+
+        def check_list(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
+            if depth > MAX_DEPTH or (type(value) is not list and not isinstance(value, list | tuple)):
+                return _refuse(issues, path, depth, kind, value, shape_name)
+            valid = True
+            if constraints and ((lo is not None and len(value) < lo) or (hi is not None and len(value) > hi)):
+                if issues is None:
+                    return False
+                valid = False
+                _count(len(value), shape, shape_name, path, issues)
+            if not item_check:
+                item_check.append(
+                    _string_spec(member_name, constraints, skip) or _checker(member_name, constraints, skip)
                 )
-            return
-        if constraints:
-            _string(value, shape, shape_name, path, issues)
-        return
+            check = item_check[0]
+            if issues is None:
+                if type(check) is tuple:
+                    for x in value:
+                        if not _check_string(x, check):
+                            return False
+                else:
+                    for x in value:
+                        if not check(x, depth + 1, None, ""):  # type: ignore[operator]
+                            return False
+                return valid
+            for index, x in enumerate(value):
+                if not _child(x, check, depth + 1, issues, join_index(path, index)):
+                    valid = False
+            return valid
+
+        return check_list
+    if kind == "map":
+        key_name, value_name = shape["key"], shape["value"]
+        # (key spec, value spec or check), looked up on first use
+        entry: list[tuple[StringSpec, StringSpec | Check]] = []
+
+        def check_map(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
+            if depth > MAX_DEPTH or (type(value) is not dict and not isinstance(value, Mapping)):
+                return _refuse(issues, path, depth, kind, value, shape_name)
+            valid = True
+            if constraints and ((lo is not None and len(value) < lo) or (hi is not None and len(value) > hi)):
+                if issues is None:
+                    return False
+                valid = False
+                _count(len(value), shape, shape_name, path, issues)
+            if not entry:
+                key_spec = _string_spec(key_name, constraints)
+                assert key_spec is not None, f"{shape_name} has keys that are not strings"
+                entry.append(
+                    (key_spec, _string_spec(value_name, constraints, skip) or _checker(value_name, constraints, skip))
+                )
+            key_spec, value_check = entry[0]
+            for key, item in value.items():
+                if issues is None:
+                    if not _check_string(key, key_spec):
+                        return False
+                    if type(value_check) is tuple:
+                        if not _check_string(item, value_check):
+                            return False
+                    elif not value_check(item, depth + 1, None, ""):  # type: ignore[operator]
+                        return False
+                    continue
+                sub = join_key(path, str(key))
+                if not isinstance(key, str):
+                    issues.append(_wrong_type(sub, "string", key, key_name))
+                    valid = False
+                    continue
+                if not _check_string(key, key_spec, issues, sub, what="key"):
+                    valid = False
+                if not _child(item, value_check, depth + 1, issues, sub):
+                    valid = False
+            return valid
+
+        return check_map
+    if kind == "string":
+        spec = _string_spec(shape_name, constraints, skip)
+        assert spec is not None
+
+        def check_string(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
+            return _check_string(value, spec, issues, path)
+
+        return check_string
     if kind in ("integer", "long"):
-        if not isinstance(value, int) or isinstance(value, bool):
-            issues.append(_wrong_type(path, kind, value, shape_name))
-            return
-        if constraints:
-            lo, hi = shape.get("min"), shape.get("max")
-            if (lo is not None and value < lo) or (hi is not None and value > hi):
+
+        def check_int(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
+            if not isinstance(value, int) or isinstance(value, bool):
+                if issues is not None:
+                    issues.append(_wrong_type(path, kind, value, shape_name))
+                return False
+            if not constraints or not ((lo is not None and value < lo) or (hi is not None and value > hi)):
+                return True
+            if issues is not None:
                 bounds = f"{lo}..{hi}" if hi is not None else f">= {lo}"
                 issues.append(
                     Issue(
@@ -495,12 +511,25 @@ def _walk(
                         hint=f"use a value in {bounds}",
                     )
                 )
-        return
+            return False
+
+        return check_int
     if kind == "boolean":
-        if not isinstance(value, bool):
-            issues.append(_wrong_type(path, kind, value, shape_name))
-        return
+
+        def check_bool(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
+            if isinstance(value, bool):
+                return True
+            if issues is not None:
+                issues.append(_wrong_type(path, kind, value, shape_name))
+            return False
+
+        return check_bool
+
     # timestamps and blobs never appear in a declaration; accept them as they are
+    def check_any(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
+        return True
+
+    return check_any
 
 
 def _wrong_type(path: str, kind: str, value: object, shape_name: str) -> Issue:
@@ -533,49 +562,6 @@ def _count(n: int, shape: Mapping[str, Any], shape_name: str, path: str, issues:
                 path=path,
                 message=f"{shape_name} has {n} items; at most {hi} allowed",
                 hint=f"keep at most {hi} items",
-            )
-        )
-
-
-def _string(
-    value: str,
-    shape: Mapping[str, Any],
-    shape_name: str,
-    path: str,
-    issues: list[Issue],
-    *,
-    is_key: bool = False,
-) -> None:
-    lo, hi = shape.get("min"), shape.get("max")
-    what = "key" if is_key else "value"
-    if (lo is not None and len(value) < lo) or (hi is not None and len(value) > hi):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        issues.append(
-            Issue(
-                code=ShapeCodes.LENGTH,
-                severity="error",
-                path=path,
-                message=(
-                    f"{what} {shown!r} has {len(value)} characters; {shape_name} allows "
-                    f"{lo if lo is not None else 0}..{hi if hi is not None else 'any'}"
-                ),
-                hint="an empty value is never allowed; leave the field out instead"
-                if not value
-                else f"shorten it to at most {hi} characters"
-                if hi is not None and len(value) > hi
-                else f"it needs at least {lo} characters",
-            )
-        )
-    pattern = shape.get("pattern")
-    if pattern and value and not _pattern(pattern).fullmatch(value):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        issues.append(
-            Issue(
-                code=ShapeCodes.PATTERN,
-                severity="error",
-                path=path,
-                message=f"{what} {shown!r} does not match the {shape_name} pattern {pattern}",
-                hint=_PATTERN_HINTS.get(shape_name, f"use only characters allowed by {pattern}"),
             )
         )
 

@@ -11,24 +11,22 @@ character other than ``/``, ``[...]`` is a set (``!`` negates, ``-`` is a range 
 comes first), ``{a,b}`` is alternation (never nested), ``\\`` escapes, and a leading dot is an
 ordinary character. Matching is case-sensitive and always against the whole name.
 
-Schedules (``watch --schedule`` and the synthesized EventBridge Scheduler schedule) use the
-classic five-field cron (minute, hour, day of month, month, day of week) with ``*``, lists,
-ranges, steps and month/day names; when both day fields are restricted a day matches either,
-as in Vixie cron. The grammar is small enough that a dependency would not remove any test.
+Schedules (``watch --schedule`` and the synthesized EventBridge Scheduler schedule) are
+classic five-field cron, read by :class:`CronSchedule` of :mod:`pipeweaver._cron` (re-exported
+here), the one cron module.
 """
 
 from __future__ import annotations
 
-import calendar
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Iterable, Sequence
 from typing import Literal, TypeAlias, final
 
 import attrs
 
 from . import _catalog
+from ._cron import CronSchedule
 from ._model import (
     Action,
     ActionCategory,
@@ -756,149 +754,3 @@ def _started(
         reason=f"{matched.label} matched: {matched.reason}",
         checks=tuple(checks),
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# cron
-
-_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
-_DAYS = {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6}
-_FieldSpec = tuple[str, int, int, Mapping[str, int]]
-_FIELDS: tuple[_FieldSpec, ...] = (
-    ("minute", 0, 59, {}),
-    ("hour", 0, 23, {}),
-    ("day of month", 1, 31, {}),
-    ("month", 1, 12, _MONTHS),
-)
-_DOW: _FieldSpec = ("day of week", 0, 7, _DAYS)
-
-
-def _cron_error(expression: str, problem: str) -> DefinitionError:
-    return DefinitionError(
-        "schedule",
-        expression,
-        f"{problem}; expected five fields 'minute hour day-of-month month day-of-week', e.g. '*/15 9-17 * * MON-FRI'",
-    )
-
-
-def _cron_field(expression: str, text: str, spec: tuple[str, int, int, Mapping[str, int]]) -> frozenset[int]:
-    name, low, high, names = spec
-
-    def number(token: str) -> int:
-        value = names.get(token.lower()) if names else None
-        if value is None:
-            if not token.isdigit():
-                raise _cron_error(expression, f"{name} field has {token!r}, which is not a number or name")
-            value = int(token)
-        if not low <= value <= high:
-            raise _cron_error(expression, f"{name} {value} is outside {low}-{high}")
-        return value
-
-    values: set[int] = set()
-    for part in text.split(","):
-        if not part:
-            raise _cron_error(expression, f"{name} field has an empty list item")
-        body, _, step_text = part.partition("/")
-        step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise _cron_error(expression, f"{name} step {step_text!r} must be a positive number")
-            step = int(step_text)
-        if body == "*":
-            start, end = low, high
-        elif "-" in body:
-            a, _, b = body.partition("-")
-            start, end = number(a), number(b)
-            if start > end:
-                raise _cron_error(expression, f"{name} range {body!r} runs backwards")
-        else:
-            start = number(body)
-            end = high if step_text else start
-        values.update(range(start, end + 1, step))
-    return frozenset(values)
-
-
-@final
-@attrs.frozen
-class CronSchedule:
-    """
-    A five-field cron schedule (UTC unless the datetimes given carry another zone).
-
-    .. versionadded:: 0.1.0
-    """
-
-    expression: str
-    minutes: frozenset[int]
-    hours: frozenset[int]
-    days: frozenset[int]
-    months: frozenset[int]
-    weekdays: frozenset[int]
-    days_restricted: bool
-    weekdays_restricted: bool
-
-    @classmethod
-    def parse(cls, expression: str) -> CronSchedule:
-        """
-        Parse ``minute hour day-of-month month day-of-week``.
-
-        Raises:
-            DefinitionError: naming the field and what is wrong with it.
-        """
-        fields = expression.split()
-        if len(fields) != 5:
-            raise _cron_error(expression, f"found {len(fields)} field(s)")
-        minute, hour, dom, month = (_cron_field(expression, f, s) for f, s in zip(fields[:4], _FIELDS, strict=True))
-        # 7 is Sunday too.
-        dow = frozenset(d % 7 for d in _cron_field(expression, fields[4], _DOW))
-        return cls(
-            expression=expression,
-            minutes=minute,
-            hours=hour,
-            days=dom,
-            months=month,
-            weekdays=dow,
-            days_restricted=not fields[2].startswith("*"),
-            weekdays_restricted=not fields[4].startswith("*"),
-        )
-
-    def _day_matches(self, moment: datetime) -> bool:
-        dom = moment.day in self.days
-        dow = (moment.isoweekday() % 7) in self.weekdays
-        if self.days_restricted and self.weekdays_restricted:
-            return dom or dow
-        return dom and dow
-
-    def matches(self, moment: datetime) -> bool:
-        """Whether the schedule fires in the minute containing *moment*."""
-        return (
-            moment.minute in self.minutes
-            and moment.hour in self.hours
-            and moment.month in self.months
-            and self._day_matches(moment)
-        )
-
-    def next_after(self, moment: datetime) -> datetime:
-        """
-        The first firing minute strictly after *moment*.
-
-        Raises:
-            DefinitionError: when the schedule never fires (e.g. ``0 0 31 2 *``).
-        """
-        t = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        limit = t + timedelta(days=366 * 5)
-        while t < limit:
-            if t.month not in self.months:
-                year, month = (t.year + 1, 1) if t.month == 12 else (t.year, t.month + 1)
-                t = t.replace(year=year, month=month, day=1, hour=0, minute=0)
-                continue
-            if not self._day_matches(t):
-                t = t.replace(hour=0, minute=0) + timedelta(days=1)
-                continue
-            if t.hour not in self.hours:
-                t = t.replace(minute=0) + timedelta(hours=1)
-                continue
-            if t.minute not in self.minutes:
-                t += timedelta(minutes=1)
-                continue
-            return t
-        raise _cron_error(self.expression, "the schedule never fires")

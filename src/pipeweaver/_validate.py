@@ -802,8 +802,9 @@ _TRANSITION_REASON: Final = re.compile(r"[a-zA-Z0-9!@ \(\)\.\*\?\-]{1,300}")
 _AFTER_STAGE: Final = 10**6
 
 
-# The fast ``type(...) is`` tests first: lint reads every field of every action, and ABC
-# instance checks dominate its time otherwise.
+# Lint reads a declaration that may be malformed anywhere: a part of the wrong kind reads as
+# empty. ``type(...) is`` answers for the JSON types; other mappings and sequences are accepted
+# too (a loader may hand over any).
 _EMPTY: Final[Mapping[str, Any]] = {}
 
 
@@ -1080,8 +1081,8 @@ def validate(pipeline: Pipeline, *, region: str | None = None) -> None:
 
 def _index(ctx: _Context) -> None:
     """Read stages, actions, artifacts and namespaces once (tolerating any malformed part)."""
-    # Hot path (every action of every lint): plain type tests inline and local names on purpose;
-    # each `x if type(x) is str else _str(x)` is `_str(x)` without a call for the usual value.
+    # A declaration may be malformed anywhere: each `x if type(x) is str else _str(x)` reads a
+    # field as text when it is one, and as None when it holds anything else.
     producers = ctx.producers
     actions = ctx.actions
     specs = _catalog.PROVIDERS
@@ -1369,7 +1370,7 @@ def _action_type(ctx: _Context, a: _Action) -> None:
 
 
 def _counts(ctx: _Context, a: _Action, inputs: tuple[int, int], outputs: tuple[int, int]) -> None:
-    # Fast path: both counts within bounds (the loop below would report nothing).
+    # Both counts within bounds: nothing to report.
     get = a.data.get
     ins, outs = get("inputArtifacts", []), get("outputArtifacts", [])
     if (

@@ -260,17 +260,20 @@ def test_approved_execution_maps_to_a_succeeded_record(release: pw.Pipeline) -> 
     assert record == next(e for e in events if isinstance(e, ExecutionFinished)).execution
 
 
-def test_rejected_approval_fails_the_execution(release: pw.Pipeline) -> None:
-    """A rejection (by policy callable) fails the approval action, its stage and the execution."""
+@pytest.mark.parametrize(
+    ("answer", "summary"),
+    [(False, "answered by pipeweaver policy"), ((False, "not on a Friday"), "not on a Friday")],
+    ids=["bool", "with-summary"],
+)
+def test_rejected_approval_fails_the_execution(release: pw.Pipeline, answer: Any, summary: str) -> None:
+    """A rejection (by policy callable, with or without its reason) fails the approval action, its stage and the execution."""
     client, events, time = stubbed("codepipeline"), [], FakeTime()
     with Stubber(client) as stub:
         script_start(stub, clientRequestToken="tok-2")
         script_poll(
             stub, "InProgress", [SOURCE_DONE, action("Approval", "Approve", "InProgress", 2)], state("InProgress", True)
         )
-        stub.add_response(
-            "put_approval_result", {"approvedAt": T0}, approval_call("Rejected", "answered by pipeweaver policy")
-        )
+        stub.add_response("put_approval_result", {"approvedAt": T0}, approval_call("Rejected", summary))
         rejected = action(
             "Approval",
             "Approve",
@@ -291,7 +294,7 @@ def test_rejected_approval_fails_the_execution(release: pw.Pipeline) -> None:
         stub.add_response("get_pipeline_state", state("Failed", False), {"name": "rel"})
 
         asked: list[ApprovalRequested] = []
-        record = executor(client, events, time, approval=lambda r: asked.append(r) or False).run(
+        record = executor(client, events, time, approval=lambda r: asked.append(r) or answer).run(
             release, client_request_token="tok-2"
         )
         stub.assert_no_pending_responses()
@@ -438,3 +441,9 @@ def test_stage_condition_rules_are_recorded(release: pw.Pipeline) -> None:
     assert [("Deploy", "BEFORE_ENTRY", "BranchIsMain", "Succeeded", "main EQ main", T0)] == [
         (r.stage, r.condition, r.name, r.status, r.summary, r.at) for r in record.rules
     ]
+
+
+def test_prompt_is_refused_on_aws() -> None:
+    """The one ApprovalPolicy's ``"prompt"`` needs a terminal the AWS executor never watches: refused at construction."""
+    with pytest.raises(ValueError, match="'wait', None or a callable"):
+        CodePipelineExecutor(stubbed("codepipeline"), approval="prompt")

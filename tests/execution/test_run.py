@@ -222,12 +222,19 @@ def test_a_rejected_approval_fails_the_execution(tmp_path: Path) -> None:
     assert ["Rejected"] == [a["event"] for a in x.audit(e.id)]
 
 
-def test_approval_through_the_handle_records_who(tmp_path: Path) -> None:
-    """With approval='wait' the handle approves; the audit trail names the approver."""
+@pytest.mark.parametrize(
+    "policy", ["wait", None, lambda request: None], ids=["wait", "none", "callable-answering-none"]
+)
+def test_approval_through_the_handle_records_who(tmp_path: Path, policy: Any) -> None:
+    """A policy that leaves approvals waiting ('wait', None, a callable answering None): the handle approves; the audit trail names the approver."""
     p = pipeline(pw.Stage(name="Gate", actions=[approval()]), pw.Stage(name="After", actions=[custom("After")]))
     requests: list[Event] = []
     x = LocalExecutor(
-        tmp_path / "wd", observers=[requests.append], handlers={"After/After": lambda ctx: None}, validate=False
+        tmp_path / "wd",
+        approval=policy,
+        observers=[requests.append],
+        handlers={"After/After": lambda ctx: None},
+        validate=False,
     )
 
     handle = x.start(p)

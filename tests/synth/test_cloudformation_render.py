@@ -1,10 +1,11 @@
-"""The one-pass CloudFormation renderer against the two-step rendering it replaced.
+"""CloudFormation properties are the API declaration in CloudFormation's spelling.
 
-``to_cloudformation`` writes the pipeline's properties straight from the model and notes the
-parameters that expressions in the stages refer to while rendering them. The oracle here is
-the rendering it replaced: the API declaration (expressions as their intrinsic functions),
-keys renamed by walking the shapes table, and parameters found by walking the whole finished
-template. Both must give the same document, key order included, and the same parameters.
+``to_cloudformation`` and ``to_codepipeline`` share one walk over the model
+(:class:`pipeweaver._codec.Renderer`). The definition it must meet is stated here in two steps:
+the API declaration (expressions as their intrinsic functions), keys renamed by walking the
+shapes table, and AWS's implicit defaults left out; parameters are the names every ``Ref``
+and ``Fn::Sub`` of the finished template refers to. Both must give the same document, key
+order included, and the same parameters.
 """
 
 from __future__ import annotations

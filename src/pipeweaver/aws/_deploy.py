@@ -165,7 +165,8 @@ class DeployResult:
 
 def normalise(declaration: Mapping[str, Any]) -> dict[str, Any]:
     """Return a copy of *declaration* with AWS's defaults explicit and ``version`` dropped."""
-    # A JSON round trip copies plain API data about twice as fast as copy.deepcopy.
+    # A JSON round trip: a deep copy that is plain JSON, as the API returns it (tuples become
+    # lists, any other value its text).
     out: dict[str, Any] = json.loads(json.dumps(declaration, default=str))
     out.pop("version", None)
     out.setdefault("executionMode", "SUPERSEDED")

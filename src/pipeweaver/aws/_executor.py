@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal, final
+from typing import Any, final
 
 import attrs
 
@@ -26,6 +26,7 @@ from ..execution import (
     ActionRecord,
     ActionStarted,
     ActionStatus,
+    ApprovalPolicy,
     ApprovalRequested,
     ArtifactRef,
     Event,
@@ -46,10 +47,6 @@ from ._deploy import deploy as deploy_pipeline
 from ._deploy import fetch
 
 __all__ = ["ApprovalPolicy", "Backoff", "CodePipelineExecutor", "CodePipelineHandle"]
-
-#: ``"approve"``/``"reject"`` answer every approval; a callable gets the request and returns
-#: True (approve), False (reject) or None (leave it for someone else); ``None`` waits.
-ApprovalPolicy = Literal["approve", "reject"] | Callable[[ApprovalRequested], bool | None] | None
 
 _THROTTLED = frozenset({"ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException"})
 _CONDITION_FIELDS = (
@@ -126,7 +123,9 @@ class CodePipelineExecutor:
             ``False`` the live pipeline of the same name is started as it is.
         poll: The polling backoff.
         observers: Called with every event, as the local executor emits them.
-        approval: What to do with manual approvals while waiting (see :data:`ApprovalPolicy`).
+        approval: What to do with manual approvals while waiting (see
+            :data:`~pipeweaver.execution.ApprovalPolicy`; ``"prompt"`` is refused: nobody
+            watches a terminal while the executor polls).
         sleep: Replaces :func:`time.sleep` (tests).
         clock: Replaces :func:`time.monotonic` (tests).
 
@@ -144,6 +143,8 @@ class CodePipelineExecutor:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if not (callable(approval) or approval in (None, "approve", "reject", "wait")):
+            raise ValueError(f"approval={approval!r} must be 'approve', 'reject', 'wait', None or a callable")
         self._client = client
         self.deploy = deploy
         self.poll = poll or Backoff()
@@ -623,10 +624,11 @@ class CodePipelineHandle:
 
     def _answer(self, request: ApprovalRequested) -> None:
         policy = self._executor.approval
-        if policy is None:
+        if policy is None or policy == "wait":
             return
+        summary = "answered by pipeweaver policy"
         if policy == "approve":
-            decision: bool | None = True
+            decision: bool | tuple[bool, str] | None = True
         elif policy == "reject":
             decision = False
         else:
@@ -634,7 +636,10 @@ class CodePipelineHandle:
             decision = policy(request)
         if decision is None:
             return
-        self._put_approval(request.stage, request.action, request.token, decision, "answered by pipeweaver policy")
+        if isinstance(decision, tuple):
+            decision, given = decision
+            summary = given or summary
+        self._put_approval(request.stage, request.action, request.token, bool(decision), summary)
 
     # -- steering --------------------------------------------------------------------------
 

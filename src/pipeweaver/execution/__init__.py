@@ -19,6 +19,7 @@ from ._base import (
     ActionResult,
     ActionStarted,
     ActionStatus,
+    ApprovalPolicy,
     ApprovalRequested,
     ArtifactRef,
     ArtifactStore,
@@ -43,7 +44,7 @@ from ._base import (
 from ._clock import Clock, SystemClock
 from ._eventbridge import EventBridgeObserver, pattern_matches, to_eventbridge
 from ._handlers import HandlerRegistry
-from ._local import ApprovalPolicy, LocalExecutionHandle, LocalExecutor
+from ._local import LocalExecutionHandle, LocalExecutor
 from ._rules import RuleContext, RuleFailed, RuleHandler
 from ._settings import EngineSettings, LocalEmulation
 from ._watch import Started, Starter, Watcher, watch

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Literal, Protocol, final, runtime_checkable
+from typing import Literal, Protocol, TypeAlias, final, runtime_checkable
 
 import attrs
 
@@ -31,6 +31,7 @@ __all__ = [
     "ActionResult",
     "ActionStarted",
     "ActionStatus",
+    "ApprovalPolicy",
     "ApprovalRequested",
     "ArtifactRef",
     "ArtifactStore",
@@ -526,6 +527,24 @@ class ApprovalRequested(_EventBase):
     token: str
     custom_data: str | None = None
     external_entity_link: str | None = None
+
+
+#: How an executor answers the manual approvals of the executions it runs, one rule for both
+#: executors:
+#:
+#: * ``"approve"`` / ``"reject"``: answer every approval so;
+#: * ``"wait"`` or ``None``: leave it waiting for ``approve()``/``reject()`` on the handle (or a
+#:   person in the console, on AWS);
+#: * ``"prompt"``: ask on the terminal (:class:`~pipeweaver.execution.LocalExecutor` only: the
+#:   AWS executor refuses it, since nobody watches a terminal while it polls);
+#: * a callable: receives the :class:`ApprovalRequested` event and returns ``True`` (approve),
+#:   ``False`` (reject), ``(bool, summary)`` to give the reason recorded with the decision, or
+#:   ``None`` to leave the approval waiting.
+ApprovalPolicy: TypeAlias = (
+    Literal["approve", "reject", "wait", "prompt"]
+    | Callable[[ApprovalRequested], "bool | tuple[bool, str] | None"]
+    | None
+)
 
 
 @final

@@ -313,7 +313,7 @@ class LocalExecutor:
 
     def _apply_policy(self, event: ApprovalRequested, decide: Decide) -> None:
         policy = self.approval
-        if policy == "wait":
+        if policy is None or policy == "wait":
             return
         if policy in ("approve", "reject"):
             decide(policy == "approve", f"approval policy {policy!r}", "policy")
@@ -335,6 +335,8 @@ class LocalExecutor:
             return
         assert callable(policy)
         verdict = policy(event)
+        if verdict is None:
+            return
         summary = ""
         if isinstance(verdict, tuple):
             verdict, summary = verdict

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from .._codec import to_codepipeline
-from .._masking import SECRET_CONFIGURATION_KEYS
+from .._masking import MASK, SECRET_CONFIGURATION_KEYS
 from .._model import Action, Expression, Pipeline, Stage
 from .._validate import lint
 from ..errors import ExecutionError, HandlerNotFoundError, ValidationError
@@ -34,7 +34,7 @@ def definition(pipeline: Pipeline) -> dict[str, Any]:
         for action in stage["actions"]:
             configuration = action.get("configuration") or {}
             for key in SECRET_CONFIGURATION_KEYS & configuration.keys():
-                configuration[key] = "****"
+                configuration[key] = MASK
     return data
 
 

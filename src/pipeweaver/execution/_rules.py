@@ -8,7 +8,6 @@ local stand-in with ``LocalExecutor(rules={"CloudWatchAlarm": my_rule})``.
 
 from __future__ import annotations
 
-import calendar
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from .._cron import cron_matches
 from .._model import Pipeline, Rule, Stage
 from ._shell import Phase, run_phases
 
@@ -89,112 +89,6 @@ def variable_check(ctx: RuleContext) -> bool | str:
     else:
         raise RuleFailed(f"Operator {operator!r} is not one of EQ, NE, CONTAINS, MATCHES")
     return True if ok else f"{variable!r} {operator} {value!r} is false"
-
-
-_MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
-_DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-
-
-def _values(expr: str, lo: int, hi: int, names: Mapping[str, int]) -> set[int]:
-    out: set[int] = set()
-    for part in expr.split(","):
-        step = 1
-        if "/" in part:
-            part, step_text = part.split("/", 1)
-            step = int(step_text)
-            if step < 1:
-                raise ValueError(f"step {step_text!r} must be at least 1")
-        if part in ("*", "?"):
-            start, end = lo, hi
-        elif "-" in part:
-            a, b = part.split("-", 1)
-            start, end = _one(a, names), _one(b, names)
-        else:
-            start = _one(part, names)
-            end = hi if step != 1 else start
-        if not (lo <= start <= hi and lo <= end <= hi):
-            raise ValueError(f"{part!r} is outside {lo}-{hi}")
-        if start <= end:
-            out.update(range(start, end + 1, step))
-        else:  # wrapping range such as FRI-MON
-            out.update(v for i, v in enumerate(list(range(start, hi + 1)) + list(range(lo, end + 1))) if i % step == 0)
-    return out
-
-
-def _one(text: str, names: Mapping[str, int]) -> int:
-    upper = text.upper()
-    return names[upper] if upper in names else int(text)
-
-
-def _quartz_dow(moment: datetime) -> int:
-    return (moment.isoweekday() % 7) + 1  # SUN=1 .. SAT=7
-
-
-def _dom_matches(expr: str, moment: datetime) -> bool:
-    last = calendar.monthrange(moment.year, moment.month)[1]
-    if expr == "L":
-        return moment.day == last
-    if expr == "LW":
-        day = last
-        while datetime(moment.year, moment.month, day).isoweekday() > 5:
-            day -= 1
-        return moment.day == day
-    if expr.endswith("W"):
-        target = min(int(expr[:-1]), last)
-        wd = datetime(moment.year, moment.month, target).isoweekday()
-        if wd == 6:
-            target = target - 1 if target > 1 else target + 2
-        elif wd == 7:
-            target = target + 1 if target < last else target - 2
-        return moment.day == target
-    return moment.day in _values(expr, 1, 31, {})
-
-
-def _dow_matches(expr: str, moment: datetime) -> bool:
-    dow = _quartz_dow(moment)
-    if "#" in expr:
-        day, nth = expr.split("#", 1)
-        return dow == _one(day, _DAYS) and (moment.day - 1) // 7 + 1 == int(nth)
-    if expr.endswith("L") and expr != "L":
-        last = calendar.monthrange(moment.year, moment.month)[1]
-        return dow == _one(expr[:-1], _DAYS) and moment.day + 7 > last
-    if expr == "L":
-        return dow == 7
-    return dow in _values(expr, 1, 7, _DAYS)
-
-
-def cron_matches(expression: str, moment: datetime) -> bool:
-    """
-    Whether *moment* falls in the cron window (6 or 7 fields: sec min hour day-of-month month
-    day-of-week [year]; ``* , - / ?`` plus ``L``, ``W`` and ``#``; days ``SUN``=1..``SAT``=7).
-
-    Raises:
-        ValueError: for a malformed expression, naming the field.
-    """
-    fields = expression.split()
-    if len(fields) not in (6, 7):
-        raise ValueError(
-            f"cron {expression!r} has {len(fields)} fields; expected 6 or 7 (sec min hour dom month dow [year])"
-        )
-    names = ("second", "minute", "hour", "day-of-month", "month", "day-of-week", "year")
-    try:
-        checks = [
-            moment.second in _values(fields[0], 0, 59, {}),
-            moment.minute in _values(fields[1], 0, 59, {}),
-            moment.hour in _values(fields[2], 0, 23, {}),
-            moment.month in _values(fields[4], 1, 12, _MONTHS),
-        ]
-        if len(fields) == 7:
-            checks.append(moment.year in _values(fields[6], 1970, 2199, {}))
-        dom, dow = fields[3], fields[5]
-        if dom != "?":
-            checks.append(_dom_matches(dom, moment))
-        if dow != "?":
-            checks.append(_dow_matches(dow, moment))
-    except (ValueError, KeyError) as exc:
-        bad = next((n for n, f in zip(names, fields, strict=False) if str(exc).find(f) >= 0), "a field")
-        raise ValueError(f"cron {expression!r}: {bad} is malformed ({exc})") from None
-    return all(checks)
 
 
 def _zone(name: str) -> tzinfo:

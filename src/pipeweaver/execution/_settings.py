@@ -16,19 +16,13 @@ from typing import Any, Literal
 
 import attrs
 
-from ._base import ActionHandler, ApprovalRequested
+from ._base import ActionHandler, ApprovalPolicy
 from ._clock import Clock, SystemClock
 from ._environment import check_passthrough
 from ._rules import RuleHandler
 
-__all__ = ["ApprovalPolicy", "EngineSettings", "LocalEmulation"]
+__all__ = ["ApprovalPolicy", "EngineSettings", "LocalEmulation"]  # ApprovalPolicy is _base's, re-exported
 
-#: ``"approve"``, ``"reject"``, ``"wait"`` (for :meth:`LocalExecutionHandle.approve`), ``"prompt"``
-#: (ask on the terminal) or a callable receiving the :class:`ApprovalRequested` event and
-#: returning ``True``/``False`` or ``(bool, summary)``.
-ApprovalPolicy = (
-    Literal["approve", "reject", "wait", "prompt"] | Callable[[ApprovalRequested], "bool | tuple[bool, str]"]
-)
 _POLICIES = ("approve", "reject", "wait", "prompt")
 
 
@@ -38,7 +32,7 @@ def _check_max_parallel(_instance: object, _attribute: object, value: int) -> No
 
 
 def _check_approval(_instance: object, _attribute: object, value: object) -> None:
-    if not (callable(value) or value in _POLICIES):
+    if not (callable(value) or value is None or value in _POLICIES):
         raise ValueError(f"approval={value!r} must be 'approve', 'reject', 'wait', 'prompt' or a callable")
 
 

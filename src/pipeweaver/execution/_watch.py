@@ -4,7 +4,7 @@ Layer: execution. Uses :mod:`pipeweaver._triggers` to decide, and an executor's
 ``start(pipeline, source_revisions=..., trigger=...)`` to act; the executor applies the
 pipeline's execution mode (SUPERSEDED, QUEUED, PARALLEL). Git is run as a subprocess
 (``git for-each-ref`` / ``git log``); nothing is written to the repositories.
-Schedules use :class:`~pipeweaver._triggers.CronSchedule` (five-field cron).
+Schedules use :class:`~pipeweaver._cron.CronSchedule` (classic five-field cron).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any, Protocol, final
 import attrs
 
 from .. import _catalog
+from .._cron import CronSchedule
 from .._model import Pipeline
 from .._triggers import (
-    CronSchedule,
     GitPush,
     TriggerDecision,
     check_patterns,

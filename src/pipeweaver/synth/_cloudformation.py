@@ -13,20 +13,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import _catalog, _cfn
-from .._codec import ExpressionResolver, build_pipeline, is_intrinsic, to_codepipeline
+from .._codec import ExpressionResolver, Renderer, build_pipeline, is_intrinsic, to_codepipeline
 from .._codec import _trigger as api_trigger
+from .._codec import raw_expressions as _raw
 from .._loader import load_json
 from .._model import (
     Action,
-    ArtifactStore,
-    Condition,
     Expression,
     Pipeline,
-    Rule,
-    Stage,
-    Trigger,
-    Variable,
 )
+from .._shapes import join_key
 from ..errors import LoadError, SynthesisError
 from ._events import EventWiring, add_event_wiring
 
@@ -57,17 +53,6 @@ ROLE_ID = "PipelineRole"
 
 # ---------------------------------------------------------------------------------------------
 # model -> template
-
-
-def _raw(value: Any) -> Any:
-    """Replace every :class:`Expression` inside *value* by its intrinsic function."""
-    if isinstance(value, Expression):
-        return value.raw
-    if isinstance(value, Mapping):
-        return {k: _raw(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_raw(v) for v in value]
-    return value
 
 
 def _region(key: str) -> Any:
@@ -106,212 +91,34 @@ def _check_cfn_limits(pipeline: Pipeline) -> None:
                         )
 
 
-# The renderer below writes the CloudFormation properties straight from the model, in the API's
-# member order with CloudFormation's PascalCase names (``runOrder`` -> ``RunOrder``), the same
-# document as rendering the API declaration and renaming its keys by the shapes table, in one
-# pass. tests/synth/test_cloudformation_render.py holds that two-step rendering as the oracle.
-#
-# Expressions may stand wherever the model holds a string (a template import keeps every
-# intrinsic function), so every string field goes through ``_leaf``, behind a ``type(...) is
-# str`` test that answers for plain values. While rendering the stages, ``_leaf`` also notes
-# the parameters an expression refers to (see ``_declare_parameters``), so that the stages,
-# which are nearly the whole template, are not walked again to find them.
+#: Renders the stages, stores, variables and triggers in CloudFormation's spelling (the same
+#: walk as the API declaration; see :class:`pipeweaver._codec.Renderer`).
+_RENDER = Renderer(cloudformation=True)
 
 
-class _Stages:
-    """Renders stages and notes what ``_declare_parameters`` needs from them."""
-
-    __slots__ = ("configs", "found")
-
-    def __init__(self) -> None:
-        #: Names that expressions in the stages refer to with ``Ref`` or ``Fn::Sub``.
-        self.found: set[str] = set()
-        #: Rendered configuration maps whose parameters are read after the template is complete:
-        #: those holding an expression (event wiring may overwrite a value) and those whose
-        #: one key makes the map itself read as an intrinsic function.
-        self.configs: list[dict[str, Any]] = []
-
-    def leaf(self, value: Any) -> Any:
-        out = _raw(value)
-        _referenced(out, self.found)
-        return out
-
-    def config(self, configuration: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        held_expression = False
-        for key, value in configuration.items():
-            if type(value) is not str:
-                value = _raw(value)
-                held_expression = True
-            out[key] = value
-        if held_expression or (len(out) == 1 and ("Ref" in out or "Fn::Sub" in out)):
-            self.configs.append(out)
-        return out
-
-    def stage(self, stage: Stage) -> dict[str, Any]:
-        leaf = self.leaf
-        name = stage.name
-        out: dict[str, Any] = {"Name": name if type(name) is str else leaf(name)}
-        if stage.blockers:
-            out["Blockers"] = [{"Name": leaf(b.name), "Type": leaf(b.type)} for b in stage.blockers]
-        out["Actions"] = [self.action(a) for a in stage.actions]
-        if stage.on_failure is not None:
-            f = stage.on_failure
-            failure: dict[str, Any] = {}
-            if f.result is not None:
-                failure["Result"] = f.result.value
-            if f.retry_mode is not None or f.has_retry_configuration:
-                failure["RetryConfiguration"] = {} if f.retry_mode is None else {"RetryMode": f.retry_mode.value}
-            if f.conditions:
-                failure["Conditions"] = self.conditions(f.conditions)
-            out["OnFailure"] = failure
-        if stage.on_success is not None:
-            out["OnSuccess"] = {"Conditions": self.conditions(stage.on_success.conditions)}
-        if stage.before_entry is not None:
-            out["BeforeEntry"] = {"Conditions": self.conditions(stage.before_entry.conditions)}
-        return out
-
-    def conditions(self, conditions: tuple[Condition, ...]) -> list[dict[str, Any]]:
-        out = []
-        for c in conditions:
-            item: dict[str, Any] = {}
-            if c.result is not None:
-                item["Result"] = c.result.value
-            if c.rules:
-                item["Rules"] = [self.rule(rule) for rule in c.rules]
-            out.append(item)
-        return out
-
-    def rule(self, rule: Rule) -> dict[str, Any]:
-        leaf = self.leaf
-        t = rule.rule_type
-        type_id: dict[str, Any] = {"Category": leaf(t.category)}
-        if t.owner is not None:
-            type_id["Owner"] = leaf(t.owner)
-        type_id["Provider"] = leaf(t.provider)
-        if t.version is not None:
-            type_id["Version"] = leaf(t.version)
-        out: dict[str, Any] = {"Name": leaf(rule.name), "RuleTypeId": type_id}
-        if rule.configuration:
-            out["Configuration"] = self.config(rule.configuration)
-        if rule.commands:
-            out["Commands"] = [leaf(c) for c in rule.commands]
-        if rule.inputs:
-            out["InputArtifacts"] = [{"Name": leaf(a.name)} for a in rule.inputs]
-        if rule.role_arn is not None:
-            out["RoleArn"] = leaf(rule.role_arn)
-        if rule.region is not None:
-            out["Region"] = leaf(rule.region)
-        if rule.timeout_in_minutes is not None:  # refused by _check_cfn_limits before rendering
-            out["TimeoutInMinutes"] = leaf(rule.timeout_in_minutes)
-        return out
-
-    def action(self, action: Action) -> dict[str, Any]:
-        leaf = self.leaf
-        t = action.action_type
-        name, provider, version, run_order = action.name, t.provider, t.version, action.run_order
-        out: dict[str, Any] = {
-            "Name": name if type(name) is str else leaf(name),
-            "ActionTypeId": {
-                "Category": t.category.value,
-                "Owner": t.owner.value,
-                "Provider": provider if type(provider) is str else leaf(provider),
-                "Version": version if type(version) is str else leaf(version),
-            },
-            "RunOrder": run_order if type(run_order) is int else leaf(run_order),
-        }
-        # AWS's implicit defaults (no configuration, no artifacts) are left out of templates, as
-        # people write them.
-        if action.configuration:
-            out["Configuration"] = self.config(action.configuration)
-        if action.commands:
-            out["Commands"] = [leaf(c) for c in action.commands]
-        # loops rather than comprehensions: on Python 3.11 each comprehension is a function call
-        if action.outputs:
-            outputs: list[dict[str, Any]] = []
-            for a in action.outputs:
-                artifact = a.name if type(a.name) is str else leaf(a.name)
-                outputs.append(
-                    {"Name": artifact, "Files": [leaf(f) for f in a.files]} if a.files else {"Name": artifact}
-                )
-            out["OutputArtifacts"] = outputs
-        if action.inputs:
-            inputs: list[dict[str, Any]] = []
-            for a in action.inputs:
-                inputs.append({"Name": a.name if type(a.name) is str else leaf(a.name)})
-            out["InputArtifacts"] = inputs
-        if action.output_variables:
-            out["OutputVariables"] = [leaf(v) for v in action.output_variables]
-        if action.role_arn is not None:
-            out["RoleArn"] = leaf(action.role_arn)
-        if action.region is not None:
-            out["Region"] = leaf(action.region)
-        if action.namespace is not None:
-            out["Namespace"] = leaf(action.namespace)
-        if action.timeout_in_minutes is not None:
-            out["TimeoutInMinutes"] = leaf(action.timeout_in_minutes)
-        if action.environment_variables:
-            envs = []
-            for e in action.environment_variables:
-                item: dict[str, Any] = {"Name": leaf(e.name), "Value": leaf(e.value)}
-                if e.type is not None:
-                    item["Type"] = e.type.value
-                envs.append(item)
-            out["EnvironmentVariables"] = envs
-        return out
-
-
-def _store(store: ArtifactStore) -> dict[str, Any]:
-    out: dict[str, Any] = {"Type": _raw(store.type), "Location": _raw(store.location)}
-    if store.encryption_key is not None:
-        out["EncryptionKey"] = {"Id": _raw(store.encryption_key.id), "Type": _raw(store.encryption_key.type)}
-    return out
-
-
-def _pascal_raw(value: Any) -> Any:
-    # Trigger properties are the API's camelCase names with a capital first letter, so the
-    # API renderer's output serves once its keys are capitalised and expressions made raw.
-    if isinstance(value, dict):
-        return {k[:1].upper() + k[1:]: _pascal_raw(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_pascal_raw(v) for v in value]
-    return _raw(value)
-
-
-def _trigger(t: Trigger) -> dict[str, Any]:
-    return _pascal_raw(api_trigger(t))  # type: ignore[no-any-return]
-
-
-def _variable(v: Variable) -> dict[str, Any]:
-    out: dict[str, Any] = {"Name": _raw(v.name)}
-    if v.default_value is not None:
-        out["DefaultValue"] = _raw(v.default_value)
-    if v.description is not None:
-        out["Description"] = _raw(v.description)
-    return out
-
-
-def _properties(pipeline: Pipeline, stages: _Stages) -> dict[str, Any]:
+def _properties(pipeline: Pipeline) -> dict[str, Any]:
     _check_cfn_limits(pipeline)
+    render = _RENDER
     props: dict[str, Any] = {}
     name = _raw(pipeline.name)
     if name != _cfn.NO_NAME:
         props["Name"] = name
     props["RoleArn"] = _raw(pipeline.role_arn)
     if pipeline.artifact_store is not None:
-        props["ArtifactStore"] = _store(pipeline.artifact_store)
-    props["Stages"] = [stages.stage(s) for s in pipeline.stages]
+        props["ArtifactStore"] = render.store(pipeline.artifact_store, "artifactStore")
+    props["Stages"] = [render.stage(s, f"stages[{i}]") for i, s in enumerate(pipeline.stages)]
     if pipeline.execution_mode is not None:
         props["ExecutionMode"] = pipeline.execution_mode.value
     if pipeline.pipeline_type is not None:
         props["PipelineType"] = pipeline.pipeline_type.value
     if pipeline.variables:
-        props["Variables"] = [_variable(v) for v in pipeline.variables]
+        props["Variables"] = [render.variable(v, f"variables[{i}]") for i, v in enumerate(pipeline.variables)]
     if pipeline.triggers:
-        props["Triggers"] = [_trigger(t) for t in pipeline.triggers]
+        props["Triggers"] = [render.trigger(t) for t in pipeline.triggers]
     if pipeline.artifact_stores is not None:
+        # A list of {Region, ArtifactStore} in templates, where the API has a map by region.
         props["ArtifactStores"] = [
-            {"Region": _region(region), "ArtifactStore": _store(store)}
+            {"Region": _region(region), "ArtifactStore": render.store(store, join_key("artifactStores", region))}
             for region, store in pipeline.artifact_stores.items()
         ]
     if pipeline.disabled_transitions:
@@ -334,7 +141,7 @@ def pipeline_properties(pipeline: Pipeline) -> dict[str, Any]:
 
     .. versionadded:: 0.1.0
     """
-    return _properties(pipeline, _Stages())
+    return _properties(pipeline)
 
 
 def to_cloudformation(
@@ -384,8 +191,7 @@ def to_cloudformation(
             "create the regional buckets yourself",
             path="artifactStores",
         )
-    stages = _Stages()
-    props = _properties(pipeline, stages)
+    props = _properties(pipeline)
     template: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": description or f"CodePipeline pipeline {_describe(pipeline.name)} (generated by pipeweaver)",
@@ -415,7 +221,7 @@ def to_cloudformation(
     for step in steps:
         step(template, pipeline, logical_id)
     template["Parameters"].update({k: dict(v) for k, v in (parameters or {}).items()})
-    _declare_parameters(template, logical_id, stages)
+    _declare_parameters(template)
     if not template["Parameters"]:
         del template["Parameters"]
     return template
@@ -428,43 +234,39 @@ def _describe(name: str | Expression) -> str:
 _SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 
 
-def _referenced(value: Any, found: set[str], skip: object = None) -> None:
-    """Add to *found* the names that ``Ref`` and ``Fn::Sub`` refer to inside *value* (not inside *skip*)."""
-    if value is skip:
-        return
-    if isinstance(value, Mapping):
-        # len() + `in` rather than set(value) == {...}: this walks every node it is given
-        if len(value) == 1 and "Ref" in value and isinstance(value["Ref"], str):
-            found.add(value["Ref"])
-        if len(value) == 1 and "Fn::Sub" in value:
-            body = value["Fn::Sub"]
-            text, names = (body, {}) if isinstance(body, str) else (body[0], body[1] if len(body) > 1 else {})
-            if isinstance(text, str):
-                found.update(n for n in _SUB_VARIABLE.findall(text) if "." not in n and n not in names)
+def _referenced(value: Any, found: set[str]) -> None:
+    """Add to *found* the names that ``Ref`` and ``Fn::Sub`` refer to inside *value*."""
+    # Only mappings and lists hold references; strings and numbers, most of a template's
+    # nodes, are not visited.
+    kind = type(value)
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
+        if len(value) == 1:
+            if "Ref" in value and isinstance(value["Ref"], str):
+                found.add(value["Ref"])
+            elif "Fn::Sub" in value:
+                body = value["Fn::Sub"]
+                text, names = (body, {}) if isinstance(body, str) else (body[0], body[1] if len(body) > 1 else {})
+                if isinstance(text, str):
+                    found.update(n for n in _SUB_VARIABLE.findall(text) if "." not in n and n not in names)
         for v in value.values():
-            _referenced(v, found, skip)
-    elif isinstance(value, list):
+            if type(v) is not str and type(v) is not int:
+                _referenced(v, found)
+    elif kind is list or isinstance(value, list):
         for v in value:
-            _referenced(v, found, skip)
+            if type(v) is not str:
+                _referenced(v, found)
 
 
-def _declare_parameters(template: dict[str, Any], logical_id: str, stages: _Stages) -> None:
+def _declare_parameters(template: dict[str, Any]) -> None:
     """
     Declare as ``String`` parameters the names the template refers to that it does not define.
 
-    The names are those of every ``Ref`` and ``Fn::Sub`` in ``Resources``. The pipeline's
-    ``Stages`` are not walked again: their expressions were noted while they were rendered,
-    and the configuration maps that may read differently now (event wiring sets values in
-    them) are read here. This relies on the template steps adding only plain strings to the
-    stages (event wiring's ``PollForSourceChanges`` and ``DetectChanges``);
-    tests/synth/test_cloudformation_render.py checks it against a walk of the whole template.
+    The names are those of every ``Ref`` and ``Fn::Sub`` in ``Resources``, read once the
+    template is complete (the template steps, event wiring among them, may add references).
     """
-    found = set(stages.found)
-    for config in stages.configs:
-        _referenced(config, found)
+    found: set[str] = set()
     resources = template["Resources"]
-    pipeline_stages = resources[logical_id]["Properties"].get("Stages")
-    _referenced(resources, found, skip=pipeline_stages)
+    _referenced(resources, found)
     known = set(resources) | set(template["Parameters"])
     for name in sorted(found - known):
         if not name.startswith("AWS::"):

@@ -24,8 +24,8 @@ from typing import Any, Literal, final
 import attrs
 
 from .. import _catalog
+from .._cron import aws_cron
 from .._model import Action, ActionCategory, Expression, Pipeline
-from .._triggers import CronSchedule
 from ..errors import DefinitionError, SynthesisError
 
 __all__ = ["NOTIFICATION_EVENTS", "EventWiring", "add_event_wiring", "aws_cron"]
@@ -111,46 +111,6 @@ class EventWiring:
             raise DefinitionError("notification_events", unknown, f"must be among {list(NOTIFICATION_EVENTS)}")
         if self.schedule is not None:
             aws_cron(self.schedule)
-
-
-def aws_cron(expression: str) -> str:
-    """
-    Convert five-field cron into EventBridge Scheduler's ``cron(...)`` (six fields, ``?`` for
-    the unused day field, days of week numbered 1 = Sunday).
-
-    Raises:
-        DefinitionError: for a malformed expression.
-        SynthesisError: when both day fields are restricted, which AWS cron cannot express.
-
-    .. versionadded:: 0.1.0
-    """
-    CronSchedule.parse(expression)
-    minute, hour, dom, month, dow = expression.split()
-    if dom != "*" and dow != "*":
-        raise SynthesisError(
-            f"cron {expression!r} restricts both day of month and day of week; AWS cron needs one of them to be '*'",
-            path="schedule",
-        )
-    if dow == "*":
-        dow = "?"
-    else:
-        dom = "?"
-        # Standard cron counts Sunday as 0 (or 7); AWS counts it as 1.
-        if "/" in dow:
-            raise SynthesisError(
-                f"cron {expression!r}: steps in the day-of-week field are not converted", path="schedule"
-            )
-        dow = re.sub(r"\d+", lambda m: str(int(m.group()) % 7 + 1), dow)
-        for start, end in re.findall(r"(\d)-(\d)", dow):
-            if start > end:
-                raise SynthesisError(
-                    f"cron {expression!r}: a day-of-week range ending on Sunday (7) does not convert; use names",
-                    path="schedule",
-                )
-    # AWS writes increments from an explicit start ('0/5'), not from '*'.
-    minute, hour = (re.sub(r"^\*/", "0/", f) for f in (minute, hour))
-    dom, month = (re.sub(r"^\*/", "1/", f) for f in (dom, month))
-    return f"cron({minute} {hour} {dom} {month} {dow} *)"
 
 
 # ---------------------------------------------------------------------------------------------
