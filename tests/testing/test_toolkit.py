@@ -93,7 +93,7 @@ def test_rejected_approval_stops_the_release(release: pw.Pipeline, tmp_path: Pat
 
 def test_missing_variable_fails_the_consumer(release: pw.Pipeline, tmp_path: Path) -> None:
     """A variable the producer never set fails the action that references it, as on AWS."""
-    execution = run_with_fakes(release, workdir=tmp_path)
+    execution = run_with_fakes(release, {"Build": fake(documented_variables=False)}, workdir=tmp_path)
 
     assert "#{BuildVariables.Version} cannot be resolved" in (assert_ran(execution, "Deploy").error or "")
 

@@ -20,6 +20,8 @@ from ._assertions import (
     assert_never_ran,
     assert_ran,
     assert_ran_before,
+    assert_rolled_back,
+    assert_stage_outcome,
     assert_succeeded,
     read_artifact,
 )
@@ -36,6 +38,8 @@ __all__ = [
     "assert_never_ran",
     "assert_ran",
     "assert_ran_before",
+    "assert_rolled_back",
+    "assert_stage_outcome",
     "assert_succeeded",
     "fake",
     "read_artifact",

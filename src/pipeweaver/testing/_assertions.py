@@ -6,13 +6,15 @@ import zipfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from ..execution import ActionRecord, Execution
+from ..execution import ActionRecord, Execution, ExecutionStatus, Executor, LocalExecutor, StageStatus
 
 __all__ = [
     "assert_artifact_contains",
     "assert_never_ran",
     "assert_ran",
     "assert_ran_before",
+    "assert_rolled_back",
+    "assert_stage_outcome",
     "assert_succeeded",
     "read_artifact",
 ]
@@ -104,3 +106,63 @@ def assert_artifact_contains(
         expected = content.encode() if isinstance(content, str) else content
         assert expected == files[path], f"{artifact}/{path} holds {files[path][:200]!r}, expected {expected[:200]!r}"
     return files[path]
+
+
+def _stages(execution: Execution) -> str:
+    return ", ".join(f"{s.name}={s.status}" for s in execution.stages) or "no stage ran"
+
+
+def assert_stage_outcome(execution: Execution, stage: str, status: StageStatus | str) -> None:
+    """Assert the latest attempt of *stage* ended with *status* (``"Succeeded"``, ``"Failed"``, ...).
+
+    .. versionadded:: 0.2.0
+    """
+    wanted = StageStatus(status)
+    records = [s for s in execution.stages if s.name == stage]
+    assert records, f"stage {stage} never ran in execution {execution.id}; stages: {_stages(execution)}"
+    assert wanted == records[-1].status, (
+        f"stage {stage} ended {records[-1].status}, not {wanted}; stages: {_stages(execution)}"
+    )
+
+
+def assert_rolled_back(
+    execution: Execution,
+    stage: str,
+    *,
+    executor: Executor | None = None,
+    workdir: Path | str | None = None,
+    succeeded: bool = True,
+) -> Execution:
+    """
+    Assert an automatic rollback of *stage* followed the failed *execution*; return the rollback.
+
+    The rollback is a separate ``ROLLBACK`` execution: it is found in the history of *executor*,
+    or of the work directory *workdir* (the one given to :func:`run_with_fakes`). With
+    *succeeded*, the rollback must also have succeeded.
+
+    .. versionadded:: 0.2.0
+    """
+    if (executor is None) == (workdir is None):
+        raise ValueError("pass executor= or workdir= (where the execution ran), not both or neither")
+    reader = executor if executor is not None else LocalExecutor(Path(workdir or "."), validate=False)
+    try:
+        rollbacks = [
+            past
+            for past in reader.history(execution.pipeline, limit=1000)
+            if past.execution_type == "ROLLBACK" and past.trigger.detail == f"after {execution.id}"
+        ]
+    finally:
+        if executor is None and isinstance(reader, LocalExecutor):
+            reader.close()
+    assert rollbacks, (
+        f"no automatic rollback followed execution {execution.id} ({execution.status}: "
+        f"{execution.status_summary or 'no summary'}); stages: {_stages(execution)}"
+    )
+    rollback = rollbacks[0]
+    rolled = [s.name for s in rollback.stages]
+    assert stage in rolled, f"the rollback {rollback.id} re-ran stages {rolled}, not {stage}"
+    if succeeded:
+        assert ExecutionStatus.SUCCEEDED == rollback.status, (
+            f"the rollback {rollback.id} of stage {stage} ended {rollback.status}: {rollback.status_summary}"
+        )
+    return rollback

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import attrs
 
+from .. import _catalog
+from .._graph import references
 from ..execution import ActionContext, ActionFailed, ActionResult, FailureType
 
 __all__ = ["Call", "FakeHandler", "RecordingHandler", "fake", "recording"]
@@ -20,6 +23,40 @@ def _snapshot_dir(root: Path) -> dict[str, bytes]:
     if not root.is_dir():
         return {}
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _stand_in(name: str, context: ActionContext) -> str:
+    """A plausible, stable value for the output variable *name* of the faked action."""
+    digest = hashlib.sha1(f"{context.stage.name}/{context.action.name}/{name}".encode()).hexdigest()
+    if name in ("CommitId", "ImageDigest"):
+        return digest if name == "CommitId" else f"sha256:{digest}{digest[:24]}"
+    if name == "ETag":
+        return digest[:32]
+    if name == "BranchName":
+        return "main"
+    return f"fake-{name}"
+
+
+def published(context: ActionContext, given: Mapping[str, str], *, documented: bool = True) -> dict[str, str]:
+    """
+    The output variables a fake publishes: stand-ins for what its action would emit, then *given*.
+
+    With *documented*, an action with a namespace publishes a stand-in for every output variable
+    its provider documents (``CommitId``, ``ETag``, ``ImageURI``, ...) and for every variable the
+    pipeline reads from its namespace (``#{BuildVariables.APP_VERSION}`` for a CodeBuild export),
+    so consumers resolve; *given* overrides any of them.
+    """
+    namespace = context.action.namespace
+    if not documented or namespace is None:
+        return dict(given)
+    names: set[str] = set()
+    spec = _catalog.lookup(context.action.action_type)
+    if spec is not None and spec.output_variables:
+        names.update(spec.output_variables)
+    for stage in context.pipeline.stages:
+        for action in stage.actions:
+            names.update(key for ns, key, _ in references(action) if ns == namespace)
+    return {**{name: _stand_in(name, context) for name in sorted(names)}, **given}
 
 
 @attrs.frozen(kw_only=True)
@@ -61,6 +98,7 @@ class FakeHandler:
     fail: str | None = None
     summary: str | None = None
     failure_type: FailureType = FailureType.JOB_FAILED
+    documented_variables: bool = True
 
     def __call__(self, context: ActionContext) -> ActionResult:
         """Fill the action's output folders, then succeed or fail as configured."""
@@ -88,7 +126,8 @@ class FakeHandler:
                     target.write_text(content, encoding="utf-8")
         context.log(f"fake {context.stage.name}/{context.action.name} succeeded")
         return ActionResult(
-            output_variables=dict(self.variables), summary=self.summary or f"fake {context.action.name}"
+            output_variables=published(context, self.variables, documented=self.documented_variables),
+            summary=self.summary or f"fake {context.action.name}",
         )
 
 
@@ -99,6 +138,7 @@ def fake(
     fail: str | None = None,
     summary: str | None = None,
     failure_type: FailureType = FailureType.JOB_FAILED,
+    documented_variables: bool = True,
 ) -> FakeHandler:
     """
     Make a fake handler.
@@ -106,12 +146,18 @@ def fake(
     Args:
         outputs: Output artifact name -> files to put in it (``{"BuildOutput": {"app.zip": b"..."}}``).
             Outputs not listed get one marker file.
-        variables: Output variables to publish under the action's namespace.
+        variables: Output variables to publish under the action's namespace. They override the
+            stand-ins published for the provider's documented variables.
         fail: Fail the action with this message instead of succeeding.
         summary: The action's summary.
         failure_type: The failure type reported when *fail* is set.
+        documented_variables: Publish a stand-in value for every output variable the action's
+            provider documents and every variable the pipeline reads from its namespace (the
+            default), so consumers of ``#{Namespace.Variable}`` resolve; ``False`` publishes
+            only *variables*.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0 publishes the provider's documented output variables by default.
     """
     return FakeHandler(
         outputs=dict(outputs or {}),
@@ -119,6 +165,7 @@ def fake(
         fail=fail,
         summary=summary,
         failure_type=failure_type,
+        documented_variables=documented_variables,
     )
 
 
