@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -438,6 +438,22 @@ def _exit_for(execution: Execution) -> None:
     help="Buildspec for a CodeBuild project whose input artifact has none (repeatable).",
 )
 @click.option(
+    "--function",
+    "functions",
+    multiple=True,
+    metavar="NAME=MODULE:CALLABLE",
+    help="Python callable standing in for Lambda function NAME (repeatable), e.g. notify=hooks:notify; "
+    "MODULE is found beside TARGET or in the current folder.",
+)
+@click.option(
+    "--handler",
+    "handlers",
+    multiple=True,
+    metavar="KEY=MODULE:CALLABLE",
+    help="Handler for a custom action (repeatable): KEY is Category/Owner/Provider/Version (e.g. "
+    "Build/Custom/Jenkins/1) or Stage/Action.",
+)
+@click.option(
     "--parameter",
     "parameters",
     multiple=True,
@@ -456,6 +472,8 @@ def run(
     approve: str | None,
     report: Path | None,
     buildspecs: tuple[str, ...],
+    functions: tuple[str, ...],
+    handlers: tuple[str, ...],
     parameters: tuple[str, ...],
     secrets: tuple[str, ...],
     secret_files: tuple[Path, ...],
@@ -465,6 +483,10 @@ def run(
     workdir: Path,
 ) -> None:
     """Run TARGET on this machine with CodePipeline's semantics.
+
+    A Python TARGET may hold its local stand-ins for AWS as ``LOCAL =
+    pipeweaver.execution.LocalEmulation(sources=..., functions=..., buildspecs=..., handlers=...)``;
+    --source, --function, --buildspec and --handler add to it or replace its entries.
 
     Commands get only PATH, HOME, LANG, LC_* and TMPDIR from this shell (add more with
     --pass-env). Secrets given with --secret, --secret-file or --secret-env are masked in
@@ -495,17 +517,23 @@ def run(
         if not file.is_file():
             raise click.UsageError(f"--buildspec {project}={file}: no such file")
     given_secrets = _Secrets(secrets, secret_files, secret_env)
+    local = loaded.local
+    callables = {name: _callable(ref, f"--function {name}") for name, ref in _pairs(functions, "--function").items()}
+    extra = {key: _callable(ref, f"--handler {key}") for key, ref in _pairs(handlers, "--handler").items()}
     mode = _effective_mode(approve, pipeline)
     workdir.mkdir(parents=True, exist_ok=True)
 
     def start(observers: list[Observer], live: LiveProgress | None) -> LocalExecutionHandle:
         executor = LocalExecutor(
             workdir=workdir,
+            emulation=local,
             approval=_approval_policy(mode, live),
-            sources=source_paths,
+            sources={**(local.sources if local else {}), **source_paths},
+            functions={**(local.functions if local else {}), **callables},
+            handlers={**(local.handlers if local else {}), **extra},
             observers=observers,
-            buildspecs=specs,
-            secrets=dict(given_secrets.store),
+            buildspecs={**(local.buildspecs if local else {}), **specs},
+            secrets={**_named_secrets(local), **given_secrets.store},
             env_passthrough=pass_env,
         )
         given_secrets.arm(executor)
@@ -521,6 +549,38 @@ def run(
         started=lambda execution_id: given_secrets.record(workdir, execution_id),
     )
     _exit_for(execution)
+
+
+def _callable(reference: str, flag: str) -> Any:
+    """``module:attr`` -> the callable, importing *module* beside the TARGET or in the current folder."""
+    module_name, sep, attr = reference.partition(":")
+    if not sep or not module_name or not attr:
+        raise click.UsageError(f"{flag}={reference}: write MODULE:CALLABLE, e.g. hooks:notify")
+    import importlib
+
+    if str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise click.UsageError(
+            f"{flag}={reference}: cannot import {module_name}: {type(exc).__name__}: {exc}"
+        ) from None
+    found: Any = module
+    for part in attr.split("."):
+        found = getattr(found, part, None)
+    if not callable(found):
+        raise click.UsageError(f"{flag}={reference}: {module_name} has no callable {attr!r}")
+    return found
+
+
+def _named_secrets(local: Any) -> dict[str, str]:
+    """The ``LOCAL`` secrets as name -> value (values given only to be masked get a name of their own)."""
+    if local is None:
+        return {}
+    if isinstance(local.secrets, Mapping):
+        return dict(local.secrets)
+    return {f"LOCAL-secret-{i}": value for i, value in enumerate(local.secrets)}
 
 
 def _history_executor(workdir: Path) -> LocalExecutor:

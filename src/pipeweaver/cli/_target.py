@@ -64,6 +64,8 @@ class Loaded:
     path: Path | None = None
     pipeline_obj: Pipeline | None = None
     local_sources: Mapping[str, Path] = attrs.field(factory=dict)
+    #: The TARGET's ``LOCAL = LocalEmulation(...)``: its stand-ins for AWS in local runs.
+    local: Any = None
 
 
 def _is_template(data: Any) -> bool:
@@ -169,7 +171,38 @@ def _local_sources(module: Any, base: Path) -> dict[str, Path]:
     return {str(k): (base / Path(v)) if not Path(v).is_absolute() else Path(v) for k, v in value.items()}
 
 
-def _load_python_file(path: Path, attr: str | None, spec: str) -> tuple[Pipeline, dict[str, Path]]:
+#: A Python TARGET may give all its local stand-ins at once: ``LOCAL = LocalEmulation(functions=..., ...)``.
+LOCAL_ATTR = "LOCAL"
+
+
+def _local_emulation(module: Any, base: Path) -> Any:
+    """The module's ``LOCAL``, with relative source folders and buildspec files taken from *base*."""
+    value = getattr(module, LOCAL_ATTR, None)
+    if value is None:
+        return None
+    # Imported here: validating a file must not load the engine.
+    from ..execution import LocalEmulation
+
+    if not isinstance(value, LocalEmulation):
+        raise TargetError(
+            f"{LOCAL_ATTR} must be a pipeweaver.execution.LocalEmulation(sources=..., functions=..., buildspecs=..., "
+            f"handlers=...), not {type(value).__name__}"
+        )
+
+    def here(item: Any) -> Any:
+        if isinstance(item, Path | str) and "\n" not in str(item) and not Path(item).is_absolute():
+            candidate = base / Path(item)
+            return candidate if candidate.exists() else item
+        return item
+
+    return attrs.evolve(
+        value,
+        sources={k: here(v) for k, v in value.sources.items()},
+        buildspecs={k: here(v) for k, v in value.buildspecs.items()},
+    )
+
+
+def _load_python_file(path: Path, attr: str | None, spec: str) -> tuple[Pipeline, dict[str, Path], Any]:
     module_name = f"_pipeweaver_target_{uuid.uuid4().hex[:8]}"
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     if module_spec is None or module_spec.loader is None:
@@ -187,10 +220,11 @@ def _load_python_file(path: Path, attr: str | None, spec: str) -> tuple[Pipeline
     except Exception as exc:
         raise _user_code_error(f"importing {path}", exc) from None
     pipeline = _resolve_attr(module, attr, str(path) if attr is None else spec.rsplit(":", 1)[0])
-    return pipeline, _local_sources(module, path.resolve().parent)
+    base = path.resolve().parent
+    return pipeline, _local_sources(module, base), _local_emulation(module, base)
 
 
-def _load_module(name: str, attr: str | None, spec: str) -> tuple[Pipeline, dict[str, Path]]:
+def _load_module(name: str, attr: str | None, spec: str) -> tuple[Pipeline, dict[str, Path], Any]:
     if str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
     try:
@@ -205,7 +239,7 @@ def _load_module(name: str, attr: str | None, spec: str) -> tuple[Pipeline, dict
         raise TargetError(f"module {name}: {exc}") from None
     except Exception as exc:
         raise _user_code_error(f"importing module {name}", exc) from None
-    return _resolve_attr(module, attr, name), _local_sources(module, Path.cwd())
+    return _resolve_attr(module, attr, name), _local_sources(module, Path.cwd()), _local_emulation(module, Path.cwd())
 
 
 def load_target(spec: str) -> Loaded:
@@ -221,8 +255,8 @@ def load_target(spec: str) -> Loaded:
     if path.suffix == ".py":
         if not path.is_file():
             raise TargetError(f"{path}: no such file", usage=True)
-        pipeline, sources = _load_python_file(path, attr or None, spec)
-        return Loaded(kind="python", spec=spec, path=path, pipeline_obj=pipeline, local_sources=sources)
+        pipeline, sources, local = _load_python_file(path, attr or None, spec)
+        return Loaded(kind="python", spec=spec, path=path, pipeline_obj=pipeline, local_sources=sources, local=local)
     if path.suffix.lower() in (".json", ".yaml", ".yml", ".template", ".cfn"):
         data, text = read_structured(path)
         kind: Kind = "cloudformation" if _is_template(data) else "json"
@@ -234,8 +268,8 @@ def load_target(spec: str) -> Loaded:
             usage=True,
         )
     if sep and attr and all(part.isidentifier() for part in path_part.split(".")):
-        pipeline, sources = _load_module(path_part, attr, spec)
-        return Loaded(kind="python", spec=spec, pipeline_obj=pipeline, local_sources=sources)
+        pipeline, sources, local = _load_module(path_part, attr, spec)
+        return Loaded(kind="python", spec=spec, pipeline_obj=pipeline, local_sources=sources, local=local)
     raise TargetError(
         f"{spec!r}: no such file, and not a 'package.module:NAME' reference. "
         f"TARGET is path.py, path.py:NAME, package.module:NAME, an API JSON file or a CloudFormation template",

@@ -240,7 +240,9 @@ class LocalExecutor:
             if key in self.functions:
                 return self.functions[key]
         raise ActionFailed(
-            f"no local function {short!r}; pass LocalExecutor(functions={{{short!r}: my_callable}})",
+            f"no local function {short!r}; give one with --function {short}=module:callable (pipeweaver run), "
+            f"LOCAL = LocalEmulation(functions={{{short!r}: my_callable}}) in the pipeline file, or "
+            f"LocalExecutor(functions={{{short!r}: my_callable}})",
             failure_type=FailureType.CONFIGURATION_ERROR,
         )
 

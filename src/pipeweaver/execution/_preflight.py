@@ -141,10 +141,11 @@ def missing_message(missing: list[tuple[Stage, Action]]) -> str:
     lines = [f"{len(missing)} action(s) have no local handler; nothing was run:"]
     for stage, action in missing:
         t = action.action_type
+        key = f"{t.category.value}/{t.owner.value}/{t.provider}/{t.version}"
         lines.append(
-            f"  - {stage.name}/{action.name} ({t}): register one with "
-            f"LocalExecutor(handlers={{ActionType(category={t.category.value!r}, owner={t.owner.value!r}, "
-            f"provider={t.provider!r}, version={t.version!r}): my_handler}}) "
-            f"or handlers={{'{stage.name}/{action.name}': my_handler}}"
+            f"  - {stage.name}/{action.name} ({t}): give one with --handler {key}=module:callable "
+            f"(pipeweaver run), LOCAL = LocalEmulation(handlers={{{key!r}: my_handler}}) in the pipeline file, "
+            f"or LocalExecutor(handlers={{{key!r}: my_handler}}); "
+            f"'{stage.name}/{action.name}' as the key covers this action only"
         )
     return "\n".join(lines)
