@@ -13,6 +13,7 @@ from typing import Any
 from .._codec import to_codepipeline
 from .._masking import MASK, SECRET_CONFIGURATION_KEYS
 from .._model import Action, Expression, Pipeline, Stage
+from .._shapes import shape_limits
 from .._validate import lint
 from ..errors import ExecutionError, HandlerNotFoundError, ValidationError
 from ._base import ActionFailed
@@ -83,7 +84,8 @@ def preflight(
                     if provider not in rule_providers:
                         problems.append(
                             f"{stage.name} {kind} rule {rule.name}: no local handler for rule provider {provider}; "
-                            f"pass LocalExecutor(rules={{{provider!r}: my_rule}})"
+                            f"give one with LOCAL = LocalEmulation(rules={{{provider!r}: my_rule}}) in the pipeline "
+                            f"file, or LocalExecutor(rules={{{provider!r}: my_rule}})"
                         )
     if missing:
         raise HandlerNotFoundError(missing_message(missing))
@@ -92,13 +94,24 @@ def preflight(
     if unknown:
         problems.append(f"variables {unknown} are not declared by the pipeline (declared: {sorted(declared)})")
     values: dict[str, str] = {}
+    bounds = shape_limits("PipelineVariableValue")
+    low, high = int(bounds.get("min", 1)), int(bounds.get("max", 1000))
     for name, var in declared.items():
         if name in variables:
             values[name] = str(variables[name])
+            if not low <= len(values[name]) <= high:
+                # StartPipelineExecution refuses it with a ValidationException before anything runs.
+                problems.append(
+                    f"variable {name!r} is {len(values[name])} characters long; AWS takes {low}-{high} "
+                    f"(PipelineVariableValue), so StartPipelineExecution would refuse it"
+                )
         elif isinstance(var.default_value, str):
             values[name] = var.default_value
         else:
-            problems.append(f"variable {name!r} has no default value; pass variables={{{name!r}: '...'}}")
+            problems.append(
+                f"variable {name!r} has no default value; give one with --var {name}=VALUE (pipeweaver run) "
+                f"or variables={{{name!r}: '...'}}"
+            )
     if problems:
         raise ExecutionError("the pipeline cannot run locally:\n" + "\n".join(f"  - {p}" for p in problems))
     return values

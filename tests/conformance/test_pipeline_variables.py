@@ -1,0 +1,69 @@
+"""Pipeline variables given to an execution are bounded as StartPipelineExecution bounds them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import pipeweaver as pw
+from pipeweaver.errors import ExecutionError
+from pipeweaver.execution import LocalExecutor
+
+START = "https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PipelineVariable.html"
+
+
+def _pipeline() -> pw.Pipeline:
+    return pw.Pipeline(
+        name="p",
+        pipeline_type="V2",
+        role_arn="arn:aws:iam::123456789012:role/p",
+        artifact_store=pw.ArtifactStore(location="bucket"),
+        variables=[pw.Variable(name="Env", default_value="dev")],
+        stages=[
+            pw.Stage(
+                name="Source",
+                actions=[
+                    pw.Action(
+                        name="Source",
+                        action_type=pw.ActionType(category="Source", provider="S3"),
+                        configuration={"S3Bucket": "b", "S3ObjectKey": "k.zip", "PollForSourceChanges": "false"},
+                        outputs=[pw.Artifact("Src")],
+                    )
+                ],
+            ),
+            pw.Stage(
+                name="Check",
+                actions=[
+                    pw.Action(
+                        name="Say",
+                        action_type=pw.ActionType(category="Compute", provider="Commands"),
+                        commands=["echo #{variables.Env}"],
+                        inputs=[pw.Artifact("Src")],
+                    )
+                ],
+            ),
+        ],
+    )
+
+
+@pytest.mark.parametrize(("value", "length"), [("", 0), ("x" * 1001, 1001)])
+def test_a_variable_value_outside_1_to_1000_characters_is_refused_before_anything_runs(
+    tmp_path: Path, value: str, length: int
+) -> None:
+    """PipelineVariable (API reference, START): value is 1-1000 characters; StartPipelineExecution refuses others."""
+    (tmp_path / "src").mkdir()
+    x = LocalExecutor(tmp_path / "wd", sources={"Source": tmp_path / "src"})
+
+    with pytest.raises(ExecutionError) as raised:
+        x.run(_pipeline(), variables={"Env": value})
+
+    assert f"variable 'Env' is {length} characters long; AWS takes 1-1000 (PipelineVariableValue)" in str(raised.value)
+    assert [] == x.history()
+
+
+def test_a_value_of_1000_characters_runs(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    x = LocalExecutor(tmp_path / "wd", sources={"Source": tmp_path / "src"})
+
+    assert x.run(_pipeline(), variables={"Env": "y" * 1000}).succeeded
