@@ -19,6 +19,7 @@ import traceback
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -466,11 +467,19 @@ class Run:
     # conditions ----------------------------------------------------------------------------
 
     def _conditions(self, stage: Stage, kind: str, conditions: Iterable[Any], default: Result) -> Result | None:
-        """Evaluate conditions; return the result to apply when a rule fails, else ``None``."""
+        """Evaluate conditions; return the result to apply when a rule fails, else ``None``.
+
+        The rules of one condition are evaluated together, as on AWS: each runs (on a thread of
+        its own) and is recorded, and the condition fails when any of them did not succeed.
+        """
         now = self.clock.now()
         for condition in conditions:
-            for rule in condition.rules:
-                status, summary = run_rule(
+            rules = list(condition.rules)
+            first = len(self.rules) + 1
+
+            def evaluate(numbered: tuple[int, Any]) -> tuple[RuleOutcome, str]:
+                index, rule = numbered
+                return run_rule(
                     handler=self.engine.services.rule_handler(rule.rule_type.provider),
                     pipeline=self.pipeline,
                     stage=stage,
@@ -478,7 +487,7 @@ class Run:
                     rule=rule,
                     now=now,
                     execution_id=self.id,
-                    directory=self.run_dir / stage.name / f"rule-{len(self.rules) + 1}-{kind}-{rule.name}",
+                    directory=self.run_dir / stage.name / f"rule-{index}-{kind}-{rule.name}",
                     resolve=self.resolve,
                     artifact=lambda name: self.artifacts.get(name),
                     store=self.engine.store,
@@ -489,6 +498,14 @@ class Run:
                     timeout=self.engine.timeouts.get(f"{stage.name}/rule:{rule.name}"),
                     cancels=self.rule_cancels,
                 )
+
+            if len(rules) == 1:
+                outcomes = [evaluate((first, rules[0]))]
+            else:
+                with ThreadPoolExecutor(max_workers=len(rules), thread_name_prefix="pipeweaver-rule") as pool:
+                    outcomes = list(pool.map(evaluate, enumerate(rules, start=first)))
+            failed = False
+            for rule, (status, summary) in zip(rules, outcomes, strict=True):
                 record = RuleRecord(
                     stage=stage.name,
                     condition=kind,
@@ -500,9 +517,10 @@ class Run:
                 with self.lock:
                     self.rules.append(record)
                 self.ops.append(History.op_rule(self.id, record))
-                if status is not RuleOutcome.SUCCEEDED:
-                    self.flush()
-                    return condition.result or default
+                failed = failed or status is not RuleOutcome.SUCCEEDED
+            if failed:
+                self.flush()
+                return condition.result or default
         self.flush()
         return None
 

@@ -1,0 +1,81 @@
+"""Stage conditions as AWS documents them: the rules of a condition are evaluated together."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pipeweaver as pw
+from pipeweaver.execution import ExecutionStatus, LocalExecutor, RuleContext, StageStatus
+
+CONDITIONS = "https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-conditions.html"
+
+
+def _pipeline(rules: list[pw.Rule]) -> pw.Pipeline:
+    return pw.Pipeline(
+        name="p",
+        pipeline_type="V2",
+        role_arn="arn:aws:iam::123456789012:role/p",
+        artifact_store=pw.ArtifactStore(location="bucket"),
+        stages=[
+            pw.Stage(
+                name="Source",
+                actions=[
+                    pw.Action(
+                        name="Source",
+                        action_type=pw.ActionType(category="Source", provider="S3"),
+                        configuration={"S3Bucket": "b", "S3ObjectKey": "k.zip", "PollForSourceChanges": "false"},
+                        outputs=[pw.Artifact("Src")],
+                    )
+                ],
+            ),
+            pw.Stage(
+                name="Deploy",
+                actions=[
+                    pw.Action(
+                        name="Say",
+                        action_type=pw.ActionType(category="Compute", provider="Commands"),
+                        commands=["echo deployed"],
+                        inputs=[pw.Artifact("Src")],
+                    )
+                ],
+                before_entry=pw.BeforeEntryConditions(conditions=pw.Condition(result="FAIL", rules=rules)),
+            ),
+        ],
+    )
+
+
+def _rule(name: str) -> pw.Rule:
+    return pw.Rule(name=name, rule_type=pw.RuleType(provider="Commands"), commands=["true"])
+
+
+def test_every_rule_of_a_condition_is_evaluated_even_after_one_fails(tmp_path: Path) -> None:
+    """Stage conditions (CONDITIONS): a condition's rules are evaluated together; one failing rule fails it.
+
+    The first rule fails and the second passes: both are evaluated and recorded, and the
+    condition's result (FAIL) applies. Each rule waits until the other has started, which only
+    rules evaluated together can do.
+    """
+    started = threading.Barrier(2, timeout=10)
+
+    def verdict(passes: bool) -> object:
+        def rule(ctx: RuleContext) -> bool:
+            started.wait()
+            return passes
+
+        return rule
+
+    verdicts = {"Gate": verdict(False), "Audit": verdict(True)}
+    (tmp_path / "src").mkdir()
+    x = LocalExecutor(
+        tmp_path / "wd",
+        sources={"Source": tmp_path / "src"},
+        rules={"Commands": lambda ctx: verdicts[ctx.rule.name](ctx)},  # type: ignore[operator]
+    )
+
+    e = x.run(_pipeline([_rule("Gate"), _rule("Audit")]))
+
+    assert ExecutionStatus.FAILED == e.status
+    assert StageStatus.FAILED == e.stage("Deploy").status
+    assert [("Gate", "Failed"), ("Audit", "Succeeded")] == [(r.name, r.status) for r in e.rules]
+    assert not e.ran("Deploy", "Say")
