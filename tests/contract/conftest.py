@@ -111,7 +111,8 @@ class Backend(Protocol):
 
 
 def _acting(outcome: Outcome) -> ActionHandler:
-    succeed = fake(summary=outcome.summary, variables=outcome.variables)
+    # Exactly the scripted variables, as the scripted AWS side reports them (no stand-ins).
+    succeed = fake(summary=outcome.summary, variables=outcome.variables, documented_variables=False)
     fail = fake(fail=outcome.fail)
 
     def handler(context: ActionContext) -> ActionResult | None:
