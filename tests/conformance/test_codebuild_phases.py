@@ -16,6 +16,8 @@ import pipeweaver as pw
 from pipeweaver.execution import LocalExecutor
 from pipeweaver.execution._shell import Phase, ShellResult, run_phases
 
+from .conftest import SRC, source_then
+
 PHASES = "https://docs.aws.amazon.com/codebuild/latest/userguide/view-build-details-phases.html"
 BUILDSPEC = "https://docs.aws.amazon.com/codebuild/latest/userguide/build-spec-ref.html"
 VARIABLES = "https://docs.aws.amazon.com/codebuild/latest/userguide/build-env-ref-env-vars.html"
@@ -170,36 +172,13 @@ def test_a_long_or_multi_line_command_is_named_by_its_first_line(tmp_path: Path)
 
 
 def _codebuild_pipeline() -> pw.Pipeline:
-    src = pw.Artifact("Src")
-    return pw.Pipeline(
-        name="p",
-        role_arn="arn:aws:iam::123456789012:role/p",
-        artifact_store=pw.ArtifactStore(location="bucket"),
-        stages=[
-            pw.Stage(
-                name="Source",
-                actions=[
-                    pw.Action(
-                        name="Source",
-                        action_type=pw.ActionType(category="Source", provider="S3"),
-                        configuration={"S3Bucket": "b", "S3ObjectKey": "k.zip", "PollForSourceChanges": "false"},
-                        outputs=[src],
-                    )
-                ],
-            ),
-            pw.Stage(
-                name="Build",
-                actions=[
-                    pw.Action(
-                        name="Build",
-                        action_type=pw.ActionType(category="Build", provider="CodeBuild"),
-                        configuration={"ProjectName": "app"},
-                        inputs=[src],
-                    )
-                ],
-            ),
-        ],
+    build = pw.Action(
+        name="Build",
+        action_type=pw.ActionType(category="Build", provider="CodeBuild"),
+        configuration={"ProjectName": "app"},
+        inputs=[SRC],
     )
+    return source_then(pw.Stage(name="Build", actions=[build]))
 
 
 def test_a_failed_codebuild_action_names_the_phase_and_the_command(tmp_path: Path) -> None:

@@ -10,40 +10,22 @@ import pipeweaver as pw
 from pipeweaver.errors import ExecutionError
 from pipeweaver.execution import LocalExecutor
 
+from .conftest import SRC, source_then
+
 START = "https://docs.aws.amazon.com/codepipeline/latest/APIReference/API_PipelineVariable.html"
 
 
 def _pipeline() -> pw.Pipeline:
-    return pw.Pipeline(
-        name="p",
+    say = pw.Action(
+        name="Say",
+        action_type=pw.ActionType(category="Compute", provider="Commands"),
+        commands=["echo #{variables.Env}"],
+        inputs=[SRC],
+    )
+    return source_then(
+        pw.Stage(name="Check", actions=[say]),
         pipeline_type="V2",
-        role_arn="arn:aws:iam::123456789012:role/p",
-        artifact_store=pw.ArtifactStore(location="bucket"),
         variables=[pw.Variable(name="Env", default_value="dev")],
-        stages=[
-            pw.Stage(
-                name="Source",
-                actions=[
-                    pw.Action(
-                        name="Source",
-                        action_type=pw.ActionType(category="Source", provider="S3"),
-                        configuration={"S3Bucket": "b", "S3ObjectKey": "k.zip", "PollForSourceChanges": "false"},
-                        outputs=[pw.Artifact("Src")],
-                    )
-                ],
-            ),
-            pw.Stage(
-                name="Check",
-                actions=[
-                    pw.Action(
-                        name="Say",
-                        action_type=pw.ActionType(category="Compute", provider="Commands"),
-                        commands=["echo #{variables.Env}"],
-                        inputs=[pw.Artifact("Src")],
-                    )
-                ],
-            ),
-        ],
     )
 
 

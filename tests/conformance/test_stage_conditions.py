@@ -8,41 +8,20 @@ from pathlib import Path
 import pipeweaver as pw
 from pipeweaver.execution import ExecutionStatus, LocalExecutor, RuleContext, StageStatus
 
+from .conftest import SRC, source_then
+
 CONDITIONS = "https://docs.aws.amazon.com/codepipeline/latest/userguide/stage-conditions.html"
 
 
 def _pipeline(rules: list[pw.Rule]) -> pw.Pipeline:
-    return pw.Pipeline(
-        name="p",
-        pipeline_type="V2",
-        role_arn="arn:aws:iam::123456789012:role/p",
-        artifact_store=pw.ArtifactStore(location="bucket"),
-        stages=[
-            pw.Stage(
-                name="Source",
-                actions=[
-                    pw.Action(
-                        name="Source",
-                        action_type=pw.ActionType(category="Source", provider="S3"),
-                        configuration={"S3Bucket": "b", "S3ObjectKey": "k.zip", "PollForSourceChanges": "false"},
-                        outputs=[pw.Artifact("Src")],
-                    )
-                ],
-            ),
-            pw.Stage(
-                name="Deploy",
-                actions=[
-                    pw.Action(
-                        name="Say",
-                        action_type=pw.ActionType(category="Compute", provider="Commands"),
-                        commands=["echo deployed"],
-                        inputs=[pw.Artifact("Src")],
-                    )
-                ],
-                before_entry=pw.BeforeEntryConditions(conditions=pw.Condition(result="FAIL", rules=rules)),
-            ),
-        ],
+    say = pw.Action(
+        name="Say",
+        action_type=pw.ActionType(category="Compute", provider="Commands"),
+        commands=["echo deployed"],
+        inputs=[SRC],
     )
+    entry = pw.BeforeEntryConditions(conditions=pw.Condition(result="FAIL", rules=rules))
+    return source_then(pw.Stage(name="Deploy", actions=[say], before_entry=entry), pipeline_type="V2")
 
 
 def _rule(name: str) -> pw.Rule:

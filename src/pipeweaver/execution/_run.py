@@ -353,49 +353,10 @@ class Run:
                 attempt = self._next_attempt(stage.name)
                 now = self.clock.now()
                 if verdict is Result.SKIP:
-                    self._stage_record(
-                        StageRecord(
-                            name=stage.name, status=StageStatus.SKIPPED, attempt=attempt, started_at=now, ended_at=now
-                        ),
-                        index,
-                    )
-                    self.queued.append(
-                        StageFinished(
-                            execution_id=self.id,
-                            pipeline=self.name,
-                            at=now,
-                            stage=stage.name,
-                            status=StageStatus.SKIPPED,
-                            attempt=attempt,
-                        )
-                    )
-                    self.flush()
-                    return StageStatus.SKIPPED
+                    return self._settled_at_entry(stage, index, attempt, now, StageStatus.SKIPPED)
                 entry_error = f"beforeEntry condition of stage {stage.name} failed"
-                self._stage_record(
-                    StageRecord(
-                        name=stage.name,
-                        status=StageStatus.FAILED,
-                        attempt=attempt,
-                        started_at=now,
-                        ended_at=now,
-                        error=entry_error,
-                    ),
-                    index,
-                )
                 self.summary = entry_error
-                self.queued.append(
-                    StageFinished(
-                        execution_id=self.id,
-                        pipeline=self.name,
-                        at=now,
-                        stage=stage.name,
-                        status=StageStatus.FAILED,
-                        attempt=attempt,
-                    )
-                )
-                self.flush()
-                return StageStatus.FAILED
+                return self._settled_at_entry(stage, index, attempt, now, StageStatus.FAILED, entry_error)
         only: set[str] | None = None
         if retry_mode is RetryMode.FAILED_ACTIONS:
             only = self._not_succeeded(stage)
@@ -465,6 +426,28 @@ class Run:
             return not_succeeded(stage, self.latest)
 
     # conditions ----------------------------------------------------------------------------
+
+    def _settled_at_entry(
+        self,
+        stage: Stage,
+        index: int,
+        attempt: int,
+        now: datetime,
+        status: StageStatus,
+        error: str | None = None,
+    ) -> StageStatus:
+        """Record a stage that its beforeEntry conditions ended (skipped or failed) before it began."""
+        self._stage_record(
+            StageRecord(name=stage.name, status=status, attempt=attempt, started_at=now, ended_at=now, error=error),
+            index,
+        )
+        self.queued.append(
+            StageFinished(
+                execution_id=self.id, pipeline=self.name, at=now, stage=stage.name, status=status, attempt=attempt
+            )
+        )
+        self.flush()
+        return status
 
     def _conditions(self, stage: Stage, kind: str, conditions: Iterable[Any], default: Result) -> Result | None:
         """Evaluate conditions; return the result to apply when a rule fails, else ``None``.
