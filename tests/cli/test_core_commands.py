@@ -420,3 +420,25 @@ def test_sarif_message_reads_as_sentences(cli: Cli, tmp_path: Path) -> None:
         message, _, hint = text.partition(" Hint: ")
         assert message.endswith((".", "?", "!")), text
         assert hint.endswith((".", "?", "!")), text
+
+
+def test_validate_loads_neither_the_engine_nor_the_terminal_ui(tmp_path: Path) -> None:
+    """Cold start: `pipeweaver validate` imports only what validation needs (commands load lazily)."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "p.json"
+    target.write_text('{"name": "p"}')
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['pipeweaver', 'validate', sys.argv[1]]\n"
+        "try:\n"
+        "    runpy.run_module('pipeweaver', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "loaded = [m for m in ('pipeweaver.execution', 'pipeweaver.aws', 'rich', 'boto3', 'networkx') if m in sys.modules]\n"
+        "print('LOADED', loaded)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, str(target)], capture_output=True, text=True, timeout=60)
+
+    assert "LOADED []" in done.stdout, done.stdout + done.stderr

@@ -6,14 +6,9 @@ here registers them.
 
 from __future__ import annotations
 
-import importlib
-
 from ._app import main
 
-# Command modules, in help order. Each registers its subcommands on `main` when imported.
-_COMMAND_MODULES = ("_commands", "_run", "_aws", "_triggers")
-
-for _name in _COMMAND_MODULES:
-    importlib.import_module(f"{__name__}.{_name}")
+# The command modules (_commands, _run, _aws, _triggers) register their subcommands on `main`
+# when imported; `main` imports each only when one of its commands is used (see _app.COMMANDS).
 
 __all__ = ["main"]

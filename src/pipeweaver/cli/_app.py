@@ -21,7 +21,41 @@ from ._target import TargetError
 __all__ = ["main", "write_atomic"]
 
 
+#: Each command and the sibling module that defines it. A command's module is imported when the
+#: command is used (or listed by --help), so `pipeweaver validate` does not load the engine,
+#: the AWS layer or the terminal UI.
+COMMANDS: dict[str, str] = {
+    "validate": "_commands",
+    "synth": "_commands",
+    "graph": "_commands",
+    "import": "_commands",
+    "run": "_run",
+    "history": "_run",
+    "retry": "_run",
+    "approve": "_run",
+    "reject": "_run",
+    "deploy": "_aws",
+    "diff": "_aws",
+    "fetch": "_aws",
+    "worker": "_aws",
+    "triggers": "_triggers",
+    "watch": "_triggers",
+    "serve": "_triggers",
+}
+
+
 class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # In the order the table gives (related commands together), as help has always shown them.
+        return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            import importlib
+
+            importlib.import_module(f"{__package__}.{COMMANDS[cmd_name]}")
+        return self.commands.get(cmd_name)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
