@@ -190,7 +190,7 @@ def test_provider_strings_live_in_the_catalog() -> None:
     offenders = []
     for rel in (
         *(f"actions/{p.name}" for p in sorted((root / "actions").glob("*.py"))),
-        "_validate.py",
+        *(f"_validate/{p.name}" for p in sorted((root / "_validate").glob("*.py"))),
         "_triggers.py",
         "synth/_cloudformation.py",
         "synth/_events.py",
