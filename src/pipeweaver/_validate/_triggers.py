@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import _catalog
-from .._triggers import compile_glob
+from .._glob import compile_glob
 from ..errors import DefinitionError
 from ._context import _Action, _Context, _dict, _did_you_mean, _list, _str
 from ._registry import _UG, register, rule_info
