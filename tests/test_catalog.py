@@ -195,6 +195,7 @@ def test_provider_strings_live_in_the_catalog() -> None:
         "synth/_cloudformation.py",
         "synth/_events.py",
         "aws/_executor.py",
+        "aws/_handle.py",
         *(f"execution/_handlers/{p.name}" for p in sorted((root / "execution" / "_handlers").glob("*.py"))),
         "execution/_watch.py",
     ):
