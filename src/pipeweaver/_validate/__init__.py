@@ -10,9 +10,10 @@ Rule sources: reference/codepipeline.md §1-§3 and §6, which cite the AWS page
 page is in :data:`RULES` (and in the generated ``docs/rules.md``).
 
 Each area module (``_pipeline``, ``_regions``, ``_actions``, ``_variables``, ``_triggers``,
-``_conditions``) registers the rules it reports beside its checks; ``_lint`` holds the entry
-points and the rules reported outside the groups (shape, template level); ``_context`` the
-declaration indexed once, which every group reads.
+``_conditions``) documents the rules a check reports on the check itself, with
+``@reports(rule_info(...), ...)`` from ``_registry``; ``_lint`` holds the entry points and the
+rules reported outside the groups (shape, template level); ``_context`` the declaration
+indexed once, which every group reads.
 """
 
 from __future__ import annotations

@@ -13,10 +13,13 @@ from .. import _catalog
 from .._loader import load_json
 from .._shapes import join_key
 from ._context import _Action, _Context, _dict, _did_you_mean, _earlier, _is_literal, _list, _near
-from ._registry import _UG, register, rule_info
+from ._registry import _UG, reports, rule_info
 
-#: The rules this module reports (actions and artifacts), documented beside their checks.
-register(
+# ---------------------------------------------------------------------------------------------
+# actions (A1-A18)
+
+
+@reports(
     rule_info(
         "PW201",
         "error",
@@ -24,120 +27,6 @@ register(
         "A1: action names are unique within a stage.",
         '{"actions": [{"name": "Build"}, {"name": "Build"}]}',
         _UG + "action-requirements.html",
-    ),
-    rule_info(
-        "PW202",
-        "error",
-        "Unknown AWS action type",
-        "A2: AWS rejects an actionTypeId that does not exist (provider, category and version together).",
-        '{"category": "Build", "owner": "AWS", "provider": "CodeBiuld", "version": "1"}',
-        _UG + "actions-valid-providers.html",
-    ),
-    rule_info(
-        "PW205",
-        "error",
-        "Wrong number of input artifacts",
-        "A3: each action type takes a fixed range of input artifacts.",
-        "a CodeBuild action with no inputArtifacts",
-        _UG + "reference-action-artifacts.html",
-    ),
-    rule_info(
-        "PW206",
-        "error",
-        "Wrong number of output artifacts",
-        "A3/A17: each action type produces a fixed range of output artifacts.",
-        "a Manual approval with an outputArtifacts entry",
-        _UG + "reference-action-artifacts.html",
-    ),
-    rule_info(
-        "PW207",
-        "error",
-        "Duplicate output artifact name",
-        "A4: output artifact names are unique across the whole pipeline.",
-        'two actions with outputArtifacts [{"name": "Out"}]',
-        _UG + "welcome-introducing-artifacts.html",
-    ),
-    rule_info(
-        "PW208",
-        "error",
-        "Input artifact not produced by any action",
-        "A5: every input artifact is the output of an earlier action.",
-        'inputArtifacts [{"name": "SourceOut"}] with no action producing SourceOut',
-        _UG + "welcome-introducing-artifacts.html",
-    ),
-    rule_info(
-        "PW209",
-        "error",
-        "Input artifact produced too late",
-        "A5: the producer must run strictly before: an earlier stage, or a lower runOrder in the same stage.",
-        "Build (runOrder 1) reads an artifact that Package (runOrder 1, same stage) writes",
-        _UG + "action-requirements.html",
-    ),
-    rule_info(
-        "PW210",
-        "error",
-        "Required configuration key missing",
-        "A7: each provider has required settings.",
-        '{"provider": "CodeDeploy", "configuration": {}}',
-        _UG + "action-requirements.html",
-    ),
-    rule_info(
-        "PW211",
-        "error",
-        "Conditionally required configuration key missing",
-        "A7: some settings become required in a mode (ChangeSetName for change-set modes, ...).",
-        '{"provider": "CloudFormation", "configuration": {"ActionMode": "CHANGE_SET_REPLACE", ...}}',
-        _UG + "action-reference-CloudFormation.html",
-    ),
-    rule_info(
-        "PW212",
-        "error",
-        "Unknown configuration key",
-        "A8: AWS rejects configuration keys its action types do not define.",
-        '{"provider": "CodeBuild", "configuration": {"ProjectNmae": "x"}}',
-        _UG + "action-requirements.html",
-    ),
-    rule_info(
-        "PW213",
-        "error",
-        "Configuration value not allowed",
-        "A7: some settings take one of a few values (booleans as 'true'/'false', modes, types).",
-        '{"configuration": {"ActionMode": "CREATE"}}',
-        _UG + "action-requirements.html",
-    ),
-    rule_info(
-        "PW214",
-        "error",
-        "Compute-only field on another action",
-        "A10: commands, outputArtifacts[].files and outputVariables only on Compute actions; "
-        "environmentVariables only on Commands and EKS actions.",
-        '{"actionTypeId": {"category": "Build", ...}, "commands": ["make"]}',
-        _UG + "action-reference-Commands.html",
-    ),
-    rule_info(
-        "PW215",
-        "error",
-        "Commands action without commands",
-        "A10: the Commands action must have a non-empty commands list.",
-        '{"actionTypeId": {"category": "Compute", "provider": "Commands", ...}}',
-        _UG + "action-reference-Commands.html",
-    ),
-    rule_info(
-        "PW221",
-        "error",
-        "Configuration names an artifact that is not an input",
-        "A16: TemplatePath, PrimarySource, TaskDefinitionTemplateArtifact, ... must name one of the "
-        "action's input artifacts.",
-        '{"inputArtifacts": [{"name": "Build"}], "configuration": {"TemplatePath": "Src::t.yaml"}}',
-        _UG + "action-reference-CloudFormation.html",
-    ),
-    rule_info(
-        "PW222",
-        "error",
-        "Configuration value is not valid JSON",
-        "Settings such as CodeBuild EnvironmentVariables or CloudFormation ParameterOverrides are JSON text.",
-        '{"configuration": {"EnvironmentVariables": "[{name: X}]"}}',
-        _UG + "action-reference-CodeBuild.html",
     ),
     rule_info(
         "PW702",
@@ -149,23 +38,6 @@ register(
         _UG + "PollForSourceChanges-defaults.html",
     ),
     rule_info(
-        "PW706",
-        "warning",
-        "ThirdParty action type not in the catalog",
-        "AWS lists the partner action types it offers; this one is not among the documented ones "
-        "(it may have been retired).",
-        '{"owner": "ThirdParty", "provider": "Runscope"}',
-        _UG + "actions-valid-providers.html",
-    ),
-    rule_info(
-        "PW707",
-        "warning",
-        "Unknown configuration key on a partner action",
-        "The key is not documented for this ThirdParty/Custom action type.",
-        '{"owner": "ThirdParty", "provider": "GitHub", "configuration": {"Token": "..."}}',
-        _UG + "actions-valid-providers.html",
-    ),
-    rule_info(
         "PW708",
         "warning",
         "timeoutInMinutes on an action other than a manual approval",
@@ -174,12 +46,6 @@ register(
         _UG + "limits.html",
     ),
 )
-
-
-# ---------------------------------------------------------------------------------------------
-# actions (A1-A18)
-
-
 def _action_rules(ctx: _Context) -> None:
     names_in_stage: dict[tuple[int, str], int] = {}
     for a in ctx.actions:
@@ -225,6 +91,25 @@ def _action_rules(ctx: _Context) -> None:
             )
 
 
+@reports(
+    rule_info(
+        "PW202",
+        "error",
+        "Unknown AWS action type",
+        "A2: AWS rejects an actionTypeId that does not exist (provider, category and version together).",
+        '{"category": "Build", "owner": "AWS", "provider": "CodeBiuld", "version": "1"}',
+        _UG + "actions-valid-providers.html",
+    ),
+    rule_info(
+        "PW706",
+        "warning",
+        "ThirdParty action type not in the catalog",
+        "AWS lists the partner action types it offers; this one is not among the documented ones "
+        "(it may have been retired).",
+        '{"owner": "ThirdParty", "provider": "Runscope"}',
+        _UG + "actions-valid-providers.html",
+    ),
+)
 def _action_type(ctx: _Context, a: _Action) -> None:
     if a.spec is not None or not (a.category and a.owner and a.provider):
         if a.spec is not None and a.owner == "AWS" and a.version not in (None, "1"):
@@ -280,6 +165,24 @@ def _action_type(ctx: _Context, a: _Action) -> None:
         )
 
 
+@reports(
+    rule_info(
+        "PW205",
+        "error",
+        "Wrong number of input artifacts",
+        "A3: each action type takes a fixed range of input artifacts.",
+        "a CodeBuild action with no inputArtifacts",
+        _UG + "reference-action-artifacts.html",
+    ),
+    rule_info(
+        "PW206",
+        "error",
+        "Wrong number of output artifacts",
+        "A3/A17: each action type produces a fixed range of output artifacts.",
+        "a Manual approval with an outputArtifacts entry",
+        _UG + "reference-action-artifacts.html",
+    ),
+)
 def _counts(ctx: _Context, a: _Action, inputs: tuple[int, int], outputs: tuple[int, int]) -> None:
     # Both counts within bounds: nothing to report.
     get = a.data.get
@@ -315,6 +218,65 @@ def _counts(ctx: _Context, a: _Action, inputs: tuple[int, int], outputs: tuple[i
             )
 
 
+@reports(
+    rule_info(
+        "PW210",
+        "error",
+        "Required configuration key missing",
+        "A7: each provider has required settings.",
+        '{"provider": "CodeDeploy", "configuration": {}}',
+        _UG + "action-requirements.html",
+    ),
+    rule_info(
+        "PW211",
+        "error",
+        "Conditionally required configuration key missing",
+        "A7: some settings become required in a mode (ChangeSetName for change-set modes, ...).",
+        '{"provider": "CloudFormation", "configuration": {"ActionMode": "CHANGE_SET_REPLACE", ...}}',
+        _UG + "action-reference-CloudFormation.html",
+    ),
+    rule_info(
+        "PW212",
+        "error",
+        "Unknown configuration key",
+        "A8: AWS rejects configuration keys its action types do not define.",
+        '{"provider": "CodeBuild", "configuration": {"ProjectNmae": "x"}}',
+        _UG + "action-requirements.html",
+    ),
+    rule_info(
+        "PW213",
+        "error",
+        "Configuration value not allowed",
+        "A7: some settings take one of a few values (booleans as 'true'/'false', modes, types).",
+        '{"configuration": {"ActionMode": "CREATE"}}',
+        _UG + "action-requirements.html",
+    ),
+    rule_info(
+        "PW221",
+        "error",
+        "Configuration names an artifact that is not an input",
+        "A16: TemplatePath, PrimarySource, TaskDefinitionTemplateArtifact, ... must name one of the "
+        "action's input artifacts.",
+        '{"inputArtifacts": [{"name": "Build"}], "configuration": {"TemplatePath": "Src::t.yaml"}}',
+        _UG + "action-reference-CloudFormation.html",
+    ),
+    rule_info(
+        "PW222",
+        "error",
+        "Configuration value is not valid JSON",
+        "Settings such as CodeBuild EnvironmentVariables or CloudFormation ParameterOverrides are JSON text.",
+        '{"configuration": {"EnvironmentVariables": "[{name: X}]"}}',
+        _UG + "action-reference-CodeBuild.html",
+    ),
+    rule_info(
+        "PW707",
+        "warning",
+        "Unknown configuration key on a partner action",
+        "The key is not documented for this ThirdParty/Custom action type.",
+        '{"owner": "ThirdParty", "provider": "GitHub", "configuration": {"Token": "..."}}',
+        _UG + "actions-valid-providers.html",
+    ),
+)
 def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> None:
     cpath = a.path + ".configuration"
     config = a.config
@@ -492,6 +454,25 @@ def _missing_input_hint(ctx: _Context, a: _Action, artifact: str, input_names: l
     return _did_you_mean(artifact, input_names, f"add {artifact!r} to inputArtifacts")
 
 
+@reports(
+    rule_info(
+        "PW214",
+        "error",
+        "Compute-only field on another action",
+        "A10: commands, outputArtifacts[].files and outputVariables only on Compute actions; "
+        "environmentVariables only on Commands and EKS actions.",
+        '{"actionTypeId": {"category": "Build", ...}, "commands": ["make"]}',
+        _UG + "action-reference-Commands.html",
+    ),
+    rule_info(
+        "PW215",
+        "error",
+        "Commands action without commands",
+        "A10: the Commands action must have a non-empty commands list.",
+        '{"actionTypeId": {"category": "Compute", "provider": "Commands", ...}}',
+        _UG + "action-reference-Commands.html",
+    ),
+)
 def _compute_fields(ctx: _Context, a: _Action) -> None:
     if a.category is None:
         return
@@ -556,6 +537,16 @@ def _compute_fields(ctx: _Context, a: _Action) -> None:
 # artifacts (A4, A5)
 
 
+@reports(
+    rule_info(
+        "PW207",
+        "error",
+        "Duplicate output artifact name",
+        "A4: output artifact names are unique across the whole pipeline.",
+        'two actions with outputArtifacts [{"name": "Out"}]',
+        _UG + "welcome-introducing-artifacts.html",
+    ),
+)
 def _artifact_rules(ctx: _Context) -> None:
     names = list(ctx.producers)
     for a in ctx.actions:
@@ -576,6 +567,24 @@ def _artifact_rules(ctx: _Context) -> None:
                 _consume(ctx, name, f"{a.path}.inputArtifacts[{ii}].name", a.stage, a.run_order, a.label, names)
 
 
+@reports(
+    rule_info(
+        "PW208",
+        "error",
+        "Input artifact not produced by any action",
+        "A5: every input artifact is the output of an earlier action.",
+        'inputArtifacts [{"name": "SourceOut"}] with no action producing SourceOut',
+        _UG + "welcome-introducing-artifacts.html",
+    ),
+    rule_info(
+        "PW209",
+        "error",
+        "Input artifact produced too late",
+        "A5: the producer must run strictly before: an earlier stage, or a lower runOrder in the same stage.",
+        "Build (runOrder 1) reads an artifact that Package (runOrder 1, same stage) writes",
+        _UG + "action-requirements.html",
+    ),
+)
 def _consume(ctx: _Context, name: str, path: str, stage: int, run_order: int, who: str, names: Sequence[str]) -> None:
     found = ctx.producers.get(name)
     if found is None:

@@ -13,93 +13,9 @@ from .. import _catalog
 from .._shapes import join_key
 from ._actions import _consume
 from ._context import _Context, _dict, _did_you_mean, _is_literal, _list, _str
-from ._registry import _UG, register, rule_info
+from ._registry import _UG, reports, rule_info
 from ._variables import _references
 
-#: The rules this module reports (stage conditions), documented beside their checks.
-register(
-    rule_info(
-        "PW501",
-        "error",
-        "Result not allowed for this condition",
-        "beforeEntry: FAIL or SKIP; onSuccess: ROLLBACK or FAIL; onFailure: ROLLBACK (or RETRY without conditions).",
-        '"beforeEntry": {"conditions": [{"result": "ROLLBACK", ...}]}',
-        _UG + "stage-conditions.html",
-    ),
-    rule_info(
-        "PW502",
-        "error",
-        "Rollback in a PARALLEL pipeline",
-        "P12: PARALLEL execution mode does not support rollback.",
-        '{"executionMode": "PARALLEL", ... "onFailure": {"result": "ROLLBACK"}}',
-        _UG + "execution-modes.html",
-    ),
-    rule_info(
-        "PW503",
-        "error",
-        "Automatic retry together with onFailure conditions",
-        "P13: onFailure result RETRY cannot be combined with onFailure conditions.",
-        '"onFailure": {"result": "RETRY", "conditions": [...]}',
-        _UG + "stage-retry.html",
-    ),
-    rule_info(
-        "PW504",
-        "error",
-        "SKIP with a rule that cannot skip",
-        "P14: a beforeEntry SKIP condition may only use LambdaInvoke or VariableCheck rules.",
-        '"beforeEntry": {"conditions": [{"result": "SKIP", "rules": [{"ruleTypeId": {"provider": '
-        '"CloudWatchAlarm"}}]}]}',
-        _UG + "stage-conditions.html",
-    ),
-    rule_info(
-        "PW505",
-        "error",
-        "Condition without rules",
-        "P15: each condition has 1-5 rules.",
-        '"onSuccess": {"conditions": [{"result": "FAIL"}]}',
-        _UG + "stage-conditions.html",
-    ),
-    rule_info(
-        "PW506",
-        "error",
-        "Rollback on the first stage",
-        "The source stage cannot be rolled back.",
-        'stages[0]: {"onFailure": {"result": "ROLLBACK"}}',
-        _UG + "stage-rollback.html",
-    ),
-    rule_info(
-        "PW508",
-        "error",
-        "Unknown rule type",
-        "Rule providers are CloudWatchAlarm, DeploymentWindow, LambdaInvoke, VariableCheck, Commands, CodeBuild.",
-        '"ruleTypeId": {"category": "Rule", "provider": "VariableChek"}',
-        _UG + "rule-reference.html",
-    ),
-    rule_info(
-        "PW509",
-        "error",
-        "Rule configuration key missing",
-        "Each rule type has required settings.",
-        '{"ruleTypeId": {"provider": "CloudWatchAlarm"}, "configuration": {}}',
-        _UG + "rule-reference.html",
-    ),
-    rule_info(
-        "PW510",
-        "error",
-        "Unknown rule configuration key",
-        "Rule types accept only their documented settings.",
-        '{"ruleTypeId": {"provider": "DeploymentWindow"}, "configuration": {"Cron": "...", "Zone": "UTC"}}',
-        _UG + "rule-reference.html",
-    ),
-    rule_info(
-        "PW511",
-        "error",
-        "Rule commands misused",
-        "The Commands rule needs commands; other rule types take none.",
-        '{"ruleTypeId": {"provider": "Commands"}}',
-        _UG + "rule-reference-Commands.html",
-    ),
-)
 #: A position a consumer cannot see past: (stage index, runOrder); producers must be strictly lower.
 _AFTER_STAGE: Final = 10**6
 
@@ -114,6 +30,32 @@ _ALLOWED_RESULTS: Final = {
 }
 
 
+@reports(
+    rule_info(
+        "PW501",
+        "error",
+        "Result not allowed for this condition",
+        "beforeEntry: FAIL or SKIP; onSuccess: ROLLBACK or FAIL; onFailure: ROLLBACK (or RETRY without conditions).",
+        '"beforeEntry": {"conditions": [{"result": "ROLLBACK", ...}]}',
+        _UG + "stage-conditions.html",
+    ),
+    rule_info(
+        "PW503",
+        "error",
+        "Automatic retry together with onFailure conditions",
+        "P13: onFailure result RETRY cannot be combined with onFailure conditions.",
+        '"onFailure": {"result": "RETRY", "conditions": [...]}',
+        _UG + "stage-retry.html",
+    ),
+    rule_info(
+        "PW505",
+        "error",
+        "Condition without rules",
+        "P15: each condition has 1-5 rules.",
+        '"onSuccess": {"conditions": [{"result": "FAIL"}]}',
+        _UG + "stage-conditions.html",
+    ),
+)
 def _condition_rules(ctx: _Context) -> None:
     parallel = ctx.decl.get("executionMode") == "PARALLEL"
     names = list(ctx.producers)
@@ -169,6 +111,24 @@ def _condition_rules(ctx: _Context) -> None:
                     _rule(ctx, _dict(rule), f"{cpath}.rules[{ri}]", kind, result, position, names)
 
 
+@reports(
+    rule_info(
+        "PW502",
+        "error",
+        "Rollback in a PARALLEL pipeline",
+        "P12: PARALLEL execution mode does not support rollback.",
+        '{"executionMode": "PARALLEL", ... "onFailure": {"result": "ROLLBACK"}}',
+        _UG + "execution-modes.html",
+    ),
+    rule_info(
+        "PW506",
+        "error",
+        "Rollback on the first stage",
+        "The source stage cannot be rolled back.",
+        'stages[0]: {"onFailure": {"result": "ROLLBACK"}}',
+        _UG + "stage-rollback.html",
+    ),
+)
 def _rollback(ctx: _Context, path: str, stage: int, parallel: bool) -> None:
     if parallel:
         ctx.add(
@@ -181,6 +141,49 @@ def _rollback(ctx: _Context, path: str, stage: int, parallel: bool) -> None:
         ctx.add("PW506", path, "the first (source) stage cannot be rolled back", "remove the rollback")
 
 
+@reports(
+    rule_info(
+        "PW504",
+        "error",
+        "SKIP with a rule that cannot skip",
+        "P14: a beforeEntry SKIP condition may only use LambdaInvoke or VariableCheck rules.",
+        '"beforeEntry": {"conditions": [{"result": "SKIP", "rules": [{"ruleTypeId": {"provider": '
+        '"CloudWatchAlarm"}}]}]}',
+        _UG + "stage-conditions.html",
+    ),
+    rule_info(
+        "PW508",
+        "error",
+        "Unknown rule type",
+        "Rule providers are CloudWatchAlarm, DeploymentWindow, LambdaInvoke, VariableCheck, Commands, CodeBuild.",
+        '"ruleTypeId": {"category": "Rule", "provider": "VariableChek"}',
+        _UG + "rule-reference.html",
+    ),
+    rule_info(
+        "PW509",
+        "error",
+        "Rule configuration key missing",
+        "Each rule type has required settings.",
+        '{"ruleTypeId": {"provider": "CloudWatchAlarm"}, "configuration": {}}',
+        _UG + "rule-reference.html",
+    ),
+    rule_info(
+        "PW510",
+        "error",
+        "Unknown rule configuration key",
+        "Rule types accept only their documented settings.",
+        '{"ruleTypeId": {"provider": "DeploymentWindow"}, "configuration": {"Cron": "...", "Zone": "UTC"}}',
+        _UG + "rule-reference.html",
+    ),
+    rule_info(
+        "PW511",
+        "error",
+        "Rule commands misused",
+        "The Commands rule needs commands; other rule types take none.",
+        '{"ruleTypeId": {"provider": "Commands"}}',
+        _UG + "rule-reference-Commands.html",
+    ),
+)
 def _rule(
     ctx: _Context,
     rule: Mapping[str, Any],

@@ -22,139 +22,9 @@ from ._conditions import _condition_rules
 from ._context import _Context, _dict, _index, _list, _str, _Target
 from ._pipeline import _check_beside, _pipeline_rules, _v2_rules
 from ._regions import _account_rules, _key_regions, _region_rules
-from ._registry import _CFN, register, rule_info
+from ._registry import _CFN, reports, rule_info
 from ._triggers import _trigger_rules
 from ._variables import _namespace_rules, _variable_rules
-
-#: The rules this module reports (shape and template level), documented beside their checks.
-register(
-    rule_info("PW000", "error", "Input is not JSON", "The file could not be parsed.", "{name: x}", "JSON"),
-    rule_info(
-        "PW001",
-        "error",
-        "Unknown field",
-        "The API rejects fields it does not define (often a typo or a CloudFormation-cased key).",
-        '{"stages": [{"name": "S", "Actions": []}]}',
-        "botocore service model",
-    ),
-    rule_info(
-        "PW002",
-        "error",
-        "Required field missing",
-        "The API model marks the field required.",
-        '{"name": "p", "stages": []}  # no roleArn',
-        "botocore service model",
-    ),
-    rule_info(
-        "PW003",
-        "error",
-        "Wrong type",
-        "Each field has one JSON type (a map is not a list, a number is not a string).",
-        '{"artifactStores": [{"region": "us-east-1"}]}',
-        "botocore service model",
-    ),
-    rule_info(
-        "PW004",
-        "error",
-        "Nested too deeply",
-        "No declaration is this deep; the input is not a pipeline.",
-        "[[[[...]]]]",
-        "pipeweaver",
-    ),
-    rule_info(
-        "PW010",
-        "error",
-        "Value breaks the field's pattern",
-        "Names, ARNs and identifiers have fixed character sets.",
-        '{"name": "my pipeline"}',
-        "botocore service model",
-    ),
-    rule_info(
-        "PW011",
-        "error",
-        "Value too short or too long",
-        "Strings have length limits (configuration values 1-1000, names 1-100, ...).",
-        '{"configuration": {"ProjectName": ""}}',
-        "botocore service model",
-    ),
-    rule_info(
-        "PW012",
-        "error",
-        "Value not in the allowed set",
-        "Enumerated fields accept only AWS's exact strings.",
-        '{"executionMode": "queued"}',
-        "botocore service model",
-    ),
-    rule_info(
-        "PW013",
-        "error",
-        "Too few or too many items",
-        "Lists and maps have item limits (commands 1-50, rules 1-5, ...).",
-        '{"outputVariables": []}',
-        "botocore service model",
-    ),
-    rule_info(
-        "PW014",
-        "error",
-        "Number out of range",
-        "runOrder is 1-999, timeoutInMinutes 5-86400.",
-        '{"runOrder": 1000}',
-        "botocore service model",
-    ),
-    rule_info(
-        "PW099",
-        "error",
-        "Internal validator error",
-        "A rule crashed on this input; the other rules still ran. Please report it.",
-        "(none)",
-        "pipeweaver",
-    ),
-    rule_info(
-        "PW801",
-        "error",
-        "Reference to something the template does not declare",
-        "CloudFormation refuses a template whose Ref, Fn::Sub variable, Fn::GetAtt or Fn::FindInMap names "
-        "no parameter, resource, pseudo parameter or mapping.",
-        "RoleArn: !GetAtt PipelineRol.Arn  # the resource is PipelineRole",
-        _CFN + "intrinsic-function-reference.html",
-    ),
-    rule_info(
-        "PW802",
-        "error",
-        "Undeclared condition",
-        "Fn::If and a resource's Condition must name a condition of the template's Conditions section.",
-        "!If [IsProdd, a, b]  # Conditions declares IsProd",
-        _CFN + "conditions-section-structure.html",
-    ),
-    rule_info(
-        "PW803",
-        "error",
-        "Intrinsic function with the wrong arguments",
-        "Each intrinsic function takes a fixed form (Fn::If three items, Fn::Sub a string or [string, map], "
-        "Fn::Join [delimiter, list], ...); CloudFormation refuses any other.",
-        '!Sub ["${Env}-app"]  # the variable map is missing',
-        _CFN + "intrinsic-function-reference.html",
-    ),
-    rule_info(
-        "PW804",
-        "error",
-        "Unknown attribute for Fn::GetAtt",
-        "The resource type does not return that attribute (checked for the types pipeline templates use "
-        "around a pipeline: IAM roles, KMS keys, S3 buckets, SNS topics, CodeBuild projects, connections).",
-        "!GetAtt PipelineRole.RoleArn  # a role returns Arn and RoleId",
-        _CFN + "aws-resource-iam-role.html",
-    ),
-    rule_info(
-        "PW805",
-        "warning",
-        "YAML alias or merge key",
-        "CloudFormation refuses YAML aliases and merge keys in a template given to it directly; "
-        "`aws cloudformation package` and SAM expand them first.",
-        "ActionTypeId: {<<: *source, Category: Build}",
-        _CFN + "template-formats.html",
-    ),
-)
-
 
 # ---------------------------------------------------------------------------------------------
 # entry points
@@ -236,6 +106,81 @@ def _api_intrinsics(declaration: Any) -> list[Issue]:
 _MAX_WALK: Final = 64
 
 
+@reports(
+    rule_info("PW000", "error", "Input is not JSON", "The file could not be parsed.", "{name: x}", "JSON"),
+    rule_info(
+        "PW001",
+        "error",
+        "Unknown field",
+        "The API rejects fields it does not define (often a typo or a CloudFormation-cased key).",
+        '{"stages": [{"name": "S", "Actions": []}]}',
+        "botocore service model",
+    ),
+    rule_info(
+        "PW002",
+        "error",
+        "Required field missing",
+        "The API model marks the field required.",
+        '{"name": "p", "stages": []}  # no roleArn',
+        "botocore service model",
+    ),
+    rule_info(
+        "PW003",
+        "error",
+        "Wrong type",
+        "Each field has one JSON type (a map is not a list, a number is not a string).",
+        '{"artifactStores": [{"region": "us-east-1"}]}',
+        "botocore service model",
+    ),
+    rule_info(
+        "PW004",
+        "error",
+        "Nested too deeply",
+        "No declaration is this deep; the input is not a pipeline.",
+        "[[[[...]]]]",
+        "pipeweaver",
+    ),
+    rule_info(
+        "PW010",
+        "error",
+        "Value breaks the field's pattern",
+        "Names, ARNs and identifiers have fixed character sets.",
+        '{"name": "my pipeline"}',
+        "botocore service model",
+    ),
+    rule_info(
+        "PW011",
+        "error",
+        "Value too short or too long",
+        "Strings have length limits (configuration values 1-1000, names 1-100, ...).",
+        '{"configuration": {"ProjectName": ""}}',
+        "botocore service model",
+    ),
+    rule_info(
+        "PW012",
+        "error",
+        "Value not in the allowed set",
+        "Enumerated fields accept only AWS's exact strings.",
+        '{"executionMode": "queued"}',
+        "botocore service model",
+    ),
+    rule_info(
+        "PW013",
+        "error",
+        "Too few or too many items",
+        "Lists and maps have item limits (commands 1-50, rules 1-5, ...).",
+        '{"outputVariables": []}',
+        "botocore service model",
+    ),
+    rule_info(
+        "PW014",
+        "error",
+        "Number out of range",
+        "runOrder is 1-999, timeoutInMinutes 5-86400.",
+        '{"runOrder": 1000}',
+        "botocore service model",
+    ),
+)
 def lint(target: Pipeline | Mapping[str, Any] | Any, *, region: str | None = None) -> list[Issue]:
     """
     Return every problem in *target*: a :class:`~pipeweaver.Pipeline` or raw API JSON.
@@ -282,6 +227,52 @@ def lint(target: Pipeline | Mapping[str, Any] | Any, *, region: str | None = Non
     return [*found.issues, *issues]
 
 
+@reports(
+    rule_info(
+        "PW801",
+        "error",
+        "Reference to something the template does not declare",
+        "CloudFormation refuses a template whose Ref, Fn::Sub variable, Fn::GetAtt or Fn::FindInMap names "
+        "no parameter, resource, pseudo parameter or mapping.",
+        "RoleArn: !GetAtt PipelineRol.Arn  # the resource is PipelineRole",
+        _CFN + "intrinsic-function-reference.html",
+    ),
+    rule_info(
+        "PW802",
+        "error",
+        "Undeclared condition",
+        "Fn::If and a resource's Condition must name a condition of the template's Conditions section.",
+        "!If [IsProdd, a, b]  # Conditions declares IsProd",
+        _CFN + "conditions-section-structure.html",
+    ),
+    rule_info(
+        "PW803",
+        "error",
+        "Intrinsic function with the wrong arguments",
+        "Each intrinsic function takes a fixed form (Fn::If three items, Fn::Sub a string or [string, map], "
+        "Fn::Join [delimiter, list], ...); CloudFormation refuses any other.",
+        '!Sub ["${Env}-app"]  # the variable map is missing',
+        _CFN + "intrinsic-function-reference.html",
+    ),
+    rule_info(
+        "PW804",
+        "error",
+        "Unknown attribute for Fn::GetAtt",
+        "The resource type does not return that attribute (checked for the types pipeline templates use "
+        "around a pipeline: IAM roles, KMS keys, S3 buckets, SNS topics, CodeBuild projects, connections).",
+        "!GetAtt PipelineRole.RoleArn  # a role returns Arn and RoleId",
+        _CFN + "aws-resource-iam-role.html",
+    ),
+    rule_info(
+        "PW805",
+        "warning",
+        "YAML alias or merge key",
+        "CloudFormation refuses YAML aliases and merge keys in a template given to it directly; "
+        "`aws cloudformation package` and SAM expand them first.",
+        "ActionTypeId: {<<: *source, Category: Build}",
+        _CFN + "template-formats.html",
+    ),
+)
 def _lint_template(target: Any, region: str | None) -> list[Issue]:
     """Text (JSON or YAML) or a CloudFormation template: each pipeline resource, in template paths."""
     try:
@@ -302,6 +293,16 @@ def _lint_template(target: Any, region: str | None) -> list[Issue]:
     return [issue for found in pipelines for issue in lint(found, region=region)] + references
 
 
+@reports(
+    rule_info(
+        "PW099",
+        "error",
+        "Internal validator error",
+        "A rule crashed on this input; the other rules still ran. Please report it.",
+        "(none)",
+        "pipeweaver",
+    ),
+)
 def _internal(where: str, exc: BaseException) -> Issue:
     return Issue(
         code="PW099",

@@ -10,10 +10,16 @@ from typing import Final
 
 from .._shapes import join_key
 from ._context import _Context, _did_you_mean, _list, _Target
-from ._registry import _UG, register, rule_info
+from ._registry import _UG, reports, rule_info
 
-#: The rules this module reports (pipeline and stages, quotas), documented beside their checks.
-register(
+_TRANSITION_REASON: Final = re.compile(r"[a-zA-Z0-9!@ \(\)\.\*\?\-]{1,300}")
+
+
+# ---------------------------------------------------------------------------------------------
+# pipeline and stages (P2-P11, quotas)
+
+
+@reports(
     rule_info(
         "PW101",
         "error",
@@ -71,38 +77,6 @@ register(
         _UG + "pipeline-requirements.html",
     ),
     rule_info(
-        "PW111",
-        "error",
-        "V2 feature in a V1 pipeline",
-        "P11: variables, triggers, QUEUED/PARALLEL mode and stage conditions need pipelineType V2.",
-        '{"pipelineType": "V1", "variables": [{"name": "env"}]}',
-        _UG + "pipeline-types-planning.html",
-    ),
-    rule_info(
-        "PW112",
-        "error",
-        "Disabled transition names no stage",
-        "A disabled inbound transition must name a stage of the pipeline.",
-        'Pipeline(..., disabled_transitions={"Prod": "freeze"}) without a stage Prod',
-        _UG + "transitions.html",
-    ),
-    rule_info(
-        "PW113",
-        "error",
-        "Disabled transition reason invalid",
-        "The reason is 1-300 characters of letters, digits, spaces and !@().*?-.",
-        'disabled_transitions={"Prod": "freeze; see #12"}',
-        "botocore service model (DisableStageTransition)",
-    ),
-    rule_info(
-        "PW223",
-        "error",
-        "V2-only action in a V1 pipeline",
-        "A18: Commands, ECRBuildAndPublish, EC2, EKS, Lambda deploy and CodePipeline invoke need V2.",
-        '{"pipelineType": "V1", ... {"provider": "Commands"}}',
-        _UG + "actions-valid-providers.html",
-    ),
-    rule_info(
         "PW601",
         "error",
         "More than 50 stages",
@@ -126,38 +100,7 @@ register(
         "11 stages of 46 actions",
         _UG + "limits.html",
     ),
-    rule_info(
-        "PW604",
-        "error",
-        "More than 50 tags",
-        "§6: a pipeline has at most 50 tags.",
-        "51 tags",
-        _UG + "limits.html",
-    ),
-    rule_info(
-        "PW605",
-        "error",
-        "Invalid tag",
-        "§6: tag keys are 1-128 characters and may not start with 'aws:'; values are at most 256.",
-        'tags {"aws:team": "x"}',
-        _UG + "limits.html",
-    ),
-    rule_info(
-        "PW705",
-        "warning",
-        "V2 features without pipelineType",
-        "P11: V2-only features make the pipeline V2 (and billed as V2); say pipelineType V2 explicitly.",
-        '{"variables": [...]} with no pipelineType',
-        _UG + "pipeline-types-planning.html",
-    ),
 )
-_TRANSITION_REASON: Final = re.compile(r"[a-zA-Z0-9!@ \(\)\.\*\?\-]{1,300}")
-
-
-# ---------------------------------------------------------------------------------------------
-# pipeline and stages (P2-P11, quotas)
-
-
 def _pipeline_rules(ctx: _Context) -> None:
     d = ctx.decl
     has_store, has_stores = d.get("artifactStore") is not None, d.get("artifactStores") is not None
@@ -240,6 +183,32 @@ def _pipeline_rules(ctx: _Context) -> None:
             )
 
 
+@reports(
+    rule_info(
+        "PW111",
+        "error",
+        "V2 feature in a V1 pipeline",
+        "P11: variables, triggers, QUEUED/PARALLEL mode and stage conditions need pipelineType V2.",
+        '{"pipelineType": "V1", "variables": [{"name": "env"}]}',
+        _UG + "pipeline-types-planning.html",
+    ),
+    rule_info(
+        "PW223",
+        "error",
+        "V2-only action in a V1 pipeline",
+        "A18: Commands, ECRBuildAndPublish, EC2, EKS, Lambda deploy and CodePipeline invoke need V2.",
+        '{"pipelineType": "V1", ... {"provider": "Commands"}}',
+        _UG + "actions-valid-providers.html",
+    ),
+    rule_info(
+        "PW705",
+        "warning",
+        "V2 features without pipelineType",
+        "P11: V2-only features make the pipeline V2 (and billed as V2); say pipelineType V2 explicitly.",
+        '{"variables": [...]} with no pipelineType',
+        _UG + "pipeline-types-planning.html",
+    ),
+)
 def _v2_rules(ctx: _Context) -> None:
     d = ctx.decl
     features: list[tuple[str, str]] = []
@@ -280,6 +249,40 @@ def _v2_rules(ctx: _Context) -> None:
 # what lives beside the declaration (tags, disabled transitions)
 
 
+@reports(
+    rule_info(
+        "PW112",
+        "error",
+        "Disabled transition names no stage",
+        "A disabled inbound transition must name a stage of the pipeline.",
+        'Pipeline(..., disabled_transitions={"Prod": "freeze"}) without a stage Prod',
+        _UG + "transitions.html",
+    ),
+    rule_info(
+        "PW113",
+        "error",
+        "Disabled transition reason invalid",
+        "The reason is 1-300 characters of letters, digits, spaces and !@().*?-.",
+        'disabled_transitions={"Prod": "freeze; see #12"}',
+        "botocore service model (DisableStageTransition)",
+    ),
+    rule_info(
+        "PW604",
+        "error",
+        "More than 50 tags",
+        "§6: a pipeline has at most 50 tags.",
+        "51 tags",
+        _UG + "limits.html",
+    ),
+    rule_info(
+        "PW605",
+        "error",
+        "Invalid tag",
+        "§6: tag keys are 1-128 characters and may not start with 'aws:'; values are at most 256.",
+        'tags {"aws:team": "x"}',
+        _UG + "limits.html",
+    ),
+)
 def _check_beside(ctx: _Context, found: _Target) -> None:
     if len(found.tags) > 50:
         ctx.add("PW604", "tags", f"the pipeline has {len(found.tags)} tags; at most 50 are allowed", None)

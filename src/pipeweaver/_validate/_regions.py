@@ -11,10 +11,16 @@ from typing import Any, Final
 
 from .._shapes import join_key
 from ._context import _Action, _Context, _dict, _list, _str
-from ._registry import _UG, register, rule_info
+from ._registry import _UG, reports, rule_info
 
-#: The rules this module reports (regions and accounts), documented beside their checks.
-register(
+_ACCOUNT: Final = re.compile(r"arn:aws[\w-]*:iam::([0-9]{12}):")
+
+
+# ---------------------------------------------------------------------------------------------
+# regions and accounts (P2, P3, A11)
+
+
+@reports(
     rule_info(
         "PW103",
         "error",
@@ -40,29 +46,12 @@ register(
         _UG + "actions-create-cross-region.html",
     ),
     rule_info(
-        "PW114",
-        "error",
-        "Artifact store key in another region",
-        "P3: the KMS key of each artifact store lives in that store's region (KMS keys are regional).",
-        '{"artifactStores": {"eu-west-1": {"encryptionKey": {"id": "arn:aws:kms:us-east-1:...:key/k"}}}}',
-        _UG + "actions-create-cross-region.html",
-    ),
-    rule_info(
         "PW216",
         "error",
         "Region on an action that must run in the pipeline region",
         "A11: Source, ThirdParty and Custom actions cannot be cross-region (checked when lint is given region=).",
         'lint(p, region="us-east-1") with a Source action {"region": "eu-west-1"}',
         _UG + "actions-create-cross-region.html",
-    ),
-    rule_info(
-        "PW703",
-        "warning",
-        "Cross-account action with the AWS-managed artifact key",
-        "Another account's role cannot decrypt artifacts encrypted with the default aws/s3 key; "
-        "give the artifact store a customer-managed KMS key.",
-        '{"roleArn": "arn:aws:iam::222222222222:role/Deploy"} in a pipeline of account 111111111111',
-        _UG + "pipelines-create-cross-account.html",
     ),
     rule_info(
         "PW711",
@@ -72,22 +61,7 @@ register(
         '{"artifactStores": {"us-east-1": ..., "eu-west-1": ..., "ap-south-1": ...}} and no action region',
         _UG + "actions-create-cross-region.html",
     ),
-    rule_info(
-        "PW712",
-        "warning",
-        "KMS alias with a cross-account action",
-        "§1.2: aliases resolve only in the key's account; cross-account actions need the key ID or ARN.",
-        '"encryptionKey": {"id": "alias/pipeline", "type": "KMS"} and a cross-account roleArn',
-        _UG + "S3-artifact-encryption.html",
-    ),
 )
-_ACCOUNT: Final = re.compile(r"arn:aws[\w-]*:iam::([0-9]{12}):")
-
-
-# ---------------------------------------------------------------------------------------------
-# regions and accounts (P2, P3, A11)
-
-
 def _region_rules(ctx: _Context) -> None:
     home = ctx.region
     store = ctx.decl.get("artifactStore")
@@ -177,6 +151,16 @@ def _region_rules(ctx: _Context) -> None:
 _KMS_REGION: Final = re.compile(r"arn:aws[\w-]*:kms:([a-z0-9-]+):")
 
 
+@reports(
+    rule_info(
+        "PW114",
+        "error",
+        "Artifact store key in another region",
+        "P3: the KMS key of each artifact store lives in that store's region (KMS keys are regional).",
+        '{"artifactStores": {"eu-west-1": {"encryptionKey": {"id": "arn:aws:kms:us-east-1:...:key/k"}}}}',
+        _UG + "actions-create-cross-region.html",
+    ),
+)
 def _key_regions(ctx: _Context) -> None:
     """P3: a store's KMS key ARN names the store's region (aliases and key IDs name none)."""
     stores: list[tuple[str, str | None, Any]] = []
@@ -197,6 +181,25 @@ def _key_regions(ctx: _Context) -> None:
             )
 
 
+@reports(
+    rule_info(
+        "PW703",
+        "warning",
+        "Cross-account action with the AWS-managed artifact key",
+        "Another account's role cannot decrypt artifacts encrypted with the default aws/s3 key; "
+        "give the artifact store a customer-managed KMS key.",
+        '{"roleArn": "arn:aws:iam::222222222222:role/Deploy"} in a pipeline of account 111111111111',
+        _UG + "pipelines-create-cross-account.html",
+    ),
+    rule_info(
+        "PW712",
+        "warning",
+        "KMS alias with a cross-account action",
+        "§1.2: aliases resolve only in the key's account; cross-account actions need the key ID or ARN.",
+        '"encryptionKey": {"id": "alias/pipeline", "type": "KMS"} and a cross-account roleArn',
+        _UG + "S3-artifact-encryption.html",
+    ),
+)
 def _account_rules(ctx: _Context) -> None:
     role = ctx.decl.get("roleArn")
     m = _ACCOUNT.match(role) if isinstance(role, str) else None

@@ -1,9 +1,10 @@
-"""The rule registry: each area module registers the rules it reports beside the code that
-reports them, and the package collects them into :data:`pipeweaver._validate.RULES`."""
+"""The rule registry: each check registers the rules it reports with :func:`reports`, beside its
+code, and the package collects them into :data:`pipeweaver._validate.RULES`."""
 
 from __future__ import annotations
 
-from typing import Final, final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar, final
 
 import attrs
 
@@ -35,7 +36,7 @@ REGISTRY: Final[dict[str, RuleInfo]] = {}
 
 
 def rule_info(code: str, severity: Severity, title: str, why: str, example: str, source: str) -> RuleInfo:
-    """One rule's documentation (registered by :func:`register`)."""
+    """One rule's documentation (registered by :func:`reports`)."""
     return RuleInfo(code=code, severity=severity, title=title, why=why, example=example, source=source)
 
 
@@ -45,3 +46,16 @@ def register(*rules: RuleInfo) -> None:
         if info.code in REGISTRY:
             raise AssertionError(f"rule {info.code} is registered twice")
         REGISTRY[info.code] = info
+
+
+_Check = TypeVar("_Check", bound=Callable[..., Any])
+
+
+def reports(*rules: RuleInfo) -> Callable[[_Check], _Check]:
+    """Decorate a check with the rules it reports: they are registered when its module loads."""
+    register(*rules)
+
+    def unchanged(check: _Check) -> _Check:
+        return check
+
+    return unchanged

@@ -9,10 +9,13 @@ from .. import _catalog
 from .._glob import compile_glob
 from ..errors import DefinitionError
 from ._context import _Action, _Context, _dict, _did_you_mean, _list, _str
-from ._registry import _UG, register, rule_info
+from ._registry import _UG, reports, rule_info
 
-#: The rules this module reports (triggers), documented beside their checks.
-register(
+# ---------------------------------------------------------------------------------------------
+# triggers
+
+
+@reports(
     rule_info(
         "PW401",
         "error",
@@ -53,22 +56,7 @@ register(
         '"pullRequest": [{"filePaths": {"includes": ["src/**"]}}]',
         _UG + "pipelines-filter.html",
     ),
-    rule_info(
-        "PW714",
-        "warning",
-        "Malformed glob in a trigger filter",
-        "AWS stores any 1-255 character pattern, but an unclosed '[' or '{', an empty character "
-        "set or a trailing backslash is not a glob: the filter can never match as intended.",
-        '"branches": {"includes": ["release/{1.x"]}',
-        _UG + "syntax-glob.html",
-    ),
 )
-
-
-# ---------------------------------------------------------------------------------------------
-# triggers
-
-
 def _trigger_rules(ctx: _Context) -> None:
     by_name: dict[str, list[_Action]] = {}
     for a in ctx.actions:
@@ -137,6 +125,17 @@ def _trigger_rules(ctx: _Context) -> None:
                 )
 
 
+@reports(
+    rule_info(
+        "PW714",
+        "warning",
+        "Malformed glob in a trigger filter",
+        "AWS stores any 1-255 character pattern, but an unclosed '[' or '{', an empty character "
+        "set or a trailing backslash is not a glob: the filter can never match as intended.",
+        '"branches": {"includes": ["release/{1.x"]}',
+        _UG + "syntax-glob.html",
+    ),
+)
 def _glob_rules(ctx: _Context, path: str, flt: Mapping[str, Any]) -> None:
     for criterion in ("branches", "tags", "filePaths"):
         for side in ("includes", "excludes"):

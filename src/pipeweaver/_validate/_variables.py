@@ -14,40 +14,30 @@ from .. import _catalog
 from .._loader import load_json
 from .._shapes import join_key
 from ._context import _Action, _Context, _dict, _did_you_mean, _earlier, _list, _str
-from ._registry import _UG, register, rule_info
+from ._registry import _UG, reports, rule_info
 
-#: The rules this module reports (variables), documented beside their checks.
-register(
+_CODEPIPELINE_KEYS: Final = ("PipelineExecutionId",)
+_RESERVED_NAMESPACES: Final = ("codepipeline", "variables")
+_ANY_REF: Final = re.compile(r"#\{([^}]*)\}")
+_REF: Final = re.compile(r"#\{([A-Za-z0-9@\-_]+)\.([A-Za-z0-9@\-_.]+)\}")
+
+#: Output variables of source actions that whoever pushes a commit controls (§3.1).
+_COMMIT_METADATA: Final = frozenset(
+    {"CommitMessage", "BranchName", "AuthorDate", "CommitterDate", "CommitUrl", "AuthorName", "AuthorEmail"}
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# namespaces and variables (§2.3)
+
+
+@reports(
     rule_info(
         "PW217",
         "error",
         "Duplicate namespace",
         "A12: action namespaces are unique in a pipeline.",
         'two actions with "namespace": "SourceVariables"',
-        _UG + "reference-variables.html",
-    ),
-    rule_info(
-        "PW301",
-        "error",
-        "Reference to an unknown namespace",
-        "§2.3: #{Namespace.Key} must name the namespace of an action in the pipeline.",
-        '"#{SourceVars.CommitId}" with no action in namespace SourceVars',
-        _UG + "reference-variables.html",
-    ),
-    rule_info(
-        "PW302",
-        "error",
-        "Reference to a namespace that does not run earlier",
-        "§2.3: the producing action must finish first: an earlier stage, or a lower runOrder.",
-        "an action referencing the namespace of a parallel action (same runOrder)",
-        _UG + "reference-variables.html",
-    ),
-    rule_info(
-        "PW303",
-        "error",
-        "Reference to an undeclared pipeline variable",
-        "§2.3: #{variables.name} must name a variable declared in the pipeline.",
-        '"#{variables.env}" with no variable env',
         _UG + "reference-variables.html",
     ),
     rule_info(
@@ -74,66 +64,7 @@ register(
         '"namespace": "variables"',
         _UG + "reference-variables.html",
     ),
-    rule_info(
-        "PW701",
-        "warning",
-        "Commit metadata or a pipeline variable interpolated into shell text",
-        "Anyone who can push a commit (or start the pipeline) controls these values; "
-        "substituted into commands, BuildspecOverride or the JSON of CodeBuild's EnvironmentVariables, "
-        "they can inject shell commands or variables. A pipeline variable as an EnvironmentVariables "
-        "entry's value is the documented way into a build and draws no warning; commit text there still "
-        "does, since a quote in it can end the value.",
-        '"commands": ["echo #{SourceVariables.CommitMessage}"]',
-        _UG + "reference-variables.html",
-    ),
-    rule_info(
-        "PW704",
-        "warning",
-        "Unknown codepipeline variable",
-        "§2.3: the codepipeline namespace documents PipelineExecutionId only.",
-        '"#{codepipeline.ExecutionId}"',
-        _UG + "reference-variables.html",
-    ),
-    rule_info(
-        "PW709",
-        "warning",
-        "Reference to a variable the action does not produce",
-        "§3.1: the producing provider documents a fixed set of output variables.",
-        '"#{SourceVariables.Commit}" on a CodeCommit source (it produces CommitId)',
-        _UG + "reference-variables.html",
-    ),
-    rule_info(
-        "PW710",
-        "warning",
-        "Malformed variable reference",
-        "§2.3: references are #{namespace.key}; this text is left as it is.",
-        '"#{SourceVariables}"',
-        _UG + "reference-variables.html",
-    ),
-    rule_info(
-        "PW713",
-        "warning",
-        "Multi-line command",
-        "§1.4: each commands entry is one shell line; put scripts in a file in the input artifact.",
-        '"commands": ["set -e\\nmake"]',
-        _UG + "action-reference-Commands.html",
-    ),
 )
-_CODEPIPELINE_KEYS: Final = ("PipelineExecutionId",)
-_RESERVED_NAMESPACES: Final = ("codepipeline", "variables")
-_ANY_REF: Final = re.compile(r"#\{([^}]*)\}")
-_REF: Final = re.compile(r"#\{([A-Za-z0-9@\-_]+)\.([A-Za-z0-9@\-_.]+)\}")
-
-#: Output variables of source actions that whoever pushes a commit controls (§3.1).
-_COMMIT_METADATA: Final = frozenset(
-    {"CommitMessage", "BranchName", "AuthorDate", "CommitterDate", "CommitUrl", "AuthorName", "AuthorEmail"}
-)
-
-
-# ---------------------------------------------------------------------------------------------
-# namespaces and variables (§2.3)
-
-
 def _namespace_rules(ctx: _Context) -> None:
     for a in ctx.actions:
         ns = a.namespace
@@ -169,6 +100,16 @@ def _namespace_rules(ctx: _Context) -> None:
             seen.add(name)
 
 
+@reports(
+    rule_info(
+        "PW713",
+        "warning",
+        "Multi-line command",
+        "§1.4: each commands entry is one shell line; put scripts in a file in the input artifact.",
+        '"commands": ["set -e\\nmake"]',
+        _UG + "action-reference-Commands.html",
+    ),
+)
 def _variable_rules(ctx: _Context) -> None:
     for a in ctx.actions:
         # paths are built only for strings that hold a reference
@@ -243,6 +184,56 @@ def _only_in_env_values(text: str) -> bool:
     return in_values == text.count("#{")
 
 
+@reports(
+    rule_info(
+        "PW301",
+        "error",
+        "Reference to an unknown namespace",
+        "§2.3: #{Namespace.Key} must name the namespace of an action in the pipeline.",
+        '"#{SourceVars.CommitId}" with no action in namespace SourceVars',
+        _UG + "reference-variables.html",
+    ),
+    rule_info(
+        "PW302",
+        "error",
+        "Reference to a namespace that does not run earlier",
+        "§2.3: the producing action must finish first: an earlier stage, or a lower runOrder.",
+        "an action referencing the namespace of a parallel action (same runOrder)",
+        _UG + "reference-variables.html",
+    ),
+    rule_info(
+        "PW303",
+        "error",
+        "Reference to an undeclared pipeline variable",
+        "§2.3: #{variables.name} must name a variable declared in the pipeline.",
+        '"#{variables.env}" with no variable env',
+        _UG + "reference-variables.html",
+    ),
+    rule_info(
+        "PW704",
+        "warning",
+        "Unknown codepipeline variable",
+        "§2.3: the codepipeline namespace documents PipelineExecutionId only.",
+        '"#{codepipeline.ExecutionId}"',
+        _UG + "reference-variables.html",
+    ),
+    rule_info(
+        "PW709",
+        "warning",
+        "Reference to a variable the action does not produce",
+        "§3.1: the producing provider documents a fixed set of output variables.",
+        '"#{SourceVariables.Commit}" on a CodeCommit source (it produces CommitId)',
+        _UG + "reference-variables.html",
+    ),
+    rule_info(
+        "PW710",
+        "warning",
+        "Malformed variable reference",
+        "§2.3: references are #{namespace.key}; this text is left as it is.",
+        '"#{SourceVariables}"',
+        _UG + "reference-variables.html",
+    ),
+)
 def _references(
     ctx: _Context,
     path: str,
@@ -319,6 +310,20 @@ def _references(
             _injection(ctx, path, m.group(0), "commit metadata whoever pushes a commit controls")
 
 
+@reports(
+    rule_info(
+        "PW701",
+        "warning",
+        "Commit metadata or a pipeline variable interpolated into shell text",
+        "Anyone who can push a commit (or start the pipeline) controls these values; "
+        "substituted into commands, BuildspecOverride or the JSON of CodeBuild's EnvironmentVariables, "
+        "they can inject shell commands or variables. A pipeline variable as an EnvironmentVariables "
+        "entry's value is the documented way into a build and draws no warning; commit text there still "
+        "does, since a quote in it can end the value.",
+        '"commands": ["echo #{SourceVariables.CommitMessage}"]',
+        _UG + "reference-variables.html",
+    ),
+)
 def _injection(ctx: _Context, path: str, ref: str, what: str) -> None:
     # The substitution is textual in all three places; what differs is what the text becomes.
     if path.endswith("EnvironmentVariables"):
