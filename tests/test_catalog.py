@@ -190,12 +190,13 @@ def test_provider_strings_live_in_the_catalog() -> None:
     offenders = []
     for rel in (
         *(f"actions/{p.name}" for p in sorted((root / "actions").glob("*.py"))),
-        "_validate.py",
+        *(f"_validate/{p.name}" for p in sorted((root / "_validate").glob("*.py"))),
         "_triggers.py",
         "synth/_cloudformation.py",
         "synth/_events.py",
         "aws/_executor.py",
-        "execution/_handlers.py",
+        "aws/_handle.py",
+        *(f"execution/_handlers/{p.name}" for p in sorted((root / "execution" / "_handlers").glob("*.py"))),
         "execution/_watch.py",
     ):
         tree = ast.parse((root / rel).read_text())

@@ -28,6 +28,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "_archives": (1, ""),
     "_catalog": (1, ""),
     "_cron": (1, ""),
+    "_glob": (1, ""),
     "_masking": (1, ""),
     "_model": (2, ""),
     "_codec": (2, ""),

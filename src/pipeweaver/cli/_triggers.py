@@ -25,7 +25,7 @@ from .._model import Pipeline, PullRequestEventName
 from .._triggers import GitEvent, GitPullRequest, GitPush, TriggerDecision, check_patterns, evaluate
 from ..execution import LocalExecutor
 from ._app import main
-from ._run import pass_env
+from ._secrets import pass_env
 from ._target import load_target, to_pipeline
 
 __all__: list[str] = []

@@ -10,6 +10,9 @@ retried while another connection holds the file, and the schema is created in on
 ``BEGIN IMMEDIATE`` transaction. SQLite's own errors never leave this module: a damaged file,
 a lock held too long or a row that cannot be decoded is a :class:`~pipeweaver.HistoryError`
 that names the file and what to do.
+
+Over 700 lines because it is one store: every query shares the connection, its lock, the
+lease and the error translation above, and splitting it would spread those across modules.
 """
 
 from __future__ import annotations

@@ -27,6 +27,9 @@ Safety against whoever reaches the port:
 The threads-per-connection server is kept (rather than asyncio) because the expensive parts,
 starting an execution and ``git diff`` for pull requests, are blocking calls, and the caps above
 bound the threads.
+
+Over 700 lines because the reader, writer, server and handler are one connection state
+machine: they share the per-request deadline, the connection caps and the shutdown state.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ Layer: synth. The template reading (safe YAML, case conversion, normalisations, 
 paths) lives in :mod:`pipeweaver._cfn`, shared with :func:`pipeweaver.lint`; this module adds
 the model on either side and the optional supporting resources (artifact bucket, KMS key,
 pipeline role) with their parameters and outputs.
+
+Over 700 lines because it is the pipeline resource both ways plus the supporting resources
+built around it (about 350 lines, from ``add_kms_key`` to ``add_pipeline_role``); those are
+the part to move into a module of their own once the renderer work here has landed.
 """
 
 from __future__ import annotations

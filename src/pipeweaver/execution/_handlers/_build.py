@@ -1,0 +1,287 @@
+"""Build handlers: ``Commands`` and CodeBuild build/test, run as buildspec phases in a shell
+with the allow-listed environment, and the CodeBuild-style artifact globs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..._loader import LoadFailure, load_yaml
+from .._base import ActionContext, ActionFailed, ActionResult, FailureType
+from .._paths import action_path, confine, real_inside, setting, walk
+from .._shell import Phase, run_phases
+from ._common import _Bound, _require, _stopped_reason
+
+
+def _collect(root: Path, destination: Path, patterns: tuple[str, ...], *, base: Any, discard: bool, what: str) -> None:
+    """Copy files matching CodeBuild-style globs from *root* (or its *base* directory).
+
+    Patterns and the base directory stay inside *root*; a matched file reached through a link
+    is copied when the link stays inside *root* and refused when it leads outside (a
+    ``dist/cache -> ~/.ssh`` link matched by ``dist/*/*`` would otherwise ship the keys).
+    """
+    top = Path(os.path.realpath(root))
+    start = top
+    if base:
+        start = confine(
+            top,
+            str(base),
+            what=f"{what} base-directory",
+            fix="give a folder inside the source, such as 'dist'",
+            root_name="the source folder",
+        )
+    chosen: dict[str, str] = {}
+    for pattern in patterns:
+        pattern = pattern.removeprefix("./")
+        parts = pattern.replace("\\", "/").split("/")
+        if pattern.startswith("/") or ".." in parts or "\x00" in pattern:
+            raise ActionFailed(
+                f"{what} {pattern!r} leaves the base folder {start}; "
+                "give a path or glob inside it, such as 'dist/**/*'",
+                failure_type=FailureType.CONFIGURATION_ERROR,
+            )
+        globbed = any(c in pattern for c in "*?[")
+        if pattern in ("", "."):
+            hits = [start]
+        elif globbed:
+            hits = list(start.glob(pattern))
+        else:
+            hits = [start / pattern]
+        for hit in hits:
+            rel = hit.relative_to(start).as_posix() if hit != start else ""
+            if not os.path.lexists(hit) or (globbed and os.path.isdir(hit)):
+                continue  # a glob takes files only: what lies behind a folder link is not reached
+            real = real_inside(top, os.path.relpath(hit, top), what=f"{what} {pattern!r}")
+            if os.path.isfile(real):
+                chosen[rel] = real
+            elif os.path.isdir(real) and not globbed:
+                # An explicit directory name takes the whole directory.
+                entries, _ = walk(Path(real), what=f"{what} {pattern!r}", within=top)
+                for name, file in entries:
+                    if file is not None:
+                        chosen[f"{rel}/{name}" if rel else name] = file
+    if not chosen:
+        raise ActionFailed(f"no files matched the artifact paths {list(patterns)} under {start.name or start}")
+    for rel, file in chosen.items():
+        target = destination / (Path(rel).name if discard else rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(file, target)
+
+
+class BuildHandlers(_Bound):
+    """The ``Commands`` and CodeBuild handlers, bound to one executor's buildspecs and environment."""
+
+    def _base_env(self, ctx: ActionContext, primary: Path) -> dict[str, str]:
+        # The allow-listed host variables, never the whole os.environ (tokens stay out).
+        env = {k: v for k, v in self._x.base_environment().items() if not k.startswith("CODEBUILD_")}
+        env.update(
+            {
+                "CODEBUILD_SRC_DIR": str(primary),
+                "CODEBUILD_BUILD_ID": f"local:{uuid.uuid4()}",
+                "CODEBUILD_INITIATOR": f"codepipeline/{ctx.pipeline.name}",
+                "CODEBUILD_LOCAL": "pipeweaver",
+                "CODEPIPELINE_EXECUTION_ID": ctx.execution_id,
+            }
+        )
+        for name, path in ctx.inputs.items():
+            if path != primary:
+                env[f"CODEBUILD_SRC_DIR_{name}"] = str(path)
+        env.update(ctx.environment)
+        return env
+
+    def _primary(self, ctx: ActionContext) -> Path:
+        name = ctx.configuration.get("PrimarySource")
+        if name:
+            if name not in ctx.inputs:
+                raise ActionFailed(
+                    f"PrimarySource {name!r} is not an input artifact (inputs: {sorted(ctx.inputs)})",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                )
+            return ctx.inputs[name]
+        primary = ctx.primary_input
+        if primary is None:
+            primary = ctx.workdir / "src"
+            primary.mkdir(parents=True, exist_ok=True)
+        return primary
+
+    def commands(self, ctx: ActionContext) -> ActionResult:
+        """The ``Commands`` action: run ``commands`` in the primary input, collect files/variables."""
+        if not ctx.action.commands:
+            raise ActionFailed("Commands action has no commands", failure_type=FailureType.CONFIGURATION_ERROR)
+        primary = self._primary(ctx)
+        env = self._base_env(ctx, primary)
+        result = run_phases(
+            [Phase("build", tuple(self._x.resolve_text(ctx, c) for c in ctx.action.commands))],
+            cwd=primary,
+            env=env,
+            log=ctx.log,
+            cancel=ctx.cancel,
+            capture=ctx.action.output_variables,
+        )
+        if result.returncode != 0:
+            raise ActionFailed(_stopped_reason() if result.cancelled else result.failure())
+        for index, artifact in enumerate(ctx.action.outputs):
+            _collect(
+                primary,
+                ctx.outputs[artifact.name],
+                artifact.files or ("**/*",),
+                base=None,
+                discard=False,
+                what=f"{action_path(ctx.pipeline, ctx.stage, ctx.action)}.outputArtifacts[{index}].files",
+            )
+        missing = [n for n in ctx.action.output_variables if n not in result.variables]
+        if missing:
+            ctx.log(f"[pipeweaver] output variables not set by the commands: {missing}")
+        return ActionResult(
+            output_variables=dict(result.variables), summary=f"{len(ctx.action.commands)} command(s) succeeded"
+        )
+
+    def codebuild(self, ctx: ActionContext) -> ActionResult:
+        """CodeBuild build/test: run the buildspec's phases and collect its artifacts."""
+        (project,) = _require(ctx, "ProjectName")
+        primary = self._primary(ctx)
+        spec = self._buildspec(ctx, project, primary)
+        env = self._base_env(ctx, primary)
+        env_spec = spec.get("env") or {}
+        for name, value in (env_spec.get("variables") or {}).items():
+            env[str(name)] = str(value)
+        for name, ref in (env_spec.get("secrets-manager") or {}).items():
+            env[str(name)] = self._x.secret_value(str(ref), where=f"buildspec env.secrets-manager.{name}")
+        for name, ref in (env_spec.get("parameter-store") or {}).items():
+            env[str(name)] = self._x.secret_value(str(ref), where=f"buildspec env.parameter-store.{name}")
+        raw = ctx.configuration.get("EnvironmentVariables")
+        if raw:
+            try:
+                entries = json.loads(raw)
+                assert isinstance(entries, list)
+            except (ValueError, AssertionError):
+                raise ActionFailed(
+                    "configuration EnvironmentVariables must be a JSON list of {name, value, type}",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                ) from None
+            for entry in entries:
+                kind = entry.get("type", "PLAINTEXT")
+                value = str(entry.get("value", ""))
+                if kind in ("SECRETS_MANAGER", "PARAMETER_STORE"):
+                    value = self._x.secret_value(value, where=f"EnvironmentVariables {entry.get('name')}")
+                env[str(entry["name"])] = value
+        phases = spec.get("phases") or {}
+        order = ("install", "pre_build", "build", "post_build")
+        unknown = sorted(set(phases) - set(order))
+        if unknown:
+            raise ActionFailed(f"buildspec has unknown phases {unknown}", failure_type=FailureType.CONFIGURATION_ERROR)
+        plan = []
+        for name in order:
+            if name not in phases:
+                continue
+            body = phases.get(name) or {}
+            on_failure = str(body.get("on-failure", "ABORT"))
+            if on_failure not in ("ABORT", "CONTINUE"):
+                raise ActionFailed(
+                    f"buildspec phases.{name}.on-failure is {on_failure!r}; locally it can be ABORT (the default) or "
+                    "CONTINUE (the RETRY forms are not emulated)",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                )
+            plan.append(
+                Phase(
+                    name,
+                    tuple(str(c) for c in body.get("commands") or ()),
+                    tuple(str(c) for c in body.get("finally") or ()),
+                    on_failure,
+                )
+            )
+        exported = tuple(str(n) for n in env_spec.get("exported-variables") or ())
+        result = run_phases(plan, cwd=primary, env=env, log=ctx.log, cancel=ctx.cancel, capture=exported)
+        if result.returncode != 0:
+            raise ActionFailed(
+                _stopped_reason()
+                if result.cancelled
+                else f"build failed in phase {result.failed_phase} (project {project}): {result.failure()}"
+            )
+        self._codebuild_artifacts(ctx, spec, primary)
+        return ActionResult(
+            output_variables=dict(result.variables),
+            summary=f"build succeeded (project {project}, local buildspec run)",
+            external_execution_id=env["CODEBUILD_BUILD_ID"],
+        )
+
+    def _buildspec(self, ctx: ActionContext, project: str, primary: Path) -> dict[str, Any]:
+        override = ctx.configuration.get("BuildspecOverride")
+        mapped = self._x.buildspecs.get(project)
+        source: Any
+        if override:
+            source = override
+            if "\n" not in override:
+                path = confine(
+                    primary,
+                    override,
+                    what=setting(ctx, "BuildspecOverride"),
+                    fix="name a buildspec file inside the primary source, or give the buildspec inline",
+                    root_name="the primary source",
+                )
+                source = path if path.is_file() else override
+        elif mapped is not None:
+            source = mapped
+        else:
+            for candidate in ("buildspec.yml", "buildspec.yaml"):
+                if (primary / candidate).is_file():
+                    source = primary / candidate
+                    break
+            else:
+                raise ActionFailed(
+                    f"no buildspec for project {project!r}: none in the input artifact (buildspec.yml), no "
+                    f"BuildspecOverride, and none given as LocalExecutor(buildspecs={{{project!r}: ...}})",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                )
+        if isinstance(source, Mapping):
+            return dict(source)
+        try:
+            text = source.read_text() if isinstance(source, Path) else str(source)
+            if isinstance(source, str) and "\n" not in source and Path(source).is_file():
+                text = Path(source).read_text()
+            data = load_yaml(text)
+        except (OSError, UnicodeDecodeError, LoadFailure) as exc:
+            hint = f" ({exc.hint})" if isinstance(exc, LoadFailure) and exc.hint else ""
+            raise ActionFailed(
+                f"buildspec is not readable YAML: {exc}{hint}", failure_type=FailureType.CONFIGURATION_ERROR
+            ) from None
+        if not isinstance(data, dict):
+            raise ActionFailed("buildspec must be a YAML mapping", failure_type=FailureType.CONFIGURATION_ERROR)
+        return data
+
+    def _codebuild_artifacts(self, ctx: ActionContext, spec: Mapping[str, Any], primary: Path) -> None:
+        outputs = list(ctx.action.outputs)
+        if not outputs:
+            return
+        section = spec.get("artifacts") or {}
+        secondary = section.get("secondary-artifacts") or {}
+        for index, artifact in enumerate(outputs):
+            if artifact.name in secondary:
+                block = secondary[artifact.name]
+                what = f"buildspec artifacts.secondary-artifacts.{artifact.name}"
+            elif index == 0 and section.get("files"):
+                block = section
+                what = "buildspec artifacts"
+            else:
+                raise ActionFailed(
+                    f"output artifact {artifact.name!r} has no files in the buildspec: use artifacts.files "
+                    f"(first output) or artifacts.secondary-artifacts.{artifact.name}",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                )
+            files = block.get("files") or ()
+            if isinstance(files, str):
+                files = (files,)
+            _collect(
+                primary,
+                ctx.outputs[artifact.name],
+                tuple(str(f) for f in files),
+                base=block.get("base-directory"),
+                discard=str(block.get("discard-paths", "no")).lower() in ("yes", "true"),
+                what=what,
+            )

@@ -1,0 +1,150 @@
+"""Source handlers: git repositories (CodeStarSourceConnection, CodeCommit, GitHub v1), S3 and
+ECR sources, read from the local stand-ins the executor was given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import subprocess
+import tarfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ... import _catalog
+from ...errors import ArtifactError
+from .._artifacts import safe_extract
+from .._base import ActionContext, ActionFailed, ActionResult, FailureType
+from .._environment import base_environment
+from ._common import _Bound, _copy_tree, _require, _single_output
+
+
+def _git(repo: Path, *args: str, binary: bool = False) -> Any:
+    proc = subprocess.run(
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        env={**base_environment(), "GIT_TERMINAL_PROMPT": "0"},
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ActionFailed(
+            f"git {' '.join(args)} failed in {repo}: {proc.stderr.decode('utf-8', 'replace').strip()}",
+            failure_type=FailureType.REVISION_UNAVAILABLE,
+        )
+    return proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
+
+
+class SourceHandlers(_Bound):
+    """The source handlers, bound to one executor's local sources."""
+
+    def _source_of(self, ctx: ActionContext) -> Any:
+        found = self._x.source_for(ctx.stage.name, ctx.action.name)
+        if found is None:
+            raise ActionFailed(
+                f"no local source for action {ctx.stage.name}/{ctx.action.name}; pass "
+                f"LocalExecutor(sources={{{ctx.action.name!r}: 'path/to/repo-or-folder'}})",
+                failure_type=FailureType.CONFIGURATION_ERROR,
+            )
+        return found
+
+    def git_source(self, ctx: ActionContext) -> ActionResult:
+        """A git source from a local repository: the branch's tree at its commit."""
+        repo = Path(self._source_of(ctx))
+        if not (repo / ".git").exists() and not (repo / "HEAD").exists():
+            raise ActionFailed(f"source {repo} is not a git repository", failure_type=FailureType.CONFIGURATION_ERROR)
+        provider = ctx.action.provider
+        branch = ctx.configuration.get("BranchName") or ctx.configuration.get("Branch") or "HEAD"
+        revision = ctx.source_revision or branch
+        commit = _git(repo, "rev-parse", "--verify", f"{revision}^{{commit}}").strip()
+        if ctx.source_revision is None and branch != "HEAD":
+            # AWS reads the branch as configured; a missing branch fails the action.
+            _git(repo, "rev-parse", "--verify", f"refs/heads/{branch}")
+        out = _single_output(ctx)
+        data = _git(repo, "archive", "--format=tar", commit, binary=True)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            if hasattr(tarfile, "data_filter"):
+                # The data filter refuses links that lead out of the tree (kept inside, they are
+                # followed when the artifact is zipped).
+                try:
+                    tar.extractall(out, filter="data")
+                except tarfile.FilterError as exc:
+                    member = exc.tarinfo
+                    raise ActionFailed(
+                        f"source {repo} at {commit[:12]}: {member.name!r} is a link to {member.linkname!r}, "
+                        "outside the repository; links are kept only when they stay inside it: commit a "
+                        "copy of the file instead, or remove the link",
+                        failure_type=FailureType.CONFIGURATION_ERROR,
+                    ) from None
+            else:  # Python < 3.11.4: keep regular files and directories only
+                tar.extractall(out, members=[m for m in tar.getmembers() if m.isreg() or m.isdir()])
+        meta = _git(repo, "log", "-1", "--format=%H%x00%B%x00%aI%x00%cI", commit).split("\x00")
+        message = meta[1].strip()
+        variables = {
+            "CommitId": commit,
+            "CommitMessage": message[:4096],
+            "AuthorDate": meta[2].strip(),
+            "BranchName": branch,
+        }
+        if provider == _catalog.CONNECTION_SOURCE.provider:
+            variables["FullRepositoryName"] = ctx.configuration.get("FullRepositoryId", repo.name)
+            if ctx.configuration.get("ConnectionArn"):
+                variables["ConnectionArn"] = ctx.configuration["ConnectionArn"]
+        elif provider == _catalog.CODECOMMIT_SOURCE.provider:
+            variables["RepositoryName"] = ctx.configuration.get("RepositoryName", repo.name)
+            variables["CommitterDate"] = meta[3].strip()
+        else:  # GitHub v1
+            owner, name = ctx.configuration.get("Owner", ""), ctx.configuration.get("Repo", repo.name)
+            variables["RepositoryName"] = name
+            variables["CommitterDate"] = meta[3].strip()
+            variables["CommitUrl"] = f"https://github.com/{owner}/{name}/commit/{commit}"
+        ctx.log(f"fetched {repo} at {commit[:12]} ({branch}): {message.splitlines()[0] if message else ''}")
+        return ActionResult(output_variables=variables, summary=message.splitlines()[0] if message else commit)
+
+    def s3_source(self, ctx: ActionContext) -> ActionResult:
+        """An S3 source from a local folder or zip (the "object")."""
+        bucket, key = _require(ctx, "S3Bucket", "S3ObjectKey")
+        path = Path(self._source_of(ctx))
+        out = _single_output(ctx)
+        variables = {"BucketName": bucket, "ObjectKey": key}
+        if path.is_dir():
+            variables["ETag"] = _copy_tree(path, out, what=f"S3 source folder {path}")[:32]
+        elif path.is_file():
+            try:
+                safe_extract(path, out)
+            except ArtifactError as exc:
+                raise ActionFailed(str(exc)) from None
+            # A single-part S3 upload's ETag is the MD5 of the object.
+            variables["ETag"] = hashlib.md5(path.read_bytes(), usedforsecurity=False).hexdigest()
+        else:
+            raise ActionFailed(f"S3 source {path} does not exist", failure_type=FailureType.REVISION_UNAVAILABLE)
+        if ctx.source_revision:
+            variables["VersionId"] = ctx.source_revision
+        ctx.log(f"read s3://{bucket}/{key} from local {path}")
+        return ActionResult(output_variables=variables, summary=f"s3://{bucket}/{key} (local {path.name})")
+
+    def ecr_source(self, ctx: ActionContext) -> ActionResult:
+        """An ECR source from a configured digest (``sources={"Image": "sha256:..."}``)."""
+        (repository,) = _require(ctx, "RepositoryName")
+        tag = ctx.configuration.get("ImageTag", "latest")
+        configured = self._source_of(ctx)
+        spec: dict[str, str] = dict(configured) if isinstance(configured, Mapping) else {"digest": str(configured)}
+        digest = ctx.source_revision or spec.get("digest", "")
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            raise ActionFailed(
+                f"ECR source {ctx.action.name!r}: {digest!r} is not an image digest (sha256:<64 hex>)",
+                failure_type=FailureType.CONFIGURATION_ERROR,
+            )
+        uri = spec.get("uri") or f"{repository}@{digest}"
+        detail = {"ImageDigest": digest, "RepositoryName": repository, "ImageURI": uri, "ImageTags": [tag]}
+        if spec.get("registry_id"):
+            detail["RegistryId"] = spec["registry_id"]
+        (_single_output(ctx) / "imageDetail.json").write_text(json.dumps(detail, indent=2))
+        variables = {"RepositoryName": repository, "ImageDigest": digest, "ImageURI": uri}
+        if not ctx.source_revision:
+            variables["ImageTag"] = tag
+        if spec.get("registry_id"):
+            variables["RegistryId"] = spec["registry_id"]
+        return ActionResult(output_variables=variables, summary=f"{repository}@{digest[:19]}")
