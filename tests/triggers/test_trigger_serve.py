@@ -522,7 +522,9 @@ def test_shutdown_with_64_slow_clients_and_a_hung_start_returns_within_its_grace
             sock.close()
 
     assert [False] == outcome
-    assert 0.4 < elapsed < 0.5 + 3, elapsed  # the grace plus a margin for a loaded machine
+    # The grace plus a margin for a loaded machine: what this guards against (slow clients holding
+    # shutdown) took minutes, so a generous margin still tells the two apart.
+    assert 0.4 < elapsed < 0.5 + 6, elapsed
     assert {b"HTTP/1.1 503 "} == {reply[:13] for reply in replies}
 
 
