@@ -14,7 +14,6 @@ from typing import Any
 
 from .. import _catalog, _cfn
 from .._codec import ExpressionResolver, Renderer, build_pipeline, is_intrinsic, to_codepipeline
-from .._codec import _trigger as api_trigger
 from .._codec import raw_expressions as _raw
 from .._loader import load_json
 from .._model import (
