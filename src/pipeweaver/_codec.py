@@ -202,15 +202,18 @@ class Renderer:
 
     __slots__ = ("cloudformation", "keep", "key", "text")
 
-    def __init__(self, *, text: Text = _raw_text, cloudformation: bool = False) -> None:
+    def __init__(
+        self, *, text: Text = _raw_text, cloudformation: bool = False, keep: Callable[[Any], Any] | None = None
+    ) -> None:
         self.cloudformation = cloudformation
         #: API member name -> this target's spelling.
         self.key = _CFN_KEYS if cloudformation else _API_KEYS
         #: Renders a value where the model allows an expression: (value, path) -> value.
         self.text = text
         #: Renders every other value (a plain string or integer is the same in both spellings,
-        #: so callers write those as they are).
-        self.keep: Callable[[Any], Any] = raw_expressions if cloudformation else _as_is
+        #: so callers write those as they are); by default as it is for the API and with its
+        #: expressions written back as intrinsic functions for CloudFormation.
+        self.keep: Callable[[Any], Any] = keep or (raw_expressions if cloudformation else _as_is)
 
     def store(self, store: ArtifactStore, path: str) -> dict[str, Any]:
         """An ``ArtifactStore`` at *path*."""
