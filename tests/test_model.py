@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import enum
+
 import pytest
 
 import pipeweaver as pw
+from pipeweaver._model import _to_enum
 
 
 def build(**kwargs: object) -> pw.Action:
@@ -43,6 +46,17 @@ def test_unknown_enum_value_lists_the_choices() -> None:
     """An unknown category is refused with AWS's exact choices."""
     with pytest.raises(pw.DefinitionError, match="Source, Build, Deploy, Test, Invoke, Approval, Compute"):
         pw.ActionType(category="Buld", provider="CodeBuild")
+
+
+@pytest.mark.parametrize("cls", [pw.ActionCategory, pw.ActionOwner, pw.Result, pw.RetryMode, pw.ExecutionMode])
+def test_to_enum_takes_the_member_or_aws_word_and_refuses_anything_else(cls: type[enum.Enum]) -> None:
+    """The one conversion every enum-like field uses: members and AWS's words in, the same member out."""
+    for member in cls:
+        assert _to_enum(cls, "field", member) is member
+        assert _to_enum(cls, "field", member.value) is member
+    for bad in ("ROLLBAK", "", None, 1, member.value.lower() + "x"):
+        with pytest.raises(pw.DefinitionError, match="must be one of"):
+            _to_enum(cls, "field", bad)
 
 
 def test_enums_hold_aws_exact_strings() -> None:

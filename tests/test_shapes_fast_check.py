@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeweaver._codec import is_intrinsic, to_codepipeline
-from pipeweaver._shapes import MAX_DEPTH, SHAPES, _checker, _has_bare_dot, _pattern
+from pipeweaver._shapes import MAX_DEPTH, SHAPES, _checker, _has_bare_dot, _pattern, _string_checker
 
 from .fuzz._hostile import TRICKY_TEXT, _containers, hostile_values, json_values, mutated_declarations
 from .strategies import pipelines
@@ -280,3 +280,18 @@ def test_every_pattern_is_compiled_at_import() -> None:
 )
 def test_bare_dots_are_found(text: str, bare: bool) -> None:
     assert bare == _has_bare_dot(text)
+
+
+@pytest.mark.parametrize("constraints", [True, False])
+@pytest.mark.parametrize("shape", sorted(name for name, s in SHAPES.items() if s["type"] == "string"))
+def test_each_string_shape_compiles_into_one_check_that_decides_as_it_reports(shape: str, constraints: bool) -> None:
+    """A string shape's check, specialised to its constraints, agrees with itself and the oracle."""
+    check = _string_checker(shape, constraints, is_intrinsic)
+    values: list[object] = ["", "a", "A" * 2000, "Build", "arn:aws:iam::123456789012:role/R", "has space", "é\n"]
+    values += [{"Ref": "X"}, {"x": 1}, 3, None, True, *SHAPES[shape].get("enum", ())]
+    for value in values:
+        issues: list[Any] = []
+        valid = check(value, 0, None, "")
+        assert valid == check(value, 0, issues, "p")
+        assert valid == (not issues), (value, issues)
+        assert valid == oracle(shape, constraints, is_intrinsic)(value, 0), value

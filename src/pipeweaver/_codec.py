@@ -184,6 +184,31 @@ _API_KEYS: Final = {m: m for shape in SHAPES.values() if shape["type"] == "struc
 _CFN_KEYS: Final = {m: cfn_key(m) for m in _API_KEYS}
 
 
+#: The members :meth:`Renderer.action` writes, in the order it unpacks their spellings.
+_ACTION_MEMBERS: Final = (
+    "name",
+    "actionTypeId",
+    "category",
+    "owner",
+    "provider",
+    "version",
+    "runOrder",
+    "configuration",
+    "commands",
+    "outputArtifacts",
+    "files",
+    "inputArtifacts",
+    "outputVariables",
+    "roleArn",
+    "region",
+    "namespace",
+    "timeoutInMinutes",
+    "environmentVariables",
+    "value",
+    "type",
+)
+
+
 class Renderer:
     """
     One walk over the model's stages, stores, variables and triggers, in a target's spelling.
@@ -200,17 +225,26 @@ class Renderer:
       configuration and artifact lists; templates leave them out, as people write them.
     """
 
-    __slots__ = ("cloudformation", "keep", "key", "text")
+    __slots__ = ("_action_keys", "cloudformation", "keep", "keep_all", "key", "text")
 
-    def __init__(self, *, text: Text = _raw_text, cloudformation: bool = False) -> None:
+    def __init__(
+        self, *, text: Text = _raw_text, cloudformation: bool = False, keep: Callable[[Any], Any] | None = None
+    ) -> None:
         self.cloudformation = cloudformation
         #: API member name -> this target's spelling.
         self.key = _CFN_KEYS if cloudformation else _API_KEYS
         #: Renders a value where the model allows an expression: (value, path) -> value.
         self.text = text
         #: Renders every other value (a plain string or integer is the same in both spellings,
-        #: so callers write those as they are).
-        self.keep: Callable[[Any], Any] = raw_expressions if cloudformation else _as_is
+        #: so callers write those as they are); by default as it is for the API and with its
+        #: expressions written back as intrinsic functions for CloudFormation.
+        self.keep: Callable[[Any], Any] = keep or (raw_expressions if cloudformation else _as_is)
+        #: Renders a list of such values (one call for the list, not one per item).
+        self.keep_all: Callable[[Any], list[Any]] = (
+            (lambda values: [self.keep(v) for v in values]) if keep else raw_expressions if cloudformation else list
+        )
+        #: The spellings of an action's members, resolved once here rather than per action.
+        self._action_keys = tuple(self.key[m] for m in _ACTION_MEMBERS)
 
     def store(self, store: ArtifactStore, path: str) -> dict[str, Any]:
         """An ``ArtifactStore`` at *path*."""
@@ -281,7 +315,7 @@ class Renderer:
         if rule.configuration:
             out[k["configuration"]] = self._config(rule.configuration, f"{path}.configuration")
         if rule.commands:
-            out[k["commands"]] = [keep(c) for c in rule.commands]
+            out[k["commands"]] = self.keep_all(rule.commands)
         if rule.inputs:
             out[k["inputArtifacts"]] = [{k["name"]: keep(a.name)} for a in rule.inputs]
         if rule.role_arn is not None:
@@ -294,7 +328,29 @@ class Renderer:
 
     def action(self, action: Action, stage_path: str, index: int) -> dict[str, Any]:
         """The *index*-th ``ActionDeclaration`` of the stage at *stage_path*."""
-        k, keep, text = self.key, self.keep, self.text
+        keep, text = self.keep, self.text
+        (
+            NAME,
+            TYPE_ID,
+            CATEGORY,
+            OWNER,
+            PROVIDER,
+            VERSION,
+            RUN_ORDER,
+            CONFIGURATION,
+            COMMANDS,
+            OUTPUTS,
+            FILES,
+            INPUTS,
+            OUTPUT_VARIABLES,
+            ROLE_ARN,
+            REGION,
+            NAMESPACE,
+            TIMEOUT,
+            ENVIRONMENT,
+            VALUE,
+            TYPE,
+        ) = self._action_keys
         # The action's path is written out only where a value may be an expression to resolve.
         path = ""
         t = action.action_type
@@ -309,56 +365,55 @@ class Renderer:
                 value = text(value, join_key(f"{path}.configuration", key))
             config[key] = value
         out: dict[str, Any] = {
-            k["name"]: name,
-            k["actionTypeId"]: {
-                k["category"]: t.category._value_,
-                k["owner"]: t.owner._value_,
-                k["provider"]: provider if type(provider) is str else keep(provider),
-                k["version"]: version if type(version) is str else keep(version),
+            NAME: name,
+            TYPE_ID: {
+                CATEGORY: t.category._value_,
+                OWNER: t.owner._value_,
+                PROVIDER: provider if type(provider) is str else keep(provider),
+                VERSION: version if type(version) is str else keep(version),
             },
-            k["runOrder"]: run_order if type(run_order) is int else keep(run_order),
+            RUN_ORDER: run_order if type(run_order) is int else keep(run_order),
         }
         cloudformation = self.cloudformation
         if config or not cloudformation:
-            out[k["configuration"]] = config
+            out[CONFIGURATION] = config
         if action.commands:
-            out[k["commands"]] = [keep(c) for c in action.commands]
+            out[COMMANDS] = self.keep_all(action.commands)
+        # loops rather than comprehensions: on Python 3.11 each comprehension is a function call
         if action.outputs or not cloudformation:
-            out[k["outputArtifacts"]] = [
-                {k["name"]: keep(a.name), k["files"]: [keep(f) for f in a.files]}
-                if a.files
-                else {k["name"]: keep(a.name)}
-                for a in action.outputs
-            ]
+            outputs: list[dict[str, Any]] = []
+            for a in action.outputs:
+                item: dict[str, Any] = {NAME: a.name if type(a.name) is str else keep(a.name)}
+                if a.files:
+                    item[FILES] = self.keep_all(a.files)
+                outputs.append(item)
+            out[OUTPUTS] = outputs
         if action.inputs or not cloudformation:
             inputs: list[dict[str, Any]] = []
             for a in action.inputs:
-                inputs.append({k["name"]: a.name if type(a.name) is str else keep(a.name)})
-            out[k["inputArtifacts"]] = inputs
+                inputs.append({NAME: a.name if type(a.name) is str else keep(a.name)})
+            out[INPUTS] = inputs
         if action.output_variables:
-            out[k["outputVariables"]] = [keep(v) for v in action.output_variables]
+            out[OUTPUT_VARIABLES] = self.keep_all(action.output_variables)
         if action.role_arn is not None:
             path = path or f"{stage_path}.actions[{index}]"
-            out[k["roleArn"]] = text(action.role_arn, f"{path}.roleArn")
+            out[ROLE_ARN] = text(action.role_arn, f"{path}.roleArn")
         if action.region is not None:
             path = path or f"{stage_path}.actions[{index}]"
-            out[k["region"]] = text(action.region, f"{path}.region")
+            out[REGION] = text(action.region, f"{path}.region")
         if action.namespace is not None:
-            out[k["namespace"]] = keep(action.namespace)
+            out[NAMESPACE] = keep(action.namespace)
         if action.timeout_in_minutes is not None:
-            out[k["timeoutInMinutes"]] = keep(action.timeout_in_minutes)
+            out[TIMEOUT] = keep(action.timeout_in_minutes)
         if action.environment_variables:
             path = path or f"{stage_path}.actions[{index}]"
             envs = []
             for i, e in enumerate(action.environment_variables):
-                item: dict[str, Any] = {
-                    k["name"]: keep(e.name),
-                    k["value"]: text(e.value, f"{path}.environmentVariables[{i}].value"),
-                }
+                item = {NAME: keep(e.name), VALUE: text(e.value, f"{path}.environmentVariables[{i}].value")}
                 if e.type is not None:
-                    item[k["type"]] = e.type.value
+                    item[TYPE] = e.type.value
                 envs.append(item)
-            out[k["environmentVariables"]] = envs
+            out[ENVIRONMENT] = envs
         return out
 
     def variable(self, v: Variable, path: str) -> dict[str, Any]:

@@ -14,7 +14,6 @@ model reads in the order of AWS's API reference; each class is short.
 from __future__ import annotations
 
 import enum
-import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -171,20 +170,18 @@ PullRequestEventName = Literal["OPEN", "UPDATED", "CLOSED"]
 E = TypeVar("E", bound=enum.Enum)
 
 
-@functools.cache
-def _members_by_value(cls: type[E]) -> dict[Any, E]:
-    return {member.value: member for member in cls}
-
-
 def _to_enum(cls: type[E], field: str, value: Any) -> E:
+    """*value* as a member of *cls*: the member itself, or the one AWS's word *value* names."""
+    # AWS's word finds its member in the Enum's own value table, one dict lookup (every action
+    # type built passes here twice); anything else (a member, an unknown word, another type)
+    # takes the Enum's own path, whose ValueError becomes the DefinitionError below.
+    if type(value) is str:
+        member = cls._value2member_map_.get(value)
+        if member is not None:
+            # the table of cls holds members of cls
+            return member  # type: ignore[return-value]
     if isinstance(value, cls):
         return value
-    # AWS's word for a member finds it in the table; anything else (an unknown word, another
-    # type) takes the Enum's own path, whose ValueError becomes the DefinitionError below.
-    if type(value) is str:
-        member: E | None = _members_by_value(cls).get(value)
-        if member is not None:
-            return member
     try:
         return cls(value)
     except ValueError:

@@ -191,117 +191,115 @@ def check_shape(
 #: asks it for issues only when it is invalid, so paths are written for problems alone.
 Check = Callable[[object, int, "list[Issue] | None", str], bool]
 
-#: A string shape compiled for :func:`_check_string`: (name, enum, least length, greatest
-#: length, pattern, the values accepted in place of a string).
-StringSpec = tuple[
-    str, frozenset[str] | None, int, int | None, "re.Pattern[str] | None", "Callable[[object], bool] | None"
-]
-
 
 @cache
-def _string_spec(shape_name: str, constraints: bool, skip: Callable[[object], bool] | None = None) -> StringSpec | None:
-    """The compiled checks of *shape_name* when it is a string shape, else ``None``."""
+def _string_checker(
+    shape_name: str, constraints: bool, skip: Callable[[object], bool] | None, what: str = "value"
+) -> Check:
+    """
+    Compile string shape *shape_name* into its :data:`Check` (*what* names the value in messages).
+
+    Strings are most of a declaration's nodes, so the check is specialised here, once, to the
+    constraints the shape has: an enum is one set lookup, a shape without limits one type
+    test. An empty string skips the pattern. Values that are not strings are accepted when
+    *skip* says so (CloudFormation intrinsic functions), and refused otherwise.
+    """
     shape = SHAPES[shape_name]
-    if shape["type"] != "string":
-        return None
-    lo, hi = shape.get("min"), shape.get("max")
-    return (
-        shape_name,
-        frozenset(shape["enum"]) if "enum" in shape else None,
-        lo if constraints and lo is not None else 0,
-        hi if constraints and hi is not None else None,
-        _pattern(shape["pattern"]) if "pattern" in shape and constraints else None,
-        skip,
-    )
+    lo = shape["min"] if constraints and "min" in shape else 0
+    hi: int | None = shape["max"] if constraints and "max" in shape else None
+    pattern = _pattern(shape["pattern"]) if constraints and "pattern" in shape else None
 
-
-def _check_string(
-    value: object, spec: StringSpec, issues: list[Issue] | None = None, path: str = "", *, what: str = "value"
-) -> bool:
-    """Check a string against *spec* (an empty string skips the pattern; see :data:`Check`)."""
-    if type(value) is not str and not isinstance(value, str):
-        skip = spec[5]
+    def not_a_string(value: object, issues: list[Issue] | None, path: str) -> bool:
         if skip is not None and skip(value):
             return True
         if issues is not None:
-            issues.append(_wrong_type(path, "string", value, spec[0]))
+            issues.append(_wrong_type(path, "string", value, shape_name))
         return False
-    shape_name, enum, lo, hi, pattern, _ = spec
-    if enum is not None:
-        if value in enum:
+
+    if "enum" in shape:
+        enum = frozenset(shape["enum"])
+
+        def check_enum(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
+            if type(value) is not str and not isinstance(value, str):
+                return not_a_string(value, issues, path)
+            if value in enum:
+                return True
+            if issues is not None:
+                issues.append(_enum_issue(value, shape_name, path))
+            return False
+
+        return check_enum
+    if not lo and hi is None and pattern is None:
+
+        def check_text(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
+            return type(value) is str or isinstance(value, str) or not_a_string(value, issues, path)
+
+        return check_text
+
+    def check_bounded(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
+        if type(value) is not str and not isinstance(value, str):
+            return not_a_string(value, issues, path)
+        n = len(value)
+        fits = lo <= n and (hi is None or n <= hi)
+        if fits and (pattern is None or not n or pattern.fullmatch(value) is not None):
             return True
         if issues is not None:
-            near = _near(value, SHAPES[shape_name]["enum"])
-            issues.append(
-                Issue(
-                    code=ShapeCodes.ENUM,
-                    severity="error",
-                    path=path,
-                    message=f"{value!r} is not a valid {shape_name}",
-                    hint=(f"did you mean {near!r}? " if near else "")
-                    + f"allowed values: {', '.join(SHAPES[shape_name]['enum'])}",
-                )
-            )
+            if not fits:
+                issues.append(_length_issue(value, lo, hi, shape_name, path, what))
+            if pattern is not None and n and pattern.fullmatch(value) is None:
+                issues.append(_pattern_issue(value, shape_name, path, what))
         return False
+
+    return check_bounded
+
+
+def _enum_issue(value: str, shape_name: str, path: str) -> Issue:
+    near = _near(value, SHAPES[shape_name]["enum"])
+    return Issue(
+        code=ShapeCodes.ENUM,
+        severity="error",
+        path=path,
+        message=f"{value!r} is not a valid {shape_name}",
+        hint=(f"did you mean {near!r}? " if near else "") + f"allowed values: {', '.join(SHAPES[shape_name]['enum'])}",
+    )
+
+
+def _length_issue(value: str, lo: int, hi: int | None, shape_name: str, path: str, what: str) -> Issue:
     n = len(value)
-    valid = True
-    if n < lo or (hi is not None and n > hi):
-        if issues is None:
-            return False
-        valid = False
-        shown = value if n <= 60 else value[:57] + "..."
-        issues.append(
-            Issue(
-                code=ShapeCodes.LENGTH,
-                severity="error",
-                path=path,
-                message=(
-                    f"{what} {shown!r} has {n} characters; {shape_name} allows {lo}..{hi if hi is not None else 'any'}"
-                ),
-                hint="an empty value is never allowed; leave the field out instead"
-                if not value
-                else f"shorten it to at most {hi} characters"
-                if hi is not None and n > hi
-                else f"it needs at least {lo} characters",
-            )
-        )
-    if pattern is not None and n and pattern.fullmatch(value) is None:
-        if issues is None:
-            return False
-        valid = False
-        shown = value if n <= 60 else value[:57] + "..."
-        text = SHAPES[shape_name]["pattern"]
-        issues.append(
-            Issue(
-                code=ShapeCodes.PATTERN,
-                severity="error",
-                path=path,
-                message=f"{what} {shown!r} does not match the {shape_name} pattern {text}",
-                hint=_PATTERN_HINTS.get(shape_name, f"use only characters allowed by {text}"),
-            )
-        )
-    return valid
+    shown = value if n <= 60 else value[:57] + "..."
+    return Issue(
+        code=ShapeCodes.LENGTH,
+        severity="error",
+        path=path,
+        message=f"{what} {shown!r} has {n} characters; {shape_name} allows {lo}..{hi if hi is not None else 'any'}",
+        hint="an empty value is never allowed; leave the field out instead"
+        if not value
+        else f"shorten it to at most {hi} characters"
+        if hi is not None and n > hi
+        else f"it needs at least {lo} characters",
+    )
 
 
-def _child(
-    item: object,
-    check: StringSpec | Check,
-    depth: int,
-    issues: list[Issue],
-    path: str,
-) -> bool:
+def _pattern_issue(value: str, shape_name: str, path: str, what: str) -> Issue:
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    text = SHAPES[shape_name]["pattern"]
+    return Issue(
+        code=ShapeCodes.PATTERN,
+        severity="error",
+        path=path,
+        message=f"{what} {shown!r} does not match the {shape_name} pattern {text}",
+        hint=_PATTERN_HINTS.get(shape_name, f"use only characters allowed by {text}"),
+    )
+
+
+def _child(item: object, check: Check, depth: int, issues: list[Issue], path: str) -> bool:
     """Decide *item*; only when it is invalid, report its problems at *path* (see :data:`Check`)."""
-    if type(check) is tuple:
-        if _check_string(item, check):
-            return True
-    elif check(item, depth, None, ""):  # type: ignore[operator]
+    if check(item, depth, None, ""):
         return True
     if depth > MAX_DEPTH:
         issues.append(_too_deep(path))
-    elif type(check) is tuple:
-        _check_string(item, check, issues, path)
     else:
-        check(item, depth, issues, path)  # type: ignore[operator]
+        check(item, depth, issues, path)
     return False
 
 
@@ -331,16 +329,15 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
     if kind == "structure":
         members: dict[str, str] = shape["members"]
         required = tuple(shape["required"])
-        # member -> the string spec of its shape, or the check of any other shape; filled on
-        # first use (a shape may contain itself)
-        children: dict[str, StringSpec | Check] = {}
+        # member -> the check of its shape; filled on first use (a shape may contain itself)
+        children: dict[str, Check] = {}
 
         def check_structure(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
             if depth > MAX_DEPTH or (type(value) is not dict and not isinstance(value, Mapping)):
                 return _refuse(issues, path, depth, kind, value, shape_name)
             if not children:
                 for key, member in members.items():
-                    children[key] = _string_spec(member, constraints, skip) or _checker(member, constraints, skip)
+                    children[key] = _checker(member, constraints, skip)
             if issues is None:
                 for req in required:
                     if req not in value:
@@ -377,10 +374,7 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
                         found[key] = [_wrong_type(join_key(path, key), SHAPES[member]["type"], None, member)]
                     continue
                 if issues is None:
-                    if type(child) is tuple:
-                        if not _check_string(item, child):
-                            return False
-                    elif not child(item, depth + 1, None, ""):  # type: ignore[operator]
+                    if not child(item, depth + 1, None, ""):
                         return False
                     continue
                 problems: list[Issue] = []
@@ -407,8 +401,8 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
         return check_structure
     if kind == "list":
         member_name = shape["member"]
-        # the item's string spec or check, looked up on first use (a shape may contain itself)
-        item_check: list[StringSpec | Check] = []
+        # the item's check, looked up on first use (a shape may contain itself)
+        item_check: list[Check] = []
 
         def check_list(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
             if depth > MAX_DEPTH or (type(value) is not list and not isinstance(value, list | tuple)):
@@ -420,19 +414,12 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
                 valid = False
                 _count(len(value), shape, shape_name, path, issues)
             if not item_check:
-                item_check.append(
-                    _string_spec(member_name, constraints, skip) or _checker(member_name, constraints, skip)
-                )
+                item_check.append(_checker(member_name, constraints, skip))
             check = item_check[0]
             if issues is None:
-                if type(check) is tuple:
-                    for x in value:
-                        if not _check_string(x, check):
-                            return False
-                else:
-                    for x in value:
-                        if not check(x, depth + 1, None, ""):  # type: ignore[operator]
-                            return False
+                for x in value:
+                    if not check(x, depth + 1, None, ""):
+                        return False
                 return valid
             for index, x in enumerate(value):
                 if not _child(x, check, depth + 1, issues, join_index(path, index)):
@@ -442,8 +429,8 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
         return check_list
     if kind == "map":
         key_name, value_name = shape["key"], shape["value"]
-        # (key spec, value spec or check), looked up on first use
-        entry: list[tuple[StringSpec, StringSpec | Check]] = []
+        # (key check, value check), looked up on first use
+        entry: list[tuple[Check, Check]] = []
 
         def check_map(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
             if depth > MAX_DEPTH or (type(value) is not dict and not isinstance(value, Mapping)):
@@ -455,20 +442,15 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
                 valid = False
                 _count(len(value), shape, shape_name, path, issues)
             if not entry:
-                key_spec = _string_spec(key_name, constraints)
-                assert key_spec is not None, f"{shape_name} has keys that are not strings"
+                assert SHAPES[key_name]["type"] == "string", f"{shape_name} has keys that are not strings"
+                # keys are never intrinsic functions: no skip
                 entry.append(
-                    (key_spec, _string_spec(value_name, constraints, skip) or _checker(value_name, constraints, skip))
+                    (_string_checker(key_name, constraints, None, "key"), _checker(value_name, constraints, skip))
                 )
-            key_spec, value_check = entry[0]
+            key_check, value_check = entry[0]
             for key, item in value.items():
                 if issues is None:
-                    if not _check_string(key, key_spec):
-                        return False
-                    if type(value_check) is tuple:
-                        if not _check_string(item, value_check):
-                            return False
-                    elif not value_check(item, depth + 1, None, ""):  # type: ignore[operator]
+                    if not key_check(key, depth, None, "") or not value_check(item, depth + 1, None, ""):
                         return False
                     continue
                 sub = join_key(path, str(key))
@@ -476,7 +458,7 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
                     issues.append(_wrong_type(sub, "string", key, key_name))
                     valid = False
                     continue
-                if not _check_string(key, key_spec, issues, sub, what="key"):
+                if not key_check(key, depth, issues, sub):
                     valid = False
                 if not _child(item, value_check, depth + 1, issues, sub):
                     valid = False
@@ -484,13 +466,7 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
 
         return check_map
     if kind == "string":
-        spec = _string_spec(shape_name, constraints, skip)
-        assert spec is not None
-
-        def check_string(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
-            return _check_string(value, spec, issues, path)
-
-        return check_string
+        return _string_checker(shape_name, constraints, skip)
     if kind in ("integer", "long"):
 
         def check_int(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
