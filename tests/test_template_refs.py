@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 import pipeweaver as pw
+from pipeweaver import synth
 
 HEAD = """\
 Parameters:
@@ -137,3 +138,32 @@ def test_a_list_or_mapping_where_text_belongs_is_refused() -> None:
         ("PW003", "Resources.Pipe.Properties.Tags[0].Value"),
         ("PW003", "Resources.Pipe.Properties.DisableInboundStageTransitions[0].Reason"),
     ] == found
+
+
+def test_dynamic_references_are_values_cloudformation_fills_in_not_text_to_judge() -> None:
+    """`{{resolve:...}}` is replaced before CodePipeline sees the value: no pattern or literal-secret issue."""
+    text = _template().replace(
+        "      RoleArn: !GetAtt Role.Arn\n",
+        "      RoleArn: !GetAtt Role.Arn\n      Name: '{{resolve:ssm:/ci/pipeline-name}}'\n",
+    )
+    text = text.replace(
+        "Configuration: {ProjectName: app}", "Configuration: {ProjectName: '{{resolve:ssm:/ci/project}}'}"
+    )
+
+    assert [] == [i for i in pw.lint(text) if i.is_error]
+
+
+def test_in_api_json_a_dynamic_reference_is_literal_text() -> None:
+    """The CodePipeline API resolves nothing: there the same text breaks the name pattern."""
+    declaration = synth.to_codepipeline(
+        synth.from_cloudformation(
+            _template()
+            .replace("!GetAtt Role.Arn", "arn:aws:iam::123456789012:role/p")
+            .replace("!Ref Bucket", "bucket"),
+            "Pipe",
+        ),
+        resolve=lambda e, p: "x",
+    )
+    declaration["name"] = "{{resolve:ssm:/ci/pipeline-name}}"
+
+    assert ["PW010"] == [i.code for i in pw.lint(declaration) if i.path == "name"]

@@ -24,7 +24,32 @@ from ._loader import LoadFailure, compose
 from ._shapes import join_index, join_key
 from .errors import Issue
 
-__all__ = ["check_references", "yaml_features"]
+__all__ = ["DYNAMIC_REFERENCE", "check_references", "resolved_later", "yaml_features"]
+
+#: A CloudFormation dynamic reference (``{{resolve:ssm:/name}}``, ``ssm-secure``, ``secretsmanager``),
+#: which CloudFormation replaces before CodePipeline sees the value.
+DYNAMIC_REFERENCE: Final = re.compile(r"\{\{resolve:(?:ssm|ssm-secure|secretsmanager):[^}]+\}\}")
+
+
+def resolved_later(declaration: Any) -> Any:
+    """*declaration* with each text holding a dynamic reference standing as the function CloudFormation resolves.
+
+    Lint judges the text of literal values (patterns, lengths, secrets written out); a value
+    CloudFormation fills in at deploy time is not literal, so it is checked as an intrinsic
+    function is: for where it stands, not for what it says.
+    """
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return {"Fn::Sub": value} if DYNAMIC_REFERENCE.search(value) else value
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return value
+
+    return walk(declaration)
+
 
 PSEUDO: Final = frozenset(
     {

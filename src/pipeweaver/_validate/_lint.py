@@ -45,7 +45,7 @@ def _declaration_of(target: Any) -> _Target:
     """
     if isinstance(target, _cfn.TemplatePipeline):
         return _Target(
-            declaration=target.declaration,
+            declaration=_cfn_refs.resolved_later(target.declaration),
             tags=[(f"tags[{i}]", k, v) for i, (k, v) in enumerate(target.tags.items()) if isinstance(v, str)],
             disabled_transitions={k: v for k, v in target.disabled_transitions.items() if isinstance(v, str)},
             relocate=target.path,
