@@ -693,3 +693,26 @@ def test_a_body_cut_short_by_a_half_close_gets_400(receiver: WebhookReceiver, re
 
     assert reply.startswith(b"HTTP/1.1 400 ")
     assert b"shorter than Content-Length" in reply
+
+
+def test_a_client_cut_at_shutdown_before_it_sent_anything_still_gets_503(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A silent connection has no request line; shutdown still answers it 503 and prints nothing."""
+    receiver = WebhookReceiver(
+        monorepo(), lambda *args: None, secret=SECRET, workdir=tmp_path, request_timeout=60
+    ).start()
+    try:
+        silent = connect(receiver)
+        # The connection is being read once the receiver counts it (its handler is waiting).
+        deadline = time.monotonic() + 10
+        while not receiver._connections and time.monotonic() < deadline:
+            time.sleep(0.01)
+        receiver.shutdown(grace=2)
+        reply = read_reply(silent, 5)
+    finally:
+        with contextlib.suppress(NameError):
+            silent.close()
+
+    assert b"HTTP/1.1 503 " == reply[:13]
+    assert "failed" not in capfd.readouterr().err

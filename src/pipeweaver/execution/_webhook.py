@@ -379,6 +379,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.state.replied:
             return
         self.close_connection = True
+        # A client cut before it sent a request line never reached parse_request, which sets
+        # what send_response reads: an HTTP/1.1 answer with an empty request line, so that a
+        # silent client still gets its 503 (not a reset and an AttributeError on stderr).
+        for name, value in (("requestline", ""), ("request_version", self.protocol_version), ("command", None)):
+            if not hasattr(self, name):
+                setattr(self, name, value)
         receiver = self.server.receiver
         with contextlib.suppress(OSError):
             if self.state.cut:
