@@ -240,6 +240,7 @@ def test_pipeweaver_toml_wins_over_pyproject_in_the_same_folder(cli: Cli, tmp_pa
         ('[lint]\nseverity = { PW702 = "fatal" }\n', "[lint] severity.PW702: 'fatal' is not one of error, warning"),
         ('[lint]\nfail-on = "never"\n', "[lint] fail-on: 'never' is not one of error, warning"),
         ("[lint\nignore = 1\n", "not valid TOML"),
+        ('[lint.per-file-ignores]\n"pipes/[a" = ["PW208"]\n', "[lint] per-file-ignores.'pipes/[a':"),
     ],
 )
 def test_a_malformed_policy_is_one_line_naming_the_file_and_key(

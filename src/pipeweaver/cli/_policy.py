@@ -13,7 +13,7 @@ The policy lives in ``pipeweaver.toml`` or in the ``[tool.pipeweaver]`` table of
     "examples/*.py" = ["PW208"]             # globs relative to the file holding the policy
 
     [tool.pipeweaver.lint.per-file-severity]
-    "legacy/**" = { PW110 = "warning" }
+    "legacy/**" = { PW110 = "warning" }       # the glob syntax of trigger filters: ** crosses folders
 
 In ``pipeweaver.toml`` the same keys sit under ``[lint]``. A Python or YAML TARGET can also
 silence a code on one line with a comment on the line the report names::
@@ -39,7 +39,8 @@ import attrs
 import click
 
 from .. import _validate
-from ..errors import Issue, Severity
+from .._glob import compile_glob
+from ..errors import DefinitionError, Issue, Severity
 
 __all__ = ["ConfigError", "LintPolicy", "Suppression", "inline_markers", "load_policy"]
 
@@ -103,30 +104,7 @@ class LintPolicy:
             relative = path.as_posix()
         # A pattern without a slash names a file anywhere, as in .gitignore and ruff.
         subject = relative if "/" in pattern else path.name
-        return _glob(pattern).fullmatch(subject) is not None
-
-
-def _glob(pattern: str) -> re.Pattern[str]:
-    """``**`` crosses directories, ``*`` and ``?`` stay inside one."""
-    out = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out))
+        return compile_glob(pattern).fullmatch(subject) is not None
 
 
 def find_policy_file(start: Path) -> Path | None:
@@ -188,6 +166,11 @@ def load_policy(path: Path | None) -> LintPolicy:
 def _table(value: object, where: str) -> Iterable[tuple[str, object]]:
     if not isinstance(value, dict):
         raise ConfigError(f'{where} must be a table of glob = value, like: "examples/*.py" = ["PW208"]')
+    for pattern in value:
+        try:
+            compile_glob(pattern)
+        except DefinitionError as exc:
+            raise ConfigError(f"{where}.{pattern!r}: {exc}") from None
     return value.items()
 
 
