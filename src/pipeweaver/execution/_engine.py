@@ -10,17 +10,18 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 from .._masking import Masker
 from .._model import Action, Pipeline, Stage
+from ..errors import ExecutionError
 from ._base import ActionContext, ActionResult, ApprovalRequested, ArtifactStore, Execution, Observer
 from ._clock import Clock, SystemClock
 from ._gate import Gate
 from ._handlers import HandlerFn, default_timeout
 from ._history import History
+from ._pool import ActionPool
 from ._rules import RuleHandler
 from ._stagelock import SharedStages
 
@@ -50,6 +51,7 @@ class LiveRun(Protocol):
     def await_approval(self, ctx: ActionContext) -> ActionResult: ...
     def decide(self, stage: str, action: str, approved: bool, summary: str, by: str) -> None: ...
     def request_stop(self, abandon: bool, reason: str, by: str) -> None: ...
+    def join(self) -> None: ...
 
 
 class Engine:
@@ -83,24 +85,19 @@ class Engine:
         self.clock: Clock = clock or SystemClock()
         self.runs: dict[str, LiveRun] = {}
         self.lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: ActionPool | None = None
         self._pool_lock = threading.Lock()
         self._gates: dict[str, Gate] = {}
         self._closed = threading.Event()
         self._renewer: threading.Thread | None = None
 
-    def pool(self) -> ThreadPoolExecutor:
-        """The shared action thread pool (created on first use).
-
-        A standard pool: threads are made on demand up to ``max_parallel`` and reused; an
-        action's error stays with the action (:meth:`Attempts.execute` reports every one); at
-        interpreter exit, running actions finish (``EXITING``, set first, tells shell commands
-        and approvals to give up) and the pool's threads are joined.
-        """
+    def pool(self) -> ActionPool:
+        """The shared action thread pool (created on first use; see :mod:`._pool` for how its
+        threads end at :meth:`close` and at interpreter exit)."""
         if self._pool is None:
             with self._pool_lock:
                 if self._pool is None:
-                    self._pool = ThreadPoolExecutor(self.max_parallel, thread_name_prefix="pipeweaver-action")
+                    self._pool = ActionPool(self.max_parallel, "pipeweaver-action")
         return self._pool
 
     def gate(self, pipeline: Pipeline) -> Gate:
@@ -149,10 +146,27 @@ class Engine:
                     self.history.write([History.op_renew(r.id, r.owner, LEASE_SECONDS) for r in runs])
 
     def close(self) -> None:
-        """Wait for running actions, shut the pool down and close the history."""
+        """Stop the executions still running here, wait for their actions, shut the pool down
+        and close the history.
+
+        An execution still running (the caller was interrupted, say by Ctrl-C inside
+        ``with LocalExecutor(...)``) is stopped with abandon, so that it ends readably as
+        STOPPED instead of finding its pool gone.
+        """
+        while True:
+            with self.lock:
+                live = list(self.runs.values())
+            if not live:
+                break
+            for run in live:
+                with contextlib.suppress(ExecutionError):  # it ended (or is abandoning) already
+                    run.request_stop(True, "the executor was closed", "pipeweaver")
+            for run in live:
+                run.join()
+                self.forget(run)
         self._closed.set()
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown()
         if self._renewer is not None:
             self._renewer.join()
         self.history.close()

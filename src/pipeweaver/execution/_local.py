@@ -196,7 +196,8 @@ class LocalExecutor:
     # plumbing used by runs and handlers ------------------------------------------------------
 
     def close(self) -> None:
-        """Wait for running actions, shut the pool down and close the history."""
+        """Stop (with abandon) the executions still running here, wait for their actions, end
+        the action threads and close the history."""
         self._engine.close()
 
     def __enter__(self) -> LocalExecutor:
@@ -371,6 +372,10 @@ class LocalExecutor:
         self._engine.register(run)
         run.emit(ExecutionStarted(execution_id=run.id, pipeline=run.name, at=run.started_at, trigger=run.trigger))
         threading.Thread(target=run.main, name=f"pipeweaver-{run.id[:8]}", daemon=True).start()
+        # While the engine prepares and writes the first wave, this thread starts the action
+        # threads the widest wave needs, so that the wave does not wait for thread starts.
+        stages = run.pipeline.stages[run.first_stage : run.last_stage + 1]
+        self._engine.pool().prestart(max((len(wave) for stage in stages for wave in stage.waves()), default=0))
         self._engine.keep_leases()
         return LocalExecutionHandle(run, self.retry)
 

@@ -676,6 +676,10 @@ class Run:
 
     # stop ------------------------------------------------------------------------------------
 
+    def join(self) -> None:
+        """Wait until this execution has ended (its engine thread is done)."""
+        self.done.wait()
+
     def request_stop(self, abandon: bool, reason: str, by: str) -> None:
         if self.status.is_terminal:
             raise ExecutionError(f"execution {self.id} already ended {self.status.value}; it cannot be stopped")

@@ -1,0 +1,161 @@
+"""The action threads shared by every execution of one executor.
+
+Layer: execution. A small pool rather than ``concurrent.futures.ThreadPoolExecutor`` for one
+reason, measured (bench/run.py, local run 20x25, side by side): a thread start waits until the
+new thread runs, and ``ThreadPoolExecutor`` starts its threads one by one inside ``submit``, so
+the first wave of a fresh executor paid 25 thread starts on the engine's critical path (about
+a quarter of the whole run of 500 no-op actions). :meth:`ActionPool.prestart` starts a wave's
+threads on the caller's thread while the engine prepares and writes that wave. ``submit`` takes
+no future (the engine learns of an end through its completion queue).
+
+How the threads end, without any private CPython hook:
+
+- they are daemon threads, so the interpreter does not wait for them before running
+  :mod:`atexit` handlers (a non-daemon idle thread would wait for work forever there);
+- :meth:`ActionPool.shutdown`, called by ``LocalExecutor.close()`` and its context manager,
+  refuses new work, drops queued work and joins every thread: running actions finish, and no
+  pool thread is left afterwards;
+- at interpreter exit an :func:`atexit.register` handler sets ``EXITING`` (shell commands and
+  manual approvals give up on it) and shuts down every pool still open the same way, so a
+  running action ends before the interpreter tears down, as with ``ThreadPoolExecutor``'s own
+  exit hook; atexit handlers run after the interpreter joined its non-daemon threads and before
+  daemon threads are stopped;
+- a pool that nobody holds any more is stopped by a finalizer (its idle threads leave).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import queue
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from ._shell import EXITING
+
+__all__ = ["ActionPool"]
+
+
+class _PoolState:
+    """What a pool's threads share: the work queue, the idle count and the threads (never the
+    pool itself, so that a pool nobody holds is collected and its threads told to stop)."""
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[tuple[Callable[..., None], tuple[Any, ...]] | None] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.idle = 0  # threads up (or coming up) that no queued task has claimed
+        self.unclaimed = 0  # tasks queued while every thread was busy and the pool full
+        self.closed = False
+        self.threads: list[threading.Thread] = []
+        self.starting = threading.Lock()  # held while a thread is listed and started
+
+    def stop(self, *, drop_queued: bool = True) -> None:
+        """Refuse new work, drop queued work (*drop_queued*) and tell the threads to leave."""
+        with self.lock:
+            self.closed = True
+        if drop_queued:
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self.queue.get_nowait()
+        self.queue.put(None)  # each thread passes it on as it leaves
+
+    def join(self) -> None:
+        """Wait until every thread has left (a running task ends first)."""
+        with self.starting:
+            threads = list(self.threads)
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join()
+
+    def work(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                self.queue.put(None)
+                return
+            fn, args = item
+            # As in ThreadPoolExecutor, a task's error stays with the task (Attempts.execute
+            # reports every one as the action's failure) and the thread goes on.
+            with contextlib.suppress(BaseException):
+                fn(*args)
+            del item, fn, args
+            with self.lock:
+                if self.unclaimed:
+                    self.unclaimed -= 1
+                else:
+                    self.idle += 1
+
+
+_OPEN: weakref.WeakSet[_PoolState] = weakref.WeakSet()
+
+
+@atexit.register
+def _at_exit() -> None:
+    EXITING.set()
+    states = list(_OPEN)
+    for state in states:
+        state.stop()
+    for state in states:
+        state.join()
+
+
+class ActionPool:
+    """The executor's action threads: made on demand up to *size* (or ahead with
+    :meth:`prestart`) and reused; a task's error stays with the task."""
+
+    def __init__(self, size: int, prefix: str) -> None:
+        self._size = size
+        self._prefix = prefix
+        self._state = _PoolState()
+        self._count = 0  # threads started or reserved
+        _OPEN.add(self._state)
+        weakref.finalize(self, self._state.stop)
+
+    def _spawn(self, number: int) -> None:
+        thread = threading.Thread(target=self._state.work, name=f"{self._prefix}_{number}", daemon=True)
+        with self._state.starting:
+            self._state.threads.append(thread)
+            thread.start()
+
+    def prestart(self, count: int) -> None:
+        """Start threads until there are *count* (at most the pool's size)."""
+        state = self._state
+        while True:
+            with state.lock:
+                if state.closed or self._count >= min(count, self._size):
+                    return
+                number = self._count
+                self._count += 1
+                state.idle += 1
+            self._spawn(number)
+
+    def submit(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn(*args)`` on a pool thread (``RuntimeError`` once the pool is shut down)."""
+        state = self._state
+        with state.lock:
+            if state.closed:
+                raise RuntimeError("cannot start new actions after the executor was closed")
+            state.queue.put((fn, args))
+            if state.idle:
+                state.idle -= 1
+                return
+            if self._count >= self._size:
+                state.unclaimed += 1
+                return
+            number = self._count
+            self._count += 1
+        self._spawn(number)
+
+    def shutdown(self) -> None:
+        """Refuse new work, drop queued work and wait until every thread has left."""
+        self._state.stop()
+        self._state.join()
+        _OPEN.discard(self._state)
+
+    @property
+    def threads(self) -> list[threading.Thread]:
+        """The pool's threads (alive or not)."""
+        with self._state.starting:
+            return list(self._state.threads)
