@@ -15,6 +15,7 @@ from typing import Protocol
 
 from .._model import ExecutionMode
 from ._stagelock import POLL, SharedStages
+from ._state import Control
 
 __all__ = ["Entrant", "Gate"]
 
@@ -25,9 +26,8 @@ class Entrant(Protocol):
     id: str
     seq: int
     mode: ExecutionMode
-    superseded_by: str | None
-    stop_requested: bool
-    waiting_at: str | None
+    #: Where the gate marks the run waiting or superseded, and reads a stop.
+    control: Control
 
 
 class Gate:
@@ -72,16 +72,16 @@ class Gate:
         with self.cond:
             line = self.waiting.setdefault(stage, [])
             line.append(run)
-            run.waiting_at = stage
+            run.control.waiting_at = stage
             if mode is ExecutionMode.SUPERSEDED:
                 for other in list(line):
                     if other is not run and other.seq < run.seq:
-                        other.superseded_by = run.id
+                        other.control.superseded_by = run.id
                         line.remove(other)
                 self.cond.notify_all()
             try:
                 while True:
-                    if run.superseded_by is not None or run.stop_requested:
+                    if run.control.superseded_by is not None or run.control.stop_requested:
                         return False
                     if mode is ExecutionMode.PARALLEL:
                         if stage not in self.disabled:
@@ -97,7 +97,7 @@ class Gate:
                     if joined:
                         mark = next((by for eid, _, by in shared_line if eid == run.id), None)
                         if mark is not None:
-                            run.superseded_by = mark
+                            run.control.superseded_by = mark
                             return False
                     if admissible and self._claim(run, stage, shared_line):
                         return True
@@ -110,14 +110,14 @@ class Gate:
             finally:
                 if run in line:
                     line.remove(run)
-                run.waiting_at = None
+                run.control.waiting_at = None
                 if joined:
                     self.shared.leave(stage, run.id)
 
     def try_enter(self, run: Entrant, stage: str) -> bool:
         """Enter *stage* only if *run* may do so at once (nobody waits, nothing holds it)."""
         with self.cond:
-            if run.superseded_by is not None or run.stop_requested or self.waiting.get(stage):
+            if run.control.superseded_by is not None or run.control.stop_requested or self.waiting.get(stage):
                 return False
             if stage in self.disabled:
                 return False

@@ -64,7 +64,7 @@ class LocalExecutionHandle:
 
     def waiting_at(self) -> str | None:
         """The stage this execution waits in front of (a locked stage or disabled transition)."""
-        return self._run.waiting_at
+        return self._run.control.waiting_at
 
     def pending_approvals(self) -> list[str]:
         """``Stage/Action`` of the manual approvals waiting for a decision."""
@@ -111,4 +111,4 @@ class LocalExecutionHandle:
                 return
 
     def __repr__(self) -> str:
-        return f"<LocalExecutionHandle {self._run.name} {self._run.id} {self._run.status.value}>"
+        return f"<LocalExecutionHandle {self._run.name} {self._run.id} {self._run.progress.status.value}>"

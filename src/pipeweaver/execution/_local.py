@@ -7,9 +7,11 @@ module:
 - :mod:`._core`: the engine's decisions, pure functions over plain records (the protocol);
 - :mod:`._run`: the driver: the stage and wave loop of one execution on its own thread, which
   runs actions, writes the history and emits events as the core decides;
+- :mod:`._state`: an execution's state as plain records (what it walks, what it has done, what
+  other threads ask of it), each changed in one place;
 - :mod:`._engine`: what one executor's executions share (history, action pool, gates, leases);
 - :mod:`._clock`: where the engine reads the time;
-- :mod:`._attempt`: one action attempt, on a pool thread;
+- :mod:`._attempt`: one action attempt, on a thread of :mod:`._pool`;
 - :mod:`._gate`: execution modes and disabled transitions;
 - :mod:`._conditions`, :mod:`._approvals`, :mod:`._variables`: rules, manual approvals and
   ``#{namespace.key}`` resolution;
@@ -374,7 +376,7 @@ class LocalExecutor:
         threading.Thread(target=run.main, name=f"pipeweaver-{run.id[:8]}", daemon=True).start()
         # While the engine prepares and writes the first wave, this thread starts the action
         # threads the widest wave needs, so that the wave does not wait for thread starts.
-        stages = run.pipeline.stages[run.first_stage : run.last_stage + 1]
+        stages = run.pipeline.stages[run.scope.first : run.scope.last + 1]
         self._engine.pool().prestart(max((len(wave) for stage in stages for wave in stage.waves()), default=0))
         self._engine.keep_leases()
         return LocalExecutionHandle(run, self.retry)
@@ -596,7 +598,7 @@ class LocalExecutor:
         return handle, run
 
     def _auto_rollback(self, failed: Run) -> Run | None:
-        stage = failed.rollback_stage
+        stage = failed.progress.rollback_stage
         assert stage is not None
         target = self._history.last_succeeded_in_stage(failed.name, stage, before=failed.seq)
         note: str
@@ -615,9 +617,9 @@ class LocalExecutor:
                 note = f"; automatic rollback of stage {stage} started as execution {handle.id} (target {target})"
             except ExecutionError as exc:
                 note = f"; automatic rollback not possible: {exc}"
-        with failed.lock:
-            failed.summary = (failed.summary or "") + note
-        self._history.write([History.op_status(failed.id, failed.status, failed.summary, failed.ended_at)])
+        progress = failed.progress
+        progress.append_summary(note)
+        self._history.write([History.op_status(failed.id, progress.status, progress.summary, progress.ended_at)])
         return result
 
     def mark_interrupted(self) -> list[str]:

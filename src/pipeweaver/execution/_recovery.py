@@ -19,6 +19,7 @@ from ._engine import LEASE_SECONDS, Engine
 from ._history import History, Op
 from ._preflight import definition
 from ._run import Run
+from ._state import Progress, Scope
 
 __all__ = ["fail_interrupted", "prepare_retry", "prepare_rollback"]
 
@@ -28,17 +29,13 @@ NewRun = Callable[..., Run]
 
 def _restore(history: History, run: Run, source_id: str, *, records: bool) -> None:
     past = history.load(source_id)
-    run.artifacts = dict(past.artifacts)
-    run.namespaces = history.namespaces(source_id)
+    namespaces = history.namespaces(source_id)
     if records:
         order = {s.name: i for i, s in enumerate(run.pipeline.stages)}
-        run.stages = [(s, order.get(s.name, 0)) for s in past.stages]
-        run.actions = list(past.actions)
-        run.latest = {(a.stage, a.name): a for a in past.actions}
-        run.rules = list(past.rules)
-        run.started_at = past.started_at or run.started_at
-        run.position = len(past.actions)
+        run.progress = Progress.resumed(past, namespaces, order, started_at=run.started_at)
         run.seq = history.seq(source_id)
+    else:
+        run.progress = Progress.carried(past, namespaces, started_at=run.started_at)
 
 
 def prepare_retry(
@@ -109,10 +106,8 @@ def prepare_retry(
         rollback_target=past.rollback_target,
     )
     _restore(history, run, execution_id, records=True)
-    run.first_stage = index
-    if past.execution_type == "ROLLBACK":
-        run.last_stage = index
-    run.retry_mode = mode
+    # A rollback's retry stays in the one stage it rolls back.
+    run.scope = Scope(index, index if past.execution_type == "ROLLBACK" else run.scope.last, mode)
     history.write(
         [
             History.op_status(execution_id, ExecutionStatus.IN_PROGRESS, None, None),
@@ -161,7 +156,7 @@ def prepare_rollback(
         rollback_target=target,
     )
     _restore(history, run, target, records=False)
-    run.first_stage = run.last_stage = index
+    run.scope = Scope(index, index)
     return run, stored
 
 

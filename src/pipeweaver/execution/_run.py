@@ -34,7 +34,6 @@ from ._base import (
     ActionResult,
     ActionStarted,
     ActionStatus,
-    ArtifactRef,
     Event,
     Execution,
     ExecutionFinished,
@@ -50,6 +49,7 @@ from ._conditions import RuleOutcome, run_rule
 from ._core import WaveClock, after_failure, execution_status, not_succeeded, plan_wave, stage_status, waves
 from ._engine import LEASE_SECONDS, Engine
 from ._history import History, Op
+from ._state import Control, Progress, Scope
 from ._variables import resolve
 
 __all__ = ["Run"]
@@ -94,40 +94,22 @@ class Run:
         self.execution_type = execution_type
         self.rollback_target = rollback_target
         self.seq = 0
-        self.status = ExecutionStatus.IN_PROGRESS
-        self.summary: str | None = None
-        self.started_at = self.clock.now()
-        self.ended_at: datetime | None = None
-        self.lock = threading.Lock()
-        self.stages: list[tuple[StageRecord, int]] = []
-        self.actions: list[ActionRecord] = []
-        self.latest: dict[tuple[str, str], ActionRecord] = {}
-        self.artifacts: dict[str, ArtifactRef] = {}
-        self.namespaces: dict[str, dict[str, str]] = {}
-        self.rules: list[RuleRecord] = []
+        # The state (see _state): what the run walks, what it has done, what others ask of it.
+        self.scope = Scope(0, len(pipeline.stages) - 1)
+        self.progress = Progress(started_at=self.clock.now())
+        self.control = Control()
         self.ops: list[Op] = []
         self.queued: list[Event] = []
         self.done = threading.Event()
-        self.stop_requested = False
-        self.abandon = False
-        self.stop_reason = ""
-        self.superseded_by: str | None = None
-        self.waiting_at: str | None = None
         self.completions: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self.events: deque[Event] = deque()
         self.events_cond = threading.Condition()
         self.followup: Run | None = None
-        self.rollback_stage: str | None = None
         self.rule_cancels: set[threading.Event] = set()
-        self.auto_retried: set[str] = set()
-        self.position = 0
         # Leases are a promise to other processes, so they run on real time whatever the clock.
         self.lease_renewed = time.monotonic()
         self.run_dir = engine.workdir / "runs" / execution_id
         self.owner = engine.owner
-        self.first_stage = 0
-        self.last_stage = len(pipeline.stages) - 1
-        self.retry_mode: RetryMode | None = None
         self.after_flush: list[Callable[[], None]] = []
         self.approvals = Approvals(
             history=engine.history,
@@ -148,7 +130,7 @@ class Run:
             handler_for=services.handler_for,
             secret_value=services.secret_value,
             resolve=self.resolve,
-            artifact=lambda name: self.artifacts.get(name),
+            artifact=lambda name: self.progress.artifacts.get(name),
             source_revisions=self.source_revisions,
             emit=self.emit,
             clock=self.clock,
@@ -187,49 +169,27 @@ class Run:
                 hook()
 
     def _stage_record(self, record: StageRecord, position: int) -> None:
-        with self.lock:
-            for i, (old, _pos) in enumerate(self.stages):
-                if old.name == record.name and old.attempt == record.attempt:
-                    self.stages[i] = (record, position)
-                    break
-            else:
-                self.stages.append((record, position))
+        self.progress.put_stage(record, position)
         self.ops.append(History.op_stage(self.id, record, position))
 
     def _action_record(self, job: Job, record: ActionRecord) -> None:
-        with self.lock:
-            if job.record is None:
-                job.position = len(self.actions)
-                self.actions.append(record)
-            else:
-                # The remembered slot avoids list.index, whose attrs __eq__ made each update
-                # O(actions) and a 500-action run quadratic (bench/run.py, local run overhead).
-                position = job.position
-                if position is None or position >= len(self.actions) or self.actions[position] is not job.record:
-                    position = self.actions.index(job.record)
-                self.actions[position] = record
-            job.record = record
-            self.latest[(record.stage, record.name)] = record
+        job.position = self.progress.put_action(record, job.record, job.position)
+        job.record = record
         self.ops.append(History.op_action(self.id, record, job.index, job.action.namespace))
 
+    @property
+    def started_at(self) -> datetime:
+        return self.progress.started_at
+
     def snapshot(self) -> Execution:
-        with self.lock:
-            return Execution(
-                id=self.id,
-                pipeline=self.name,
-                status=self.status,
-                started_at=self.started_at,
-                ended_at=self.ended_at,
-                trigger=self.trigger,
-                stages=tuple(r for r, _ in self.stages),
-                actions=tuple(self.actions),
-                artifacts=dict(self.artifacts),
-                variables=dict(self.variables),
-                execution_type=self.execution_type,
-                rollback_target=self.rollback_target,
-                status_summary=self.summary,
-                rules=tuple(self.rules),
-            )
+        return self.progress.snapshot(
+            execution_id=self.id,
+            pipeline=self.name,
+            trigger=self.trigger,
+            variables=self.variables,
+            execution_type=self.execution_type,
+            rollback_target=self.rollback_target,
+        )
 
     # the main loop -------------------------------------------------------------------------
 
@@ -247,8 +207,8 @@ class Run:
                 # execution again and loop).
                 if (
                     self.on_failure is not None
-                    and self.rollback_stage is not None
-                    and self.status is ExecutionStatus.FAILED
+                    and self.progress.rollback_stage is not None
+                    and self.progress.status is ExecutionStatus.FAILED
                     and self.execution_type == "STANDARD"
                 ):
                     # Started before `done` is set, so wait() follows it without a race.
@@ -262,18 +222,22 @@ class Run:
     def _drive(self) -> None:
         gate = self.engine.gate(self.pipeline)
         stages = self.pipeline.stages
-        index = self.first_stage
+        index = self.scope.first
         # A stage that succeeded leaves its end queued, not written, and stays held. When the
         # next stage can be entered at once, the end, the next stage's start and its first
         # wave's starts go out in one transaction, and the ended stage is left once that is on
         # disk; otherwise the end is written and the stage left before waiting at the next.
         held: str | None = None
         try:
-            while index <= self.last_stage:
+            while index <= self.scope.last:
                 stage = stages[index]
                 if held is not None:
                     previous = held
-                    if not self.stop_requested and stage.before_entry is None and gate.try_enter(self, stage.name):
+                    if (
+                        not self.control.stop_requested
+                        and stage.before_entry is None
+                        and gate.try_enter(self, stage.name)
+                    ):
                         held = stage.name
                         self.after_flush.append(functools.partial(gate.leave, self, previous))
                     else:
@@ -281,12 +245,13 @@ class Run:
                         held = None
                         gate.leave(self, previous)
                 if held is None:
-                    if self.stop_requested:
+                    if self.control.stop_requested:
                         self._finish(ExecutionStatus.STOPPED, self._stopped_summary())
                         return
                     if not gate.enter(self, stage.name):
-                        if self.superseded_by is not None:
-                            self._finish(ExecutionStatus.SUPERSEDED, f"Superseded by execution {self.superseded_by}")
+                        superseded_by = self.control.superseded_by
+                        if superseded_by is not None:
+                            self._finish(ExecutionStatus.SUPERSEDED, f"Superseded by execution {superseded_by}")
                         else:
                             self._finish(ExecutionStatus.STOPPED, self._stopped_summary())
                         return
@@ -302,7 +267,7 @@ class Run:
                     self._finish(status, self._stopped_summary())
                     return
                 if status is ExecutionStatus.FAILED:
-                    self._finish(status, self.summary or f"stage {stage.name} failed")
+                    self._finish(status, self.progress.summary or f"stage {stage.name} failed")
                     return
             self._finish(ExecutionStatus.SUCCEEDED, None)
         finally:
@@ -315,23 +280,22 @@ class Run:
                 gate.leave(self, held)
 
     def _stopped_summary(self) -> str:
-        how = "stop and abandon" if self.abandon else "stop and wait"
-        return f"Stopped ({how}){': ' + self.stop_reason if self.stop_reason else ''}"
+        control = self.control
+        how = "stop and abandon" if control.abandon else "stop and wait"
+        return f"Stopped ({how}){': ' + control.stop_reason if control.stop_reason else ''}"
 
     def _finish(self, status: ExecutionStatus, summary: str | None) -> None:
         summary = self.engine.masker(summary) if summary else summary
-        with self.lock:
-            self.status = status
-            self.summary = summary
-            self.ended_at = self.clock.now()
-        self.ops.append(History.op_status(self.id, status, summary, self.ended_at))
+        ended = self.clock.now()
+        self.progress.end(status, summary, ended)
+        self.ops.append(History.op_status(self.id, status, summary, ended))
         self.flush()
         snap = self.snapshot()
         self.emit(
             ExecutionFinished(
                 execution_id=self.id,
                 pipeline=self.name,
-                at=self.ended_at or self.clock.now(),
+                at=ended,
                 status=status,
                 execution=snap,
             )
@@ -339,29 +303,24 @@ class Run:
 
     # stages --------------------------------------------------------------------------------
 
-    def _next_attempt(self, stage: str) -> int:
-        with self.lock:
-            return 1 + max((r.attempt for r, _ in self.stages if r.name == stage), default=0)
-
     def _stage(self, stage: Stage, index: int) -> StageStatus:
         """Run *stage*; its outcome is SUCCEEDED (its end not yet written), SKIPPED, STOPPED or FAILED."""
-        retry_mode = self.retry_mode if index == self.first_stage else None
-        self.retry_mode = None
+        retry_mode = self.scope.retry_mode if index == self.scope.first else None
         if retry_mode is None and stage.before_entry is not None:
             verdict = self._conditions(stage, "BEFORE_ENTRY", stage.before_entry.conditions, Result.FAIL)
             if verdict is not None:
-                attempt = self._next_attempt(stage.name)
+                attempt = self.progress.next_attempt(stage.name)
                 now = self.clock.now()
                 if verdict is Result.SKIP:
                     return self._settled_at_entry(stage, index, attempt, now, StageStatus.SKIPPED)
                 entry_error = f"beforeEntry condition of stage {stage.name} failed"
-                self.summary = entry_error
+                self.progress.note(entry_error)
                 return self._settled_at_entry(stage, index, attempt, now, StageStatus.FAILED, entry_error)
         only: set[str] | None = None
         if retry_mode is RetryMode.FAILED_ACTIONS:
             only = self._not_succeeded(stage)
         while True:
-            attempt = self._next_attempt(stage.name)
+            attempt = self.progress.next_attempt(stage.name)
             started = self.clock.now()
             self._stage_record(
                 StageRecord(name=stage.name, status=StageStatus.IN_PROGRESS, attempt=attempt, started_at=started), index
@@ -371,13 +330,13 @@ class Run:
                 StageStarted(execution_id=self.id, pipeline=self.name, at=started, stage=stage.name, attempt=attempt)
             )
             ok, error = self._waves(stage, only)
-            status = stage_status(ok=ok, stop_requested=self.stop_requested)
+            status = stage_status(ok=ok, stop_requested=self.control.stop_requested)
             if status is StageStatus.SUCCEEDED and stage.on_success is not None:
                 verdict = self._conditions(stage, "ON_SUCCESS", stage.on_success.conditions, Result.FAIL)
                 if verdict is not None:
                     status, error = StageStatus.FAILED, f"onSuccess condition of stage {stage.name} failed"
                     if verdict is Result.ROLLBACK:
-                        self.rollback_stage = stage.name
+                        self.progress.roll_back(stage.name)
             ended = self.clock.now()
             self._stage_record(
                 StageRecord(
@@ -395,16 +354,16 @@ class Run:
             self.flush()
             if status is StageStatus.STOPPED:
                 return status
-            self.summary = error
+            self.progress.note(error)
             step = after_failure(
                 stage,
-                auto_retried=self.auto_retried,
-                stop_requested=self.stop_requested,
-                rolling_back=self.rollback_stage is not None,
+                auto_retried=self.progress.auto_retried,
+                stop_requested=self.control.stop_requested,
+                rolling_back=self.progress.rollback_stage is not None,
             )
             if step.result is Result.RETRY:
                 assert step.retry_mode is not None
-                self.auto_retried.add(stage.name)
+                self.progress.retry_automatically(stage.name)
                 self.ops.append(
                     History.op_audit(
                         self.id, "pipeweaver", "AutomatedStageRetry", stage=stage.name, summary=step.retry_mode.value
@@ -413,17 +372,17 @@ class Run:
                 only = self._not_succeeded(stage) if step.retry_mode is RetryMode.FAILED_ACTIONS else None
                 continue
             if step.result is Result.ROLLBACK:
-                self.rollback_stage = stage.name
+                self.progress.roll_back(stage.name)
             elif step.conditions:
                 assert stage.on_failure is not None
                 verdict = self._conditions(stage, "ON_FAILURE", stage.on_failure.conditions, Result.ROLLBACK)
                 if verdict is Result.ROLLBACK:
-                    self.rollback_stage = stage.name
+                    self.progress.roll_back(stage.name)
             return StageStatus.FAILED
 
     def _not_succeeded(self, stage: Stage) -> set[str]:
-        with self.lock:
-            return not_succeeded(stage, self.latest)
+        with self.progress.lock:
+            return not_succeeded(stage, self.progress.latest)
 
     # conditions ----------------------------------------------------------------------------
 
@@ -458,7 +417,7 @@ class Run:
         now = self.clock.now()
         for condition in conditions:
             rules = list(condition.rules)
-            first = len(self.rules) + 1
+            first = len(self.progress.rules) + 1
 
             def evaluate(numbered: tuple[int, Any]) -> tuple[RuleOutcome, str]:
                 index, rule = numbered
@@ -472,7 +431,7 @@ class Run:
                     execution_id=self.id,
                     directory=self.run_dir / stage.name / f"rule-{index}-{kind}-{rule.name}",
                     resolve=self.resolve,
-                    artifact=lambda name: self.artifacts.get(name),
+                    artifact=lambda name: self.progress.artifacts.get(name),
                     store=self.engine.store,
                     environment=self.engine.services.base_environment(),
                     emit=self.emit,
@@ -497,8 +456,7 @@ class Run:
                     summary=summary,
                     at=self.clock.now(),
                 )
-                with self.lock:
-                    self.rules.append(record)
+                self.progress.add_rule(record)
                 self.ops.append(History.op_rule(self.id, record))
                 failed = failed or status is not RuleOutcome.SUCCEEDED
             if failed:
@@ -511,16 +469,16 @@ class Run:
 
     def resolve(self, text: str) -> str:
         """Replace every ``#{namespace.key}`` in *text* (``ActionFailed`` naming the unknown ones)."""
-        return resolve(text, execution_id=self.id, variables=self.variables, namespaces=self.namespaces)
+        return resolve(text, execution_id=self.id, variables=self.variables, namespaces=self.progress.namespaces)
 
     # waves ---------------------------------------------------------------------------------
 
     def _waves(self, stage: Stage, only: set[str] | None) -> tuple[bool, str | None]:
         for todo in waves(stage, only):
-            if self.stop_requested:
+            if self.control.stop_requested:
                 return False, "stopped before all actions ran"
             failed = self._wave(stage, todo)
-            if self.abandon:
+            if self.control.abandon:
                 return False, "abandoned"
             if failed:
                 return False, "; ".join(failed)
@@ -532,14 +490,14 @@ class Run:
         planned = plan_wave(
             stage,
             actions,
-            latest=self.latest,
-            position=self.position,
+            latest=self.progress.latest,
+            position=self.progress.position,
             start=self.clock.monotonic(),
             timeout_for=self.engine.timeout_for,
         )
         for plan in planned:
             action, attempt = plan.action, plan.attempt
-            self.position = plan.position
+            self.progress.number(plan.position)
             directory = self.run_dir.joinpath(stage.name, action.name, str(attempt))
             job = Job(stage, action, attempt, plan.position, directory, plan.deadline)
             self._action_record(
@@ -594,7 +552,7 @@ class Run:
                     f"LocalExecutor(timeouts={{'{stage.name}/{job.action.name}': seconds}}))"
                 )
                 finished.append(job)
-            if self.abandon:
+            if self.control.abandon:
                 for key in deadlines.abandon():
                     job = by_key[key]
                     job.cancel.set()
@@ -656,10 +614,8 @@ class Run:
         )
         self._action_record(job, record)
         if succeeded:
-            if job.action.namespace:
-                self.namespaces[job.action.namespace] = variables
+            self.progress.publish(job.action.namespace, variables, job.refs)
             for ref in job.refs:
-                self.artifacts[ref.name] = ref
                 self.ops.append(History.op_artifact(self.id, ref, job.stage.name, job.action.name))
 
     # approvals -----------------------------------------------------------------------------
@@ -681,18 +637,19 @@ class Run:
         self.done.wait()
 
     def request_stop(self, abandon: bool, reason: str, by: str) -> None:
-        if self.status.is_terminal:
-            raise ExecutionError(f"execution {self.id} already ended {self.status.value}; it cannot be stopped")
-        if self.stop_requested and not abandon:
+        status = self.progress.status
+        if status.is_terminal:
+            raise ExecutionError(f"execution {self.id} already ended {status.value}; it cannot be stopped")
+        control = self.control
+        if control.stop_requested and not abandon:
             raise ExecutionError(f"execution {self.id} is already stopping; use abandon=True to abandon its actions")
-        self.stop_requested = True
-        self.stop_reason = reason[:200]
+        control.stop_reason = reason[:200]
+        control.stop_requested = True
         if abandon:
-            self.abandon = True
+            control.abandon = True
             for cancel in list(self.rule_cancels):
                 cancel.set()
-        with self.lock:
-            self.status = ExecutionStatus.STOPPING
+        self.progress.stopping()
         self.engine.history.write(
             [
                 History.op_status(self.id, ExecutionStatus.STOPPING, reason or None, None),

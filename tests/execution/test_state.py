@@ -1,0 +1,110 @@
+"""An execution's state records (_state): each change through one method, no threads or SQLite."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import attrs
+import pytest
+
+from pipeweaver.execution import (
+    ActionRecord,
+    ActionStatus,
+    ArtifactRef,
+    Execution,
+    ExecutionStatus,
+    StageRecord,
+    StageStatus,
+    TriggerInfo,
+)
+from pipeweaver.execution._state import Progress, Scope
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def action(name: str, status: ActionStatus, attempt: int = 1) -> ActionRecord:
+    return ActionRecord(stage="Build", name=name, status=status, attempt=attempt, started_at=T0)
+
+
+def snapshot(progress: Progress) -> Execution:
+    return progress.snapshot(
+        execution_id="e1",
+        pipeline="demo",
+        trigger=TriggerInfo(),
+        variables={"Env": "prod"},
+        execution_type="STANDARD",
+        rollback_target=None,
+    )
+
+
+def test_an_action_update_replaces_its_attempt_in_place_and_becomes_the_latest() -> None:
+    progress = Progress(started_at=T0)
+    first = action("Unit", ActionStatus.IN_PROGRESS)
+    slot = progress.put_action(first, None, None)
+    other = progress.put_action(action("Lint", ActionStatus.IN_PROGRESS), None, None)
+    done = attrs.evolve(first, status=ActionStatus.SUCCEEDED)
+    assert slot == progress.put_action(done, first, slot)
+    # A stale slot is found again by identity.
+    again = attrs.evolve(done, summary="again")
+    assert slot == progress.put_action(again, done, other)
+    assert [again, progress.actions[other]] == progress.actions
+    assert again is progress.latest[("Build", "Unit")]
+
+
+def test_stage_attempts_are_numbered_and_updated_by_attempt() -> None:
+    progress = Progress(started_at=T0)
+    assert 1 == progress.next_attempt("Build")
+    progress.put_stage(StageRecord(name="Build", status=StageStatus.IN_PROGRESS, attempt=1), 1)
+    progress.put_stage(StageRecord(name="Build", status=StageStatus.FAILED, attempt=1), 1)
+    assert 2 == progress.next_attempt("Build")
+    progress.put_stage(StageRecord(name="Build", status=StageStatus.IN_PROGRESS, attempt=2), 1)
+    assert [StageStatus.FAILED, StageStatus.IN_PROGRESS] == [s.status for s in snapshot(progress).stages]
+
+
+def test_the_snapshot_is_a_copy_of_the_record() -> None:
+    progress = Progress(started_at=T0)
+    progress.publish("BuildVariables", {"Tag": "v1"}, [ArtifactRef(name="Out", uri="file:///out.zip", sha256="0" * 64)])
+    progress.note("stage Build failed")
+    before = snapshot(progress)
+    progress.end(ExecutionStatus.FAILED, "stage Build failed", T0 + timedelta(seconds=3))
+    progress.append_summary("; no rollback")
+    after = snapshot(progress)
+    assert (ExecutionStatus.IN_PROGRESS, "stage Build failed", None) == (
+        before.status,
+        before.status_summary,
+        before.ended_at,
+    )
+    assert (ExecutionStatus.FAILED, "stage Build failed; no rollback") == (after.status, after.status_summary)
+    assert {"Out"} == set(after.artifacts)
+    assert {"Env": "prod"} == after.variables
+    assert {"Tag": "v1"} == progress.namespaces["BuildVariables"]
+
+
+def test_a_retry_resumes_the_records_and_a_rollback_carries_only_artifacts_and_namespaces() -> None:
+    past = Execution(
+        id="e0",
+        pipeline="demo",
+        status=ExecutionStatus.FAILED,
+        started_at=T0,
+        stages=(StageRecord(name="Build", status=StageStatus.FAILED),),
+        actions=(action("Unit", ActionStatus.FAILED), action("Lint", ActionStatus.SUCCEEDED)),
+        artifacts={"Src": ArtifactRef(name="Src", uri="file:///src.zip", sha256="0" * 64)},
+    )
+    later = T0 + timedelta(hours=1)
+    resumed = Progress.resumed(past, {"SourceVariables": {"CommitId": "abc"}}, {"Build": 1}, started_at=later)
+    assert (T0, 2, 2) == (resumed.started_at, resumed.position, resumed.next_attempt("Build"))
+    assert [(StageRecord(name="Build", status=StageStatus.FAILED), 1)] == resumed.stages
+    assert ActionStatus.FAILED is resumed.latest[("Build", "Unit")].status
+    carried = Progress.carried(past, {"SourceVariables": {"CommitId": "abc"}}, started_at=later)
+    assert (later, [], 0, {"Src"}) == (carried.started_at, carried.actions, carried.position, set(carried.artifacts))
+
+
+def test_the_failure_decisions_state_and_the_scope() -> None:
+    progress = Progress(started_at=T0)
+    progress.retry_automatically("Build")
+    progress.roll_back("Deploy")
+    assert ({"Build"}, "Deploy") == (progress.auto_retried, progress.rollback_stage)
+    scope = Scope(2, 2)
+    assert scope.retry_mode is None
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        scope.first = 0  # type: ignore[misc]
