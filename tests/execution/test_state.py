@@ -1,4 +1,4 @@
-"""An execution's state records (_state): each change through one method, no threads or SQLite."""
+"""An execution's state records (_state) and its outbox: each change through one method, no threads or SQLite."""
 
 from __future__ import annotations
 
@@ -14,9 +14,13 @@ from pipeweaver.execution import (
     Execution,
     ExecutionStatus,
     StageRecord,
+    StageStarted,
     StageStatus,
     TriggerInfo,
 )
+from pipeweaver.execution._engine import LEASE_SECONDS
+from pipeweaver.execution._history import History, Op
+from pipeweaver.execution._outbox import Outbox
 from pipeweaver.execution._state import Progress, Scope
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -108,3 +112,27 @@ def test_the_failure_decisions_state_and_the_scope() -> None:
     assert scope.retry_mode is None
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         scope.first = 0  # type: ignore[misc]
+
+
+def test_the_outbox_writes_then_announces_then_runs_hooks_and_renews_the_lease_on_real_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log: list[str] = []
+
+    class FakeHistory:
+        def write(self, ops: list[Op]) -> None:
+            log.append(f"write {len(ops)}")
+
+    now = [100.0]
+    monkeypatch.setattr("pipeweaver.execution._outbox.time.monotonic", lambda: now[0])
+    outbox = Outbox(FakeHistory(), "e1", "host:1", lambda event: log.append(f"emit {type(event).__name__}"))  # type: ignore[arg-type]
+    outbox.after(lambda: log.append("hook"))
+    outbox.write(History.op_release("e1", "host:1"))
+    outbox.announce(StageStarted(execution_id="e1", pipeline="demo", at=T0, stage="Build", attempt=1))
+    outbox.flush()
+    assert ["write 1", "emit StageStarted", "hook"] == log
+    log.clear()
+    outbox.flush()  # nothing queued, lease fresh: nothing written
+    now[0] += LEASE_SECONDS / 3 + 1
+    outbox.flush()  # a third of the lease passed: the renewal alone is written
+    assert ["write 1"] == log

@@ -9,6 +9,7 @@ module:
   runs actions, writes the history and emits events as the core decides;
 - :mod:`._state`: an execution's state as plain records (what it walks, what it has done, what
   other threads ask of it), each changed in one place;
+- :mod:`._outbox`: what a run has decided but not yet written and announced;
 - :mod:`._engine`: what one executor's executions share (history, action pool, gates, leases);
 - :mod:`._clock`: where the engine reads the time;
 - :mod:`._attempt`: one action attempt, on a thread of :mod:`._pool`;

@@ -14,7 +14,6 @@ import functools
 import queue
 import sys
 import threading
-import time
 import traceback
 import warnings
 from collections import deque
@@ -48,7 +47,8 @@ from ._base import (
 from ._conditions import RuleOutcome, run_rule
 from ._core import WaveClock, after_failure, execution_status, not_succeeded, plan_wave, stage_status, waves
 from ._engine import LEASE_SECONDS, Engine
-from ._history import History, Op
+from ._history import History
+from ._outbox import Outbox
 from ._state import Control, Progress, Scope
 from ._variables import resolve
 
@@ -98,19 +98,15 @@ class Run:
         self.scope = Scope(0, len(pipeline.stages) - 1)
         self.progress = Progress(started_at=self.clock.now())
         self.control = Control()
-        self.ops: list[Op] = []
-        self.queued: list[Event] = []
         self.done = threading.Event()
         self.completions: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self.events: deque[Event] = deque()
         self.events_cond = threading.Condition()
         self.followup: Run | None = None
         self.rule_cancels: set[threading.Event] = set()
-        # Leases are a promise to other processes, so they run on real time whatever the clock.
-        self.lease_renewed = time.monotonic()
         self.run_dir = engine.workdir / "runs" / execution_id
         self.owner = engine.owner
-        self.after_flush: list[Callable[[], None]] = []
+        self.outbox = Outbox(engine.history, execution_id, engine.owner, self.emit)
         self.approvals = Approvals(
             history=engine.history,
             execution_id=execution_id,
@@ -149,33 +145,14 @@ class Run:
             except Exception as exc:  # an observer must never break the run
                 warnings.warn(f"pipeweaver observer {observer!r} raised {exc!r}", RuntimeWarning, stacklevel=2)
 
-    def flush(self) -> None:
-        if self.clock.monotonic() - self.lease_renewed > LEASE_SECONDS / 3:
-            self.ops.append(History.op_renew(self.id, self.owner, LEASE_SECONDS))
-            # Leases are a promise to other processes, so they run on real time whatever the clock.
-        self.lease_renewed = time.monotonic()
-        if self.ops:
-            ops, self.ops = self.ops, []
-            self.engine.history.write(ops)
-        # Events about state changes go out only once those changes are on disk.
-        if self.queued:
-            events, self.queued = self.queued, []
-            for event in events:
-                self.emit(event)
-        # So does what waited for them (leaving the stage that just ended, see _drive).
-        if self.after_flush:
-            hooks, self.after_flush = self.after_flush, []
-            for hook in hooks:
-                hook()
-
     def _stage_record(self, record: StageRecord, position: int) -> None:
         self.progress.put_stage(record, position)
-        self.ops.append(History.op_stage(self.id, record, position))
+        self.outbox.write(History.op_stage(self.id, record, position))
 
     def _action_record(self, job: Job, record: ActionRecord) -> None:
         job.position = self.progress.put_action(record, job.record, job.position)
         job.record = record
-        self.ops.append(History.op_action(self.id, record, job.index, job.action.namespace))
+        self.outbox.write(History.op_action(self.id, record, job.index, job.action.namespace))
 
     @property
     def started_at(self) -> datetime:
@@ -197,7 +174,7 @@ class Run:
         try:
             self._drive()
         except BaseException as exc:  # an engine bug still ends the execution readably
-            self.ops.clear()
+            self.outbox.discard()
             self._finish(ExecutionStatus.FAILED, f"internal error in the local executor: {exc!r}")
             traceback.print_exc(file=sys.stderr)
         finally:
@@ -239,9 +216,9 @@ class Run:
                         and gate.try_enter(self, stage.name)
                     ):
                         held = stage.name
-                        self.after_flush.append(functools.partial(gate.leave, self, previous))
+                        self.outbox.after(functools.partial(gate.leave, self, previous))
                     else:
-                        self.flush()
+                        self.outbox.flush()
                         held = None
                         gate.leave(self, previous)
                 if held is None:
@@ -273,9 +250,7 @@ class Run:
         finally:
             # Normally empty by now (a flush ran them); after an engine error the stages are
             # still left, so that other executions do not wait for them forever.
-            hooks, self.after_flush = self.after_flush, []
-            for hook in hooks:
-                hook()
+            self.outbox.run_hooks()
             if held is not None:
                 gate.leave(self, held)
 
@@ -288,8 +263,8 @@ class Run:
         summary = self.engine.masker(summary) if summary else summary
         ended = self.clock.now()
         self.progress.end(status, summary, ended)
-        self.ops.append(History.op_status(self.id, status, summary, ended))
-        self.flush()
+        self.outbox.write(History.op_status(self.id, status, summary, ended))
+        self.outbox.flush()
         snap = self.snapshot()
         self.emit(
             ExecutionFinished(
@@ -326,7 +301,7 @@ class Run:
                 StageRecord(name=stage.name, status=StageStatus.IN_PROGRESS, attempt=attempt, started_at=started), index
             )
             # Written (and announced) together with the first wave's action starts.
-            self.queued.append(
+            self.outbox.announce(
                 StageStarted(execution_id=self.id, pipeline=self.name, at=started, stage=stage.name, attempt=attempt)
             )
             ok, error = self._waves(stage, only)
@@ -344,14 +319,14 @@ class Run:
                 ),
                 index,
             )
-            self.queued.append(
+            self.outbox.announce(
                 StageFinished(
                     execution_id=self.id, pipeline=self.name, at=ended, stage=stage.name, status=status, attempt=attempt
                 )
             )
             if status is StageStatus.SUCCEEDED:
                 return status  # written by _drive, with the next stage's start if it can
-            self.flush()
+            self.outbox.flush()
             if status is StageStatus.STOPPED:
                 return status
             self.progress.note(error)
@@ -364,7 +339,7 @@ class Run:
             if step.result is Result.RETRY:
                 assert step.retry_mode is not None
                 self.progress.retry_automatically(stage.name)
-                self.ops.append(
+                self.outbox.write(
                     History.op_audit(
                         self.id, "pipeweaver", "AutomatedStageRetry", stage=stage.name, summary=step.retry_mode.value
                     )
@@ -400,12 +375,12 @@ class Run:
             StageRecord(name=stage.name, status=status, attempt=attempt, started_at=now, ended_at=now, error=error),
             index,
         )
-        self.queued.append(
+        self.outbox.announce(
             StageFinished(
                 execution_id=self.id, pipeline=self.name, at=now, stage=stage.name, status=status, attempt=attempt
             )
         )
-        self.flush()
+        self.outbox.flush()
         return status
 
     def _conditions(self, stage: Stage, kind: str, conditions: Iterable[Any], default: Result) -> Result | None:
@@ -457,12 +432,12 @@ class Run:
                     at=self.clock.now(),
                 )
                 self.progress.add_rule(record)
-                self.ops.append(History.op_rule(self.id, record))
+                self.outbox.write(History.op_rule(self.id, record))
                 failed = failed or status is not RuleOutcome.SUCCEEDED
             if failed:
-                self.flush()
+                self.outbox.flush()
                 return condition.result or default
-        self.flush()
+        self.outbox.flush()
         return None
 
     # variables -------------------------------------------------------------------------------
@@ -507,7 +482,7 @@ class Run:
                 ),
             )
             jobs.append(job)
-        self.queued.extend(
+        self.outbox.announce_all(
             ActionStarted(
                 execution_id=self.id,
                 pipeline=self.name,
@@ -518,7 +493,7 @@ class Run:
             )
             for job in jobs
         )
-        self.flush()
+        self.outbox.flush()
         for job in jobs:
             self.engine.pool().submit(self.attempts.execute, job)
         by_key = {id(j): j for j in jobs}
@@ -566,7 +541,7 @@ class Run:
                     failed.append(f"{job.action.name}: {self.engine.masker(job.error or '')}")
             for job in finished:
                 assert job.record is not None
-                self.queued.append(
+                self.outbox.announce(
                     ActionFinished(
                         execution_id=self.id,
                         pipeline=self.name,
@@ -587,7 +562,7 @@ class Run:
                 and unflushed_since is not None
                 and self.clock.monotonic() - unflushed_since >= _FLUSH_WINDOW
             ):
-                self.flush()
+                self.outbox.flush()
                 unflushed_since = None
         return failed
 
@@ -616,7 +591,7 @@ class Run:
         if succeeded:
             self.progress.publish(job.action.namespace, variables, job.refs)
             for ref in job.refs:
-                self.ops.append(History.op_artifact(self.id, ref, job.stage.name, job.action.name))
+                self.outbox.write(History.op_artifact(self.id, ref, job.stage.name, job.action.name))
 
     # approvals -----------------------------------------------------------------------------
 
