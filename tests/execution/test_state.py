@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -20,7 +22,7 @@ from pipeweaver.execution import (
 )
 from pipeweaver.execution._engine import LEASE_SECONDS
 from pipeweaver.execution._history import History, Op
-from pipeweaver.execution._outbox import Outbox
+from pipeweaver.execution._outbox import Feed, Outbox
 from pipeweaver.execution._state import Progress, Scope
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -136,3 +138,16 @@ def test_the_outbox_writes_then_announces_then_runs_hooks_and_renews_the_lease_o
     now[0] += LEASE_SECONDS / 3 + 1
     outbox.flush()  # a third of the lease passed: the renewal alone is written
     assert ["write 1"] == log
+
+
+def test_the_feed_hands_out_events_in_order_and_ends_when_closed() -> None:
+    feed = Feed()
+    started = StageStarted(execution_id="e1", pipeline="demo", at=T0, stage="Build", attempt=1)
+    assert ([], False) == feed.since(0, time.monotonic() + 0.01)  # nothing yet: the wait times out
+    feed.append(started)
+    assert ([started], False) == feed.since(0, None)
+    closer = threading.Timer(0.05, feed.close)
+    closer.start()
+    assert ([], True) == feed.since(1, None)  # woken by the close
+    assert feed.wait_closed(0)
+    closer.join()

@@ -48,7 +48,7 @@ class LocalExecutionHandle:
         run: Run | None = self._run
         while run is not None:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not run.done.wait(left):
+            if not run.feed.wait_closed(left):
                 break
             run = run.followup
         return self._run.snapshot()
@@ -97,17 +97,12 @@ class LocalExecutionHandle:
         i = 0
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            with run.events_cond:
-                while i >= len(run.events) and not run.done.is_set():
-                    left = None if deadline is None else deadline - time.monotonic()
-                    if left is not None and left <= 0:
-                        return
-                    run.events_cond.wait(left)
-                batch = list(run.events)[i:]
-                finished = run.done.is_set()
+            batch, finished = run.feed.since(i, deadline)
+            if not batch and not finished:
+                return  # timed out
             i += len(batch)
             yield from batch
-            if finished and i >= len(run.events):
+            if finished and i >= len(run.feed):
                 return
 
     def __repr__(self) -> str:

@@ -1,14 +1,18 @@
-"""What a run has decided but not yet written or announced, and the write that makes it so.
+"""What a run has decided but not yet written or announced, and what it has announced.
 
 Layer: execution. The engine thread of a run (:mod:`._run`) is the only one to touch its
 :class:`Outbox`. A state change is queued as history statements (:meth:`Outbox.write`), the
 events that report it (:meth:`Outbox.announce`) and what waits for it (:meth:`Outbox.after`);
 :meth:`Outbox.flush` writes the statements in one transaction, then emits the events, then runs
 the hooks: nothing acts on a change and no observer hears of it before it is on disk.
+
+Emitted events land in the run's :class:`Feed`, which its handles read from any thread; the
+run closes it when it has ended.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable
 
@@ -16,7 +20,7 @@ from ._base import Event
 from ._engine import LEASE_SECONDS
 from ._history import History, Op
 
-__all__ = ["Outbox"]
+__all__ = ["Feed", "Outbox"]
 
 
 class Outbox:
@@ -75,3 +79,46 @@ class Outbox:
             for event in events:
                 self._emit(event)
         self.run_hooks()
+
+
+class Feed:
+    """The events of one run in order, for its watchers; closed once the run has ended.
+
+    The run's threads append; any thread reads.
+    """
+
+    def __init__(self) -> None:
+        self._events: list[Event] = []
+        self._cond = threading.Condition()
+        self._closed = threading.Event()
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._events)
+
+    def append(self, event: Event) -> None:
+        """Add *event* and wake the readers."""
+        with self._cond:
+            self._events.append(event)
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """The run has ended: wake the readers and waiters for good."""
+        self._closed.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    def wait_closed(self, timeout: float | None = None) -> bool:
+        """Wait until the run has ended; ``False`` if *timeout* passed first."""
+        return self._closed.wait(timeout)
+
+    def since(self, start: int, deadline: float | None) -> tuple[list[Event], bool]:
+        """The events from position *start* on, waiting for one until *deadline* (monotonic
+        time) unless the feed is closed; and whether it is closed."""
+        with self._cond:
+            while start >= len(self._events) and not self._closed.is_set():
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    break
+                self._cond.wait(left)
+            return self._events[start:], self._closed.is_set()

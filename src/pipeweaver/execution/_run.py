@@ -16,7 +16,6 @@ import sys
 import threading
 import traceback
 import warnings
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -48,7 +47,7 @@ from ._conditions import RuleOutcome, run_rule
 from ._core import WaveClock, after_failure, execution_status, not_succeeded, plan_wave, stage_status, waves
 from ._engine import LEASE_SECONDS, Engine
 from ._history import History
-from ._outbox import Outbox
+from ._outbox import Feed, Outbox
 from ._state import Control, Progress, Scope
 from ._variables import resolve
 
@@ -98,10 +97,8 @@ class Run:
         self.scope = Scope(0, len(pipeline.stages) - 1)
         self.progress = Progress(started_at=self.clock.now())
         self.control = Control()
-        self.done = threading.Event()
         self.completions: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-        self.events: deque[Event] = deque()
-        self.events_cond = threading.Condition()
+        self.feed = Feed()
         self.followup: Run | None = None
         self.rule_cancels: set[threading.Event] = set()
         self.run_dir = engine.workdir / "runs" / execution_id
@@ -136,9 +133,7 @@ class Run:
     # events and writes ---------------------------------------------------------------------
 
     def emit(self, event: Event) -> None:
-        with self.events_cond:
-            self.events.append(event)
-            self.events_cond.notify_all()
+        self.feed.append(event)
         for observer in self.engine.observers:
             try:
                 observer(event)
@@ -188,13 +183,11 @@ class Run:
                     and self.progress.status is ExecutionStatus.FAILED
                     and self.execution_type == "STANDARD"
                 ):
-                    # Started before `done` is set, so wait() follows it without a race.
+                    # Started before the feed is closed, so wait() follows it without a race.
                     self.followup = self.on_failure(self)
             finally:
                 self.engine.forget(self)
-                self.done.set()
-                with self.events_cond:
-                    self.events_cond.notify_all()
+                self.feed.close()
 
     def _drive(self) -> None:
         gate = self.engine.gate(self.pipeline)
@@ -609,7 +602,7 @@ class Run:
 
     def join(self) -> None:
         """Wait until this execution has ended (its engine thread is done)."""
-        self.done.wait()
+        self.feed.wait_closed()
 
     def request_stop(self, abandon: bool, reason: str, by: str) -> None:
         status = self.progress.status
