@@ -463,9 +463,10 @@ class Run:
             start=self.clock.monotonic(),
             timeout_for=self.engine.timeout_for,
         )
+        if planned:
+            self.progress.number(planned[-1].position)
         for plan in planned:
             action, attempt = plan.action, plan.attempt
-            self.progress.number(plan.position)
             directory = self.run_dir.joinpath(stage.name, action.name, str(attempt))
             job = Job(stage, action, attempt, plan.position, directory, plan.deadline)
             self._action_record(
