@@ -29,6 +29,7 @@ import atexit
 import contextlib
 import queue
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -48,8 +49,8 @@ class _PoolState:
         self.idle = 0  # threads up (or coming up) that no queued task has claimed
         self.unclaimed = 0  # tasks queued while every thread was busy and the pool full
         self.closed = False
-        self.threads: list[threading.Thread] = []
-        self.starting = threading.Lock()  # held while a thread is listed and started
+        self.reserved = 0  # threads started or about to be
+        self.threads: list[threading.Thread] = []  # threads started
 
     def stop(self, *, drop_queued: bool = True) -> None:
         """Refuse new work, drop queued work (*drop_queued*) and tell the threads to leave."""
@@ -63,11 +64,16 @@ class _PoolState:
 
     def join(self) -> None:
         """Wait until every thread has left (a running task ends first)."""
-        with self.starting:
-            threads = list(self.threads)
-        for thread in threads:
-            if thread is not threading.current_thread():
-                thread.join()
+        while True:
+            with self.lock:
+                threads = list(self.threads)
+                complete = len(threads) == self.reserved
+            for thread in threads:
+                if thread is not threading.current_thread():
+                    thread.join()
+            if complete:
+                return
+            time.sleep(0.001)  # a thread reserved before the stop is still being started
 
     def work(self) -> None:
         while True:
@@ -109,25 +115,32 @@ class ActionPool:
         self._size = size
         self._prefix = prefix
         self._state = _PoolState()
-        self._count = 0  # threads started or reserved
         _OPEN.add(self._state)
         weakref.finalize(self, self._state.stop)
 
     def _spawn(self, number: int) -> None:
-        thread = threading.Thread(target=self._state.work, name=f"{self._prefix}_{number}", daemon=True)
-        with self._state.starting:
-            self._state.threads.append(thread)
+        state = self._state
+        thread = threading.Thread(target=state.work, name=f"{self._prefix}_{number}", daemon=True)
+        # Started outside the lock: a start waits until the new thread runs, and submit should
+        # not wait for that.
+        try:
             thread.start()
+        finally:
+            with state.lock:
+                if thread.ident is not None:
+                    state.threads.append(thread)
+                else:
+                    state.reserved -= 1
 
     def prestart(self, count: int) -> None:
         """Start threads until there are *count* (at most the pool's size)."""
         state = self._state
         while True:
             with state.lock:
-                if state.closed or self._count >= min(count, self._size):
+                if state.closed or state.reserved >= min(count, self._size):
                     return
-                number = self._count
-                self._count += 1
+                number = state.reserved
+                state.reserved += 1
                 state.idle += 1
             self._spawn(number)
 
@@ -141,11 +154,11 @@ class ActionPool:
             if state.idle:
                 state.idle -= 1
                 return
-            if self._count >= self._size:
+            if state.reserved >= self._size:
                 state.unclaimed += 1
                 return
-            number = self._count
-            self._count += 1
+            number = state.reserved
+            state.reserved += 1
         self._spawn(number)
 
     def shutdown(self) -> None:
@@ -157,5 +170,5 @@ class ActionPool:
     @property
     def threads(self) -> list[threading.Thread]:
         """The pool's threads (alive or not)."""
-        with self._state.starting:
+        with self._state.lock:
             return list(self._state.threads)
