@@ -20,6 +20,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "pipeweaver"
 LAYERS: dict[str, tuple[int, str]] = {
     "errors": (0, ""),
     "_public": (0, ""),
+    "_services": (0, ""),
     "_shapes_data": (1, ""),
     "_shapes": (1, ""),
     "_names": (1, ""),

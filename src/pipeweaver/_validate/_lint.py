@@ -14,7 +14,7 @@ import attrs
 
 from .. import _cfn, _cfn_refs
 from .._codec import is_intrinsic, to_codepipeline, unwrap
-from .._model import SERVICES, Expression, Pipeline
+from .._model import Expression, Pipeline
 from .._shapes import check_shape, join_key
 from ..errors import Issue, LoadError, ValidationError
 from ._actions import _action_rules, _artifact_rules
@@ -339,7 +339,3 @@ _RULE_GROUPS: Final[tuple[Callable[[_Context], None], ...]] = (
     _key_regions,
     _account_rules,
 )
-
-
-# Pipeline.validate() reaches this layer through the model's service slot.
-SERVICES.validate = validate
