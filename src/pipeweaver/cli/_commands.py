@@ -19,9 +19,7 @@ from .._codec import dumps, unwrap
 from .._model import Pipeline
 from ..errors import Issue
 from ._app import main, write_atomic
-from ._lines import LineMap
 from ._policy import LintPolicy, Suppression, find_policy_file, inline_markers, load_policy
-from ._pylines import PythonLineMap
 from ._target import Loaded, TargetError, load_target, to_pipeline
 
 __all__ = ["Finding", "collect_findings", "render_sarif"]
@@ -111,6 +109,10 @@ def collect_findings(spec: str, policy: LintPolicy | None = None) -> list[Findin
 
 def _lines_of(loaded: Loaded, prefix: str) -> tuple[Callable[[str], int | None] | None, dict[int, frozenset[str]]]:
     """How to find an issue's line in the TARGET's file, and the codes its comments silence per line."""
+    # Imported here: a clean file needs no lines, and the line maps load the YAML composer and ast.
+    from ._lines import LineMap
+    from ._pylines import PythonLineMap
+
     if loaded.kind == "python":
         if loaded.path is None or loaded.pipeline_obj is None:
             return None, {}

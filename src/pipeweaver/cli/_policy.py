@@ -30,7 +30,6 @@ import difflib
 import io
 import re
 import tokenize
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -130,6 +129,8 @@ def load_policy(path: Path | None) -> LintPolicy:
     """The policy in *path* (``None``: the default policy); a malformed file is a :class:`ConfigError`."""
     if path is None:
         return LintPolicy()
+    import tomllib  # only when there is a policy file: most runs of `validate` have none
+
     try:
         document = tomllib.loads(_read(path))
     except tomllib.TOMLDecodeError as exc:
