@@ -38,7 +38,14 @@ def test_public_objects_have_docstrings() -> None:
     assert [] == missing
 
 
-PACKAGES = ("pipeweaver", "pipeweaver.execution", "pipeweaver.aws", "pipeweaver.synth", "pipeweaver.testing")
+PACKAGES = (
+    "pipeweaver",
+    "pipeweaver.execution",
+    "pipeweaver.aws",
+    "pipeweaver.synth",
+    "pipeweaver.testing",
+    "pipeweaver.triggers",
+)
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -631,5 +631,7 @@ def _started(
     )
 
 
-# Exported by the package root, which loads this module on first use only.
+# Exported by the package root (which loads this module on first use only) and by
+# pipeweaver.triggers; named for their home from the moment they exist, however they are reached.
 publish(globals(), ["GitPullRequest", "GitPush", "TriggerDecision"], "pipeweaver")
+publish(globals(), ["CriterionCheck", "FilterCheck"], "pipeweaver.triggers")

@@ -37,8 +37,8 @@ from typing import Any, Final, Literal
 import attrs
 import click
 
-from .. import _validate
 from .._glob import compile_glob
+from .._validate import RULES
 from ..errors import DefinitionError, Issue, Severity
 
 __all__ = ["ConfigError", "LintPolicy", "Suppression", "inline_markers", "load_policy"]
@@ -196,9 +196,9 @@ def _grades(value: object, where: str) -> dict[str, Severity]:
 
 
 def _known(code: str, where: str) -> None:
-    if code not in _validate.RULES:
+    if code not in RULES:
         raise ConfigError(
-            f"{where}: {code!r} is not a pipeweaver rule code{_suggest(code, list(_validate.RULES))} "
+            f"{where}: {code!r} is not a pipeweaver rule code{_suggest(code, list(RULES))} "
             f"(docs/rules.md lists every code)"
         )
 

@@ -18,10 +18,9 @@ from typing import Any, Literal
 
 import attrs
 
+from .. import Pipeline
 from .._cfn import load_template
-from .._codec import from_codepipeline
 from .._loader import LoadFailure, load_json
-from .._model import Pipeline
 from ..errors import LoadError, PipeweaverError
 
 __all__ = ["Loaded", "TargetError", "load_target", "read_structured"]
@@ -282,11 +281,11 @@ def to_pipeline(loaded: Loaded, *, logical_id: str | None = None) -> Pipeline:
     if loaded.pipeline_obj is not None:
         return loaded.pipeline_obj
     where = str(loaded.path or loaded.spec)
+    # imported here: `validate` lints a file's data and does not pay for the synth package
+    from ..synth import from_cloudformation, from_codepipeline
+
     try:
         if loaded.kind == "cloudformation":
-            # imported here: commands that never read a template do not pay for the synth package
-            from ..synth import from_cloudformation
-
             return from_cloudformation(loaded.data, logical_id=logical_id)
         return from_codepipeline(loaded.data)
     except LoadError as exc:
