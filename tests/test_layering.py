@@ -361,3 +361,65 @@ def test_import_pipeweaver_does_not_import_boto3() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
 
     assert "[]" == out.strip()
+
+
+def _modules_after(code: str) -> set[str]:
+    """The modules loaded once *code* ran in a fresh interpreter (its last line of output)."""
+    script = f"{code}\nimport sys\nprint(' '.join(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    return set(out.strip().splitlines()[-1].split())
+
+
+def test_import_pipeweaver_loads_no_layer() -> None:
+    """`import pipeweaver` loads its names on first use only (PEP 562): no model, rules or attrs yet."""
+    loaded = _modules_after("import pipeweaver")
+
+    assert {"pipeweaver", "pipeweaver._services"} == {m for m in loaded if m.startswith("pipeweaver")}
+    assert "attrs" not in loaded
+
+
+def test_model_conveniences_load_their_layer_on_first_call() -> None:
+    """Pipeline.graph() and Pipeline.validate() work with only the model loaded, and load their layer then."""
+    fixture = SRC.parent.parent / "tests" / "fixtures" / "conformance" / "api" / "codecommit-codebuild.json"
+    code = (
+        "import json, sys\n"
+        "from pipeweaver.synth import from_codepipeline\n"
+        f"p = from_codepipeline(json.loads(open({str(fixture)!r}).read()))\n"
+        "assert 'pipeweaver._graph' not in sys.modules and 'pipeweaver._validate' not in sys.modules\n"
+        "p.validate()\n"
+        "assert len(p.graph()) == sum(len(s.actions) for s in p.stages)"
+    )
+    loaded = _modules_after(code)
+
+    assert {"pipeweaver._graph", "pipeweaver._validate", "networkx"} <= loaded
+
+
+def test_validate_on_a_json_file_loads_only_what_it_needs() -> None:
+    """`pipeweaver validate pipeline.json` loads the model, its rules and the CLI, nothing else heavy."""
+    fixture = SRC.parent.parent / "tests" / "fixtures" / "conformance" / "api" / "codecommit-codebuild.json"
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['pipeweaver', 'validate', {str(fixture)!r}]\n"
+        "try:\n"
+        "    runpy.run_module('pipeweaver', run_name='__main__')\n"
+        "except SystemExit:\n"
+        "    pass"
+    )
+    loaded = _modules_after(code)
+    heavy = {
+        "yaml",
+        "networkx",
+        "boto3",
+        "tomllib",
+        "secrets",
+        "pipeweaver._graph",
+        "pipeweaver._triggers",
+        "pipeweaver._masking",
+        "pipeweaver.execution",
+        "pipeweaver.synth",
+        "pipeweaver.cli._lines",
+        "pipeweaver.cli._run",
+    }
+
+    assert {"pipeweaver._model", "pipeweaver._validate", "pipeweaver.cli._commands"} <= loaded
+    assert set() == heavy & loaded

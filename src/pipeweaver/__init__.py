@@ -256,18 +256,20 @@ if not typing.TYPE_CHECKING:
     # `pipeweaver.Pipelin` is a mypy error rather than Any.
 
     def __getattr__(name: str) -> object:
-        import importlib
-
         if name == "__version__":
             from importlib.metadata import version
 
             return version("pipeweaver")
         if name == "execution":
+            import importlib
+
             # import_module, not `from . import execution`: that form asks this very __getattr__
             return importlib.import_module(f"{__name__}.execution")
         home = _HOMES.get(name)
         if home is None:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(home[0], __name__), home[1])
+        # __import__ (what an import statement runs) rather than importlib.import_module, so that
+        # `python -X importtime` lists the module under its own name.
+        value = getattr(__import__(f"{__name__}{home[0]}", fromlist=[home[1]]), home[1])
         globals()[name] = value
         return value

@@ -26,7 +26,6 @@ import attrs
 
 from . import _names
 from ._catalog import SECRET_KEYS
-from ._masking import MASK
 from ._names import checked, checked_count, checked_each
 from ._public import publish
 from ._services import SERVICES
@@ -262,7 +261,10 @@ Text: TypeAlias = "str | Expression"
 
 def _masked_repr(configuration: Mapping[str, str | Expression]) -> str:
     # A repr ends up in logs, tracebacks and bug reports; keys AWS itself masks as ``****``
-    # (OAuthToken, ClientSecret, ...) are masked here too, whatever the provider.
+    # (OAuthToken, ClientSecret, ...) are masked here too, whatever the provider. The masker's
+    # module (html, base64, threading) loads with the first repr, not with the model.
+    from ._masking import MASK
+
     return repr({k: MASK if k in SECRET_KEYS and isinstance(v, str) and v else v for k, v in configuration.items()})
 
 

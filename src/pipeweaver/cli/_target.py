@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
-import traceback
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -105,6 +104,8 @@ def read_structured(path: Path) -> tuple[Any, str]:
 
 
 def _user_code_error(what: str, exc: BaseException) -> TargetError:
+    import traceback  # only when the user's code failed
+
     # The last frame in the user's own file says where it went wrong, without a traceback dump.
     frames = traceback.extract_tb(exc.__traceback__)
     where = ""
@@ -202,7 +203,8 @@ def _local_emulation(module: Any, base: Path) -> Any:
 
 
 def _load_python_file(path: Path, attr: str | None, spec: str) -> tuple[Pipeline, dict[str, Path], Any]:
-    module_name = f"_pipeweaver_target_{uuid.uuid4().hex[:8]}"
+    # Random like uuid4, without importing uuid (and platform) into every command.
+    module_name = f"_pipeweaver_target_{os.urandom(4).hex()}"
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     if module_spec is None or module_spec.loader is None:
         raise TargetError(f"{path}: cannot be imported as Python", usage=True)
