@@ -8,18 +8,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
 
-from .. import Pipeline, lint
-from .._codec import unwrap
+from .. import lint
 from .._validate import RULES, RuleInfo
+from .._wire import unwrap
 from ..errors import Issue
 from ._app import main, write_atomic
 from ._policy import LintPolicy, Suppression, find_policy_file, inline_markers, load_policy
 from ._target import Loaded, TargetError, load_target, to_pipeline
+
+if TYPE_CHECKING:
+    from .. import Pipeline
 
 __all__ = ["Finding", "collect_findings", "render_sarif"]
 

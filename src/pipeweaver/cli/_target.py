@@ -13,14 +13,17 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
-from .. import Pipeline
 from .._cfn import load_template
 from .._loader import LoadFailure, load_json
 from ..errors import LoadError, PipeweaverError
+
+if TYPE_CHECKING:
+    # At run time only where a Python TARGET is read: a JSON or YAML file never needs the model.
+    from .. import Pipeline
 
 __all__ = ["Loaded", "TargetError", "load_target", "read_structured"]
 
@@ -117,6 +120,8 @@ def _user_code_error(what: str, exc: BaseException) -> TargetError:
 
 
 def _resolve_attr(module: Any, attr: str | None, described: str) -> Pipeline:
+    from .. import Pipeline
+
     candidates = [attr] if attr else list(DEFAULT_ATTRS)
     for name in candidates:
         if not hasattr(module, name):
