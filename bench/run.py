@@ -6,11 +6,20 @@ Usage::
     python bench/run.py                 # 7 repetitions of every workload, markdown on stdout
     python bench/run.py --repeat 3      # quicker
     python bench/run.py --only synth,cold --json samples.json
+    python bench/run.py --only cold --baseline-src ../main/src   # this checkout vs another, side by side
 
 Each sample runs ``bench/child.py`` (or, for cold starts, the whole command) in a new process;
 the child times its own work and the harness reads the child's peak RSS from ``os.wait4``.
 Within a repetition the contenders of a workload run back to back, in an order rotated per
-repetition, so that drift on a shared machine hits every contender alike.
+repetition, so that drift on a shared machine hits every contender alike. With
+``--baseline-src DIR`` every workload gains a contender that runs pipeweaver from *DIR* (another
+checkout's ``src``) while ``pipeweaver`` runs this checkout's, both in the same interleaved run,
+so that a change is measured against its base under the same machine load.
+
+Children write and read bytecode in a private cache (``PYTHONPYCACHEPREFIX`` in the run's
+temporary directory, whatever ``PYTHONDONTWRITEBYTECODE`` says), and every whole-process
+contender runs once untimed first: a cold start is measured as an installed package sees it,
+with bytecode compiled, and no contender pays compilation that another does not.
 """
 
 from __future__ import annotations
@@ -52,13 +61,20 @@ class Case:
     samples: dict[str, list[Sample]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     whole_process: bool = False
+    #: Extra environment per contender (``--baseline-src``: which pipeweaver it imports).
+    env: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def measure(command: list[str], *, whole_process: bool) -> Sample | str:
-    """Run *command* once; return its sample, or the reason it produced none."""
+#: Extra environment of the children: set by main() (the bytecode cache, per-contender PYTHONPATH).
+CHILD_ENV: dict[str, str] = {}
+
+
+def measure(command: list[str], *, whole_process: bool, env: dict[str, str] | None = None) -> Sample | str:
+    """Run *command* once (with *env* added to :data:`CHILD_ENV`); return its sample, or the reason it produced none."""
+    child_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | CHILD_ENV | (env or {})
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT)
+        proc = subprocess.Popen(command, stdout=out, stderr=err, cwd=ROOT, env=child_env)
         # wait4 (not Popen.wait) so that the rusage is this child's own, not a running maximum.
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
@@ -141,6 +157,16 @@ def cli_has_validate() -> str | None:
     return None if proc.returncode == 0 else "the CLI has no `validate` command yet"
 
 
+def add_baselines(all_cases: list[Case], baselines: dict[str, Path]) -> None:
+    """Give every case a contender per baseline tree: pipeweaver's command, importing from that tree."""
+    for case in all_cases:
+        command = case.contenders["pipeweaver"]
+        case.env["pipeweaver"] = {"PYTHONPATH": str(ROOT / "src")}
+        for name, src in baselines.items():
+            case.contenders[name] = command
+            case.env[name] = {"PYTHONPATH": str(src)}
+
+
 def fmt_time(seconds: float) -> str:
     if seconds >= 1:
         return f"{seconds:.3f} s"
@@ -183,6 +209,26 @@ def table(all_cases: list[Case]) -> str:
                 f"| {case.label} | {contender}{note} | {fmt_time(med)} | {spread(values)} | "
                 f"{fmt_time(min(values))} – {fmt_time(max(values))} | {rss:.1f} MB | {ratio} |"
             )
+    return "\n".join(lines)
+
+
+def comparison(all_cases: list[Case], baselines: dict[str, Path]) -> str:
+    """pipeweaver (this checkout) against each baseline tree: medians and their ratio."""
+    lines = [
+        "| Workload | Baseline | Baseline median | This checkout | This / baseline | × floor (baseline → this) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for case in all_cases:
+        mine = case.samples.get("pipeweaver")
+        floor = median(case.samples["floor"]) if case.samples.get("floor") else None
+        for name in baselines:
+            base = case.samples.get(name)
+            if not mine or not base:
+                lines.append(f"| {case.label} | {name} | skipped | | | |")
+                continue
+            m, b = median(mine), median(base)
+            ratios = f"{b / floor:.2f} → {m / floor:.2f}" if floor else "—"
+            lines.append(f"| {case.label} | {name} | {fmt_time(b)} | {fmt_time(m)} | {m / b:.2f} | {ratios} |")
     return "\n".join(lines)
 
 
@@ -247,17 +293,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7, help="samples per contender and workload (default 7)")
     parser.add_argument("--only", default="", help="comma-separated workloads: synth,lint,run,critical,cold")
     parser.add_argument("--json", type=Path, help="also write every raw sample to this file")
+    parser.add_argument(
+        "--baseline-src",
+        action="append",
+        default=[],
+        metavar="[NAME=]DIR",
+        help="also run pipeweaver from DIR (another checkout's src), interleaved; repeatable",
+    )
     args = parser.parse_args(argv)
     only = {w for w in args.only.split(",") if w}
+    baselines: dict[str, Path] = {}
+    for spec in args.baseline_src:
+        name, _, directory = spec.rpartition("=")
+        name = name or ("baseline" if not baselines else f"baseline{len(baselines) + 1}")
+        if name in ("floor", "pipeweaver", "troposphere") or name in baselines:
+            parser.error(f"--baseline-src: the name {name!r} is taken")
+        if not (Path(directory) / "pipeweaver" / "__init__.py").is_file():
+            parser.error(f"--baseline-src: {directory} holds no pipeweaver package")
+        baselines[name] = Path(directory).resolve()
 
     with tempfile.TemporaryDirectory(prefix="pw-bench-") as tmp:
+        CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         validate_file = Path(tmp) / "pipeline.json"
         validate_file.write_text(shapes.dumps({"pipeline": shapes.floor_declaration(10, 10)}))
         selected = [c for c in cases(validate_file) if not only or c.workload in only]
+        if baselines:
+            add_baselines(selected, baselines)
         no_cli = cli_has_validate()
         for case in selected:
             if case.size == "validate" and no_cli:
                 case.skipped["pipeweaver"] = no_cli
+        for case in selected:
+            if case.whole_process:
+                for contender, command in case.contenders.items():
+                    measure(command, whole_process=True, env=case.env.get(contender))
         for rep in range(args.repeat):
             for case in selected:
                 names = list(case.contenders)
@@ -265,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
                 for contender in names[shift:] + names[:shift]:
                     if contender in case.skipped:
                         continue
-                    got = measure(case.contenders[contender], whole_process=case.whole_process)
+                    got = measure(
+                        case.contenders[contender], whole_process=case.whole_process, env=case.env.get(contender)
+                    )
                     if isinstance(got, str):
                         case.skipped[contender] = got
                         case.samples.pop(contender, None)
@@ -284,6 +355,11 @@ def main(argv: list[str] | None = None) -> int:
     print(table(selected))
     print()
     print(goals(selected))
+    if baselines:
+        print()
+        print(", ".join(f"{name}: {src}" for name, src in baselines.items()) + f"; this checkout: {ROOT / 'src'}.")
+        print()
+        print(comparison(selected, baselines))
     if args.json:
         raw = {
             case.label: {c: [vars(s) for s in samples] for c, samples in case.samples.items()}

@@ -24,6 +24,15 @@ def test_all_lists_exactly_the_public_names() -> None:
     assert public == set(pipeweaver.__all__)
 
 
+def test_star_import_and_dir_give_every_public_name() -> None:
+    """Names load on first use, yet `from pipeweaver import *` and dir() see all of them."""
+    namespace: dict[str, object] = {}
+    exec("from pipeweaver import *", namespace)
+
+    assert set(pipeweaver.__all__) == set(namespace) - {"__builtins__"}
+    assert set(pipeweaver.__all__) <= set(dir(pipeweaver))
+
+
 def test_version_comes_from_metadata() -> None:
     """__version__ is read from the installed distribution, never hard-coded."""
     from importlib.metadata import version
@@ -38,7 +47,14 @@ def test_public_objects_have_docstrings() -> None:
     assert [] == missing
 
 
-PACKAGES = ("pipeweaver", "pipeweaver.execution", "pipeweaver.aws", "pipeweaver.synth", "pipeweaver.testing")
+PACKAGES = (
+    "pipeweaver",
+    "pipeweaver.execution",
+    "pipeweaver.aws",
+    "pipeweaver.synth",
+    "pipeweaver.testing",
+    "pipeweaver.triggers",
+)
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -35,9 +35,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from . import _loader
-from ._codec import NO_NAME, cfn_key, is_intrinsic
 from ._loader import LoadFailure, load_json, load_yaml
 from ._shapes import SHAPES, check_shape, join_index, join_key, number_text
+from ._wire import NO_NAME, cfn_key, is_intrinsic
 from .errors import Issue, LoadError
 
 __all__ = [

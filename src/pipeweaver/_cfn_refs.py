@@ -16,13 +16,14 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final
-
-import yaml
+from typing import TYPE_CHECKING, Any, Final
 
 from ._loader import LoadFailure, compose
 from ._shapes import join_index, join_key
 from .errors import Issue
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = ["DYNAMIC_REFERENCE", "check_references", "resolved_later", "yaml_features"]
 
@@ -343,6 +344,8 @@ def yaml_features(text: str) -> list[Issue]:
     """YAML aliases and merge keys in *text*, which CloudFormation refuses unless the template is packaged."""
     if text.lstrip().startswith("{") or ("*" not in text and "<<" not in text):
         return []  # JSON, or YAML without an alias or merge key: nothing to compose for
+    import yaml  # here: linting JSON never loads PyYAML
+
     try:
         root = compose(text)
     except LoadFailure:

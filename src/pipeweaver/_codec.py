@@ -41,6 +41,9 @@ from ._model import (
     Variable,
 )
 from ._shapes import SHAPES, check_shape, join_key
+
+# Model-free facts of the wire formats, kept importable from here for the codec's users.
+from ._wire import NO_NAME, cfn_key, is_intrinsic, unwrap
 from .errors import Issue, LoadError, SynthesisError
 
 __all__ = [
@@ -57,45 +60,8 @@ __all__ = [
 #: Called with an :class:`Expression` and the path where it stands; returns the string to emit.
 ExpressionResolver = Callable[[Expression, str], Any]
 
-_INTRINSICS = frozenset(
-    {
-        "Ref",
-        "Condition",
-        "Fn::Base64",
-        "Fn::Cidr",
-        "Fn::FindInMap",
-        "Fn::GetAtt",
-        "Fn::GetAZs",
-        "Fn::If",
-        "Fn::ImportValue",
-        "Fn::Join",
-        "Fn::Length",
-        "Fn::Select",
-        "Fn::Split",
-        "Fn::Sub",
-        "Fn::ToJsonString",
-        "Fn::Transform",
-        "Fn::And",
-        "Fn::Equals",
-        "Fn::Not",
-        "Fn::Or",
-    }
-)
-
-
-def is_intrinsic(value: object) -> bool:
-    """Whether *value* is a CloudFormation intrinsic function (a one-key ``Ref``/``Fn::`` map)."""
-    if type(value) is str:  # most values: a plain string is never a function
-        return False
-    return isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in _INTRINSICS
-
-
 # ---------------------------------------------------------------------------------------------
 # model -> JSON
-
-
-#: What a template pipeline without ``Name`` holds as its name (CloudFormation then generates one).
-NO_NAME: Final = {"Ref": "AWS::NoValue"}
 
 
 def _fail_on_expression(expr: Expression, path: str) -> Any:
@@ -151,11 +117,6 @@ def to_codepipeline(pipeline: Pipeline, *, resolve: ExpressionResolver | None = 
 
 
 Text = Callable[[Any, str], Any]
-
-
-def cfn_key(member: str) -> str:
-    """The CloudFormation spelling of an API member name (``runOrder`` -> ``RunOrder``)."""
-    return member[:1].upper() + member[1:]
 
 
 def raw_expressions(value: Any) -> Any:
@@ -468,18 +429,6 @@ class Renderer:
 
 # ---------------------------------------------------------------------------------------------
 # JSON -> model
-
-
-def unwrap(data: object) -> tuple[object, str]:
-    """
-    Return the declaration inside *data* and the path prefix it sits under.
-
-    Accepts the bare declaration or the ``{"pipeline": ..., "metadata": ...}`` envelope that
-    ``get-pipeline`` prints (and the ``{"pipeline": ..., "tags": ...}`` create-pipeline input).
-    """
-    if isinstance(data, Mapping) and "pipeline" in data and set(data) <= {"pipeline", "metadata", "tags"}:
-        return data["pipeline"], ""
-    return data, ""
 
 
 def from_codepipeline(data: Mapping[str, Any] | Any) -> Pipeline:

@@ -32,6 +32,7 @@ from typing import Final, final
 
 import attrs
 
+from ._public import publish
 from .errors import DefinitionError, SynthesisError
 
 __all__ = ["CronError", "CronSchedule", "aws_cron", "cron_matches"]
@@ -359,3 +360,7 @@ def aws_cron(expression: str) -> str:
     minute, hour = (re.sub(r"^\*/", "0/", f) for f in (minute, hour))
     dom, month = (re.sub(r"^\*/", "1/", f) for f in (dom, month))
     return f"cron({minute} {hour} {dom} {month} {dow} *)"
+
+
+# Documented as pipeweaver.triggers.CronSchedule (the schedules of `watch --schedule`).
+publish(globals(), ["CronSchedule"], "pipeweaver.triggers")

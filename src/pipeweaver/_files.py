@@ -6,7 +6,6 @@ Layer: names (imports nothing of pipeweaver).
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -32,7 +31,9 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes, *, mode: int |
             mode = stat.S_IMODE(path.stat().st_mode)
         except FileNotFoundError:
             mode = None
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    # os.urandom, what secrets.token_hex reads, without importing secrets (hmac, hashlib, random)
+    # into every command that may write a file.
+    tmp = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
     # Created with the final mode (or 0o666 less the umask, which the kernel applies), so no
     # other process can open a private file in the moment before fchmod; mkstemp forces 0o600.
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)

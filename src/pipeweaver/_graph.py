@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, Final, final
 
 import attrs
 
-from ._model import SERVICES, Action, Expression, Pipeline, Plan, StagePlan, plan
+from ._model import Action, Expression, Pipeline, Plan, StagePlan, plan
+from ._public import publish
 
 if TYPE_CHECKING:
     # networkx costs ~75 ms to import; `import pipeweaver` must stay fast, so it is imported
@@ -157,5 +158,5 @@ def critical_path(pipeline: Pipeline, durations: Mapping[NodeKey, float] | Mappi
     return CriticalPath(duration=best[end][0], actions=tuple(reversed(chain)))
 
 
-# Pipeline.graph() reaches this layer through the model's service slot (the model imports nothing above it).
-SERVICES.build_graph = build_graph
+# Exported by the package root, which loads this module on first use only.
+publish(globals(), ["CriticalPath"], "pipeweaver")

@@ -4,8 +4,11 @@ CodePipeline pipeline declaration (V1 and V2), and enums holding AWS's exact str
 Layer: model. Imports :mod:`pipeweaver.errors` and :mod:`pipeweaver._names`; it knows nothing of
 wire formats (see :mod:`pipeweaver._codec`), graphs or execution. Construction checks single
 fields; whole-pipeline rules live in :mod:`pipeweaver._validate`. ``Pipeline.graph()`` and
-``Pipeline.validate()`` reach those layers through :data:`SERVICES`, which they fill when they
-load, so no import points upwards (tests/test_layering.py).
+``Pipeline.validate()`` reach those layers through :data:`pipeweaver._services.SERVICES`, which
+the package root fills, so no import points upwards (tests/test_layering.py).
+
+Its public classes are documented as ``pipeweaver.X`` and say so in ``__module__`` from the
+moment they exist (:func:`pipeweaver._public.publish` at the end), whichever way they are reached.
 
 Over 700 lines because it holds one class per object of the CodePipeline declaration, so the
 model reads in the order of AWS's API reference; each class is short.
@@ -16,15 +19,16 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, final
 
 import attrs
 
 from . import _names
 from ._catalog import SECRET_KEYS
-from ._masking import MASK
 from ._names import checked, checked_count, checked_each
+from ._public import publish
+from ._services import SERVICES
 from .errors import DefinitionError
 
 if TYPE_CHECKING:
@@ -32,7 +36,6 @@ if TYPE_CHECKING:
     import networkx as nx
 
 __all__ = [
-    "SERVICES",
     "Action",
     "ActionCategory",
     "ActionOwner",
@@ -258,7 +261,10 @@ Text: TypeAlias = "str | Expression"
 
 def _masked_repr(configuration: Mapping[str, str | Expression]) -> str:
     # A repr ends up in logs, tracebacks and bug reports; keys AWS itself masks as ``****``
-    # (OAuthToken, ClientSecret, ...) are masked here too, whatever the provider.
+    # (OAuthToken, ClientSecret, ...) are masked here too, whatever the provider. The masker's
+    # module (html, base64, threading) loads with the first repr, not with the model.
+    from ._masking import MASK
+
     return repr({k: MASK if k in SECRET_KEYS and isinstance(v, str) and v else v for k, v in configuration.items()})
 
 
@@ -963,7 +969,8 @@ class Pipeline:
 
     def graph(self) -> nx.DiGraph[tuple[str, str]]:
         """The action DAG; see :func:`pipeweaver.build_graph`."""
-        return SERVICES.need("graph", SERVICES.build_graph)(self)
+        graph: nx.DiGraph[tuple[str, str]] = SERVICES.need("graph", SERVICES.build_graph)(self)
+        return graph
 
     def plan(self) -> Plan:
         """The execution plan: stages in order, each a list of parallel waves."""
@@ -979,28 +986,5 @@ class Pipeline:
         SERVICES.need("validate", SERVICES.validate)(self)
 
 
-T = TypeVar("T")
-
-
-@attrs.define
-class _Services:
-    """
-    What :meth:`Pipeline.graph` and :meth:`Pipeline.validate` call, set by the modules that
-    implement it when they load (``pipeweaver._graph``, ``pipeweaver._validate``).
-
-    They import this module, so it cannot import them back without an import cycle; ``import
-    pipeweaver`` loads both before any pipeline can be built.
-    """
-
-    build_graph: Callable[[Pipeline], nx.DiGraph[tuple[str, str]]] | None = None
-    validate: Callable[[Pipeline], None] | None = None
-
-    @staticmethod
-    def need(method: str, service: T | None) -> T:
-        """*service*, or a sentence saying what to import when it was never registered."""
-        if service is None:
-            raise RuntimeError(f"Pipeline.{method}() needs the pipeweaver package loaded: import pipeweaver first")
-        return service
-
-
-SERVICES = _Services()
+# Every class here is exported by the package root, which loads this module on first use only.
+publish(globals(), __all__, "pipeweaver")

@@ -32,6 +32,7 @@ from ._model import (
     PullRequestEventName,
     Trigger,
 )
+from ._public import publish
 from .errors import DefinitionError
 
 __all__ = [
@@ -628,3 +629,9 @@ def _started(
         reason=f"{matched.label} matched: {matched.reason}",
         checks=tuple(checks),
     )
+
+
+# Exported by the package root (which loads this module on first use only) and by
+# pipeweaver.triggers; named for their home from the moment they exist, however they are reached.
+publish(globals(), ["GitPullRequest", "GitPush", "TriggerDecision"], "pipeweaver")
+publish(globals(), ["CriterionCheck", "FilterCheck"], "pipeweaver.triggers")

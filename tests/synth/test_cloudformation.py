@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import pipeweaver as pw
 from pipeweaver import _cfn
 from pipeweaver._codec import is_intrinsic
-from pipeweaver._loader import TemplateConstructor
+from pipeweaver._loader._yaml import TemplateConstructor
 from pipeweaver.synth import (
     from_cloudformation,
     from_codepipeline,

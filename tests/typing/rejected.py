@@ -52,3 +52,9 @@ def not_an_executor(pipeline: pw.Pipeline) -> None:
     """Something with a start method is not an Executor."""
     _executor: Executor = _StartsOnly()  # expect: assignment
     Watcher(pipeline, _StartsOnly())  # expect: arg-type
+
+
+def misspelt_public_names() -> None:
+    """pipeweaver loads its names on first use, yet a name it does not have is a type error, not Any."""
+    _pipeline = pw.Pipelin  # expect: attr-defined
+    _evaluate = pw.evaluate_triggers  # expect: attr-defined

@@ -8,14 +8,13 @@ rules reported elsewhere: shape (by :mod:`pipeweaver._shapes`), template level (
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from .. import _cfn, _cfn_refs
-from .._codec import is_intrinsic, to_codepipeline, unwrap
-from .._model import SERVICES, Expression, Pipeline
 from .._shapes import check_shape, join_key
+from .._wire import is_intrinsic, unwrap
 from ..errors import Issue, LoadError, ValidationError
 from ._actions import _action_rules, _artifact_rules
 from ._conditions import _condition_rules
@@ -26,12 +25,23 @@ from ._registry import _CFN, reports, rule_info
 from ._triggers import _trigger_rules
 from ._variables import _namespace_rules, _variable_rules
 
+if TYPE_CHECKING:
+    from .._model import Expression, Pipeline
+
 # ---------------------------------------------------------------------------------------------
 # entry points
 
 
 def _keep_expression(expr: Expression, _path: str) -> Any:
     return expr.raw
+
+
+def _is_pipeline(target: object) -> bool:
+    # API JSON (a Mapping, the common case of `pipeweaver validate FILE`) never needs the model:
+    # the rules read JSON, and the model's attrs classes are most of a cold start's imports.
+    from .._model import Pipeline
+
+    return isinstance(target, Pipeline)
 
 
 def _declaration_of(target: Any) -> _Target:
@@ -51,7 +61,9 @@ def _declaration_of(target: Any) -> _Target:
             relocate=target.path,
             issues=target.conversion_issues,
         )
-    if isinstance(target, Pipeline):
+    if not isinstance(target, Mapping) and _is_pipeline(target):
+        from .._codec import to_codepipeline
+
         return _Target(
             declaration=to_codepipeline(target, resolve=_keep_expression),
             tags=[(f"tags[{k!r}]", k, v) for k, v in target.tags.items()],
@@ -339,7 +351,3 @@ _RULE_GROUPS: Final[tuple[Callable[[_Context], None], ...]] = (
     _key_regions,
     _account_rules,
 )
-
-
-# Pipeline.validate() reaches this layer through the model's service slot.
-SERVICES.validate = validate

@@ -13,11 +13,10 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import ParamSpec, TypeVar, cast
+from typing import ParamSpec, TypeVar
 
 import click
 
-from .._codec import dumps
 from ..errors import AwsError
 from ..execution import ActionHandler
 from ._app import main, write_atomic
@@ -156,6 +155,8 @@ def fetch(name: str, region: str | None, endpoint_url: str | None, fmt: str, out
 
         text = to_python(pipeline)
     else:
+        from ..synth import dumps
+
         text = dumps(pipeline, envelope=True)
     if output is None:
         click.echo(text, nl=False)
@@ -211,14 +212,13 @@ def worker(
     endpoint_url: str | None,
 ) -> None:
     """Serve a custom action type on AWS with the same handler the local executor runs."""
-    from .._model import ActionType, CategoryName
+    from .. import ActionCategory, ActionType
 
     handler = _import_handler(handler_ref)
     with _boto3_needed():
         from ..aws import JobWorker
     # click.Choice let only ActionCategory's values through
-    kind = cast("CategoryName", category)
-    action_type = ActionType(category=kind, owner="Custom", provider=provider, version=type_version)
+    action_type = ActionType(category=ActionCategory(category), owner="Custom", provider=provider, version=type_version)
     _configure(region, endpoint_url)
     job_worker = JobWorker(
         action_type,

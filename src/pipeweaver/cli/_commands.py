@@ -8,21 +8,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
-import yaml
 
-from .. import _validate
-from .._codec import dumps, unwrap
-from .._model import Pipeline
+from .. import lint
+from .._validate import RULES, RuleInfo
+from .._wire import unwrap
 from ..errors import Issue
 from ._app import main, write_atomic
-from ._lines import LineMap
 from ._policy import LintPolicy, Suppression, find_policy_file, inline_markers, load_policy
-from ._pylines import PythonLineMap
 from ._target import Loaded, TargetError, load_target, to_pipeline
+
+if TYPE_CHECKING:
+    from .. import Pipeline
 
 __all__ = ["Finding", "collect_findings", "render_sarif"]
 
@@ -55,21 +55,21 @@ def _lint_loaded(loaded: Loaded) -> tuple[list[Issue], str]:
     """Issues of one TARGET and the path prefix their paths are relative to in its file."""
     if loaded.kind == "python":
         assert loaded.pipeline_obj is not None
-        return _validate.lint(loaded.pipeline_obj), ""
+        return lint(loaded.pipeline_obj), ""
     if loaded.kind == "json":
         declaration, _ = unwrap(loaded.data)
         prefix = "pipeline" if declaration is not loaded.data else ""
-        return _validate.lint(loaded.data), prefix
+        return lint(loaded.data), prefix
     # Templates: lint understands them when the CloudFormation loader is installed; it reports
     # paths inside the template already. Otherwise load the model and lint that.
     resource = _template_resource(loaded.data)
     # The text, not the parsed data: what CloudFormation refuses in YAML itself (aliases, merge
     # keys) is only visible there.
-    issues = _validate.lint(loaded.text if loaded.text is not None else loaded.data)
+    issues = lint(loaded.text if loaded.text is not None else loaded.data)
     if any(i.path.startswith("Resources.") for i in issues) or not _looks_like_declaration_issues(issues):
         return issues, ""
     pipeline = to_pipeline(loaded)
-    return _validate.lint(pipeline), f"Resources.{resource}.Properties" if resource else ""
+    return lint(pipeline), f"Resources.{resource}.Properties" if resource else ""
 
 
 def _looks_like_declaration_issues(issues: list[Issue]) -> bool:
@@ -111,6 +111,10 @@ def collect_findings(spec: str, policy: LintPolicy | None = None) -> list[Findin
 
 def _lines_of(loaded: Loaded, prefix: str) -> tuple[Callable[[str], int | None] | None, dict[int, frozenset[str]]]:
     """How to find an issue's line in the TARGET's file, and the codes its comments silence per line."""
+    # Imported here: a clean file needs no lines, and the line maps load the YAML composer and ast.
+    from ._lines import LineMap
+    from ._pylines import PythonLineMap
+
     if loaded.kind == "python":
         if loaded.path is None or loaded.pipeline_obj is None:
             return None, {}
@@ -185,8 +189,8 @@ def _json_report(findings_by_target: Mapping[str, list[Finding]], skipped: Seque
     return json.dumps(body, indent=2)
 
 
-def _rule_info(code: str) -> _validate.RuleInfo | None:
-    return _validate.RULES.get(code)
+def _rule_info(code: str) -> RuleInfo | None:
+    return RULES.get(code)
 
 
 def _why(code: str) -> str | None:
@@ -339,7 +343,7 @@ def validate(targets: tuple[str, ...], fmt: str, output: Path | None, fail_on: s
 
 
 def _refuse_invalid(pipeline: Pipeline) -> None:
-    issues = [i for i in _validate.lint(pipeline) if i.is_error]
+    issues = [i for i in lint(pipeline) if i.is_error]
     if issues:
         shown = "\n".join(f"  {i.code} {i.path or '<pipeline>'}: {i.message}" for i in issues[:20])
         more = f"\n  ... and {len(issues) - 20} more" if len(issues) > 20 else ""
@@ -387,12 +391,16 @@ def synth(target: str, fmt: str, output: Path | None, envelope: bool, check: boo
     if check:
         _refuse_invalid(pipeline)
     if fmt == "codepipeline":
+        from ..synth import dumps
+
         text = dumps(pipeline, envelope=envelope)
     elif fmt == "cloudformation":
         from ..synth import to_cloudformation
 
         template = to_cloudformation(pipeline)
         if output is not None and output.suffix.lower() in (".yaml", ".yml"):
+            import yaml  # only for a YAML template: `validate` and JSON output never load it
+
             text = yaml.safe_dump(template, sort_keys=False, allow_unicode=True)
         else:
             text = json.dumps(template, indent=2, ensure_ascii=False) + "\n"

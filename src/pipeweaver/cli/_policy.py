@@ -30,7 +30,6 @@ import difflib
 import io
 import re
 import tokenize
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -38,8 +37,8 @@ from typing import Any, Final, Literal
 import attrs
 import click
 
-from .. import _validate
 from .._glob import compile_glob
+from .._validate import RULES
 from ..errors import DefinitionError, Issue, Severity
 
 __all__ = ["ConfigError", "LintPolicy", "Suppression", "inline_markers", "load_policy"]
@@ -130,6 +129,8 @@ def load_policy(path: Path | None) -> LintPolicy:
     """The policy in *path* (``None``: the default policy); a malformed file is a :class:`ConfigError`."""
     if path is None:
         return LintPolicy()
+    import tomllib  # only when there is a policy file: most runs of `validate` have none
+
     try:
         document = tomllib.loads(_read(path))
     except tomllib.TOMLDecodeError as exc:
@@ -195,9 +196,9 @@ def _grades(value: object, where: str) -> dict[str, Severity]:
 
 
 def _known(code: str, where: str) -> None:
-    if code not in _validate.RULES:
+    if code not in RULES:
         raise ConfigError(
-            f"{where}: {code!r} is not a pipeweaver rule code{_suggest(code, list(_validate.RULES))} "
+            f"{where}: {code!r} is not a pipeweaver rule code{_suggest(code, list(RULES))} "
             f"(docs/rules.md lists every code)"
         )
 

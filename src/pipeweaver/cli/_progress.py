@@ -20,7 +20,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from .._model import Pipeline
+from .. import Pipeline
 from ..execution import (
     ActionFinished,
     ActionStarted,

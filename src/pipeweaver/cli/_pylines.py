@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator
 from typing import Final
 
-from .._model import Pipeline
+from .. import Pipeline
 from ._lines import split_path
 
 __all__ = ["PythonLineMap"]

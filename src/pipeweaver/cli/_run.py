@@ -19,8 +19,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from .._codec import from_codepipeline
-from .._model import Pipeline, RetryMode
+from .. import Pipeline, RetryMode
 from ..errors import HistoryError, PipeweaverError
 from ..execution import (
     ApprovalPolicy,
@@ -421,6 +420,8 @@ def _history_executor(workdir: Path) -> LocalExecutor:
 
 def _definition(executor: LocalExecutor, execution_id: str) -> Pipeline | None:
     try:
+        from ..synth import from_codepipeline
+
         return from_codepipeline(executor.history_store.definition(execution_id))
     except HistoryError:
         raise

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
-import traceback
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
 from .._cfn import load_template
-from .._codec import from_codepipeline
 from .._loader import LoadFailure, load_json
-from .._model import Pipeline
 from ..errors import LoadError, PipeweaverError
+
+if TYPE_CHECKING:
+    # At run time only where a Python TARGET is read: a JSON or YAML file never needs the model.
+    from .. import Pipeline
 
 __all__ = ["Loaded", "TargetError", "load_target", "read_structured"]
 
@@ -106,6 +107,8 @@ def read_structured(path: Path) -> tuple[Any, str]:
 
 
 def _user_code_error(what: str, exc: BaseException) -> TargetError:
+    import traceback  # only when the user's code failed
+
     # The last frame in the user's own file says where it went wrong, without a traceback dump.
     frames = traceback.extract_tb(exc.__traceback__)
     where = ""
@@ -117,6 +120,8 @@ def _user_code_error(what: str, exc: BaseException) -> TargetError:
 
 
 def _resolve_attr(module: Any, attr: str | None, described: str) -> Pipeline:
+    from .. import Pipeline
+
     candidates = [attr] if attr else list(DEFAULT_ATTRS)
     for name in candidates:
         if not hasattr(module, name):
@@ -203,7 +208,8 @@ def _local_emulation(module: Any, base: Path) -> Any:
 
 
 def _load_python_file(path: Path, attr: str | None, spec: str) -> tuple[Pipeline, dict[str, Path], Any]:
-    module_name = f"_pipeweaver_target_{uuid.uuid4().hex[:8]}"
+    # Random like uuid4, without importing uuid (and platform) into every command.
+    module_name = f"_pipeweaver_target_{os.urandom(4).hex()}"
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     if module_spec is None or module_spec.loader is None:
         raise TargetError(f"{path}: cannot be imported as Python", usage=True)
@@ -282,11 +288,11 @@ def to_pipeline(loaded: Loaded, *, logical_id: str | None = None) -> Pipeline:
     if loaded.pipeline_obj is not None:
         return loaded.pipeline_obj
     where = str(loaded.path or loaded.spec)
+    # imported here: `validate` lints a file's data and does not pay for the synth package
+    from ..synth import from_cloudformation, from_codepipeline
+
     try:
         if loaded.kind == "cloudformation":
-            # imported here: commands that never read a template do not pay for the synth package
-            from ..synth import from_cloudformation
-
             return from_cloudformation(loaded.data, logical_id=logical_id)
         return from_codepipeline(loaded.data)
     except LoadError as exc:

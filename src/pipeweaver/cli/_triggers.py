@@ -21,9 +21,9 @@ from typing import Any, Literal, cast
 
 import click
 
-from .._model import Pipeline, PullRequestEventName
-from .._triggers import GitEvent, GitPullRequest, GitPush, TriggerDecision, check_patterns, evaluate
+from .. import Pipeline, PullRequestEvent
 from ..execution import LocalExecutor
+from ..triggers import GitEvent, GitPullRequest, GitPush, TriggerDecision, check_patterns, evaluate
 from ._app import main
 from ._secrets import pass_env
 from ._target import load_target, to_pipeline
@@ -188,7 +188,7 @@ def triggers(
             raise click.UsageError(f"--pull-request {pull_request!r}: expected EVENT:SOURCE:DESTINATION")
         event = GitPullRequest(
             # unchecked text from the command line: GitPullRequest refuses a wrong event itself
-            event=cast("PullRequestEventName", parts[0].upper()),
+            event=cast("PullRequestEvent", parts[0].upper()),
             source_branch=parts[1],
             destination_branch=parts[2],
             commit=commit,

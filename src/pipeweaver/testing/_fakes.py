@@ -9,7 +9,7 @@ from pathlib import Path
 
 import attrs
 
-from .. import _catalog
+from .._catalog import lookup
 from .._graph import references
 from ..execution import ActionContext, ActionFailed, ActionResult, FailureType
 
@@ -50,7 +50,7 @@ def published(context: ActionContext, given: Mapping[str, str], *, documented: b
     if not documented or namespace is None:
         return dict(given)
     names: set[str] = set()
-    spec = _catalog.lookup(context.action.action_type)
+    spec = lookup(context.action.action_type)
     if spec is not None and spec.output_variables:
         names.update(spec.output_variables)
     for stage in context.pipeline.stages:

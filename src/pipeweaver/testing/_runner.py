@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._model import Pipeline
+from .. import Pipeline
 from ..execution import ActionContext, ActionResult, ApprovalPolicy, Execution, LocalExecutor
 
 __all__ = ["run_with_fakes"]

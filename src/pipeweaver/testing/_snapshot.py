@@ -9,9 +9,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._codec import dumps
+from .. import Pipeline
 from .._files import write_atomic
-from .._model import Pipeline
 
 __all__ = ["Snapshot"]
 
@@ -21,6 +20,8 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 def _render(value: Any) -> tuple[str, str]:
     """Text and file suffix for *value*."""
     if isinstance(value, Pipeline):
+        from ..synth import dumps  # the synth package loads only for snapshots of a pipeline
+
         return dumps(value), ".json"
     if isinstance(value, Mapping | Sequence) and not isinstance(value, str | bytes):
         # Sorted keys: a snapshot changes only when content changes, not when dict order does.

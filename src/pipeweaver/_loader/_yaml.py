@@ -1,28 +1,12 @@
-"""The one bounded loader for the YAML and JSON text pipeweaver reads.
+"""The YAML half of :mod:`pipeweaver._loader`: bounded, iterative composition and a total, safe constructor.
 
-Layer: names (imports nothing of pipeweaver), so the model's template reader
-(:mod:`pipeweaver._cfn`), the execution engine's buildspec and template readers and the
-CLI's line maps all read YAML through :func:`load_yaml` / :func:`compose`, and JSON that
-is nested inside a value (``Configuration`` given as a JSON string, ``EnvironmentVariables``)
-through :func:`load_json`.
-
-Bounded means: text longer than :data:`MAX_TEXT`, nesting deeper than :data:`MAX_DEPTH`,
-documents whose YAML aliases stand for more than :data:`MAX_NODES` values (a "billion
-laughs"), integers longer than :data:`MAX_DIGITS` digits and duplicate mapping keys are each
-one :class:`LoadFailure` naming the line, never a hang, a 50 MB document or a
-``RecursionError``. Composition is iterative (from parser events), so no input recurses.
-
-Two schemas are offered. The default is YAML's safe core schema (what ``yaml.safe_load``
-reads, minus timestamps, which stay text). ``cloudformation=True`` adds CloudFormation's
-short-form intrinsic tags (``!Ref``, ``!Sub``, ``!GetAtt``, ...) and reads every plain
-mapping key as its text, as CloudFormation does (``123456789012:`` is the key
-``"123456789012"``, not a number). Any other tag is refused; ``!!python/...`` never runs.
+Layer: names (imports nothing of pipeweaver outside :mod:`pipeweaver._loader`). Imported by
+:func:`pipeweaver._loader.load_yaml` and :func:`pipeweaver._loader.compose` on first use, so
+that reading JSON (``pipeweaver validate pipeline.json``) does not load PyYAML.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -31,137 +15,14 @@ import yaml.constructor
 import yaml.cyaml
 import yaml.resolver
 
-__all__ = [
-    "MAX_DEPTH",
-    "MAX_DIGITS",
-    "MAX_NODES",
-    "MAX_TEXT",
-    "LoadFailure",
-    "compose",
-    "json_depth",
-    "load_json",
-    "load_yaml",
-]
+from ._bounds import MAX_DEPTH, MAX_DIGITS, MAX_NODES, MAX_TEXT, LoadFailure
 
-#: Largest text accepted, in characters: CloudFormation's own limit for a template body
-#: (1 MB, read from S3), which also bounds the pure-Python YAML parse to seconds.
-MAX_TEXT: Final = 1_048_576
-#: Deepest nesting of mappings and lists accepted.
-MAX_DEPTH: Final = 64
-#: Most nodes a document may stand for once YAML aliases are followed (a 1 MB document of
-#: ordinary YAML has far fewer; a "billion laughs" document far more).
-MAX_NODES: Final = 1_000_000
-#: Longest integer accepted, in digits: Python's own limit for converting text to an integer
-#: (``sys.get_int_max_str_digits()``), below which every integer also prints back as text.
-MAX_DIGITS: Final = 4300
-
-
-class LoadFailure(ValueError):
-    """
-    Text that the bounded loader refuses: what is wrong, where (1-based line and column) and a fix.
-
-    Attributes:
-        problem: What is wrong, without the position.
-        line: 1-based line, or ``None`` when the position is not known.
-        column: 1-based column, or ``None``.
-        hint: How to fix it, or ``None``.
-        unsafe: Whether a bound was hit (nesting, alias expansion, size) rather than a syntax error.
-    """
-
-    def __init__(
-        self,
-        problem: str,
-        *,
-        line: int | None = None,
-        column: int | None = None,
-        hint: str | None = None,
-        unsafe: bool = False,
-    ) -> None:
-        self.problem = problem
-        self.line = line
-        self.column = column
-        self.hint = hint
-        self.unsafe = unsafe
-        super().__init__(str(self))
-
-    @classmethod
-    def at(cls, problem: str, mark: Any, *, hint: str | None = None, unsafe: bool = False) -> LoadFailure:
-        """A failure at a PyYAML mark (which counts lines and columns from 0)."""
-        if mark is None:
-            return cls(problem, hint=hint, unsafe=unsafe)
-        return cls(problem, line=mark.line + 1, column=mark.column + 1, hint=hint, unsafe=unsafe)
-
-    def __str__(self) -> str:
-        if self.line is None:
-            return self.problem
-        where = f"line {self.line}" + (f", column {self.column}" if self.column is not None else "")
-        return f"{self.problem} at {where}"
-
-
-# ---------------------------------------------------------------------------------------------
-# JSON
-
-
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
-
-
-def json_depth(text: str, limit: int = MAX_DEPTH) -> int:
-    """
-    How deeply the arrays and objects of JSON *text* nest, counting no further than *limit* + 1.
-
-    One linear scan that skips strings; it does not check the syntax (``json.loads`` does).
-    """
-    depth = deepest = 0
-    for match in _JSON_TOKEN.finditer(text):
-        token = match.group()
-        if token in ("[", "{"):
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > limit:
-                    break
-        elif token in ("]", "}"):
-            depth -= 1
-    return deepest
+__all__ = ["SHORT_FORMS", "TemplateConstructor", "compose", "load_yaml"]
 
 
 def _line_col(text: str, pos: int) -> tuple[int, int]:
     line = text.count("\n", 0, pos) + 1
     return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
-
-
-def _bounded_int(text: str) -> int:
-    digits = len(text.lstrip("-"))
-    if digits > MAX_DIGITS:
-        raise LoadFailure(
-            f"an integer of {digits} digits ({text[:12]}...); at most {MAX_DIGITS} are read",
-            hint="quote it to keep it as text, or use a smaller number",
-        )
-    return int(text)
-
-
-def load_json(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
-    """
-    Parse JSON text, refusing nesting deeper than *max_depth* and integers past :data:`MAX_DIGITS`.
-
-    Raises:
-        LoadFailure: for text that is not JSON (with line and column), nests too deeply or
-            holds an integer too long to read.
-    """
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
-    if json_depth(text, max_depth) > max_depth:
-        raise LoadFailure(
-            f"nesting deeper than {max_depth} levels",
-            hint="flatten the document; no pipeline definition nests this deeply",
-            unsafe=True,
-        )
-    try:
-        return json.loads(text, parse_int=_bounded_int)
-    except json.JSONDecodeError as exc:
-        raise LoadFailure(exc.msg, line=exc.lineno, column=exc.colno) from None
-    except RecursionError:  # unreachable after the depth scan; kept so no input can crash
-        raise LoadFailure(f"nesting deeper than {max_depth} levels", unsafe=True) from None
 
 
 # ---------------------------------------------------------------------------------------------
