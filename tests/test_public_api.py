@@ -33,6 +33,31 @@ def test_star_import_and_dir_give_every_public_name() -> None:
     assert set(pipeweaver.__all__) <= set(dir(pipeweaver))
 
 
+def test_type_checkers_and_the_lazy_loader_see_the_same_names_from_the_same_homes() -> None:
+    """The package names each public name three times (imports for type checkers, __all__,
+    and the lazy loader's table); they agree name for name and module for module, so what mypy
+    checks is what `pipeweaver.X` loads."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(pipeweaver))
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING"
+    )
+    typed = {
+        alias.asname or alias.name: ("." * node.level + (node.module or ""), alias.name)
+        for node in block.body
+        if isinstance(node, ast.ImportFrom) and node.level
+        for alias in node.names
+    }
+    homes = dict(pipeweaver._HOMES)
+    # evaluate_trigger is `evaluate as evaluate_trigger` on both sides.
+    assert set(pipeweaver.__all__) == set(homes)
+    assert homes == {name: typed[name] for name in homes}
+
+
 def test_version_comes_from_metadata() -> None:
     """__version__ is read from the installed distribution, never hard-coded."""
     from importlib.metadata import version
