@@ -95,6 +95,34 @@ def test_keyboard_interrupt_inside_the_executor_stops_the_run_and_leaves_no_thre
     assert not set(_action_threads()) - before
 
 
+def test_ctrl_c_while_the_lease_renewer_starts_still_closes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A KeyboardInterrupt inside Thread.start() of the lease renewer (seen in CI on a busy
+    machine) leaves a thread object that has not begun; close() still stops the run and returns
+    without 'cannot join thread before it is started'."""
+    real_start = threading.Thread.start
+
+    def start(self: threading.Thread) -> None:
+        if self.name == "pipeweaver-leases":
+            raise KeyboardInterrupt
+        real_start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    running = threading.Event()
+
+    def handler(ctx: ActionContext) -> None:
+        running.set()
+        ctx.cancel.wait(60)
+
+    p = pipeline(pw.Stage(name="S", actions=[custom("Long")]))
+    before = set(_action_threads())
+    with pytest.raises(KeyboardInterrupt), LocalExecutor(tmp_path / "wd", handlers={FAKE: handler}, validate=False) as x:
+        x.run(p)
+    with LocalExecutor(tmp_path / "wd", validate=False) as y:
+        [execution] = y.history()
+    assert ExecutionStatus.STOPPED is execution.status
+    assert not set(_action_threads()) - before
+
+
 _PIPELINE = """
 import sys, threading
 from pathlib import Path

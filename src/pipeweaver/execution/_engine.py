@@ -167,6 +167,9 @@ class Engine:
         self._closed.set()
         if self._pool is not None:
             self._pool.shutdown()
-        if self._renewer is not None:
+        # A Ctrl-C can land inside Thread.start() (which waits for the new thread to run): the
+        # thread may then not have begun, and join() would raise. Once it begins it sees
+        # _closed set and returns at once.
+        if self._renewer is not None and self._renewer.ident is not None:
             self._renewer.join()
         self.history.close()
