@@ -115,7 +115,10 @@ def test_ctrl_c_while_the_lease_renewer_starts_still_closes(tmp_path: Path, monk
 
     p = pipeline(pw.Stage(name="S", actions=[custom("Long")]))
     before = set(_action_threads())
-    with pytest.raises(KeyboardInterrupt), LocalExecutor(tmp_path / "wd", handlers={FAKE: handler}, validate=False) as x:
+    with (
+        pytest.raises(KeyboardInterrupt),
+        LocalExecutor(tmp_path / "wd", handlers={FAKE: handler}, validate=False) as x,
+    ):
         x.run(p)
     with LocalExecutor(tmp_path / "wd", validate=False) as y:
         [execution] = y.history()
