@@ -138,6 +138,7 @@ __all__ = [
     "lookup_rule",
     "providers_named",
     "revision_type",
+    "revision_variable",
     "source_spec",
 ]
 
@@ -234,6 +235,24 @@ def revision_type(provider: str) -> str | None:
     """
     spec = _SOURCES.get(provider)
     return spec.revision_type if spec is not None else None
+
+
+#: The output variable that holds a source's revision, by revision type (the value a
+#: ``sourceRevisions`` override gives, and CodeBuild's CODEBUILD_RESOLVED_SOURCE_VERSION).
+_REVISION_VARIABLES: Final = {
+    "COMMIT_ID": "CommitId",
+    "S3_OBJECT_VERSION_ID": "VersionId",
+    "IMAGE_DIGEST": "ImageDigest",
+}
+
+
+def revision_variable(provider: str) -> str | None:
+    """The output variable of *provider*'s source that holds its revision (``CommitId``, ...), or ``None``.
+
+    .. versionadded:: 0.2.0
+    """
+    kind = revision_type(provider)
+    return _REVISION_VARIABLES.get(kind) if kind is not None else None
 
 
 def iter_specs() -> Iterator[ProviderSpec]:

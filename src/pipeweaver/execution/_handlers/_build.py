@@ -16,7 +16,7 @@ from ..._loader import LoadFailure, load_yaml
 from .._base import ActionContext, ActionFailed, ActionResult, FailureType
 from .._paths import action_path, confine, real_inside, setting, walk
 from .._shell import Phase, run_phases
-from ._common import _Bound, _require, _stopped_reason
+from ._common import InputOrigin, _Bound, _require, _stopped_reason
 
 
 def _collect(root: Path, destination: Path, patterns: tuple[str, ...], *, base: Any, discard: bool, what: str) -> None:
@@ -74,6 +74,21 @@ def _collect(root: Path, destination: Path, patterns: tuple[str, ...], *, base: 
         shutil.copy2(file, target)
 
 
+#: The account id local runs write in ARNs (the Lambda job event's placeholder too).
+LOCAL_ACCOUNT = "000000000000"
+#: CODEBUILD_BUILD_IMAGE locally: the project's image is not known, so the image of the
+#: Commands action's compute, which CodePipeline documents.
+LOCAL_IMAGE = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"
+
+
+def _object_arn(uri: str) -> str:
+    """CODEBUILD_SOURCE_VERSION of a build CodePipeline started: the input artifact's S3 object
+    as an ARN; a zip of the local store is named by its ``file://`` URI."""
+    if uri.startswith("s3://"):
+        return "arn:aws:s3:::" + uri.removeprefix("s3://")
+    return uri
+
+
 class BuildHandlers(_Bound):
     """The ``Commands`` and CodeBuild handlers, bound to one executor's buildspecs and environment."""
 
@@ -92,6 +107,56 @@ class BuildHandlers(_Bound):
         for name, path in ctx.inputs.items():
             if path != primary:
                 env[f"CODEBUILD_SRC_DIR_{name}"] = str(path)
+        env.update(ctx.environment)
+        return env
+
+    def _codebuild_env(self, ctx: ActionContext, project: str, primary: Path) -> dict[str, str]:
+        """The variables CodeBuild documents for a build CodePipeline started ("Environment
+        variables in build environments"), with values from this run.
+
+        What a local run cannot know is given a stand-in with AWS's shape: the account
+        (:data:`LOCAL_ACCOUNT`), the build image (:data:`LOCAL_IMAGE`) and the region (the
+        action's, else ``AWS_REGION``/``AWS_DEFAULT_REGION`` passed through from the host, else
+        ``us-east-1``). The webhook, batch and public-build variables stay unset, as in a build
+        CodePipeline starts.
+        """
+        env = self._base_env(ctx, primary)
+        region = ctx.action.region if isinstance(ctx.action.region, str) else None
+        region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        build = uuid.uuid4()
+        build_id = f"{project}:{build}"
+        arn = f"arn:aws:codebuild:{region}:{LOCAL_ACCOUNT}"
+        primary_name = next((name for name, path in ctx.inputs.items() if path == primary), None)
+        origin = self._x.input_origin(ctx, primary_name) if primary_name is not None else InputOrigin()
+        store = ctx.pipeline.artifact_store or (ctx.pipeline.artifact_stores or {}).get(region)
+        key = store.encryption_key.id if store is not None and store.encryption_key is not None else None
+        if not isinstance(key, str):
+            key = f"arn:aws:kms:{region}:{LOCAL_ACCOUNT}:alias/aws/s3"  # the AWS-managed key
+        env.update(
+            {
+                "AWS_REGION": region,
+                "AWS_DEFAULT_REGION": region,
+                "CODEBUILD_BUILD_ID": build_id,
+                "CODEBUILD_BUILD_ARN": f"{arn}:build/{build_id}",
+                "CODEBUILD_PROJECT_ARN": f"{arn}:project/{project}",
+                "CODEBUILD_BUILD_NUMBER": str(self._x.next_build_number(project)),
+                "CODEBUILD_BUILD_IMAGE": LOCAL_IMAGE,
+                "CODEBUILD_KMS_KEY_ID": key,
+                "CODEBUILD_LOG_PATH": str(build),
+                "CODEBUILD_START_TIME": str(int(self._x.now().timestamp() * 1000)),
+                # CodePipeline hands CodeBuild the input artifact's S3 object; the repository
+                # URL "may be empty" for such builds.
+                "CODEBUILD_SOURCE_VERSION": _object_arn(origin.uri),
+                "CODEBUILD_SOURCE_REPO_URL": "",
+            }
+        )
+        if origin.revision is not None:
+            env["CODEBUILD_RESOLVED_SOURCE_VERSION"] = origin.revision
+        elif primary_name is not None:
+            ctx.log(
+                f"[pipeweaver] CODEBUILD_RESOLVED_SOURCE_VERSION is not set: input artifact {primary_name!r} "
+                "carries no source revision (it was not made by a source action)"
+            )
         env.update(ctx.environment)
         return env
 
@@ -147,7 +212,7 @@ class BuildHandlers(_Bound):
         (project,) = _require(ctx, "ProjectName")
         primary = self._primary(ctx)
         spec = self._buildspec(ctx, project, primary)
-        env = self._base_env(ctx, primary)
+        env = self._codebuild_env(ctx, project, primary)
         env_spec = spec.get("env") or {}
         for name, value in (env_spec.get("variables") or {}).items():
             env[str(name)] = str(value)
