@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Mapping
@@ -67,7 +68,9 @@ def _collect(root: Path, destination: Path, patterns: tuple[str, ...], *, base: 
                     if file is not None:
                         chosen[f"{rel}/{name}" if rel else name] = file
     if not chosen:
-        raise ActionFailed(f"no files matched the artifact paths {list(patterns)} under {start.name or start}")
+        raise ActionFailed(
+            f"CLIENT_ERROR: no matching artifact paths found: {what} {list(patterns)} under {start.name or start}"
+        )
     for rel, file in chosen.items():
         target = destination / (Path(rel).name if discard else rel)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -269,7 +272,7 @@ class BuildHandlers(_Bound):
                 if result.cancelled
                 else f"build failed in phase {result.failed_phase} (project {project}): {result.failure()}"
             )
-        self._codebuild_artifacts(ctx, spec, primary)
+        self._codebuild_artifacts(ctx, spec, primary, env, project)
         return ActionResult(
             output_variables=dict(result.variables),
             summary=f"build succeeded (project {project}, local buildspec run)",
@@ -320,33 +323,92 @@ class BuildHandlers(_Bound):
             raise ActionFailed("buildspec must be a YAML mapping", failure_type=FailureType.CONFIGURATION_ERROR)
         return data
 
-    def _codebuild_artifacts(self, ctx: ActionContext, spec: Mapping[str, Any], primary: Path) -> None:
+    def _codebuild_artifacts(
+        self, ctx: ActionContext, spec: Mapping[str, Any], primary: Path, env: Mapping[str, str], project: str
+    ) -> None:
+        """Fill the output artifacts as CodeBuild's UPLOAD_ARTIFACTS phase does.
+
+        One output artifact comes from the buildspec's ``artifacts`` section. With two or more,
+        CodeBuild takes each from ``artifacts.secondary-artifacts`` under the output artifact's
+        name, and a name missing there fails the build ("AWS CodeBuild build and test action
+        reference", Output artifacts). A ``base-directory`` may name an input through its
+        variable (``$CODEBUILD_SRC_DIR_<name>``), as CodeBuild's multiple-output sample does.
+        """
         outputs = list(ctx.action.outputs)
         if not outputs:
             return
         section = spec.get("artifacts") or {}
-        secondary = section.get("secondary-artifacts") or {}
-        for index, artifact in enumerate(outputs):
-            if artifact.name in secondary:
-                block = secondary[artifact.name]
-                what = f"buildspec artifacts.secondary-artifacts.{artifact.name}"
-            elif index == 0 and section.get("files"):
-                block = section
-                what = "buildspec artifacts"
+        secondary = (section.get("secondary-artifacts") if isinstance(section, Mapping) else None) or {}
+        if not isinstance(section, Mapping) or not isinstance(secondary, Mapping):
+            raise ActionFailed(
+                "buildspec artifacts and artifacts.secondary-artifacts must be mappings",
+                failure_type=FailureType.CONFIGURATION_ERROR,
+            )
+        plan: list[tuple[str, Mapping[str, Any], str]] = []
+        if len(outputs) == 1:
+            name = outputs[0].name
+            if section.get("files"):
+                plan.append((name, section, "buildspec artifacts"))
+            elif name in secondary:
+                plan.append((name, secondary[name], f"buildspec artifacts.secondary-artifacts.{name}"))
             else:
                 raise ActionFailed(
-                    f"output artifact {artifact.name!r} has no files in the buildspec: use artifacts.files "
-                    f"(first output) or artifacts.secondary-artifacts.{artifact.name}",
+                    f"output artifact {name!r} has no files in the buildspec: give artifacts.files",
                     failure_type=FailureType.CONFIGURATION_ERROR,
                 )
+        else:
+            missing = [a.name for a in outputs if a.name not in secondary]
+            if missing:
+                raise ActionFailed(
+                    f"build failed in phase UPLOAD_ARTIFACTS (project {project}): CLIENT_ERROR: the action has "
+                    f"{len(outputs)} output artifacts, so each must be a secondary artifact of the buildspec whose "
+                    f"identifier is the output artifact's name; artifacts.secondary-artifacts has no "
+                    f"{', '.join(repr(m) for m in missing)} (it has {sorted(map(str, secondary))})",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                )
+            plan = [(a.name, secondary[a.name], f"buildspec artifacts.secondary-artifacts.{a.name}") for a in outputs]
+        for name, block, what in plan:
+            if not isinstance(block, Mapping):
+                raise ActionFailed(f"{what} must be a mapping", failure_type=FailureType.CONFIGURATION_ERROR)
             files = block.get("files") or ()
             if isinstance(files, str):
                 files = (files,)
+            root, base = _artifact_root(ctx, primary, block.get("base-directory"), env, what=what)
             _collect(
-                primary,
-                ctx.outputs[artifact.name],
+                root,
+                ctx.outputs[name],
                 tuple(str(f) for f in files),
-                base=block.get("base-directory"),
+                base=base,
                 discard=str(block.get("discard-paths", "no")).lower() in ("yes", "true"),
                 what=what,
             )
+
+
+_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def _artifact_root(
+    ctx: ActionContext, primary: Path, base: Any, env: Mapping[str, str], *, what: str
+) -> tuple[Path, str | None]:
+    """The input folder an artifact's files are taken from, and its base directory inside it.
+
+    Variables in *base* are expanded from the build's environment (an unset one is empty, as in
+    the shell); an absolute result must lie inside one of the action's inputs, a relative one is
+    read inside the primary input.
+    """
+    if base is None or base == "":
+        return primary, None
+    text = _VARIABLE.sub(lambda m: env.get(m.group(1) or m.group(2), ""), str(base))
+    if not os.path.isabs(text):
+        return primary, text
+    real = os.path.realpath(text)
+    for folder in ctx.inputs.values():
+        top = os.path.realpath(folder)
+        if real == top or real.startswith(top + os.sep):
+            rel = os.path.relpath(real, top)
+            return folder, None if rel == "." else rel
+    raise ActionFailed(
+        f"{what} base-directory {str(base)!r} ({text}) is not inside the action's inputs; "
+        "give a folder inside the primary input or $CODEBUILD_SRC_DIR_<input artifact>/...",
+        failure_type=FailureType.CONFIGURATION_ERROR,
+    )
