@@ -18,6 +18,7 @@ from .._base import ActionContext, ActionFailed, ActionResult, FailureType
 from .._paths import action_path, confine, real_inside, setting, walk
 from .._shell import Phase, run_phases
 from ._common import InputOrigin, _Bound, _require, _stopped_reason
+from ._sources import clone_into, clone_reference
 
 
 def _collect(root: Path, destination: Path, patterns: tuple[str, ...], *, base: Any, discard: bool, what: str) -> None:
@@ -213,6 +214,7 @@ class BuildHandlers(_Bound):
     def codebuild(self, ctx: ActionContext) -> ActionResult:
         """CodeBuild build/test: run the buildspec's phases and collect its artifacts."""
         (project,) = _require(ctx, "ProjectName")
+        _expand_clone_refs(ctx)
         primary = self._primary(ctx)
         spec = self._buildspec(ctx, project, primary)
         env = self._codebuild_env(ctx, project, primary)
@@ -382,6 +384,36 @@ class BuildHandlers(_Bound):
                 discard=str(block.get("discard-paths", "no")).lower() in ("yes", "true"),
                 what=what,
             )
+
+
+def _expand_clone_refs(ctx: ActionContext) -> None:
+    """Turn each input from a ``CODEBUILD_CLONE_REF`` source into a full git clone, as CodeBuild
+    does before the build starts, so that ``git`` works in the build.
+
+    Raises:
+        ActionFailed: the input holds no clone reference (its source was handled by something
+            that made ordinary files), or the clone cannot be made; never a plain tree instead.
+    """
+    for name, folder in ctx.inputs.items():
+        producer = next(
+            (a for st in ctx.pipeline.stages for a in st.actions if any(o.name == name for o in a.outputs)), None
+        )
+        if producer is None or producer.configuration.get("OutputArtifactFormat") != "CODEBUILD_CLONE_REF":
+            continue
+        reference = clone_reference(folder)
+        if reference is None:
+            raise ActionFailed(
+                f"input artifact {name!r} comes from source {producer.name!r} with OutputArtifactFormat "
+                "CODEBUILD_CLONE_REF, but it holds plain files, not a clone reference (the source was run by a "
+                "handler other than the built-in git source); a full clone cannot be made: give the source a "
+                "local git repository, or use OutputArtifactFormat CODE_ZIP",
+                failure_type=FailureType.CONFIGURATION_ERROR,
+            )
+        commit = clone_into(folder, reference, artifact=name)
+        ctx.log(
+            f"[pipeweaver] input artifact {name!r}: full git clone of {reference['repository']} on "
+            f"{reference['branch']} at {commit[:12]} (CODEBUILD_CLONE_REF)"
+        )
 
 
 _VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
