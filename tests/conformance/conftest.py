@@ -56,7 +56,10 @@ def git_repo(path: Path, files: Mapping[str, str], message: str = "initial commi
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_text(text)
     git(path, "add", "-A")
-    git(path, "commit", "-q", "-m", message)
+    # From a file: a long message does not fit in one command-line argument.
+    message_file = path / ".git" / "PW_MESSAGE"
+    message_file.write_text(message)
+    git(path, "commit", "-q", "-F", str(message_file))
     return git(path, "rev-parse", "HEAD")
 
 

@@ -60,6 +60,7 @@ from ._invoke import (
 from ._rules import RULE_TYPES
 from ._source import (
     CODECOMMIT_SOURCE,
+    COMMIT_MESSAGE_LIMIT,
     CONNECTION_SOURCE,
     ECR_SOURCE,
     GITHUB_V1_SOURCE,
@@ -95,6 +96,7 @@ __all__ = [
     "CODEBUILD",
     "CODEBUILD_TEST",
     "CODECOMMIT_SOURCE",
+    "COMMIT_MESSAGE_LIMIT",
     "CODEDEPLOY",
     "COMMANDS",
     "CONNECTION_SOURCE",

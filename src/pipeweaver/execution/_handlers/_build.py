@@ -17,7 +17,7 @@ from ..._loader import LoadFailure, load_yaml
 from .._base import ActionContext, ActionFailed, ActionResult, FailureType
 from .._paths import action_path, confine, real_inside, setting, walk
 from .._shell import Phase, run_phases
-from ._common import InputOrigin, _Bound, _require, _stopped_reason
+from ._common import LOCAL_ACCOUNT, InputOrigin, _Bound, _require, _stopped_reason
 from ._sources import clone_into, clone_reference
 
 
@@ -78,8 +78,6 @@ def _collect(root: Path, destination: Path, patterns: tuple[str, ...], *, base: 
         shutil.copy2(file, target)
 
 
-#: The account id local runs write in ARNs (the Lambda job event's placeholder too).
-LOCAL_ACCOUNT = "000000000000"
 #: CODEBUILD_BUILD_IMAGE locally: the project's image is not known, so the image of the
 #: Commands action's compute, which CodePipeline documents.
 LOCAL_IMAGE = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"

@@ -19,6 +19,10 @@ from .._base import ActionContext, ActionFailed, FailureType
 from .._paths import confine, real_inside, setting, walk
 from .._shell import EXITING
 
+#: The account id local runs write where AWS would write the account (ARNs, an ECR source's
+#: RegistryId); the Lambda job event carries the same placeholder.
+LOCAL_ACCOUNT = "000000000000"
+
 
 def _stopped_reason() -> str:
     if EXITING.is_set():

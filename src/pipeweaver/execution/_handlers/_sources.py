@@ -4,6 +4,7 @@ ECR sources, read from the local stand-ins the executor was given.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -19,7 +20,7 @@ from ...errors import ArtifactError
 from .._artifacts import safe_extract
 from .._base import ActionContext, ActionFailed, ActionResult, FailureType
 from .._environment import base_environment
-from ._common import _Bound, _copy_tree, _require, _single_output
+from ._common import LOCAL_ACCOUNT, _Bound, _copy_tree, _require, _single_output
 
 
 def _git(repo: Path, *args: str, binary: bool = False) -> Any:
@@ -131,6 +132,23 @@ def clone_into(folder: Path, reference: Mapping[str, str], *, artifact: str) -> 
     return commit
 
 
+def _clip(text: str, limit: int) -> str:
+    """*text* cut to at most *limit* UTF-8 bytes, never inside a character."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
+
+
+def _version_id(etag: str) -> str:
+    """A stand-in S3 version id for content with ETag *etag*: 32 URL-safe characters."""
+    return base64.urlsafe_b64encode(hashlib.sha256(etag.encode()).digest()).decode()[:32]
+
+
+def _registry_of(uri: str) -> str | None:
+    """The registry (account) id at the start of an ECR image URI, if it has one."""
+    found = re.match(r"(\d{12})\.dkr\.ecr\.", uri)
+    return found.group(1) if found else None
+
+
 class SourceHandlers(_Bound):
     """The source handlers, bound to one executor's local sources."""
 
@@ -165,7 +183,7 @@ class SourceHandlers(_Bound):
         message = meta[1].strip()
         variables = {
             "CommitId": commit,
-            "CommitMessage": message[:4096],
+            "CommitMessage": _clip(message, _catalog.COMMIT_MESSAGE_LIMIT),
             "AuthorDate": meta[2].strip(),
             "BranchName": branch,
         }
@@ -203,6 +221,11 @@ class SourceHandlers(_Bound):
             raise ActionFailed(f"S3 source {path} does not exist", failure_type=FailureType.REVISION_UNAVAILABLE)
         if ctx.source_revision:
             variables["VersionId"] = ctx.source_revision
+        else:
+            # A local folder or zip has no S3 version: the stand-in is one per content (the same
+            # object gives the same id), in the shape of S3's opaque ids.
+            variables["VersionId"] = _version_id(variables["ETag"])
+            ctx.log(f"[pipeweaver] VersionId {variables['VersionId']} stands for the local object's S3 version")
         ctx.log(f"read s3://{bucket}/{key} from local {path}")
         return ActionResult(output_variables=variables, summary=f"s3://{bucket}/{key} (local {path.name})")
 
@@ -220,12 +243,11 @@ class SourceHandlers(_Bound):
             )
         uri = spec.get("uri") or f"{repository}@{digest}"
         detail = {"ImageDigest": digest, "RepositoryName": repository, "ImageURI": uri, "ImageTags": [tag]}
-        if spec.get("registry_id"):
-            detail["RegistryId"] = spec["registry_id"]
+        registry = spec.get("registry_id") or _registry_of(uri) or LOCAL_ACCOUNT
+        detail["RegistryId"] = registry
         (_single_output(ctx) / "imageDetail.json").write_text(json.dumps(detail, indent=2))
         variables = {"RepositoryName": repository, "ImageDigest": digest, "ImageURI": uri}
         if not ctx.source_revision:
             variables["ImageTag"] = tag
-        if spec.get("registry_id"):
-            variables["RegistryId"] = spec["registry_id"]
+        variables["RegistryId"] = registry
         return ActionResult(output_variables=variables, summary=f"{repository}@{digest[:19]}")
