@@ -179,7 +179,7 @@ class LocalExecutor:
         self.owner = f"{runner_id()}:{uuid.uuid4().hex[:8]}"
         self._registry = builtin_handlers(self).merged(HandlerRegistry(emulation.handlers))
         self._builtins = Builtins(self)
-        self._rules: dict[str, RuleHandler] = {**builtin_rules(self), **emulation.rules}
+        self._rules: dict[str, RuleHandler] = {**builtin_rules(self, settings.clock), **emulation.rules}
         self._prompt_lock = threading.Lock()
         self._engine = Engine(
             workdir=self.workdir,
