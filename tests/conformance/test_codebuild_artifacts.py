@@ -76,10 +76,7 @@ def test_two_outputs_without_a_secondary_artifact_for_each_fail_the_build(tmp_pa
     """AWS CodeBuild build and test action reference (CODEBUILD_ACTION): with more than one output artifact, every one must be a secondary artifact of the buildspec named after it.
 
     ``artifacts.files`` does not stand in for the first output: the build fails in
-    UPLOAD_ARTIFACTS naming the missing identifier.
-
-    Local: refused: the action fails with "CLIENT_ERROR: the action has 2 output artifacts, so
-    each must be a secondary artifact ..." naming the missing identifier.
+    UPLOAD_ARTIFACTS with a CLIENT_ERROR naming the missing identifier.
     """
     spec = {
         "version": 0.2,
@@ -115,10 +112,7 @@ def test_one_output_comes_from_the_artifacts_section(tmp_path: Path) -> None:
 
 
 def test_artifact_paths_matching_nothing_fail_as_codebuild_reports_it(tmp_path: Path) -> None:
-    """Buildspec reference (BUILDSPEC): artifacts files that match nothing fail the build's upload.
-
-    Local: refused: the action fails with CodeBuild's "CLIENT_ERROR: no matching artifact paths found".
-    """
+    """Buildspec reference (BUILDSPEC): artifacts files that match nothing fail the build with CLIENT_ERROR: no matching artifact paths found."""
     spec = {"version": 0.2, "phases": {"build": {"commands": ["true"]}}, "artifacts": {"files": ["dist/**/*"]}}
 
     e = _run(tmp_path, spec, (ARTIFACT1,))
