@@ -96,8 +96,9 @@ class LocalExecutor:
             or zip (S3 sources), or an image digest (ECR sources).
         functions: Lambda function name -> Python callable ``(event)`` or ``(event, context)``.
         max_parallel: Size of the action thread pool shared by all executions (default 50).
-        secrets: A mapping secret name -> value (for SECRETS_MANAGER variables) or an
-            iterable of values to mask; every value is masked in logs and history.
+        secrets: A mapping secret name -> value (for SECRETS_MANAGER variables and a buildspec's
+            ``secrets-manager``/``parameter-store``) or an iterable of values to mask; every
+            value is masked in logs and history.
         validate: Refuse pipelines :func:`pipeweaver.lint` finds errors in (default ``True``).
         buildspecs: CodeBuild project name -> buildspec (YAML text, a path or a dict).
         buckets: S3 bucket name -> local folder for S3 deploys (default ``workdir/s3/<bucket>``).
