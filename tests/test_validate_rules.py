@@ -584,6 +584,19 @@ CASES = [
         "stages[2].onSuccess.conditions[0].rules[0].commands",
         lambda d: _set(d["stages"][2], "onSuccess", {"conditions": [{"result": "FAIL", "rules": [rule("Commands")]}]}),
     ),
+    case(
+        "PW512",
+        "stages[2].beforeEntry.conditions[0].rules[0].configuration.Cron",
+        lambda d: _set(
+            d["stages"][2],
+            "beforeEntry",
+            {
+                "conditions": [
+                    {"result": "FAIL", "rules": [rule("DeploymentWindow", configuration={"Cron": "0 9 ? * MON-FRI *"})]}
+                ]
+            },
+        ),
+    ),
     # -- quotas ------------------------------------------------------------------------------
     case("PW601", "stages", _stages(51, 1)),
     case("PW602", "stages[1].actions", _stages(2, 51)),

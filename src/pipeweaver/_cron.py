@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time, timedelta
 from typing import Final, final
 
 import attrs
@@ -35,7 +35,7 @@ import attrs
 from ._public import publish
 from .errors import DefinitionError, SynthesisError
 
-__all__ = ["CronError", "CronSchedule", "aws_cron", "cron_matches"]
+__all__ = ["CronError", "CronSchedule", "DeploymentWindowCron", "aws_cron", "cron_matches"]
 
 
 class CronError(DefinitionError):
@@ -209,113 +209,285 @@ class CronSchedule:
 
 
 # ---------------------------------------------------------------------------------------------
-# AWS cron (Sunday = 1)
+# AWS cron (Sunday = 1): the DeploymentWindow rule's Cron
 
 _AWS_MONTHS = {name.upper(): i for i, name in enumerate(_MONTH_NAMES, start=1)}
 _AWS_DAYS = {name: i for i, name in enumerate(_DAY_NAMES, start=1)}
+_WINDOW_FIELDS: Final = ("seconds", "minutes", "hours", "day-of-month", "month", "day-of-week", "year")
+_YEARS: Final = (1970, 2199)
 
 
-def _aws_values(expr: str, lo: int, hi: int, names: Mapping[str, int]) -> set[int]:
-    out: set[int] = set()
-    for part in expr.split(","):
-        step = 1
-        if "/" in part:
-            part, step_text = part.split("/", 1)
-            step = int(step_text)
-            if step < 1:
-                raise ValueError(f"step {step_text!r} must be at least 1")
-        if part in ("*", "?"):
-            start, end = lo, hi
-        elif "-" in part:
-            a, b = part.split("-", 1)
-            start, end = _aws_one(a, names), _aws_one(b, names)
-        else:
-            start = _aws_one(part, names)
-            end = hi if step != 1 else start
-        if not (lo <= start <= hi and lo <= end <= hi):
-            raise ValueError(f"{part!r} is outside {lo}-{hi}")
-        if start <= end:
-            out.update(range(start, end + 1, step))
-        else:  # wrapping range such as FRI-MON
-            out.update(v for i, v in enumerate(list(range(start, hi + 1)) + list(range(lo, end + 1))) if i % step == 0)
-    return out
+class _Bad(ValueError):
+    """One field's problem, turned into a :class:`CronError` naming the field."""
 
 
 def _aws_one(text: str, names: Mapping[str, int]) -> int:
     upper = text.upper()
-    return names[upper] if upper in names else int(text)
+    if upper in names:
+        return names[upper]
+    if not text.isdigit():
+        raise _Bad(f"{text!r} is not a number" + (" or name" if names else ""))
+    return int(text)
 
 
-def _aws_dow(moment: datetime) -> int:
-    return (moment.isoweekday() % 7) + 1  # SUN=1 .. SAT=7
+def _aws_values(expr: str, lo: int, hi: int, names: Mapping[str, int], *, wraps: bool = False) -> frozenset[int]:
+    """The values of a field made of ``*``, numbers or names, ``a-b`` ranges and ``/`` steps."""
+    out: set[int] = set()
+    for part in expr.split(","):
+        if not part:
+            raise _Bad("has an empty list item")
+        body, slash, step_text = part.partition("/")
+        step = 1
+        if slash:
+            if not step_text.isdigit() or int(step_text) < 1:
+                raise _Bad(f"step {step_text!r} must be a positive number")
+            step = int(step_text)
+        if body == "*":
+            start, end = lo, hi
+        elif "-" in body:
+            a, _, b = body.partition("-")
+            start, end = _aws_one(a, names), _aws_one(b, names)
+        else:
+            start = _aws_one(body, names)
+            end = hi if slash else start
+        for value in (start, end):
+            if not lo <= value <= hi:
+                raise _Bad(f"{value} is outside {lo}-{hi}")
+        if start <= end:
+            out.update(range(start, end + 1, step))
+        elif wraps:  # a range through the end of the week, such as FRI-MON
+            around = [*range(start, hi + 1), *range(lo, end + 1)]
+            out.update(around[::step])
+        else:
+            raise _Bad(f"range {body!r} runs backwards")
+    return frozenset(out)
 
 
-def _dom_matches(expr: str, moment: datetime) -> bool:
-    last = calendar.monthrange(moment.year, moment.month)[1]
-    if expr == "L":
-        return moment.day == last
-    if expr == "LW":
-        day = last
-        while datetime(moment.year, moment.month, day).isoweekday() > 5:
-            day -= 1
-        return moment.day == day
-    if expr.endswith("W"):
-        target = min(int(expr[:-1]), last)
-        wd = datetime(moment.year, moment.month, target).isoweekday()
-        if wd == 6:
-            target = target - 1 if target > 1 else target + 2
-        elif wd == 7:
-            target = target + 1 if target < last else target - 2
-        return moment.day == target
-    return moment.day in _aws_values(expr, 1, 31, {})
+def _last_day(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
 
 
-def _dow_matches(expr: str, moment: datetime) -> bool:
-    dow = _aws_dow(moment)
-    if "#" in expr:
-        day, nth = expr.split("#", 1)
-        return dow == _aws_one(day, _AWS_DAYS) and (moment.day - 1) // 7 + 1 == int(nth)
-    if expr.endswith("L") and expr != "L":
-        last = calendar.monthrange(moment.year, moment.month)[1]
-        return dow == _aws_one(expr[:-1], _AWS_DAYS) and moment.day + 7 > last
-    if expr == "L":
-        return dow == 7
-    return dow in _aws_values(expr, 1, 7, _AWS_DAYS)
+def _nearest_weekday(year: int, month: int, day: int) -> int:
+    """The weekday nearest to *day* in its month (``W``): never crossing into another month."""
+    last = _last_day(year, month)
+    day = min(day, last)
+    weekday = date(year, month, day).isoweekday()
+    if weekday == 6:  # Saturday: the Friday before, or the Monday after on the 1st
+        return day - 1 if day > 1 else day + 2
+    if weekday == 7:  # Sunday: the Monday after, or the Friday before on the last day
+        return day + 1 if day < last else day - 2
+    return day
+
+
+def _aws_dow(day: date) -> int:
+    return (day.isoweekday() % 7) + 1  # SUN=1 .. SAT=7
+
+
+def _dom_item(item: str) -> Callable[[date], bool]:
+    """One item of the day-of-month field: ``L``, ``L-n``, ``LW``, ``nW`` or plain values."""
+    if item == "L":
+        return lambda d: d.day == _last_day(d.year, d.month)
+    if item == "LW":
+        return lambda d: d.day == _nearest_weekday(d.year, d.month, _last_day(d.year, d.month))
+    if item.startswith("L-"):
+        offset = item[2:]
+        if not offset.isdigit() or not 0 <= int(offset) <= 30:
+            raise _Bad("L-n counts back 0-30 days from the last day")
+        back = int(offset)
+        return lambda d: d.day == _last_day(d.year, d.month) - back
+    if item.endswith("W"):
+        target = item[:-1]
+        if not target.isdigit() or not 1 <= int(target) <= 31:
+            raise _Bad("nW needs a day 1-31")
+        return lambda d: d.day == _nearest_weekday(d.year, d.month, int(target))
+    days = _aws_values(item, 1, 31, {})
+    return lambda d: d.day in days
+
+
+def _dow_item(item: str) -> Callable[[date], bool]:
+    """One item of the day-of-week field: ``L``, ``nL`` (last such day), ``n#k`` (k-th) or plain values."""
+    if item == "L":
+        return lambda d: _aws_dow(d) == 7
+    if "#" in item:
+        day_text, _, nth = item.partition("#")
+        weekday = _aws_one(day_text, _AWS_DAYS)
+        if not 1 <= weekday <= 7 or not nth.isdigit() or not 1 <= int(nth) <= 5:
+            raise _Bad("n#k needs a day 1-7 (SUN-SAT) and k 1-5")
+        k = int(nth)
+        return lambda d: _aws_dow(d) == weekday and (d.day - 1) // 7 + 1 == k
+    if item.endswith("L"):
+        weekday = _aws_one(item[:-1], _AWS_DAYS)
+        if not 1 <= weekday <= 7:
+            raise _Bad("nL needs a day 1-7 (SUN-SAT)")
+        return lambda d: _aws_dow(d) == weekday and d.day + 7 > _last_day(d.year, d.month)
+    days = _aws_values(item, 1, 7, _AWS_DAYS, wraps=True)
+    return lambda d: _aws_dow(d) in days
+
+
+def _day_field(text: str, item: Callable[[str], Callable[[date], bool]]) -> Callable[[date], bool] | None:
+    if text == "?":
+        return None
+    tests = [item(part) for part in text.split(",")] if text != "*" else [lambda d: True]
+    return lambda d: any(test(d) for test in tests)
+
+
+@final
+@attrs.frozen
+class DeploymentWindowCron:
+    """
+    A ``DeploymentWindow`` rule's ``Cron``, parsed: ``seconds minutes hours day-of-month month
+    day-of-week [year]`` in AWS's dialect ("Rule reference: DeploymentWindow").
+
+    Each field takes what that page allows it: ``, - * /`` everywhere, ``?`` only in the two day
+    fields, ``L`` (``L-n``, ``LW``) and ``W`` in day-of-month, ``L`` (``nL``) and ``#`` in
+    day-of-week, names ``JAN``-``DEC`` and ``SUN``(1)-``SAT``(7); the year is 1970-2199.
+    An EventBridge ``cron(...)`` (no seconds field) or a classic five-field cron is refused
+    with a message saying how this dialect differs.
+
+    .. versionadded:: 0.2.0
+    """
+
+    expression: str
+    seconds: frozenset[int]
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    months: frozenset[int]
+    years: frozenset[int]
+    day_of_month: Callable[[date], bool] | None = attrs.field(eq=False)
+    day_of_week: Callable[[date], bool] | None = attrs.field(eq=False)
+
+    @classmethod
+    def parse(cls, expression: str) -> DeploymentWindowCron:
+        """
+        Parse *expression*.
+
+        Raises:
+            CronError: naming the field and what is wrong with it (``field`` is ``"Cron"``).
+        """
+        text = expression.strip()
+        if text.startswith("cron(") and text.endswith(")"):
+            raise _window_error(
+                expression,
+                "is written as an EventBridge cron(...); the DeploymentWindow rule takes the bare fields, "
+                "starting with seconds: 'seconds minutes hours day-of-month month day-of-week [year]'",
+            )
+        fields = text.split()
+        if len(fields) not in (6, 7):
+            hint = (
+                " (a classic five-field cron has no seconds field; put '0' or '*' in front)" if len(fields) == 5 else ""
+            )
+            raise _window_error(
+                expression, f"has {len(fields)} fields; expected 6 or 7 (sec min hour dom month dow [year]){hint}"
+            )
+        field = ""
+        try:
+            for field, value in zip(_WINDOW_FIELDS, fields, strict=False):
+                if "?" in value and (field not in ("day-of-month", "day-of-week") or value != "?"):
+                    hint = (
+                        " (this dialect starts with a seconds field, which EventBridge's cron does not have)"
+                        if field in ("hours", "month")
+                        else ""
+                    )
+                    raise _Bad(f"'?' stands alone, and only in day-of-month or day-of-week{hint}")
+            field = "seconds"
+            seconds = _aws_values(fields[0], 0, 59, {})
+            field = "minutes"
+            minutes = _aws_values(fields[1], 0, 59, {})
+            field = "hours"
+            hours = _aws_values(fields[2], 0, 23, {})
+            field = "month"
+            months = _aws_values(fields[4], 1, 12, _AWS_MONTHS)
+            field = "year"
+            years = (
+                _aws_values(fields[6], *_YEARS, {}) if len(fields) == 7 else frozenset(range(_YEARS[0], _YEARS[1] + 1))
+            )
+            field = "day-of-month"
+            dom = _day_field(fields[3], _dom_item)
+            field = "day-of-week"
+            dow = _day_field(fields[5], _dow_item)
+        except (_Bad, KeyError) as exc:
+            value = fields[_WINDOW_FIELDS.index(field)]
+            raise _window_error(expression, f"{field} field {value!r}: {exc}") from None
+        return cls(
+            expression=expression,
+            seconds=seconds,
+            minutes=minutes,
+            hours=hours,
+            months=months,
+            years=years,
+            day_of_month=dom,
+            day_of_week=dow,
+        )
+
+    def day_matches(self, day: date) -> bool:
+        """Whether the window is open at some time of *day*."""
+        return (
+            day.year in self.years
+            and day.month in self.months
+            and (self.day_of_month is None or self.day_of_month(day))
+            and (self.day_of_week is None or self.day_of_week(day))
+        )
+
+    def matches(self, moment: datetime) -> bool:
+        """Whether *moment* (in the rule's time zone) is inside the window."""
+        return (
+            moment.second in self.seconds
+            and moment.minute in self.minutes
+            and moment.hour in self.hours
+            and self.day_matches(moment.date())
+        )
+
+    def next_open(self, moment: datetime) -> datetime | None:
+        """The first second at or after *moment* inside the window (same zone), or ``None`` if
+        the window never opens again (its last year is past)."""
+        start = moment.replace(microsecond=0)
+        if start < moment:
+            start += timedelta(seconds=1)
+        day = start.date()
+        hours, minutes, seconds = sorted(self.hours), sorted(self.minutes), sorted(self.seconds)
+        last_year = max(self.years)
+        while day.year <= last_year:
+            if day.year not in self.years:
+                day = date(day.year + 1, 1, 1)
+                continue
+            if day.month not in self.months:
+                day = date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)
+                continue
+            if self.day_matches(day):
+                after = start.time() if day == start.date() else None
+                found = _first_time(hours, minutes, seconds, after)
+                if found is not None:
+                    return datetime.combine(day, found, tzinfo=moment.tzinfo)
+            day += timedelta(days=1)
+        return None
+
+
+def _first_time(hours: list[int], minutes: list[int], seconds: list[int], after: time | None) -> time | None:
+    """The first time of day made of the given values that is not before *after*."""
+    for hour in hours:
+        if after is not None and hour < after.hour:
+            continue
+        for minute in minutes:
+            if after is not None and (hour, minute) < (after.hour, after.minute):
+                continue
+            for second in seconds:
+                if after is None or (hour, minute, second) >= (after.hour, after.minute, after.second):
+                    return time(hour, minute, second)
+    return None
+
+
+def _window_error(expression: str, problem: str) -> CronError:
+    return CronError("Cron", expression, problem, message=f"cron {expression!r} {problem}")
 
 
 def cron_matches(expression: str, moment: datetime) -> bool:
     """
-    Whether *moment* falls in the ``DeploymentWindow`` cron window (6 or 7 fields: sec min hour
-    day-of-month month day-of-week [year]; ``* , - / ?`` plus ``L``, ``W`` and ``#``; days
-    ``SUN``=1..``SAT``=7).
+    Whether *moment* falls in the ``DeploymentWindow`` cron window (see :class:`DeploymentWindowCron`).
 
     Raises:
         CronError: for a malformed expression, naming the field.
     """
-    fields = expression.split()
-    if len(fields) not in (6, 7):
-        problem = f"has {len(fields)} fields; expected 6 or 7 (sec min hour dom month dow [year])"
-        raise CronError("Cron", expression, problem, message=f"cron {expression!r} {problem}")
-    names = ("second", "minute", "hour", "day-of-month", "month", "day-of-week", "year")
-    try:
-        checks = [
-            moment.second in _aws_values(fields[0], 0, 59, {}),
-            moment.minute in _aws_values(fields[1], 0, 59, {}),
-            moment.hour in _aws_values(fields[2], 0, 23, {}),
-            moment.month in _aws_values(fields[4], 1, 12, _AWS_MONTHS),
-        ]
-        if len(fields) == 7:
-            checks.append(moment.year in _aws_values(fields[6], 1970, 2199, {}))
-        dom, dow = fields[3], fields[5]
-        if dom != "?":
-            checks.append(_dom_matches(dom, moment))
-        if dow != "?":
-            checks.append(_dow_matches(dow, moment))
-    except (ValueError, KeyError) as exc:
-        bad = next((n for n, f in zip(names, fields, strict=False) if str(exc).find(f) >= 0), "a field")
-        problem = f"{bad} is malformed ({exc})"
-        raise CronError("Cron", expression, problem, message=f"cron {expression!r}: {problem}") from None
-    return all(checks)
+    return DeploymentWindowCron.parse(expression).matches(moment)
 
 
 # ---------------------------------------------------------------------------------------------

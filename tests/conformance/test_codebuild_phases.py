@@ -103,7 +103,10 @@ def test_state_carries_over_between_commands_as_in_buildspec_0_2(tmp_path: Path)
 
 
 def test_set_e_in_a_command_ends_a_later_command_not_the_runner(tmp_path: Path) -> None:
-    """A `set -e` left by one command applies to the next ones; post_build still follows a failed build."""
+    """Buildspec reference (BUILDSPEC): a `set -e` left by one command applies to the next ones, not to the build's runner.
+
+    The command it stops fails its phase, and post_build still follows the failed build.
+    """
     result, out = _run(
         tmp_path,
         Phase("build", ("set -e", "false; echo not-reached")),
@@ -153,6 +156,7 @@ def test_codebuild_build_succeeding_is_set_in_every_phase(tmp_path: Path) -> Non
 
 
 def test_a_syntax_error_fails_its_command_only(tmp_path: Path) -> None:
+    """Build phase transitions (PHASES): a command with a shell syntax error fails that command; post_build follows."""
     result, out = _run(
         tmp_path,
         Phase("build", ("echo before", "if then fi")),
@@ -164,6 +168,7 @@ def test_a_syntax_error_fails_its_command_only(tmp_path: Path) -> None:
 
 
 def test_a_long_or_multi_line_command_is_named_by_its_first_line(tmp_path: Path) -> None:
+    """Build phase transitions (PHASES): a failed command is reported as COMMAND_EXECUTION_ERROR naming it, a multi-line one by its first line."""
     result, _ = _run(tmp_path, Phase("build", ("echo one\nexit 2",)))
 
     assert "COMMAND_EXECUTION_ERROR: Error while executing command: echo one .... Reason: exit status 2" == (
@@ -182,7 +187,7 @@ def _codebuild_pipeline() -> pw.Pipeline:
 
 
 def test_a_failed_codebuild_action_names_the_phase_and_the_command(tmp_path: Path) -> None:
-    """The action's error says what CodeBuild's build page says: the phase, and the command with its status."""
+    """Build phase transitions (PHASES): a failed build names its phase, and the command with its exit status."""
     (tmp_path / "app").mkdir()
     spec = {"version": 0.2, "phases": {"build": {"commands": ["echo ok", "test -f missing.txt"]}}}
 
@@ -198,6 +203,10 @@ def test_a_failed_codebuild_action_names_the_phase_and_the_command(tmp_path: Pat
 
 @pytest.mark.parametrize("choice", ["RETRY", "RETRY-3", "IGNORE"])
 def test_on_failure_values_not_emulated_are_refused_with_the_ones_that_are(tmp_path: Path, choice: str) -> None:
+    """Buildspec reference (BUILDSPEC): on-failure takes ABORT, CONTINUE and the RETRY forms.
+
+    Local: refused: a RETRY form fails the action naming the values that run locally (ABORT, CONTINUE).
+    """
     (tmp_path / "app").mkdir()
     spec = {"version": 0.2, "phases": {"build": {"on-failure": choice, "commands": ["echo ok"]}}}
 

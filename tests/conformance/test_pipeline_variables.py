@@ -33,7 +33,7 @@ def _pipeline() -> pw.Pipeline:
 def test_a_variable_value_outside_1_to_1000_characters_is_refused_before_anything_runs(
     tmp_path: Path, value: str, length: int
 ) -> None:
-    """PipelineVariable (API reference, START): value is 1-1000 characters; StartPipelineExecution refuses others."""
+    """PipelineVariable, API reference (START): a value is 1-1000 characters; StartPipelineExecution refuses others."""
     (tmp_path / "src").mkdir()
     x = LocalExecutor(tmp_path / "wd", sources={"Source": tmp_path / "src"})
 
@@ -45,6 +45,7 @@ def test_a_variable_value_outside_1_to_1000_characters_is_refused_before_anythin
 
 
 def test_a_value_of_1000_characters_runs(tmp_path: Path) -> None:
+    """PipelineVariable, API reference (START): a value of 1000 characters is accepted."""
     (tmp_path / "src").mkdir()
     x = LocalExecutor(tmp_path / "wd", sources={"Source": tmp_path / "src"})
 

@@ -345,7 +345,8 @@ def test_action_timeouts_fail_the_action(tmp_path: Path) -> None:
 
 
 def test_before_entry_skip_and_fail(tmp_path: Path) -> None:
-    """beforeEntry: a failing VariableCheck with SKIP skips the stage; a closed DeploymentWindow with FAIL fails it."""
+    """beforeEntry: a failing VariableCheck with SKIP skips the stage; a DeploymentWindow that never opens again
+    (its only year is past) with FAIL fails it (a window that opens later is waited for: tests/conformance)."""
     skip = pw.BeforeEntryConditions(
         conditions=pw.Condition(
             result="SKIP",
@@ -365,7 +366,7 @@ def test_before_entry_skip_and_fail(tmp_path: Path) -> None:
                 pw.Rule(
                     name="Window",
                     rule_type=pw.RuleType(provider="DeploymentWindow"),
-                    configuration={"Cron": "* * * * * ? 2099"},
+                    configuration={"Cron": "* * * * * ? 2020"},
                 )
             ],
         )

@@ -60,6 +60,7 @@ from ._invoke import (
 from ._rules import RULE_TYPES
 from ._source import (
     CODECOMMIT_SOURCE,
+    COMMIT_MESSAGE_LIMIT,
     CONNECTION_SOURCE,
     ECR_SOURCE,
     GITHUB_V1_SOURCE,
@@ -95,6 +96,7 @@ __all__ = [
     "CODEBUILD",
     "CODEBUILD_TEST",
     "CODECOMMIT_SOURCE",
+    "COMMIT_MESSAGE_LIMIT",
     "CODEDEPLOY",
     "COMMANDS",
     "CONNECTION_SOURCE",
@@ -138,6 +140,7 @@ __all__ = [
     "lookup_rule",
     "providers_named",
     "revision_type",
+    "revision_variable",
     "source_spec",
 ]
 
@@ -234,6 +237,24 @@ def revision_type(provider: str) -> str | None:
     """
     spec = _SOURCES.get(provider)
     return spec.revision_type if spec is not None else None
+
+
+#: The output variable that holds a source's revision, by revision type (the value a
+#: ``sourceRevisions`` override gives, and CodeBuild's CODEBUILD_RESOLVED_SOURCE_VERSION).
+_REVISION_VARIABLES: Final = {
+    "COMMIT_ID": "CommitId",
+    "S3_OBJECT_VERSION_ID": "VersionId",
+    "IMAGE_DIGEST": "ImageDigest",
+}
+
+
+def revision_variable(provider: str) -> str | None:
+    """The output variable of *provider*'s source that holds its revision (``CommitId``, ...), or ``None``.
+
+    .. versionadded:: 0.2.0
+    """
+    kind = revision_type(provider)
+    return _REVISION_VARIABLES.get(kind) if kind is not None else None
 
 
 def iter_specs() -> Iterator[ProviderSpec]:

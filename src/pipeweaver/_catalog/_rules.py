@@ -27,6 +27,7 @@ RULE_TYPES: Final[Mapping[str, RuleTypeSpec]] = {
             provider="DeploymentWindow",
             required=("Cron",),
             optional=("TimeZone",),
+            cron_keys=("Cron",),
             source=UG + "rule-reference-DeploymentWindow.html",
         ),
         RuleTypeSpec(

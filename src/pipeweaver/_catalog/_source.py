@@ -11,7 +11,11 @@ from typing import Final, Literal, get_args
 from ._spec import BOOL, UG, Arn, EventSource, Grant, Named, ProviderSpec, Setting, entries
 
 #: The entries are the module's ProviderSpec constants, collected in SPECS.
-__all__ = ["OutputArtifactFormat", "SPECS"]
+__all__ = ["COMMIT_MESSAGE_LIMIT", "OutputArtifactFormat", "SPECS"]
+
+#: Bytes of a commit's message a git source's CommitMessage variable holds at most (UTF-8;
+#: "Variables reference": up to 100 KB).
+COMMIT_MESSAGE_LIMIT: Final = 100 * 1024
 
 
 #: How a git source packs its artifact (the typed factories' parameter type).

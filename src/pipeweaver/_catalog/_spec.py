@@ -328,6 +328,7 @@ class RuleTypeSpec:
         needs_commands: Whether the rule runs top-level ``commands`` (the ``Commands`` rule).
         can_skip: Whether a ``beforeEntry`` condition with result ``SKIP`` may use it.
         open_configuration: Whether configuration keys are not documented.
+        cron_keys: Keys holding a cron expression in AWS's window dialect (``DeploymentWindow``).
         source: The AWS page the entry comes from.
 
     .. versionadded:: 0.1.0
@@ -340,6 +341,7 @@ class RuleTypeSpec:
     needs_commands: bool = False
     can_skip: bool = False
     open_configuration: bool = False
+    cron_keys: tuple[str, ...] = ()
     source: str
 
     @property

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from .. import _catalog
+from .._cron import CronError, DeploymentWindowCron
 from .._shapes import join_key
 from ._actions import _consume
 from ._context import _Context, _dict, _did_you_mean, _is_literal, _list, _str
@@ -183,6 +184,14 @@ def _rollback(ctx: _Context, path: str, stage: int, parallel: bool) -> None:
         '{"ruleTypeId": {"provider": "Commands"}}',
         _UG + "rule-reference-Commands.html",
     ),
+    rule_info(
+        "PW512",
+        "error",
+        "DeploymentWindow cron malformed",
+        "Cron is AWS's dialect: 6 or 7 fields starting with seconds; ? only in a day field; L, W, # as documented.",
+        '{"ruleTypeId": {"provider": "DeploymentWindow"}, "configuration": {"Cron": "0 9 ? * MON-FRI *"}}',
+        _UG + "rule-reference-DeploymentWindow.html",
+    ),
 )
 def _rule(
     ctx: _Context,
@@ -233,6 +242,20 @@ def _rule(
                     join_key(f"{path}.configuration", key),
                     f"{key} is {value!r}; allowed values are {', '.join(allowed)}",
                     _did_you_mean(str(value), allowed, None),
+                )
+        for key in spec.cron_keys:
+            cron = config.get(key)
+            if not (isinstance(cron, str) and _is_literal(cron)):
+                continue
+            try:
+                DeploymentWindowCron.parse(cron)
+            except CronError as exc:
+                ctx.add(
+                    "PW512",
+                    join_key(f"{path}.configuration", key),
+                    str(exc),
+                    "write 'seconds minutes hours day-of-month month day-of-week [year]', "
+                    "e.g. '* * 9-17 ? * MON-FRI' for working hours",
                 )
         has_commands = rule.get("commands") is not None
         if spec.needs_commands and not has_commands:

@@ -702,6 +702,19 @@ class History:
                 out.append(execution_id)
         return out
 
+    def next_number(self, counter: str) -> int:
+        """Add one to *counter* and return it (1 the first time); counters live in ``meta``
+        under ``counter:<name>``, so every runner of the workdir shares them."""
+        key = f"counter:{counter}"
+        with self.transaction() as cur:
+            cur.execute(
+                "INSERT INTO meta (key, value) VALUES (?, '1') "
+                "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                (key,),
+            )
+            row = cur.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return int(row[0])
+
     # -- reading ---------------------------------------------------------------------------
 
     def exists(self, execution_id: str) -> bool:

@@ -31,11 +31,13 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, final, overload
 
 import attrs
 
+from .. import _catalog
 from .._masking import Masker
 from .._model import Action, ActionCategory, Pipeline, RetryMode, RetryModeName, Stage
 from ..errors import ExecutionError, HandlerNotFoundError
@@ -59,7 +61,7 @@ from ._base import (
 from ._engine import LEASE_SECONDS, Engine
 from ._environment import base_environment
 from ._handle import LocalExecutionHandle
-from ._handlers import Builtins, HandlerFn, HandlerRegistry, builtin_handlers
+from ._handlers import Builtins, HandlerFn, HandlerRegistry, InputOrigin, builtin_handlers
 from ._history import History, runner_id
 from ._paths import confine, s3_bucket_problem
 from ._preflight import definition, missing_message, preflight
@@ -97,8 +99,9 @@ class LocalExecutor:
             or zip (S3 sources), or an image digest (ECR sources).
         functions: Lambda function name -> Python callable ``(event)`` or ``(event, context)``.
         max_parallel: Size of the action thread pool shared by all executions (default 50).
-        secrets: A mapping secret name -> value (for SECRETS_MANAGER variables) or an
-            iterable of values to mask; every value is masked in logs and history.
+        secrets: A mapping secret name -> value (for SECRETS_MANAGER variables and a buildspec's
+            ``secrets-manager``/``parameter-store``) or an iterable of values to mask; every
+            value is masked in logs and history.
         validate: Refuse pipelines :func:`pipeweaver.lint` finds errors in (default ``True``).
         buildspecs: CodeBuild project name -> buildspec (YAML text, a path or a dict).
         buckets: S3 bucket name -> local folder for S3 deploys (default ``workdir/s3/<bucket>``).
@@ -180,7 +183,7 @@ class LocalExecutor:
         self.owner = f"{runner_id()}:{uuid.uuid4().hex[:8]}"
         self._registry = builtin_handlers(self).merged(HandlerRegistry(emulation.handlers))
         self._builtins = Builtins(self)
-        self._rules: dict[str, RuleHandler] = {**builtin_rules(self), **emulation.rules}
+        self._rules: dict[str, RuleHandler] = {**builtin_rules(self, settings.clock), **emulation.rules}
         self._prompt_lock = threading.Lock()
         self._engine = Engine(
             workdir=self.workdir,
@@ -255,12 +258,26 @@ class LocalExecutor:
         return base_environment(self.env_passthrough)
 
     def secret_value(self, ref: str, *, where: str) -> str:
-        """Look a secret up in the local secret store (``name`` or ``name:json-key``)."""
-        name, _, json_key = ref.partition(":")
-        for key in (ref, name):
+        """
+        Look a secret up in the local secret store and mask its value from then on.
+
+        *ref* is a Secrets Manager reference as CodeBuild takes it,
+        ``secret-id[:json-key[:version-stage[:version-id]]]`` with the id a name or an ARN (the
+        store is looked up by the whole reference, the id, then the ARN's secret name; the
+        store holds one version, so the version parts choose nothing), or a Parameter Store name.
+        """
+        parts = ref.split(":")
+        if ref.startswith("arn:") and len(parts) >= 7:
+            name, rest = ":".join(parts[:7]), parts[7:]
+            keys = [ref, name, parts[6]]
+        else:
+            name, rest = parts[0], parts[1:]
+            keys = [ref, name]
+        json_key = rest[0] if rest else ""
+        for key in keys:
             if key in self.secret_store:
                 value = self.secret_store[key]
-                if json_key and key == name:
+                if json_key and key != ref:
                     try:
                         value = str(json.loads(value)[json_key])
                     except (ValueError, KeyError, TypeError):
@@ -316,6 +333,43 @@ class LocalExecutor:
         )
         with self._engine.lock, (self.workdir / "simulated-deployments.jsonl").open("a") as fh:
             fh.write(line + "\n")
+
+    def input_origin(self, ctx: ActionContext, artifact: str) -> InputOrigin:
+        """Where input artifact *artifact* of *ctx*'s action came from: its stored zip, and the
+        revision of the source action that made it (read from that action's output variables,
+        in this execution or, for a rollback, in its target)."""
+        run = self._engine.runs.get(ctx.execution_id)
+        if run is None:
+            return InputOrigin()
+        execution = run.snapshot()
+        ref = execution.artifacts.get(artifact)
+        uri = ref.uri if ref is not None else ""
+        for stage in ctx.pipeline.stages:
+            for action in stage.actions:
+                if not any(out.name == artifact for out in action.outputs):
+                    continue
+                variable = (
+                    _catalog.revision_variable(action.provider) if action.category is ActionCategory.SOURCE else None
+                )
+                if variable is None:
+                    return InputOrigin(uri=uri)
+                for source in (execution, execution.rollback_target):
+                    try:
+                        past = source if isinstance(source, Execution) else self._history.load(source or "")
+                        revision = past.action(stage.name, action.name).output_variables.get(variable)
+                    except KeyError:
+                        continue
+                    return InputOrigin(uri=uri, revision=revision or None)
+                return InputOrigin(uri=uri)
+        return InputOrigin(uri=uri)
+
+    def next_build_number(self, project: str) -> int:
+        """The next build number of CodeBuild project *project*, counted in the workdir's history."""
+        return self._history.next_number(f"codebuild:{project}")
+
+    def now(self) -> datetime:
+        """The engine clock's time."""
+        return self._engine.clock.now()
 
     def _apply_policy(self, event: ApprovalRequested, decide: Decide) -> None:
         policy = self.approval

@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from .._cron import cron_matches
+from .._cron import DeploymentWindowCron, cron_matches
 from .._model import Pipeline, Rule, Stage
+from ._clock import Clock
 from ._shell import Phase, run_phases
 
 __all__ = ["RuleContext", "RuleFailed", "RuleHandler", "builtin_rules", "cron_matches"]
@@ -104,16 +105,33 @@ def _zone(name: str) -> tzinfo:
         raise RuleFailed(f"TimeZone {name!r} is not a known zone (use Region/City, UTC+HH:MM or UTC)") from None
 
 
-def deployment_window(ctx: RuleContext) -> bool | str:
-    """``DeploymentWindow``: passes when now (in ``TimeZone``) matches ``Cron``."""
+def deployment_window(ctx: RuleContext, clock: Clock | None = None) -> bool | str:
+    """``DeploymentWindow``: passes once now (in ``TimeZone``) is inside the ``Cron`` window.
+
+    Outside the window the rule waits for it to open, reading and waiting on the engine's
+    *clock* ("Rule reference: DeploymentWindow": the deployment is allowed at the times the
+    expression defines). A window that never opens again (its last year is past) fails at once.
+    """
     (cron,) = _need(ctx, "Cron")
     zone = _zone(ctx.configuration.get("TimeZone", "UTC"))
-    local = ctx.now.astimezone(zone)
     try:
-        inside = cron_matches(cron, local)
+        window = DeploymentWindowCron.parse(cron)
     except ValueError as exc:
         raise RuleFailed(str(exc)) from None
-    return True if inside else f"{local.isoformat()} is outside the deployment window {cron!r}"
+    now = ctx.now
+    while True:
+        local = now.astimezone(zone)
+        if window.matches(local):
+            return True
+        opens = window.next_open(local)
+        if opens is None:
+            return f"{local.isoformat()} is outside the deployment window {cron!r}, which does not open again"
+        if clock is None:
+            return f"{local.isoformat()} is outside the deployment window {cron!r} (it opens at {opens.isoformat()})"
+        ctx.log(f"outside the deployment window {cron!r} at {local.isoformat()}; waiting until {opens.isoformat()}")
+        if clock.wait(ctx.cancel, max((opens - local).total_seconds(), 0.001)):
+            return f"stopped while waiting for the deployment window {cron!r} to open at {opens.isoformat()}"
+        now = clock.now()
 
 
 def commands_rule(ctx: RuleContext) -> bool | str:
@@ -134,8 +152,9 @@ class FunctionLookup(Protocol):
         ...
 
 
-def builtin_rules(executor: FunctionLookup) -> dict[str, RuleHandler]:
-    """Rule provider -> local handler, bound to *executor* (LambdaInvoke uses its functions)."""
+def builtin_rules(executor: FunctionLookup, clock: Clock | None = None) -> dict[str, RuleHandler]:
+    """Rule provider -> local handler, bound to *executor* (LambdaInvoke uses its functions) and
+    the engine's *clock* (DeploymentWindow waits on it for its window to open)."""
     from ._handlers import call_function
 
     def lambda_invoke(ctx: RuleContext) -> bool | str:
@@ -156,7 +175,7 @@ def builtin_rules(executor: FunctionLookup) -> dict[str, RuleHandler]:
 
     return {
         "VariableCheck": variable_check,
-        "DeploymentWindow": deployment_window,
+        "DeploymentWindow": lambda ctx: deployment_window(ctx, clock),
         "LambdaInvoke": lambda_invoke,
         "Commands": commands_rule,
     }

@@ -89,8 +89,9 @@ class LocalEmulation:
         functions: Lambda function name -> Python callable ``(event)`` or ``(event, context)``.
         buildspecs: CodeBuild project name -> buildspec (YAML text, a path or a dict).
         buckets: S3 bucket name -> local folder for S3 deploys (default ``workdir/s3/<bucket>``).
-        secrets: A mapping secret name -> value (for SECRETS_MANAGER variables) or an
-            iterable of values to mask; every value is masked in logs and history.
+        secrets: A mapping secret name -> value (for SECRETS_MANAGER variables and a buildspec's
+            ``secrets-manager``/``parameter-store``) or an iterable of values to mask; every
+            value is masked in logs and history.
         handlers: Extra or overriding handlers: keys are an :class:`~pipeweaver.ActionType`,
             ``"Category/Owner/Provider/Version"`` (``*`` allowed) or ``"Stage/Action"``.
         rules: Rule provider -> local rule handler (adds to or replaces the built-ins).

@@ -14,6 +14,7 @@ shared helpers in ``_common``, the registry in ``_registry``; ``_builtins`` bind
 from ._builtins import Builtins as Builtins
 from ._builtins import builtin_handlers
 from ._common import HandlerServices
+from ._common import InputOrigin as InputOrigin
 from ._invoke import call_function as call_function
 from ._invoke import job_event as job_event
 from ._registry import HandlerFn as HandlerFn

@@ -8,13 +8,20 @@ import hashlib
 import os
 import shutil
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+import attrs
 
 from ..._loader import LoadFailure, load_json, load_yaml
 from .._base import ActionContext, ActionFailed, FailureType
 from .._paths import confine, real_inside, setting, walk
 from .._shell import EXITING
+
+#: The account id local runs write where AWS would write the account (ARNs, an ECR source's
+#: RegistryId); the Lambda job event carries the same placeholder.
+LOCAL_ACCOUNT = "000000000000"
 
 
 def _stopped_reason() -> str:
@@ -108,6 +115,20 @@ def _copy_tree(source: Path, destination: Path, *, what: str) -> str:
     return digest.hexdigest()
 
 
+@attrs.frozen
+class InputOrigin:
+    """Where an input artifact of an action came from in its execution.
+
+    Attributes:
+        uri: The stored zip (``s3://bucket/key`` or ``file:///...``); empty if not stored.
+        revision: The source revision it carries (commit id, S3 version id, image digest)
+            when a source action made it, else ``None``.
+    """
+
+    uri: str = ""
+    revision: str | None = None
+
+
 class HandlerServices(Protocol):
     """
     **Protocol:** what the built-in handlers need from the executor running them.
@@ -147,6 +168,18 @@ class HandlerServices(Protocol):
 
     def record_simulation(self, ctx: ActionContext, detail: str) -> None:
         """Note in the action's log that a deploy was simulated, and how."""
+        ...
+
+    def input_origin(self, ctx: ActionContext, artifact: str) -> InputOrigin:
+        """Where input artifact *artifact* of *ctx*'s action came from (its zip, its source revision)."""
+        ...
+
+    def next_build_number(self, project: str) -> int:
+        """The next build number of CodeBuild project *project* (1, 2, ... across runs of the workdir)."""
+        ...
+
+    def now(self) -> datetime:
+        """The engine clock's time."""
         ...
 
 

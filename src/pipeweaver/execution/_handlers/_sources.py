@@ -4,6 +4,7 @@ ECR sources, read from the local stand-ins the executor was given.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -19,7 +20,7 @@ from ...errors import ArtifactError
 from .._artifacts import safe_extract
 from .._base import ActionContext, ActionFailed, ActionResult, FailureType
 from .._environment import base_environment
-from ._common import _Bound, _copy_tree, _require, _single_output
+from ._common import LOCAL_ACCOUNT, _Bound, _copy_tree, _require, _single_output
 
 
 def _git(repo: Path, *args: str, binary: bool = False) -> Any:
@@ -35,6 +36,117 @@ def _git(repo: Path, *args: str, binary: bool = False) -> Any:
             failure_type=FailureType.REVISION_UNAVAILABLE,
         )
     return proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
+
+
+def _archive(repo: Path, commit: str, out: Path) -> None:
+    """The tree of *commit* extracted into *out* (``CODE_ZIP``: files only, no git metadata)."""
+    data = _git(repo, "archive", "--format=tar", commit, binary=True)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        if hasattr(tarfile, "data_filter"):
+            # The data filter refuses links that lead out of the tree (kept inside, they are
+            # followed when the artifact is zipped).
+            try:
+                tar.extractall(out, filter="data")
+            except tarfile.FilterError as exc:
+                member = exc.tarinfo
+                raise ActionFailed(
+                    f"source {repo} at {commit[:12]}: {member.name!r} is a link to {member.linkname!r}, "
+                    "outside the repository; links are kept only when they stay inside it: commit a "
+                    "copy of the file instead, or remove the link",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                ) from None
+        else:  # Python < 3.11.4: keep regular files and directories only
+            tar.extractall(out, members=[m for m in tar.getmembers() if m.isreg() or m.isdir()])
+
+
+#: The file a ``CODEBUILD_CLONE_REF`` source artifact holds locally: where the repository is and
+#: which commit to check out (on AWS the artifact is likewise a reference that only CodeBuild
+#: actions turn into a clone).
+CLONE_REF_FILE = "pipeweaver-clone-ref.json"
+
+
+def write_clone_ref(out: Path, repo: Path, commit: str, branch: str) -> None:
+    """Write the ``CODEBUILD_CLONE_REF`` reference to *repo* at *commit* into the artifact folder *out*."""
+    reference = {"format": "CODEBUILD_CLONE_REF", "repository": str(repo.resolve()), "commit": commit, "branch": branch}
+    (out / CLONE_REF_FILE).write_text(json.dumps(reference, indent=2) + "\n")
+
+
+def clone_reference(folder: Path) -> dict[str, str] | None:
+    """The clone reference an input artifact folder holds, or ``None`` for an ordinary artifact."""
+    path = folder / CLONE_REF_FILE
+    if not path.is_file() or any(p.name != CLONE_REF_FILE for p in folder.iterdir()):
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    keys = ("format", "repository", "commit", "branch")
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != "CODEBUILD_CLONE_REF"
+        or not all(isinstance(data.get(k), str) for k in keys)
+    ):
+        return None
+    return {k: data[k] for k in keys}
+
+
+def clone_into(folder: Path, reference: Mapping[str, str], *, artifact: str) -> str:
+    """Replace the reference in *folder* by a full clone of its repository, on its branch at its
+    commit, as CodeBuild does for a ``CODEBUILD_CLONE_REF`` input; return the commit.
+
+    Raises:
+        ActionFailed: the repository or the commit is gone (the message says which and what
+            to do); the build never runs on a tree without its git metadata.
+    """
+    repo, commit, branch = Path(reference["repository"]), reference["commit"], reference["branch"]
+    if not repo.exists():
+        raise ActionFailed(
+            f"input artifact {artifact!r} is a CODEBUILD_CLONE_REF of {repo}, which no longer exists; a full clone "
+            "cannot be made: restore the repository, or use OutputArtifactFormat CODE_ZIP",
+            failure_type=FailureType.REVISION_UNAVAILABLE,
+        )
+    (folder / CLONE_REF_FILE).unlink()
+    proc = subprocess.run(
+        ["git", "clone", "--quiet", "--no-hardlinks", str(repo), str(folder)],
+        capture_output=True,
+        env={**base_environment(), "GIT_TERMINAL_PROMPT": "0"},
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise ActionFailed(
+            f"input artifact {artifact!r}: git clone of {repo} failed: "
+            f"{proc.stderr.decode('utf-8', 'replace').strip()}",
+            failure_type=FailureType.REVISION_UNAVAILABLE,
+        )
+    try:
+        _git(folder, "cat-file", "-e", f"{commit}^{{commit}}")
+    except ActionFailed:
+        raise ActionFailed(
+            f"input artifact {artifact!r} is a CODEBUILD_CLONE_REF of {repo} at {commit[:12]}, a commit the "
+            "repository no longer has (rewritten or removed); a full clone at it cannot be made",
+            failure_type=FailureType.REVISION_UNAVAILABLE,
+        ) from None
+    # On the source's branch at the source's commit, as CodeBuild checks it out.
+    local = branch if branch != "HEAD" else "main"
+    _git(folder, "checkout", "-q", "-B", local, commit)
+    return commit
+
+
+def _clip(text: str, limit: int) -> str:
+    """*text* cut to at most *limit* UTF-8 bytes, never inside a character."""
+    data = text.encode("utf-8")
+    return text if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
+
+
+def _version_id(etag: str) -> str:
+    """A stand-in S3 version id for content with ETag *etag*: 32 URL-safe characters."""
+    return base64.urlsafe_b64encode(hashlib.sha256(etag.encode()).digest()).decode()[:32]
+
+
+def _registry_of(uri: str) -> str | None:
+    """The registry (account) id at the start of an ECR image URI, if it has one."""
+    found = re.match(r"(\d{12})\.dkr\.ecr\.", uri)
+    return found.group(1) if found else None
 
 
 class SourceHandlers(_Bound):
@@ -63,28 +175,15 @@ class SourceHandlers(_Bound):
             # AWS reads the branch as configured; a missing branch fails the action.
             _git(repo, "rev-parse", "--verify", f"refs/heads/{branch}")
         out = _single_output(ctx)
-        data = _git(repo, "archive", "--format=tar", commit, binary=True)
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            if hasattr(tarfile, "data_filter"):
-                # The data filter refuses links that lead out of the tree (kept inside, they are
-                # followed when the artifact is zipped).
-                try:
-                    tar.extractall(out, filter="data")
-                except tarfile.FilterError as exc:
-                    member = exc.tarinfo
-                    raise ActionFailed(
-                        f"source {repo} at {commit[:12]}: {member.name!r} is a link to {member.linkname!r}, "
-                        "outside the repository; links are kept only when they stay inside it: commit a "
-                        "copy of the file instead, or remove the link",
-                        failure_type=FailureType.CONFIGURATION_ERROR,
-                    ) from None
-            else:  # Python < 3.11.4: keep regular files and directories only
-                tar.extractall(out, members=[m for m in tar.getmembers() if m.isreg() or m.isdir()])
+        if ctx.configuration.get("OutputArtifactFormat") == "CODEBUILD_CLONE_REF":
+            write_clone_ref(out, repo, commit, branch)
+        else:
+            _archive(repo, commit, out)
         meta = _git(repo, "log", "-1", "--format=%H%x00%B%x00%aI%x00%cI", commit).split("\x00")
         message = meta[1].strip()
         variables = {
             "CommitId": commit,
-            "CommitMessage": message[:4096],
+            "CommitMessage": _clip(message, _catalog.COMMIT_MESSAGE_LIMIT),
             "AuthorDate": meta[2].strip(),
             "BranchName": branch,
         }
@@ -122,6 +221,11 @@ class SourceHandlers(_Bound):
             raise ActionFailed(f"S3 source {path} does not exist", failure_type=FailureType.REVISION_UNAVAILABLE)
         if ctx.source_revision:
             variables["VersionId"] = ctx.source_revision
+        else:
+            # A local folder or zip has no S3 version: the stand-in is one per content (the same
+            # object gives the same id), in the shape of S3's opaque ids.
+            variables["VersionId"] = _version_id(variables["ETag"])
+            ctx.log(f"[pipeweaver] VersionId {variables['VersionId']} stands for the local object's S3 version")
         ctx.log(f"read s3://{bucket}/{key} from local {path}")
         return ActionResult(output_variables=variables, summary=f"s3://{bucket}/{key} (local {path.name})")
 
@@ -139,12 +243,11 @@ class SourceHandlers(_Bound):
             )
         uri = spec.get("uri") or f"{repository}@{digest}"
         detail = {"ImageDigest": digest, "RepositoryName": repository, "ImageURI": uri, "ImageTags": [tag]}
-        if spec.get("registry_id"):
-            detail["RegistryId"] = spec["registry_id"]
+        registry = spec.get("registry_id") or _registry_of(uri) or LOCAL_ACCOUNT
+        detail["RegistryId"] = registry
         (_single_output(ctx) / "imageDetail.json").write_text(json.dumps(detail, indent=2))
         variables = {"RepositoryName": repository, "ImageDigest": digest, "ImageURI": uri}
         if not ctx.source_revision:
             variables["ImageTag"] = tag
-        if spec.get("registry_id"):
-            variables["RegistryId"] = spec["registry_id"]
+        variables["RegistryId"] = registry
         return ActionResult(output_variables=variables, summary=f"{repository}@{digest[:19]}")
