@@ -92,7 +92,8 @@ class LocalExecutor:
             (for :meth:`LocalExecutionHandle.approve`/``reject``), ``"prompt"`` or a callable.
         sources: Source action name (or ``"Stage/Action"``) -> a local git repository, a folder
             or zip (S3 sources), or an image digest (ECR sources).
-        functions: Lambda function name -> Python callable ``(event)`` or ``(event, context)``.
+        functions: Lambda function name -> Python callable ``(event)`` or ``(event, context)``; it
+            reports with its boto3 client's ``put_job_success_result``/``put_job_failure_result``, as on AWS.
         max_parallel: Size of the action thread pool shared by all executions (default 50).
         secrets: A mapping secret name -> value (for SECRETS_MANAGER variables) or an
             iterable of values to mask; every value is masked in logs and history.

@@ -86,7 +86,8 @@ class LocalEmulation:
     Args:
         sources: Source action name (or ``"Stage/Action"``) -> a local git repository, a folder
             or zip (S3 sources), or an image digest (ECR sources).
-        functions: Lambda function name -> Python callable ``(event)`` or ``(event, context)``.
+        functions: Lambda function name -> Python callable ``(event)`` or ``(event, context)``; it
+            reports with its boto3 client's ``put_job_success_result``/``put_job_failure_result``, as on AWS.
         buildspecs: CodeBuild project name -> buildspec (YAML text, a path or a dict).
         buckets: S3 bucket name -> local folder for S3 deploys (default ``workdir/s3/<bucket>``).
         secrets: A mapping secret name -> value (for SECRETS_MANAGER variables) or an
