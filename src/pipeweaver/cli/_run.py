@@ -291,6 +291,14 @@ def _exit_for(execution: Execution) -> None:
     help="CloudFormation TARGET: a value for a template parameter (repeatable); parameters not given "
     "take the template's Default.",
 )
+@click.option(
+    "--stack-output",
+    "stack_outputs",
+    multiple=True,
+    metavar="STACK.OUTPUT=VALUE",
+    help="The value of a CloudFormation stack's output for a simulated deploy (repeatable), for outputs "
+    "only the real stack knows (Fn::GetAtt of a resource) or over the ones worked out from its template.",
+)
 @_secret_flags
 @pass_env
 @click.option("--plain", is_flag=True, help="Plain lines even in a terminal.")
@@ -305,6 +313,7 @@ def run(
     functions: tuple[str, ...],
     handlers: tuple[str, ...],
     parameters: tuple[str, ...],
+    stack_outputs: tuple[str, ...],
     secrets: tuple[str, ...],
     secret_files: tuple[Path, ...],
     secret_env: tuple[str, ...],
@@ -350,6 +359,14 @@ def run(
     local = loaded.local
     callables = {name: _callable(ref, f"--function {name}") for name, ref in _pairs(functions, "--function").items()}
     extra = {key: _callable(ref, f"--handler {key}") for key, ref in _pairs(handlers, "--handler").items()}
+    outputs: dict[str, dict[str, str]] = {k: dict(v) for k, v in (local.stack_outputs if local else {}).items()}
+    for key, value in _pairs(stack_outputs, "--stack-output").items():
+        stack, dot, output = key.partition(".")
+        if not dot or not stack or not output:
+            raise click.UsageError(
+                f"--stack-output {key}={value}: write STACK.OUTPUT=VALUE, e.g. web.ApiUrl=https://..."
+            )
+        outputs.setdefault(stack, {})[output] = value
     mode = _effective_mode(approve, pipeline)
     workdir.mkdir(parents=True, exist_ok=True)
 
@@ -365,6 +382,7 @@ def run(
             buildspecs={**(local.buildspecs if local else {}), **specs},
             secrets={**_named_secrets(local), **given_secrets.store},
             env_passthrough=pass_env,
+            stack_outputs=outputs,
         )
         given_secrets.arm(executor)
         return executor.start(pipeline, variables=values or None)

@@ -105,6 +105,8 @@ class LocalExecutor:
         env_passthrough: Host environment variables passed to commands, buildspecs and
             Commands rules besides ``PATH``, ``HOME``, ``LANG``, ``LC_*`` and ``TMPDIR``
             (nothing else of the host environment reaches an action).
+        stack_outputs: CloudFormation stack name -> output name -> value, for outputs a
+            simulated deploy cannot work out from its template (see :class:`LocalEmulation`).
 
     .. versionadded:: 0.1.0
     """
@@ -129,6 +131,7 @@ class LocalExecutor:
         rules: Mapping[str, RuleHandler] | None = None,
         timeouts: Mapping[str, float] | None = None,
         env_passthrough: Iterable[str] | None = None,
+        stack_outputs: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         engine_given: dict[str, Any] = {
             "max_parallel": max_parallel,
@@ -145,6 +148,7 @@ class LocalExecutor:
             "secrets": secrets,
             "handlers": handlers,
             "rules": rules,
+            "stack_outputs": stack_outputs,
         }
         #: How the engine runs.
         self.settings: EngineSettings = attrs.evolve(
@@ -297,6 +301,10 @@ class LocalExecutor:
         """Resolve variable references in *text* for the execution of *ctx*."""
         run = self._engine.runs.get(ctx.execution_id)
         return run.resolve(text) if run is not None else text
+
+    def stack_outputs_for(self, stack: str) -> Mapping[str, str]:
+        """The outputs given for CloudFormation stack *stack* (``stack_outputs=``)."""
+        return self.emulation.stack_outputs.get(stack, {})
 
     def record_simulation(self, ctx: ActionContext, detail: str) -> None:
         """Append a simulated deployment to ``workdir/simulated-deployments.jsonl``."""

@@ -104,6 +104,7 @@ class Run:
         self.latest: dict[tuple[str, str], ActionRecord] = {}
         self.artifacts: dict[str, ArtifactRef] = {}
         self.namespaces: dict[str, dict[str, str]] = {}
+        self.unknown: dict[str, dict[str, str]] = {}
         self.rules: list[RuleRecord] = []
         self.ops: list[Op] = []
         self.queued: list[Event] = []
@@ -511,7 +512,9 @@ class Run:
 
     def resolve(self, text: str) -> str:
         """Replace every ``#{namespace.key}`` in *text* (``ActionFailed`` naming the unknown ones)."""
-        return resolve(text, execution_id=self.id, variables=self.variables, namespaces=self.namespaces)
+        return resolve(
+            text, execution_id=self.id, variables=self.variables, namespaces=self.namespaces, unknown=self.unknown
+        )
 
     # waves ---------------------------------------------------------------------------------
 
@@ -658,6 +661,7 @@ class Run:
         if succeeded:
             if job.action.namespace:
                 self.namespaces[job.action.namespace] = variables
+                self.unknown[job.action.namespace] = dict(result.unknown_variables) if result else {}
             for ref in job.refs:
                 self.artifacts[ref.name] = ref
                 self.ops.append(History.op_artifact(self.id, ref, job.stage.name, job.action.name))

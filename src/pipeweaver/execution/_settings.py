@@ -79,6 +79,10 @@ def _mapping(value: Mapping[Any, Any] | None) -> dict[Any, Any]:
     return dict(value or {})
 
 
+def _stack_outputs(value: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]]:
+    return {str(stack): {str(k): str(v) for k, v in outputs.items()} for stack, outputs in (value or {}).items()}
+
+
 @attrs.frozen
 class LocalEmulation:
     """The local stand-ins for what a pipeline reaches in AWS.
@@ -95,6 +99,9 @@ class LocalEmulation:
         handlers: Extra or overriding handlers: keys are an :class:`~pipeweaver.ActionType`,
             ``"Category/Owner/Provider/Version"`` (``*`` allowed) or ``"Stage/Action"``.
         rules: Rule provider -> local rule handler (adds to or replaces the built-ins).
+        stack_outputs: CloudFormation stack name -> output name -> value: what a simulated
+            CloudFormation deploy publishes for outputs only the real stack knows (a resource's
+            ``Fn::GetAtt``), and over the ones it works out from the template.
 
     .. versionadded:: 0.1.0
     """
@@ -106,3 +113,4 @@ class LocalEmulation:
     secrets: dict[str, str] | tuple[str, ...] = attrs.field(factory=tuple, converter=_secrets)
     handlers: dict[Any, ActionHandler] = attrs.field(factory=dict, converter=_mapping)
     rules: dict[str, RuleHandler] = attrs.field(factory=dict, converter=_mapping)
+    stack_outputs: dict[str, dict[str, str]] = attrs.field(factory=dict, converter=_stack_outputs)

@@ -149,6 +149,10 @@ class HandlerServices(Protocol):
         """Note in the action's log that a deploy was simulated, and how."""
         ...
 
+    def stack_outputs_for(self, stack: str) -> Mapping[str, str]:
+        """The outputs the user gave for CloudFormation stack *stack* (``stack_outputs``)."""
+        ...
+
 
 class _Bound:
     """A family of built-in handlers, bound to the executor running them."""
