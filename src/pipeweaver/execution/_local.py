@@ -45,7 +45,9 @@ from ._base import (
     ActionResult,
     ApprovalRequested,
     ArtifactStore,
+    Event,
     Execution,
+    ExecutionFinished,
     ExecutionStarted,
     ExecutionStatus,
     ExecutionStatusName,
@@ -60,7 +62,7 @@ from ._handlers import Builtins, HandlerFn, HandlerRegistry, builtin_handlers
 from ._history import History, runner_id
 from ._paths import confine, s3_bucket_problem
 from ._preflight import definition, missing_message, preflight
-from ._recovery import fail_interrupted, prepare_retry, prepare_rollback
+from ._recovery import automated_rollback, fail_interrupted, prepare_retry, prepare_rollback, rollback_outcome
 from ._rules import RuleHandler, builtin_rules
 from ._run import Run
 from ._settings import ApprovalPolicy, EngineSettings, LocalEmulation
@@ -167,7 +169,9 @@ class LocalExecutor:
         self.sources = emulation.sources
         self.functions = emulation.functions
         self.max_parallel = settings.max_parallel
-        self.observers: list[Observer] = list(observers)
+        # The engine reads this same list; its first entry notes how automatic rollbacks end.
+        self.observers: list[Observer] = [self._rollback_ended, *observers]
+        self._rollback_notes = threading.Lock()
         if isinstance(emulation.secrets, Mapping):
             self.secret_store: dict[str, str] = emulation.secrets
             self.masker = Masker(self.secret_store.values())
@@ -609,20 +613,30 @@ class LocalExecutor:
             note = f"; no earlier execution succeeded in stage {stage}, so there is nothing to roll back to"
         else:
             try:
-                handle, result = self._rollback(
-                    failed.pipeline,
-                    stage,
-                    target,
-                    TriggerInfo(trigger_type="AutomatedRollback", detail=f"after {failed.id}"),
-                    "pipeweaver",
-                )
-                note = f"; automatic rollback of stage {stage} started as execution {handle.id} (target {target})"
+                # Held until the note is written: the rollback may end first, and its end adds
+                # to this summary (see _rollback_ended).
+                with self._rollback_notes:
+                    handle, result = self._rollback(
+                        failed.pipeline, stage, target, automated_rollback(failed.id), "pipeweaver"
+                    )
+                    note = f"; automatic rollback of stage {stage} started as execution {handle.id} (target {target})"
+                    self._add_note(failed, note)
+                return result
             except ExecutionError as exc:
                 note = f"; automatic rollback not possible: {exc}"
+        self._add_note(failed, note)
+        return result
+
+    def _add_note(self, failed: Run, note: str) -> None:
         with failed.lock:
             failed.summary = (failed.summary or "") + note
         self._history.write([History.op_status(failed.id, failed.status, failed.summary, failed.ended_at)])
-        return result
+
+    def _rollback_ended(self, event: Event) -> None:
+        """An automatic rollback's end (each attempt's) is noted on the execution it rolled back for."""
+        if isinstance(event, ExecutionFinished) and event.execution.execution_type == "ROLLBACK":
+            with self._rollback_notes:
+                self._history.write(rollback_outcome(self._history, event.execution))
 
     def mark_interrupted(self) -> list[str]:
         """

@@ -7,6 +7,7 @@ rolls back the execution; the executor launches it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -14,13 +15,19 @@ from typing import Any
 from .._codec import from_codepipeline
 from .._model import ActionCategory, ExecutionMode, Pipeline, RetryMode
 from ..errors import ExecutionError
-from ._base import ExecutionStatus, StageRecord, StageStatus, TriggerInfo
+from ._base import Execution, ExecutionStatus, StageRecord, StageStatus, TriggerInfo
 from ._engine import LEASE_SECONDS, Engine
 from ._history import History, Op
 from ._preflight import definition
 from ._run import Run
 
-__all__ = ["fail_interrupted", "prepare_retry", "prepare_rollback"]
+__all__ = [
+    "automated_rollback",
+    "fail_interrupted",
+    "prepare_retry",
+    "prepare_rollback",
+    "rollback_outcome",
+]
 
 #: Makes a run on the executor's engine (``Run``'s arguments after the engine).
 NewRun = Callable[..., Run]
@@ -30,6 +37,13 @@ def _restore(history: History, run: Run, source_id: str, *, records: bool) -> No
     past = history.load(source_id)
     run.artifacts = dict(past.artifacts)
     run.namespaces = history.namespaces(source_id)
+    if past.execution_type == "ROLLBACK" and past.rollback_target and records:
+        # A rollback runs on its target's artifacts and variables, which its own history does
+        # not hold (nothing produced them in it): a retry starts from them again, as the
+        # rollback's first attempt did, with what the rollback itself produced on top.
+        target = history.load(past.rollback_target)
+        run.artifacts = {**target.artifacts, **past.artifacts}
+        run.namespaces = {**history.namespaces(past.rollback_target), **run.namespaces}
     if records:
         order = {s.name: i for i, s in enumerate(run.pipeline.stages)}
         run.stages = [(s, order.get(s.name, 0)) for s in past.stages]
@@ -212,3 +226,33 @@ def _fail_due_stage(history: History, execution_id: str, note: str, now: datetim
             )
             return [History.op_stage(execution_id, record, position)]
     return []
+
+
+def automated_rollback(failed_id: str) -> TriggerInfo:
+    """The trigger of the automatic rollback started after execution *failed_id* failed."""
+    return TriggerInfo(trigger_type="AutomatedRollback", detail=f"after {failed_id}")
+
+
+def rollback_outcome(history: History, rollback: Execution) -> list[Op]:
+    """What an automatic rollback's end adds to the summary of the execution it rolled back for.
+
+    A rollback that fails is named there (``the rollback failed: ...``), so the failed
+    execution does not read as rolled back; a retry of it that succeeds says so in turn.
+    """
+    if rollback.execution_type != "ROLLBACK" or rollback.trigger.trigger_type != "AutomatedRollback":
+        return []
+    found = re.fullmatch(r"after (\S+)", rollback.trigger.detail or "")
+    if found is None:
+        return []
+    try:
+        original = history.load(found.group(1))
+    except KeyError:
+        return []
+    summary = original.status_summary or ""
+    if rollback.status is ExecutionStatus.FAILED:
+        note = f"; the rollback failed: {rollback.status_summary or 'see execution ' + rollback.id}"
+    elif rollback.status is ExecutionStatus.SUCCEEDED and "; the rollback failed: " in summary:
+        note = "; the rollback succeeded when retried"
+    else:
+        return []
+    return [History.op_status(original.id, original.status, summary + note, original.ended_at)]
