@@ -20,7 +20,7 @@ import click
 from rich.console import Console
 
 from .._codec import from_codepipeline
-from .._model import Pipeline, RetryMode
+from .._model import Pipeline
 from ..errors import HistoryError, PipeweaverError
 from ..execution import (
     ApprovalPolicy,
@@ -179,6 +179,37 @@ def _apply_decisions(handle: ExecutionHandle, workdir: Path, announced: set[str]
             click.echo(f"could not apply the decision for {key}: {exc}", err=True)
 
 
+def override_request(workdir: Path, execution_id: str, stage: str, kind: str) -> Path:
+    """Where `pipeweaver override` asks the `pipeweaver run` of *execution_id* to override a condition."""
+    return workdir / "overrides" / execution_id / f"{stage}__{kind}.json"
+
+
+def _apply_overrides(handle: ExecutionHandle, workdir: Path, announced: set[str]) -> None:
+    """Apply the override requests `pipeweaver override` left for the execution *handle* runs.
+
+    A request whose condition is not being evaluated yet stays, and is tried again on the next
+    call (the condition may be about to start); its refusal is printed once.
+    """
+    folder = workdir / "overrides" / handle.id
+    if not isinstance(handle, LocalExecutionHandle) or not folder.is_dir():
+        return
+    for path in sorted(folder.glob("*__*.json")):
+        stage, _, kind = path.stem.rpartition("__")
+        try:
+            request = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        try:
+            handle.override_stage_condition(stage, kind, by=str(request.get("by", "cli")))
+        except PipeweaverError as exc:
+            if str(path) not in announced:
+                announced.add(str(path))
+                click.echo(f"cannot override the {kind} condition of stage {stage} yet: {exc}", err=True)
+            continue
+        path.unlink(missing_ok=True)
+        click.echo(f"overrode the {kind} condition of stage {stage}", err=True)
+
+
 def _drive(
     start: Callable[[list[Observer], LiveProgress | None], ExecutionHandle],
     pipeline: Pipeline,
@@ -233,6 +264,7 @@ def _wait(handle: ExecutionHandle, workdir: Path) -> Execution:
         if execution.status.is_terminal:
             return execution
         _apply_decisions(handle, workdir, announced)
+        _apply_overrides(handle, workdir, announced)
 
 
 def _exit_for(execution: Execution) -> None:
@@ -580,71 +612,6 @@ def _as_json(e: Execution) -> dict[str, Any]:
         ],
         "artifacts": {n: {"sha256": r.sha256, "size": r.size, "uri": r.uri} for n, r in e.artifacts.items()},
     }
-
-
-@main.command()
-@click.argument("execution_id")
-@click.argument("stage")
-@click.option("--all-actions", is_flag=True, help="Re-run every action of the stage, not only the failed ones.")
-@click.option(
-    "--approve",
-    type=click.Choice(["auto", "prompt", "reject", "wait"]),
-    default=None,
-    help="As for `run`: prompt in a terminal; required without one when the pipeline has approvals.",
-)
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report to FILE.")
-@_secret_flags
-@pass_env
-@click.option("--plain", is_flag=True, help="Plain lines even in a terminal.")
-@_workdir
-def retry(
-    execution_id: str,
-    stage: str,
-    all_actions: bool,
-    approve: str | None,
-    report: Path | None,
-    secrets: tuple[str, ...],
-    secret_files: tuple[Path, ...],
-    secret_env: tuple[str, ...],
-    pass_env: tuple[str, ...],
-    plain: bool,
-    workdir: Path,
-) -> None:
-    """Retry STAGE of a failed or stopped execution, then continue it.
-
-    The secret files and environment variables the execution was run with are read again
-    (their values were never stored); --secret values must be given again.
-
-    EXECUTION_ID may be shortened to any beginning that only one execution has.
-    """
-    probe = _history_executor(workdir)
-    execution_id = _full_id(probe, execution_id, workdir)
-    before = _recorded(probe, execution_id, workdir)
-    pipeline = _definition(probe, execution_id)
-    if pipeline is None:
-        raise click.ClickException(f"the pipeline definition of {execution_id} is not in the history")
-    if stage not in [s.name for s in pipeline.stages]:
-        raise click.UsageError(
-            f"pipeline {before.pipeline} has no stage {stage!r}; it has {[s.name for s in pipeline.stages]}"
-        )
-    mode = RetryMode.ALL_ACTIONS if all_actions else RetryMode.FAILED_ACTIONS
-    given_secrets = _Secrets.for_retry(workdir, execution_id, secrets, secret_files, secret_env)
-    approval_mode = _effective_mode(approve, pipeline)
-
-    def start(observers: list[Observer], live: LiveProgress | None) -> LocalExecutionHandle:
-        executor = LocalExecutor(
-            workdir=workdir,
-            approval=_approval_policy(approval_mode, live),
-            observers=observers,
-            secrets=dict(given_secrets.store),
-            env_passthrough=pass_env,
-        )
-        given_secrets.arm(executor)
-        given_secrets.record(workdir, execution_id)
-        return executor.retry(execution_id, stage, mode=mode, by="cli")
-
-    execution = _drive(start, pipeline, plain=plain, report=report, workdir=workdir, secrets=given_secrets.all_values)
-    _exit_for(execution)
 
 
 def _decide(execution_id: str, stage: str, action: str, summary: str, workdir: Path, approved: bool) -> None:

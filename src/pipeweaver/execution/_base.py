@@ -671,3 +671,9 @@ class Executor(Protocol):
     def stop(self, execution_id: str, *, abandon: bool = False, reason: str = "") -> None:
         """Stop an execution: let running actions finish (``abandon=False``) or mark them ``Abandoned``."""
         ...
+
+    def override_stage_condition(
+        self, execution_id: str, stage: str, condition_type: str, *, by: str = ""
+    ) -> ExecutionHandle:
+        """OverrideStageCondition: let *stage* pass its ``BEFORE_ENTRY`` or ``ON_SUCCESS`` condition."""
+        ...

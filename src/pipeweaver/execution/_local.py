@@ -385,7 +385,7 @@ class LocalExecutor:
         run.emit(ExecutionStarted(execution_id=run.id, pipeline=run.name, at=run.started_at, trigger=run.trigger))
         threading.Thread(target=run.main, name=f"pipeweaver-{run.id[:8]}", daemon=True).start()
         self._engine.keep_leases()
-        return LocalExecutionHandle(run, self.retry)
+        return LocalExecutionHandle(run, self.retry, self.override_stage_condition)
 
     def start(
         self,
@@ -573,6 +573,54 @@ class LocalExecutor:
         )
         handle = self._launch(run)
         return handle.wait() if wait else handle
+
+    def override_stage_condition(
+        self, execution_id: str, stage: str, condition_type: str, *, by: str = ""
+    ) -> LocalExecutionHandle:
+        """
+        OverrideStageCondition: let *stage* pass its ``BEFORE_ENTRY`` or ``ON_SUCCESS`` condition.
+
+        While that condition is being evaluated (its rules running), it passes at once: its
+        running rules are stopped and recorded ``Abandoned``, and the execution goes on. When
+        the execution ended because that condition failed (result ``FAIL``), it continues: the
+        stage is entered without its entry condition, or counts as succeeded and the next stage
+        runs. Returns a handle to the execution.
+
+        Raises:
+            ExecutionError: the condition is neither in progress nor the one that failed the
+                stage, a SKIP condition, a newer execution entered the stage, or another runner
+                holds the execution (AWS's ConditionNotOverridableException and
+                NotLatestPipelineExecutionException).
+        """
+        if condition_type not in ("BEFORE_ENTRY", "ON_SUCCESS"):
+            raise ExecutionError(f"condition type {condition_type!r} is not BEFORE_ENTRY or ON_SUCCESS")
+        run = self._engine.runs.get(execution_id)
+        if run is None:
+            ended = prepare_retry(
+                self._engine,
+                self._new_run,
+                execution_id,
+                stage,
+                mode=RetryMode.ALL_ACTIONS,
+                pipeline=None,
+                by=by or user(),
+                override=condition_type,
+            )
+            return self._launch(ended)
+        assert isinstance(run, Run)  # the engine's runs are the executor's own
+        found = [s for s in run.pipeline.stages if s.name == stage]
+        entry = found[0].before_entry if found and condition_type == "BEFORE_ENTRY" else None
+        if entry is not None and any(str(c.result) == "SKIP" for c in entry.conditions):
+            raise ExecutionError(
+                f"the BEFORE_ENTRY condition of stage {stage} has result SKIP, which cannot be overridden "
+                "(ConditionNotOverridableException)"
+            )
+        who = by or user()
+        run.overrides.request(stage, condition_type, who, execution_id=run.id, cancels=run.rule_cancels)
+        self._history.write(
+            [History.op_audit(run.id, who, "OverrideStageCondition", stage=stage, summary=condition_type)]
+        )
+        return LocalExecutionHandle(run, self.retry, self.override_stage_condition)
 
     def rollback(
         self, pipeline: Pipeline, stage: str, target_execution_id: str, *, by: str = ""

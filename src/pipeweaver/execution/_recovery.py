@@ -12,8 +12,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import attrs
+
 from .._codec import from_codepipeline
-from .._model import ActionCategory, ExecutionMode, Pipeline, RetryMode
+from .._model import ActionCategory, ExecutionMode, Pipeline, RetryMode, Stage
 from ..errors import ExecutionError
 from ._base import Execution, ExecutionStatus, StageRecord, StageStatus, TriggerInfo
 from ._engine import LEASE_SECONDS, Engine
@@ -64,8 +66,14 @@ def prepare_retry(
     mode: RetryMode,
     pipeline: Pipeline | None,
     by: str,
+    override: str | None = None,
 ) -> Run:
-    """Check that *stage* of *execution_id* can be retried, take its lease, and return the run."""
+    """Check that *stage* of *execution_id* can be retried, take its lease, and return the run.
+
+    With *override* (``BEFORE_ENTRY`` or ``ON_SUCCESS``) the run is OverrideStageCondition of a
+    stage that condition failed: the stage is entered without it (its actions all run), or,
+    for ``ON_SUCCESS``, counts as succeeded and the execution goes on from the next stage.
+    """
     history = engine.history
     if execution_id in engine.runs:
         raise ExecutionError(f"execution {execution_id} is still running; retry it after it ends")
@@ -96,6 +104,8 @@ def prepare_retry(
         raise ExecutionError(
             f"stage {stage} of execution {execution_id} is {record.status.value}; only failed stages can be retried"
         )
+    if override is not None:
+        _check_overridable(stored.stages[index], record, override)
     latest = history.latest_in_stage(past.pipeline, stage)
     if latest != execution_id:
         raise ExecutionError(
@@ -122,18 +132,50 @@ def prepare_retry(
         execution_type=past.execution_type,
         rollback_target=past.rollback_target,
     )
+    ops: list[Op] = [History.op_status(execution_id, ExecutionStatus.IN_PROGRESS, None, None)]
+    if override == "ON_SUCCESS":
+        passed = attrs.evolve(record, status=StageStatus.SUCCEEDED, error=None)
+        history.write([History.op_stage(execution_id, passed, index)])
     _restore(history, run, execution_id, records=True)
     run.first_stage = index
     if past.execution_type == "ROLLBACK":
         run.last_stage = index
-    run.retry_mode = mode
-    history.write(
-        [
-            History.op_status(execution_id, ExecutionStatus.IN_PROGRESS, None, None),
-            History.op_audit(execution_id, by, "ManualStageRetry", stage=stage, summary=mode.value),
-        ]
-    )
+    if override == "ON_SUCCESS":
+        run.first_stage = index + 1
+    else:
+        # A retry, or entering a stage whose entry condition is overridden, skips beforeEntry.
+        run.retry_mode = RetryMode.ALL_ACTIONS if override else mode
+    event = "OverrideStageCondition" if override else "ManualStageRetry"
+    ops.append(History.op_audit(execution_id, by, event, stage=stage, summary=override or mode.value))
+    history.write(ops)
     return run
+
+
+#: How a stage that its own condition failed is recorded (see Run._stage): kind -> error.
+_FAILED_BY = {
+    "BEFORE_ENTRY": "beforeEntry condition of stage {stage} failed",
+    "ON_SUCCESS": "onSuccess condition of stage {stage} failed",
+}
+
+
+def _check_overridable(stage: Stage, record: StageRecord, kind: str) -> None:
+    """OverrideStageCondition of an ended execution: the stage failed by that condition, whose result is FAIL."""
+    if kind not in _FAILED_BY:
+        raise ExecutionError(f"condition type {kind!r} is not BEFORE_ENTRY or ON_SUCCESS")
+    conditions = stage.before_entry if kind == "BEFORE_ENTRY" else stage.on_success
+    if conditions is None:
+        raise ExecutionError(f"stage {stage.name} has no {kind} condition (ConditionNotOverridableException)")
+    results = {str(c.result or "FAIL") for c in conditions.conditions}
+    if results != {"FAIL"}:
+        raise ExecutionError(
+            f"the {kind} condition of stage {stage.name} has result {sorted(results)}; only a FAIL result can be "
+            "overridden after it failed (ConditionNotOverridableException)"
+        )
+    if record.error != _FAILED_BY[kind].format(stage=stage.name):
+        raise ExecutionError(
+            f"stage {stage.name} did not fail by its {kind} condition ({record.error or 'no error'}); "
+            "retry it instead (ConditionNotOverridableException)"
+        )
 
 
 def prepare_rollback(

@@ -46,7 +46,7 @@ from ._base import (
     StageStatus,
     TriggerInfo,
 )
-from ._conditions import RuleOutcome, run_rule
+from ._conditions import Overrides, RuleOutcome, overridden, run_rule
 from ._core import WaveClock, after_failure, execution_status, not_succeeded, plan_wave, stage_status, waves
 from ._engine import LEASE_SECONDS, Engine
 from ._history import History, Op
@@ -120,6 +120,7 @@ class Run:
         self.followup: Run | None = None
         self.rollback_stage: str | None = None
         self.rule_cancels: set[threading.Event] = set()
+        self.overrides = Overrides()
         self.auto_retried: set[str] = set()
         self.position = 0
         # Leases are a promise to other processes, so they run on real time whatever the clock.
@@ -456,6 +457,10 @@ class Run:
         The rules of one condition are evaluated together, as on AWS: each runs (on a thread of
         its own) and is recorded, and the condition fails when any of them did not succeed.
         """
+        with self.overrides.evaluating(stage.name, kind):
+            return self._rule_conditions(stage, kind, conditions, default)
+
+    def _rule_conditions(self, stage: Stage, kind: str, conditions: Iterable[Any], default: Result) -> Result | None:
         now = self.clock.now()
         for condition in conditions:
             rules = list(condition.rules)
@@ -488,13 +493,15 @@ class Run:
             else:
                 with ThreadPoolExecutor(max_workers=len(rules), thread_name_prefix="pipeweaver-rule") as pool:
                     outcomes = list(pool.map(evaluate, enumerate(rules, start=first)))
+            by = self.overrides.by(stage.name, kind)
             failed = False
             for rule, (status, summary) in zip(rules, outcomes, strict=True):
+                shown, summary = overridden(status, summary, by)
                 record = RuleRecord(
                     stage=stage.name,
                     condition=kind,
                     name=rule.name,
-                    status=status.value,
+                    status=shown,
                     summary=summary,
                     at=self.clock.now(),
                 )
@@ -502,6 +509,8 @@ class Run:
                     self.rules.append(record)
                 self.ops.append(History.op_rule(self.id, record))
                 failed = failed or status is not RuleOutcome.SUCCEEDED
+            if by is not None:
+                break
             if failed:
                 self.flush()
                 return condition.result or default
