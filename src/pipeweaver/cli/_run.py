@@ -28,6 +28,7 @@ from ..execution import (
     Execution,
     ExecutionHandle,
     ExecutionStatus,
+    LocalEmulation,
     LocalExecutionHandle,
     LocalExecutor,
     Observer,
@@ -331,6 +332,13 @@ def _exit_for(execution: Execution) -> None:
     help="The value of a CloudFormation stack's output for a simulated deploy (repeatable), for outputs "
     "only the real stack knows (Fn::GetAtt of a resource) or over the ones worked out from its template.",
 )
+@click.option(
+    "--alarm",
+    "alarms",
+    multiple=True,
+    metavar="NAME=STATE",
+    help="The state of a CloudWatch alarm for CloudWatchAlarm rules (repeatable): OK, ALARM or INSUFFICIENT_DATA.",
+)
 @_secret_flags
 @pass_env
 @click.option("--plain", is_flag=True, help="Plain lines even in a terminal.")
@@ -346,6 +354,7 @@ def run(
     handlers: tuple[str, ...],
     parameters: tuple[str, ...],
     stack_outputs: tuple[str, ...],
+    alarms: tuple[str, ...],
     secrets: tuple[str, ...],
     secret_files: tuple[Path, ...],
     secret_env: tuple[str, ...],
@@ -399,6 +408,11 @@ def run(
                 f"--stack-output {key}={value}: write STACK.OUTPUT=VALUE, e.g. web.ApiUrl=https://..."
             )
         outputs.setdefault(stack, {})[output] = value
+    alarm_states = {**(local.alarm_states if local else {}), **_pairs(alarms, "--alarm")}
+    try:
+        LocalEmulation(alarm_states=alarm_states)
+    except ValueError as exc:
+        raise click.UsageError(f"--alarm: {exc}") from None
     mode = _effective_mode(approve, pipeline)
     workdir.mkdir(parents=True, exist_ok=True)
 
@@ -415,6 +429,7 @@ def run(
             secrets={**_named_secrets(local), **given_secrets.store},
             env_passthrough=pass_env,
             stack_outputs=outputs,
+            alarm_states=alarm_states,
         )
         given_secrets.arm(executor)
         return executor.start(pipeline, variables=values or None)

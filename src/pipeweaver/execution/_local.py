@@ -62,8 +62,15 @@ from ._handlers import Builtins, HandlerFn, HandlerRegistry, builtin_handlers
 from ._history import History, runner_id
 from ._paths import confine, s3_bucket_problem
 from ._preflight import definition, missing_message, preflight
-from ._recovery import automated_rollback, fail_interrupted, prepare_retry, prepare_rollback, rollback_outcome
-from ._rules import RuleHandler, builtin_rules
+from ._recovery import (
+    automated_rollback,
+    fail_interrupted,
+    override_running,
+    prepare_retry,
+    prepare_rollback,
+    rollback_outcome,
+)
+from ._rules import AlarmState, RuleHandler, builtin_rules
 from ._run import Run
 from ._settings import ApprovalPolicy, EngineSettings, LocalEmulation
 
@@ -109,6 +116,8 @@ class LocalExecutor:
             (nothing else of the host environment reaches an action).
         stack_outputs: CloudFormation stack name -> output name -> value, for outputs a
             simulated deploy cannot work out from its template (see :class:`LocalEmulation`).
+        alarm_states: CloudWatch alarm name -> state (or a callable returning it), for
+            ``CloudWatchAlarm`` rules (see :class:`LocalEmulation`).
 
     .. versionadded:: 0.1.0
     """
@@ -134,6 +143,7 @@ class LocalExecutor:
         timeouts: Mapping[str, float] | None = None,
         env_passthrough: Iterable[str] | None = None,
         stack_outputs: Mapping[str, Mapping[str, str]] | None = None,
+        alarm_states: Mapping[str, AlarmState] | None = None,
     ) -> None:
         engine_given: dict[str, Any] = {
             "max_parallel": max_parallel,
@@ -151,6 +161,7 @@ class LocalExecutor:
             "handlers": handlers,
             "rules": rules,
             "stack_outputs": stack_outputs,
+            "alarm_states": alarm_states,
         }
         #: How the engine runs.
         self.settings: EngineSettings = attrs.evolve(
@@ -186,7 +197,7 @@ class LocalExecutor:
         self.owner = f"{runner_id()}:{uuid.uuid4().hex[:8]}"
         self._registry = builtin_handlers(self).merged(HandlerRegistry(emulation.handlers))
         self._builtins = Builtins(self)
-        self._rules: dict[str, RuleHandler] = {**builtin_rules(self), **emulation.rules}
+        self._rules: dict[str, RuleHandler] = {**builtin_rules(self, settings.clock), **emulation.rules}
         self._prompt_lock = threading.Lock()
         self._engine = Engine(
             workdir=self.workdir,
@@ -305,6 +316,10 @@ class LocalExecutor:
         """Resolve variable references in *text* for the execution of *ctx*."""
         run = self._engine.runs.get(ctx.execution_id)
         return run.resolve(text) if run is not None else text
+
+    def alarm_state_for(self, name: str) -> AlarmState | None:
+        """The state given for CloudWatch alarm *name* (``alarm_states=``), if any."""
+        return self.emulation.alarm_states.get(name)
 
     def stack_outputs_for(self, stack: str) -> Mapping[str, str]:
         """The outputs given for CloudFormation stack *stack* (``stack_outputs=``)."""
@@ -580,17 +595,13 @@ class LocalExecutor:
         """
         OverrideStageCondition: let *stage* pass its ``BEFORE_ENTRY`` or ``ON_SUCCESS`` condition.
 
-        While that condition is being evaluated (its rules running), it passes at once: its
-        running rules are stopped and recorded ``Abandoned``, and the execution goes on. When
-        the execution ended because that condition failed (result ``FAIL``), it continues: the
-        stage is entered without its entry condition, or counts as succeeded and the next stage
-        runs. Returns a handle to the execution.
+        A condition being evaluated passes at once (its running rules stop, recorded
+        ``Abandoned``); an execution that condition (result ``FAIL``) failed continues: the stage
+        is entered, or (``ON_SUCCESS``) counts as succeeded. Returns a handle to the execution.
 
         Raises:
-            ExecutionError: the condition is neither in progress nor the one that failed the
-                stage, a SKIP condition, a newer execution entered the stage, or another runner
-                holds the execution (AWS's ConditionNotOverridableException and
-                NotLatestPipelineExecutionException).
+            ExecutionError: as AWS's ConditionNotOverridableException (a SKIP condition, one
+                neither in progress nor failing the stage) or NotLatestPipelineExecutionException.
         """
         if condition_type not in ("BEFORE_ENTRY", "ON_SUCCESS"):
             raise ExecutionError(f"condition type {condition_type!r} is not BEFORE_ENTRY or ON_SUCCESS")
@@ -608,18 +619,7 @@ class LocalExecutor:
             )
             return self._launch(ended)
         assert isinstance(run, Run)  # the engine's runs are the executor's own
-        found = [s for s in run.pipeline.stages if s.name == stage]
-        entry = found[0].before_entry if found and condition_type == "BEFORE_ENTRY" else None
-        if entry is not None and any(str(c.result) == "SKIP" for c in entry.conditions):
-            raise ExecutionError(
-                f"the BEFORE_ENTRY condition of stage {stage} has result SKIP, which cannot be overridden "
-                "(ConditionNotOverridableException)"
-            )
-        who = by or user()
-        run.overrides.request(stage, condition_type, who, execution_id=run.id, cancels=run.rule_cancels)
-        self._history.write(
-            [History.op_audit(run.id, who, "OverrideStageCondition", stage=stage, summary=condition_type)]
-        )
+        override_running(run, stage, condition_type, by or user())
         return LocalExecutionHandle(run, self.retry, self.override_stage_condition)
 
     def rollback(

@@ -26,6 +26,7 @@ from ._run import Run
 __all__ = [
     "automated_rollback",
     "fail_interrupted",
+    "override_running",
     "prepare_retry",
     "prepare_rollback",
     "rollback_outcome",
@@ -149,6 +150,23 @@ def prepare_retry(
     ops.append(History.op_audit(execution_id, by, event, stage=stage, summary=override or mode.value))
     history.write(ops)
     return run
+
+
+def override_running(run: Run, stage: str, kind: str, by: str) -> None:
+    """OverrideStageCondition of the condition *run* is evaluating (see ``_conditions.Overrides``).
+
+    Raises:
+        ExecutionError: a SKIP entry condition, or the condition is not being evaluated.
+    """
+    found = [s for s in run.pipeline.stages if s.name == stage]
+    entry = found[0].before_entry if found and kind == "BEFORE_ENTRY" else None
+    if entry is not None and any(str(c.result) == "SKIP" for c in entry.conditions):
+        raise ExecutionError(
+            f"the BEFORE_ENTRY condition of stage {stage} has result SKIP, which cannot be overridden "
+            "(ConditionNotOverridableException)"
+        )
+    run.overrides.request(stage, kind, by, execution_id=run.id, cancels=run.rule_cancels)
+    run.engine.history.write([History.op_audit(run.id, by, "OverrideStageCondition", stage=stage, summary=kind)])
 
 
 #: How a stage that its own condition failed is recorded (see Run._stage): kind -> error.
