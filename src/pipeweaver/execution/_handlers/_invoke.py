@@ -30,6 +30,8 @@ from ._jobapi import LocalJob, close_job, open_job
 #: Lambda's longest function timeout (15 minutes): what a local context counts down from.
 LAMBDA_TIMEOUT_MS = 15 * 60 * 1000
 _LOCAL_BUCKET = "pipeweaver-local-artifacts"
+#: ArtifactLocation.type: where an artifact is (the API's one value), not the S3 provider.
+_LOCATION_TYPE = "S3"
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -65,7 +67,7 @@ def job_event(ctx: ActionContext, job: LocalJob | None = None) -> dict[str, Any]
         for name, folder in items.items():
             key = f"{pipeline[:20]}/{name[:10]}/{_random(7)}"
             job.add_object(key, name, folder, output=output)
-            location = {"type": "S3", "s3Location": {"bucketName": job.bucket, "objectKey": key}}
+            location = {"type": _LOCATION_TYPE, "s3Location": {"bucketName": job.bucket, "objectKey": key}}
             out.append({"name": name, "revision": None, "location": location})
         return out
 
