@@ -447,3 +447,21 @@ def test_prompt_is_refused_on_aws() -> None:
     """The one ApprovalPolicy's ``"prompt"`` needs a terminal the AWS executor never watches: refused at construction."""
     with pytest.raises(ValueError, match="'wait', None or a callable"):
         CodePipelineExecutor(stubbed("codepipeline"), approval="prompt")
+
+
+def test_override_stage_condition_sends_the_execution_id(release: pw.Pipeline) -> None:
+    """override_stage_condition() sends OverrideStageCondition for this execution, from the executor and the handle."""
+    client, events, time = stubbed("codepipeline"), [], FakeTime()
+    expected = {"pipelineName": "rel", "stageName": "Deploy", "pipelineExecutionId": EID}
+    with Stubber(client) as stub:
+        script_start(stub, clientRequestToken="tok-9")
+        stub.add_response("override_stage_condition", {}, {**expected, "conditionType": "BEFORE_ENTRY"})
+        stub.add_response("override_stage_condition", {}, {**expected, "conditionType": "ON_SUCCESS"})
+
+        x = executor(client, events, time)
+        handle = x.start(release, client_request_token="tok-9")
+        followed = x.override_stage_condition(EID, "Deploy", "BEFORE_ENTRY")
+        handle.override_stage_condition("Deploy", "ON_SUCCESS")
+        stub.assert_no_pending_responses()
+
+    assert followed is handle

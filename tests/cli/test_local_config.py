@@ -43,8 +43,14 @@ HOOKS = textwrap.dedent(
         ctx.log("built by the local stand-in for Jenkins")
 
 
+    import boto3
+
+    code_pipeline = boto3.client("codepipeline", region_name="us-east-1")
+
+
     def notify(event, context=None):
-        return {"status": "ok"}
+        job_id = event["CodePipeline.job"]["id"]
+        code_pipeline.put_job_success_result(jobId=job_id, outputVariables={"status": "ok"})
     """
 )
 

@@ -486,13 +486,17 @@ def test_secondary_inputs_are_at_codebuild_src_dir_name(tmp_path: Path, repo: Pa
     assert e.succeeded, e.status_summary
 
 
-def test_lambda_invoke_gets_a_job_event_and_returns_variables(tmp_path: Path) -> None:
-    """The function gets a CodePipeline.job event with its UserParameters; a dict return becomes output variables."""
-    events: list[dict[str, Any]] = []
+def test_lambda_invoke_gets_a_job_event_and_puts_variables(tmp_path: Path) -> None:
+    """The function gets a CodePipeline.job event with its UserParameters; the output variables it puts
+    with PutJobSuccessResult are the action's (tests/conformance/test_lambda_invoke.py has the rest)."""
+    import boto3
 
-    def fn(event: dict[str, Any], context: object) -> dict[str, str]:
+    events: list[dict[str, Any]] = []
+    client = boto3.client("codepipeline", region_name="us-east-1")
+
+    def fn(event: dict[str, Any], context: object) -> None:
         events.append(event)
-        return {"answer": "42"}
+        client.put_job_success_result(jobId=event["CodePipeline.job"]["id"], outputVariables={"answer": "42"})
 
     p = pipeline(
         pw.Stage(

@@ -265,6 +265,25 @@ class CodePipelineExecutor:
         handle.retry(stage, mode=mode)
         return handle
 
+    def override_stage_condition(
+        self,
+        execution_id: str,
+        stage: str,
+        condition_type: str,
+        *,
+        by: str = "",
+        pipeline: Pipeline | str | None = None,
+    ) -> CodePipelineHandle:
+        """
+        OverrideStageCondition of *stage* (``BEFORE_ENTRY`` or ``ON_SUCCESS``); return the handle
+        following the execution.
+
+        *by* is not sent: AWS records the caller's identity itself.
+        """
+        handle = self._handle(execution_id, pipeline)
+        handle.override_stage_condition(stage, condition_type)
+        return handle
+
     def approve(self, execution_id: str, stage: str, action: str, summary: str = "", *, by: str = "") -> None:
         """Approve the approval waiting at *stage*/*action* (see :meth:`CodePipelineHandle.approve`)."""
         self._handle(execution_id).approve(stage, action, summary, by=by)

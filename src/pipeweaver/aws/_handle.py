@@ -484,6 +484,20 @@ class CodePipelineHandle:
             self._finished = False
             self._record = attrs.evolve(self._record, status=ExecutionStatus.IN_PROGRESS, ended_at=None)
 
+    def override_stage_condition(self, stage: str, condition_type: str) -> None:
+        """OverrideStageCondition of *stage* in this execution (``BEFORE_ENTRY`` or ``ON_SUCCESS``)."""
+        call(
+            self.client,
+            "OverrideStageCondition",
+            pipelineName=self._name,
+            stageName=stage,
+            pipelineExecutionId=self._id,
+            conditionType=condition_type,
+        )
+        with self._lock:
+            self._finished = False
+            self._record = attrs.evolve(self._record, status=ExecutionStatus.IN_PROGRESS, ended_at=None)
+
 
 def _summary(summary: str, by: str) -> str:
     return f"{summary} (by {by})".strip() if by else summary

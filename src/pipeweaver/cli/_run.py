@@ -19,7 +19,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from .. import Pipeline, RetryMode
+from .. import Pipeline
 from ..errors import HistoryError, PipeweaverError
 from ..execution import (
     ApprovalPolicy,
@@ -27,6 +27,7 @@ from ..execution import (
     Execution,
     ExecutionHandle,
     ExecutionStatus,
+    LocalEmulation,
     LocalExecutionHandle,
     LocalExecutor,
     Observer,
@@ -178,6 +179,37 @@ def _apply_decisions(handle: ExecutionHandle, workdir: Path, announced: set[str]
             click.echo(f"could not apply the decision for {key}: {exc}", err=True)
 
 
+def override_request(workdir: Path, execution_id: str, stage: str, kind: str) -> Path:
+    """Where `pipeweaver override` asks the `pipeweaver run` of *execution_id* to override a condition."""
+    return workdir / "overrides" / execution_id / f"{stage}__{kind}.json"
+
+
+def _apply_overrides(handle: ExecutionHandle, workdir: Path, announced: set[str]) -> None:
+    """Apply the override requests `pipeweaver override` left for the execution *handle* runs.
+
+    A request whose condition is not being evaluated yet stays, and is tried again on the next
+    call (the condition may be about to start); its refusal is printed once.
+    """
+    folder = workdir / "overrides" / handle.id
+    if not isinstance(handle, LocalExecutionHandle) or not folder.is_dir():
+        return
+    for path in sorted(folder.glob("*__*.json")):
+        stage, _, kind = path.stem.rpartition("__")
+        try:
+            request = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        try:
+            handle.override_stage_condition(stage, kind, by=str(request.get("by", "cli")))
+        except PipeweaverError as exc:
+            if str(path) not in announced:
+                announced.add(str(path))
+                click.echo(f"cannot override the {kind} condition of stage {stage} yet: {exc}", err=True)
+            continue
+        path.unlink(missing_ok=True)
+        click.echo(f"overrode the {kind} condition of stage {stage}", err=True)
+
+
 def _drive(
     start: Callable[[list[Observer], LiveProgress | None], ExecutionHandle],
     pipeline: Pipeline,
@@ -232,6 +264,7 @@ def _wait(handle: ExecutionHandle, workdir: Path) -> Execution:
         if execution.status.is_terminal:
             return execution
         _apply_decisions(handle, workdir, announced)
+        _apply_overrides(handle, workdir, announced)
 
 
 def _exit_for(execution: Execution) -> None:
@@ -290,6 +323,21 @@ def _exit_for(execution: Execution) -> None:
     help="CloudFormation TARGET: a value for a template parameter (repeatable); parameters not given "
     "take the template's Default.",
 )
+@click.option(
+    "--stack-output",
+    "stack_outputs",
+    multiple=True,
+    metavar="STACK.OUTPUT=VALUE",
+    help="The value of a CloudFormation stack's output for a simulated deploy (repeatable), for outputs "
+    "only the real stack knows (Fn::GetAtt of a resource) or over the ones worked out from its template.",
+)
+@click.option(
+    "--alarm",
+    "alarms",
+    multiple=True,
+    metavar="NAME=STATE",
+    help="The state of a CloudWatch alarm for CloudWatchAlarm rules (repeatable): OK, ALARM or INSUFFICIENT_DATA.",
+)
 @_secret_flags
 @pass_env
 @click.option("--plain", is_flag=True, help="Plain lines even in a terminal.")
@@ -304,6 +352,8 @@ def run(
     functions: tuple[str, ...],
     handlers: tuple[str, ...],
     parameters: tuple[str, ...],
+    stack_outputs: tuple[str, ...],
+    alarms: tuple[str, ...],
     secrets: tuple[str, ...],
     secret_files: tuple[Path, ...],
     secret_env: tuple[str, ...],
@@ -349,6 +399,19 @@ def run(
     local = loaded.local
     callables = {name: _callable(ref, f"--function {name}") for name, ref in _pairs(functions, "--function").items()}
     extra = {key: _callable(ref, f"--handler {key}") for key, ref in _pairs(handlers, "--handler").items()}
+    outputs: dict[str, dict[str, str]] = {k: dict(v) for k, v in (local.stack_outputs if local else {}).items()}
+    for key, value in _pairs(stack_outputs, "--stack-output").items():
+        stack, dot, output = key.partition(".")
+        if not dot or not stack or not output:
+            raise click.UsageError(
+                f"--stack-output {key}={value}: write STACK.OUTPUT=VALUE, e.g. web.ApiUrl=https://..."
+            )
+        outputs.setdefault(stack, {})[output] = value
+    alarm_states = {**(local.alarm_states if local else {}), **_pairs(alarms, "--alarm")}
+    try:
+        LocalEmulation(alarm_states=alarm_states)
+    except ValueError as exc:
+        raise click.UsageError(f"--alarm: {exc}") from None
     mode = _effective_mode(approve, pipeline)
     workdir.mkdir(parents=True, exist_ok=True)
 
@@ -364,6 +427,8 @@ def run(
             buildspecs={**(local.buildspecs if local else {}), **specs},
             secrets={**_named_secrets(local), **given_secrets.store},
             env_passthrough=pass_env,
+            stack_outputs=outputs,
+            alarm_states=alarm_states,
         )
         given_secrets.arm(executor)
         return executor.start(pipeline, variables=values or None)
@@ -563,71 +628,6 @@ def _as_json(e: Execution) -> dict[str, Any]:
         ],
         "artifacts": {n: {"sha256": r.sha256, "size": r.size, "uri": r.uri} for n, r in e.artifacts.items()},
     }
-
-
-@main.command()
-@click.argument("execution_id")
-@click.argument("stage")
-@click.option("--all-actions", is_flag=True, help="Re-run every action of the stage, not only the failed ones.")
-@click.option(
-    "--approve",
-    type=click.Choice(["auto", "prompt", "reject", "wait"]),
-    default=None,
-    help="As for `run`: prompt in a terminal; required without one when the pipeline has approvals.",
-)
-@click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report to FILE.")
-@_secret_flags
-@pass_env
-@click.option("--plain", is_flag=True, help="Plain lines even in a terminal.")
-@_workdir
-def retry(
-    execution_id: str,
-    stage: str,
-    all_actions: bool,
-    approve: str | None,
-    report: Path | None,
-    secrets: tuple[str, ...],
-    secret_files: tuple[Path, ...],
-    secret_env: tuple[str, ...],
-    pass_env: tuple[str, ...],
-    plain: bool,
-    workdir: Path,
-) -> None:
-    """Retry STAGE of a failed or stopped execution, then continue it.
-
-    The secret files and environment variables the execution was run with are read again
-    (their values were never stored); --secret values must be given again.
-
-    EXECUTION_ID may be shortened to any beginning that only one execution has.
-    """
-    probe = _history_executor(workdir)
-    execution_id = _full_id(probe, execution_id, workdir)
-    before = _recorded(probe, execution_id, workdir)
-    pipeline = _definition(probe, execution_id)
-    if pipeline is None:
-        raise click.ClickException(f"the pipeline definition of {execution_id} is not in the history")
-    if stage not in [s.name for s in pipeline.stages]:
-        raise click.UsageError(
-            f"pipeline {before.pipeline} has no stage {stage!r}; it has {[s.name for s in pipeline.stages]}"
-        )
-    mode = RetryMode.ALL_ACTIONS if all_actions else RetryMode.FAILED_ACTIONS
-    given_secrets = _Secrets.for_retry(workdir, execution_id, secrets, secret_files, secret_env)
-    approval_mode = _effective_mode(approve, pipeline)
-
-    def start(observers: list[Observer], live: LiveProgress | None) -> LocalExecutionHandle:
-        executor = LocalExecutor(
-            workdir=workdir,
-            approval=_approval_policy(approval_mode, live),
-            observers=observers,
-            secrets=dict(given_secrets.store),
-            env_passthrough=pass_env,
-        )
-        given_secrets.arm(executor)
-        given_secrets.record(workdir, execution_id)
-        return executor.retry(execution_id, stage, mode=mode, by="cli")
-
-    execution = _drive(start, pipeline, plain=plain, report=report, workdir=workdir, secrets=given_secrets.all_values)
-    _exit_for(execution)
 
 
 def _decide(execution_id: str, stage: str, action: str, summary: str, workdir: Path, approved: bool) -> None:

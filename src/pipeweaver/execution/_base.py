@@ -327,6 +327,10 @@ class ActionResult:
             new job carrying this token (at most 2,048 characters, else the action fails).
             Local executors call the handler again with it. Output variables returned with a
             token are kept and published with the final result (later values win).
+        unknown_variables: Variables the action publishes on AWS but a local stand-in cannot
+            work out (a simulated stack's outputs): name (``*`` for any name not published) ->
+            why, and how to give a value. A later reference to one fails with that text (never
+            an empty value). Local only.
 
     .. versionadded:: 0.1.0
     """
@@ -335,6 +339,7 @@ class ActionResult:
     summary: str | None = None
     external_execution_id: str | None = None
     continuation_token: str | None = None
+    unknown_variables: Mapping[str, str] = attrs.field(factory=dict)
 
 
 @attrs.define(kw_only=True, repr=False)
@@ -665,4 +670,10 @@ class Executor(Protocol):
 
     def stop(self, execution_id: str, *, abandon: bool = False, reason: str = "") -> None:
         """Stop an execution: let running actions finish (``abandon=False``) or mark them ``Abandoned``."""
+        ...
+
+    def override_stage_condition(
+        self, execution_id: str, stage: str, condition_type: str, *, by: str = ""
+    ) -> ExecutionHandle:
+        """OverrideStageCondition: let *stage* pass its ``BEFORE_ENTRY`` or ``ON_SUCCESS`` condition."""
         ...

@@ -7,21 +7,22 @@ rule states (``Succeeded``, ``Failed``, ``Errored``).
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .._masking import Masker
 from .._model import Pipeline, Stage
-from ..errors import ArtifactError
+from ..errors import ArtifactError, ExecutionError
 from ._attempt import fail_expression
 from ._base import ActionFailed, ArtifactRef, ArtifactStore, Event, LogLine
 from ._rules import RuleContext, RuleFailed, RuleHandler
 
-__all__ = ["RuleOutcome", "run_rule"]
+__all__ = ["Overrides", "RuleOutcome", "overridden", "run_rule"]
 
 
 class RuleOutcome(enum.StrEnum):
@@ -113,3 +114,55 @@ def run_rule(
     if verdict is None or verdict is True:
         return RuleOutcome.SUCCEEDED, f"rule {rule.name} passed"
     return RuleOutcome.FAILED, masker(verdict if isinstance(verdict, str) else f"rule {rule.name} failed")
+
+
+class Overrides:
+    """OverrideStageCondition in one execution: the condition being evaluated, and who overrode it.
+
+    The engine evaluates one condition at a time (``Stage/KIND``); an override is accepted only
+    for that one (AWS's ConditionNotOverridableException otherwise), tells its running rules to
+    stop (*cancels*), and makes the condition pass when its rules have ended.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._evaluating: str | None = None
+        self._by: dict[str, str] = {}
+
+    @contextlib.contextmanager
+    def evaluating(self, stage: str, kind: str) -> Iterator[None]:
+        """The condition *kind* of *stage* is evaluated inside this block."""
+        with self._lock:
+            self._evaluating = f"{stage}/{kind}"
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._evaluating = None
+                self._by.pop(f"{stage}/{kind}", None)
+
+    def request(self, stage: str, kind: str, by: str, *, execution_id: str, cancels: set[threading.Event]) -> None:
+        """Override the condition *kind* of *stage* (``ExecutionError`` when it is not being evaluated)."""
+        key = f"{stage}/{kind}"
+        with self._lock:
+            if self._evaluating != key:
+                now = f"; now evaluating {self._evaluating}" if self._evaluating else ""
+                raise ExecutionError(
+                    f"the {kind} condition of stage {stage} is not in progress in execution {execution_id}{now} "
+                    "(ConditionNotOverridableException)"
+                )
+            self._by[key] = by
+        for cancel in list(cancels):
+            cancel.set()
+
+    def by(self, stage: str, kind: str) -> str | None:
+        """Who overrode the condition *kind* of *stage* while it was evaluated, if anyone."""
+        with self._lock:
+            return self._by.get(f"{stage}/{kind}")
+
+
+def overridden(outcome: RuleOutcome, summary: str, by: str | None) -> tuple[str, str]:
+    """A rule's recorded status and summary: ``Abandoned`` when its condition was overridden before it succeeded."""
+    if by is None or outcome is RuleOutcome.SUCCEEDED:
+        return outcome.value, summary
+    return "Abandoned", f"{summary} (the condition was overridden by {by})"

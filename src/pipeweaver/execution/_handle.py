@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Protocol, final
 
 from .._model import RetryMode, RetryModeName
+from ..errors import ExecutionError
 from ._approvals import user
 from ._base import Event, Execution
 from ._run import Run
@@ -25,17 +26,27 @@ class Retry(Protocol):
     ) -> LocalExecutionHandle: ...
 
 
+class Override(Protocol):
+    """:meth:`LocalExecutor.override_stage_condition` as the handle calls it."""
+
+    def __call__(
+        self, execution_id: str, stage: str, condition_type: str, *, by: str = ...
+    ) -> LocalExecutionHandle: ...
+
+
 @final
 class LocalExecutionHandle:
     """
-    A running local execution: watch it, answer approvals, stop it, retry a stage.
+    A running local execution: watch it, answer approvals, stop it, retry a stage, override a
+    stage condition.
 
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self, run: Run, retry: Retry) -> None:
+    def __init__(self, run: Run, retry: Retry, override: Override | None = None) -> None:
         self._run = run
         self._retry = retry
+        self._override = override
 
     @property
     def id(self) -> str:
@@ -60,7 +71,8 @@ class LocalExecutionHandle:
     @property
     def rollback(self) -> LocalExecutionHandle | None:
         """The automatic rollback execution this one started, if any."""
-        return LocalExecutionHandle(self._run.followup, self._retry) if self._run.followup else None
+        followup = self._run.followup
+        return LocalExecutionHandle(followup, self._retry, self._override) if followup else None
 
     def waiting_at(self) -> str | None:
         """The stage this execution waits in front of (a locked stage or disabled transition)."""
@@ -88,6 +100,16 @@ class LocalExecutionHandle:
         """Retry a failed stage of this (ended) execution; see :meth:`LocalExecutor.retry`."""
         self.wait()
         handle = self._retry(self._run.id, stage, mode=mode, by=by)
+        self._run = handle._run
+        return self
+
+    def override_stage_condition(self, stage: str, condition_type: str, *, by: str = "") -> LocalExecutionHandle:
+        """OverrideStageCondition of *stage* in this execution; see :meth:`LocalExecutor.override_stage_condition`."""
+        if self._override is None:
+            raise ExecutionError(
+                "this handle was made without its executor; call LocalExecutor.override_stage_condition"
+            )
+        handle = self._override(self._run.id, stage, condition_type, by=by)
         self._run = handle._run
         return self
 

@@ -50,7 +50,9 @@ from ._base import (
     ActionResult,
     ApprovalRequested,
     ArtifactStore,
+    Event,
     Execution,
+    ExecutionFinished,
     ExecutionStarted,
     ExecutionStatus,
     ExecutionStatusName,
@@ -65,8 +67,15 @@ from ._handlers import Builtins, HandlerFn, HandlerRegistry, InputOrigin, builti
 from ._history import History, runner_id
 from ._paths import confine, s3_bucket_problem
 from ._preflight import definition, missing_message, preflight
-from ._recovery import fail_interrupted, prepare_retry, prepare_rollback
-from ._rules import RuleHandler, builtin_rules
+from ._recovery import (
+    automated_rollback,
+    fail_interrupted,
+    override_running,
+    prepare_retry,
+    prepare_rollback,
+    rollback_outcome,
+)
+from ._rules import AlarmState, RuleHandler, builtin_rules
 from ._run import Run
 from ._settings import ApprovalPolicy, EngineSettings, LocalEmulation
 
@@ -97,7 +106,8 @@ class LocalExecutor:
             (for :meth:`LocalExecutionHandle.approve`/``reject``), ``"prompt"`` or a callable.
         sources: Source action name (or ``"Stage/Action"``) -> a local git repository, a folder
             or zip (S3 sources), or an image digest (ECR sources).
-        functions: Lambda function name -> Python callable ``(event)`` or ``(event, context)``.
+        functions: Lambda function name -> Python callable ``(event)`` or ``(event, context)``; it
+            reports with its boto3 client's ``put_job_success_result``/``put_job_failure_result``, as on AWS.
         max_parallel: Size of the action thread pool shared by all executions (default 50).
         secrets: A mapping secret name -> value (for SECRETS_MANAGER variables and a buildspec's
             ``secrets-manager``/``parameter-store``) or an iterable of values to mask; every
@@ -110,6 +120,10 @@ class LocalExecutor:
         env_passthrough: Host environment variables passed to commands, buildspecs and
             Commands rules besides ``PATH``, ``HOME``, ``LANG``, ``LC_*`` and ``TMPDIR``
             (nothing else of the host environment reaches an action).
+        stack_outputs: CloudFormation stack name -> output name -> value, for outputs a
+            simulated deploy cannot work out from its template (see :class:`LocalEmulation`).
+        alarm_states: CloudWatch alarm name -> state (or a callable returning it), for
+            ``CloudWatchAlarm`` rules (see :class:`LocalEmulation`).
 
     .. versionadded:: 0.1.0
     """
@@ -134,6 +148,8 @@ class LocalExecutor:
         rules: Mapping[str, RuleHandler] | None = None,
         timeouts: Mapping[str, float] | None = None,
         env_passthrough: Iterable[str] | None = None,
+        stack_outputs: Mapping[str, Mapping[str, str]] | None = None,
+        alarm_states: Mapping[str, AlarmState] | None = None,
     ) -> None:
         engine_given: dict[str, Any] = {
             "max_parallel": max_parallel,
@@ -150,6 +166,8 @@ class LocalExecutor:
             "secrets": secrets,
             "handlers": handlers,
             "rules": rules,
+            "stack_outputs": stack_outputs,
+            "alarm_states": alarm_states,
         }
         #: How the engine runs.
         self.settings: EngineSettings = attrs.evolve(
@@ -168,7 +186,9 @@ class LocalExecutor:
         self.sources = emulation.sources
         self.functions = emulation.functions
         self.max_parallel = settings.max_parallel
-        self.observers: list[Observer] = list(observers)
+        # The engine reads this same list; its first entry notes how automatic rollbacks end.
+        self.observers: list[Observer] = [self._rollback_ended, *observers]
+        self._rollback_notes = threading.Lock()
         if isinstance(emulation.secrets, Mapping):
             self.secret_store: dict[str, str] = emulation.secrets
             self.masker = Masker(self.secret_store.values())
@@ -318,6 +338,14 @@ class LocalExecutor:
         run = self._engine.runs.get(ctx.execution_id)
         return run.resolve(text) if run is not None else text
 
+    def alarm_state_for(self, name: str) -> AlarmState | None:
+        """The state given for CloudWatch alarm *name* (``alarm_states=``), if any."""
+        return self.emulation.alarm_states.get(name)
+
+    def stack_outputs_for(self, stack: str) -> Mapping[str, str]:
+        """The outputs given for CloudFormation stack *stack* (``stack_outputs=``)."""
+        return self.emulation.stack_outputs.get(stack, {})
+
     def record_simulation(self, ctx: ActionContext, detail: str) -> None:
         """Append a simulated deployment to ``workdir/simulated-deployments.jsonl``."""
         line = json.dumps(
@@ -434,7 +462,7 @@ class LocalExecutor:
         stages = run.pipeline.stages[run.scope.first : run.scope.last + 1]
         self._engine.pool().prestart(max((len(wave) for stage in stages for wave in stage.waves()), default=0))
         self._engine.keep_leases()
-        return LocalExecutionHandle(run, self.retry)
+        return LocalExecutionHandle(run, self.retry, self.override_stage_condition)
 
     def start(
         self,
@@ -623,6 +651,39 @@ class LocalExecutor:
         handle = self._launch(run)
         return handle.wait() if wait else handle
 
+    def override_stage_condition(
+        self, execution_id: str, stage: str, condition_type: str, *, by: str = ""
+    ) -> LocalExecutionHandle:
+        """
+        OverrideStageCondition: let *stage* pass its ``BEFORE_ENTRY`` or ``ON_SUCCESS`` condition.
+
+        A condition being evaluated passes at once (its running rules stop, recorded
+        ``Abandoned``); an execution that condition (result ``FAIL``) failed continues: the stage
+        is entered, or (``ON_SUCCESS``) counts as succeeded. Returns a handle to the execution.
+
+        Raises:
+            ExecutionError: as AWS's ConditionNotOverridableException (a SKIP condition, one
+                neither in progress nor failing the stage) or NotLatestPipelineExecutionException.
+        """
+        if condition_type not in ("BEFORE_ENTRY", "ON_SUCCESS"):
+            raise ExecutionError(f"condition type {condition_type!r} is not BEFORE_ENTRY or ON_SUCCESS")
+        run = self._engine.runs.get(execution_id)
+        if run is None:
+            ended = prepare_retry(
+                self._engine,
+                self._new_run,
+                execution_id,
+                stage,
+                mode=RetryMode.ALL_ACTIONS,
+                pipeline=None,
+                by=by or user(),
+                override=condition_type,
+            )
+            return self._launch(ended)
+        assert isinstance(run, Run)  # the engine's runs are the executor's own
+        override_running(run, stage, condition_type, by or user())
+        return LocalExecutionHandle(run, self.retry, self.override_stage_condition)
+
     def rollback(
         self, pipeline: Pipeline, stage: str, target_execution_id: str, *, by: str = ""
     ) -> LocalExecutionHandle:
@@ -662,20 +723,30 @@ class LocalExecutor:
             note = f"; no earlier execution succeeded in stage {stage}, so there is nothing to roll back to"
         else:
             try:
-                handle, result = self._rollback(
-                    failed.pipeline,
-                    stage,
-                    target,
-                    TriggerInfo(trigger_type="AutomatedRollback", detail=f"after {failed.id}"),
-                    "pipeweaver",
-                )
-                note = f"; automatic rollback of stage {stage} started as execution {handle.id} (target {target})"
+                # Held until the note is written: the rollback may end first, and its end adds
+                # to this summary (see _rollback_ended).
+                with self._rollback_notes:
+                    handle, result = self._rollback(
+                        failed.pipeline, stage, target, automated_rollback(failed.id), "pipeweaver"
+                    )
+                    note = f"; automatic rollback of stage {stage} started as execution {handle.id} (target {target})"
+                    self._add_note(failed, note)
+                return result
             except ExecutionError as exc:
                 note = f"; automatic rollback not possible: {exc}"
+        self._add_note(failed, note)
+        return result
+
+    def _add_note(self, failed: Run, note: str) -> None:
         progress = failed.progress
         progress.append_summary(note)
         self._history.write([History.op_status(failed.id, progress.status, progress.summary, progress.ended_at)])
-        return result
+
+    def _rollback_ended(self, event: Event) -> None:
+        """An automatic rollback's end (each attempt's) is noted on the execution it rolled back for."""
+        if isinstance(event, ExecutionFinished) and event.execution.execution_type == "ROLLBACK":
+            with self._rollback_notes:
+                self._history.write(rollback_outcome(self._history, event.execution))
 
     def mark_interrupted(self) -> list[str]:
         """

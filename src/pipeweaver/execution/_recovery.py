@@ -7,21 +7,31 @@ rolls back the execution; the executor launches it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import attrs
+
 from .._codec import from_codepipeline
-from .._model import ActionCategory, ExecutionMode, Pipeline, RetryMode
+from .._model import ActionCategory, ExecutionMode, Pipeline, RetryMode, Stage
 from ..errors import ExecutionError
-from ._base import ExecutionStatus, StageRecord, StageStatus, TriggerInfo
+from ._base import Execution, ExecutionStatus, StageRecord, StageStatus, TriggerInfo
 from ._engine import LEASE_SECONDS, Engine
 from ._history import History, Op
 from ._preflight import definition
 from ._run import Run
 from ._state import Progress, Scope
 
-__all__ = ["fail_interrupted", "prepare_retry", "prepare_rollback"]
+__all__ = [
+    "automated_rollback",
+    "fail_interrupted",
+    "override_running",
+    "prepare_retry",
+    "prepare_rollback",
+    "rollback_outcome",
+]
 
 #: Makes a run on the executor's engine (``Run``'s arguments after the engine).
 NewRun = Callable[..., Run]
@@ -34,6 +44,14 @@ def _restore(history: History, run: Run, source_id: str, *, records: bool) -> No
         order = {s.name: i for i, s in enumerate(run.pipeline.stages)}
         run.progress = Progress.resumed(past, namespaces, order, started_at=run.started_at)
         run.seq = history.seq(source_id)
+        if past.execution_type == "ROLLBACK" and past.rollback_target:
+            # A rollback runs on its target's artifacts and variables, which its own history
+            # does not hold (nothing produced them in it): a retry starts from them again, as
+            # the rollback's first attempt did, with what the rollback itself produced on top.
+            target = history.load(past.rollback_target)
+            progress = run.progress
+            progress.artifacts = {**target.artifacts, **progress.artifacts}
+            progress.namespaces = {**history.namespaces(past.rollback_target), **progress.namespaces}
     else:
         run.progress = Progress.carried(past, namespaces, started_at=run.started_at)
 
@@ -47,8 +65,14 @@ def prepare_retry(
     mode: RetryMode,
     pipeline: Pipeline | None,
     by: str,
+    override: str | None = None,
 ) -> Run:
-    """Check that *stage* of *execution_id* can be retried, take its lease, and return the run."""
+    """Check that *stage* of *execution_id* can be retried, take its lease, and return the run.
+
+    With *override* (``BEFORE_ENTRY`` or ``ON_SUCCESS``) the run is OverrideStageCondition of a
+    stage that condition failed: the stage is entered without it (its actions all run), or,
+    for ``ON_SUCCESS``, counts as succeeded and the execution goes on from the next stage.
+    """
     history = engine.history
     if execution_id in engine.runs:
         raise ExecutionError(f"execution {execution_id} is still running; retry it after it ends")
@@ -79,6 +103,8 @@ def prepare_retry(
         raise ExecutionError(
             f"stage {stage} of execution {execution_id} is {record.status.value}; only failed stages can be retried"
         )
+    if override is not None:
+        _check_overridable(stored.stages[index], record, override)
     latest = history.latest_in_stage(past.pipeline, stage)
     if latest != execution_id:
         raise ExecutionError(
@@ -105,16 +131,66 @@ def prepare_retry(
         execution_type=past.execution_type,
         rollback_target=past.rollback_target,
     )
+    ops: list[Op] = [History.op_status(execution_id, ExecutionStatus.IN_PROGRESS, None, None)]
+    if override == "ON_SUCCESS":
+        passed = attrs.evolve(record, status=StageStatus.SUCCEEDED, error=None)
+        history.write([History.op_stage(execution_id, passed, index)])
     _restore(history, run, execution_id, records=True)
+    if override == "ON_SUCCESS":
+        first, retry_mode = index + 1, None
+    else:
+        # A retry, or entering a stage whose entry condition is overridden, skips beforeEntry.
+        first, retry_mode = index, RetryMode.ALL_ACTIONS if override else mode
     # A rollback's retry stays in the one stage it rolls back.
-    run.scope = Scope(index, index if past.execution_type == "ROLLBACK" else run.scope.last, mode)
-    history.write(
-        [
-            History.op_status(execution_id, ExecutionStatus.IN_PROGRESS, None, None),
-            History.op_audit(execution_id, by, "ManualStageRetry", stage=stage, summary=mode.value),
-        ]
-    )
+    run.scope = Scope(first, index if past.execution_type == "ROLLBACK" else run.scope.last, retry_mode)
+    event = "OverrideStageCondition" if override else "ManualStageRetry"
+    ops.append(History.op_audit(execution_id, by, event, stage=stage, summary=override or mode.value))
+    history.write(ops)
     return run
+
+
+def override_running(run: Run, stage: str, kind: str, by: str) -> None:
+    """OverrideStageCondition of the condition *run* is evaluating (see ``_conditions.Overrides``).
+
+    Raises:
+        ExecutionError: a SKIP entry condition, or the condition is not being evaluated.
+    """
+    found = [s for s in run.pipeline.stages if s.name == stage]
+    entry = found[0].before_entry if found and kind == "BEFORE_ENTRY" else None
+    if entry is not None and any(str(c.result) == "SKIP" for c in entry.conditions):
+        raise ExecutionError(
+            f"the BEFORE_ENTRY condition of stage {stage} has result SKIP, which cannot be overridden "
+            "(ConditionNotOverridableException)"
+        )
+    run.overrides.request(stage, kind, by, execution_id=run.id, cancels=run.rule_cancels)
+    run.engine.history.write([History.op_audit(run.id, by, "OverrideStageCondition", stage=stage, summary=kind)])
+
+
+#: How a stage that its own condition failed is recorded (see Run._stage): kind -> error.
+_FAILED_BY = {
+    "BEFORE_ENTRY": "beforeEntry condition of stage {stage} failed",
+    "ON_SUCCESS": "onSuccess condition of stage {stage} failed",
+}
+
+
+def _check_overridable(stage: Stage, record: StageRecord, kind: str) -> None:
+    """OverrideStageCondition of an ended execution: the stage failed by that condition, whose result is FAIL."""
+    if kind not in _FAILED_BY:
+        raise ExecutionError(f"condition type {kind!r} is not BEFORE_ENTRY or ON_SUCCESS")
+    conditions = stage.before_entry if kind == "BEFORE_ENTRY" else stage.on_success
+    if conditions is None:
+        raise ExecutionError(f"stage {stage.name} has no {kind} condition (ConditionNotOverridableException)")
+    results = {str(c.result or "FAIL") for c in conditions.conditions}
+    if results != {"FAIL"}:
+        raise ExecutionError(
+            f"the {kind} condition of stage {stage.name} has result {sorted(results)}; only a FAIL result can be "
+            "overridden after it failed (ConditionNotOverridableException)"
+        )
+    if record.error != _FAILED_BY[kind].format(stage=stage.name):
+        raise ExecutionError(
+            f"stage {stage.name} did not fail by its {kind} condition ({record.error or 'no error'}); "
+            "retry it instead (ConditionNotOverridableException)"
+        )
 
 
 def prepare_rollback(
@@ -207,3 +283,33 @@ def _fail_due_stage(history: History, execution_id: str, note: str, now: datetim
             )
             return [History.op_stage(execution_id, record, position)]
     return []
+
+
+def automated_rollback(failed_id: str) -> TriggerInfo:
+    """The trigger of the automatic rollback started after execution *failed_id* failed."""
+    return TriggerInfo(trigger_type="AutomatedRollback", detail=f"after {failed_id}")
+
+
+def rollback_outcome(history: History, rollback: Execution) -> list[Op]:
+    """What an automatic rollback's end adds to the summary of the execution it rolled back for.
+
+    A rollback that fails is named there (``the rollback failed: ...``), so the failed
+    execution does not read as rolled back; a retry of it that succeeds says so in turn.
+    """
+    if rollback.execution_type != "ROLLBACK" or rollback.trigger.trigger_type != "AutomatedRollback":
+        return []
+    found = re.fullmatch(r"after (\S+)", rollback.trigger.detail or "")
+    if found is None:
+        return []
+    try:
+        original = history.load(found.group(1))
+    except KeyError:
+        return []
+    summary = original.status_summary or ""
+    if rollback.status is ExecutionStatus.FAILED:
+        note = f"; the rollback failed: {rollback.status_summary or 'see execution ' + rollback.id}"
+    elif rollback.status is ExecutionStatus.SUCCEEDED and "; the rollback failed: " in summary:
+        note = "; the rollback succeeded when retried"
+    else:
+        return []
+    return [History.op_status(original.id, original.status, summary + note, original.ended_at)]

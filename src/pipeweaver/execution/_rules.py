@@ -1,9 +1,10 @@
-"""Stage-condition rules evaluated locally: VariableCheck, DeploymentWindow, LambdaInvoke, Commands.
+"""Stage-condition rules evaluated locally: VariableCheck, DeploymentWindow, LambdaInvoke, Commands
+and CloudWatchAlarm (on alarm states the user gives).
 
 Layer: execution. A rule handler gets a :class:`RuleContext` and returns ``True``/``None``
 (the rule passes), ``False`` or a string (it fails, the string says why), or raises
-:class:`RuleFailed`. Other rule providers (CloudWatchAlarm, CodeBuild) need AWS; register a
-local stand-in with ``LocalExecutor(rules={"CloudWatchAlarm": my_rule})``.
+:class:`RuleFailed`. CodeBuild rules need AWS; register a local stand-in with
+``LocalExecutor(rules={"CodeBuild": my_rule})``.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import attrs
 
 from .._cron import DeploymentWindowCron, cron_matches
 from .._model import Pipeline, Rule, Stage
-from ._clock import Clock
+from ._clock import Clock, SystemClock
 from ._shell import Phase, run_phases
 
-__all__ = ["RuleContext", "RuleFailed", "RuleHandler", "builtin_rules", "cron_matches"]
+__all__ = ["ALARM_STATES", "AlarmState", "RuleContext", "RuleFailed", "RuleHandler", "builtin_rules", "cron_matches"]
 
 
 class RuleFailed(Exception):
@@ -144,17 +145,82 @@ def commands_rule(ctx: RuleContext) -> bool | str:
     return True if result.returncode == 0 else result.failure()
 
 
+#: CloudWatch alarm states ("Rule reference: CloudWatchAlarm", AlarmStates).
+ALARM_STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
+
+#: A CloudWatch alarm's state as the user gives it: one state, or a callable read each time.
+AlarmState = str | Callable[[], str]
+
+#: How often a rule waiting out its WaitTime reads a changing alarm state again (seconds).
+ALARM_POLL_SECONDS = 0.5
+
+
+def _alarm_state(name: str, read: Callable[[], str]) -> str:
+    state = read()
+    if state not in ALARM_STATES:
+        raise RuleFailed(f"the state given for alarm {name!r} is {state!r}, not one of {', '.join(ALARM_STATES)}")
+    return state
+
+
+def cloudwatch_alarm(ctx: RuleContext, given: AlarmState | None, clock: Clock | None = None) -> bool | str:
+    """``CloudWatchAlarm``: fails while the alarm is in one of ``AlarmStates`` (``ALARM`` when not
+    set), after waiting up to ``WaitTime`` minutes for it to leave them ("Rule reference:
+    CloudWatchAlarm").
+
+    A local run cannot read CloudWatch: the state is the one *given* to the executor
+    (``alarm_states``), and the rule's log says it was simulated. A callable state is read again
+    while the rule waits (on the engine's *clock*); a fixed one cannot change, so it decides at once.
+    """
+    (name,) = _need(ctx, "AlarmName")
+    monitored = [s.strip() for s in ctx.configuration.get("AlarmStates", "ALARM").split(",") if s.strip()]
+    unknown = [s for s in monitored if s not in ALARM_STATES]
+    if unknown or not monitored:
+        raise RuleFailed(f"AlarmStates {unknown or monitored} must be among {', '.join(ALARM_STATES)}")
+    try:
+        wait = float(ctx.configuration.get("WaitTime", "0") or 0)
+    except ValueError:
+        raise RuleFailed(f"WaitTime {ctx.configuration['WaitTime']!r} is not a number of minutes") from None
+    if given is None:
+        raise RuleFailed(
+            f"no state given for CloudWatch alarm {name!r}, which a local run cannot read; give it with "
+            f"LocalExecutor(alarm_states={{{name!r}: 'OK'}}), LocalEmulation(alarm_states=...) or "
+            f"pipeweaver run --alarm {name}=OK"
+        )
+    read: Callable[[], str] = given if callable(given) else (lambda: given)
+    state = _alarm_state(name, read)
+    ctx.log(f"SIMULATED: alarm {name} is {state} (given in alarm_states); the rule fails in {monitored}")
+    if state not in monitored:
+        return True
+    if wait > 0 and callable(given):
+        clock = clock or SystemClock()
+        deadline = clock.monotonic() + wait * 60
+        while (left := deadline - clock.monotonic()) > 0:
+            if clock.wait(ctx.cancel, min(ALARM_POLL_SECONDS, left)):
+                return f"stopped while waiting for alarm {name} to leave {state}"
+            state = _alarm_state(name, read)
+            if state not in monitored:
+                ctx.log(f"SIMULATED: alarm {name} changed to {state} within WaitTime")
+                return True
+        return f"alarm {name} is {state}, one of the monitored states {monitored}, after waiting {wait:g} minutes"
+    fixed = " (a fixed state given in alarm_states cannot change within WaitTime)" if wait > 0 else ""
+    return f"alarm {name} is {state}, one of the monitored states {monitored}{fixed}"
+
+
 class FunctionLookup(Protocol):
-    """**Protocol:** where LambdaInvoke rules find the callable standing in for a function (the executor)."""
+    """**Protocol:** where rules find their local stand-ins (the executor): Lambda functions, alarm states."""
 
     def function_for(self, name: str) -> Callable[..., Any]:
         """The Python callable standing in for Lambda function *name*."""
         ...
 
+    def alarm_state_for(self, name: str) -> AlarmState | None:
+        """The state given for CloudWatch alarm *name*, if any."""
+        ...
+
 
 def builtin_rules(executor: FunctionLookup, clock: Clock | None = None) -> dict[str, RuleHandler]:
-    """Rule provider -> local handler, bound to *executor* (LambdaInvoke uses its functions) and
-    the engine's *clock* (DeploymentWindow waits on it for its window to open)."""
+    """Rule provider -> local handler, bound to *executor* (LambdaInvoke uses its functions,
+    CloudWatchAlarm its alarm states) and the engine's *clock* (a rule that waits waits on it)."""
     from ._handlers import call_function
 
     def lambda_invoke(ctx: RuleContext) -> bool | str:
@@ -178,4 +244,7 @@ def builtin_rules(executor: FunctionLookup, clock: Clock | None = None) -> dict[
         "DeploymentWindow": lambda ctx: deployment_window(ctx, clock),
         "LambdaInvoke": lambda_invoke,
         "Commands": commands_rule,
+        "CloudWatchAlarm": lambda ctx: cloudwatch_alarm(
+            ctx, executor.alarm_state_for(ctx.configuration.get("AlarmName", "")), clock
+        ),
     }

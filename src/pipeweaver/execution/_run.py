@@ -43,7 +43,7 @@ from ._base import (
     StageStatus,
     TriggerInfo,
 )
-from ._conditions import RuleOutcome, run_rule
+from ._conditions import Overrides, RuleOutcome, overridden, run_rule
 from ._core import WaveClock, after_failure, execution_status, not_succeeded, plan_wave, stage_status, waves
 from ._engine import LEASE_SECONDS, Engine
 from ._history import History
@@ -101,6 +101,7 @@ class Run:
         self.feed = Feed()
         self.followup: Run | None = None
         self.rule_cancels: set[threading.Event] = set()
+        self.overrides = Overrides()
         self.run_dir = engine.workdir / "runs" / execution_id
         self.owner = engine.owner
         self.outbox = Outbox(engine.history, execution_id, engine.owner, self.emit)
@@ -382,6 +383,10 @@ class Run:
         The rules of one condition are evaluated together, as on AWS: each runs (on a thread of
         its own) and is recorded, and the condition fails when any of them did not succeed.
         """
+        with self.overrides.evaluating(stage.name, kind):
+            return self._rule_conditions(stage, kind, conditions, default)
+
+    def _rule_conditions(self, stage: Stage, kind: str, conditions: Iterable[Any], default: Result) -> Result | None:
         now = self.clock.now()
         for condition in conditions:
             rules = list(condition.rules)
@@ -414,19 +419,23 @@ class Run:
             else:
                 with ThreadPoolExecutor(max_workers=len(rules), thread_name_prefix="pipeweaver-rule") as pool:
                     outcomes = list(pool.map(evaluate, enumerate(rules, start=first)))
+            by = self.overrides.by(stage.name, kind)
             failed = False
             for rule, (status, summary) in zip(rules, outcomes, strict=True):
+                shown, summary = overridden(status, summary, by)
                 record = RuleRecord(
                     stage=stage.name,
                     condition=kind,
                     name=rule.name,
-                    status=status.value,
+                    status=shown,
                     summary=summary,
                     at=self.clock.now(),
                 )
                 self.progress.add_rule(record)
                 self.outbox.write(History.op_rule(self.id, record))
                 failed = failed or status is not RuleOutcome.SUCCEEDED
+            if by is not None:
+                break
             if failed:
                 self.outbox.flush()
                 return condition.result or default
@@ -437,7 +446,13 @@ class Run:
 
     def resolve(self, text: str) -> str:
         """Replace every ``#{namespace.key}`` in *text* (``ActionFailed`` naming the unknown ones)."""
-        return resolve(text, execution_id=self.id, variables=self.variables, namespaces=self.progress.namespaces)
+        return resolve(
+            text,
+            execution_id=self.id,
+            variables=self.variables,
+            namespaces=self.progress.namespaces,
+            unknown=self.progress.unknown,
+        )
 
     # waves ---------------------------------------------------------------------------------
 
@@ -583,7 +598,8 @@ class Run:
         )
         self._action_record(job, record)
         if succeeded:
-            self.progress.publish(job.action.namespace, variables, job.refs)
+            unknown = result.unknown_variables if result else None
+            self.progress.publish(job.action.namespace, variables, job.refs, unknown)
             for ref in job.refs:
                 self.outbox.write(History.op_artifact(self.id, ref, job.stage.name, job.action.name))
 

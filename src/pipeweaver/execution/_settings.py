@@ -19,7 +19,7 @@ import attrs
 from ._base import ActionHandler, ApprovalPolicy
 from ._clock import Clock, SystemClock
 from ._environment import check_passthrough
-from ._rules import RuleHandler
+from ._rules import ALARM_STATES, AlarmState, RuleHandler
 
 __all__ = ["ApprovalPolicy", "EngineSettings", "LocalEmulation"]  # ApprovalPolicy is _base's, re-exported
 
@@ -79,6 +79,18 @@ def _mapping(value: Mapping[Any, Any] | None) -> dict[Any, Any]:
     return dict(value or {})
 
 
+def _alarm_states(value: Mapping[str, AlarmState] | None) -> dict[str, AlarmState]:
+    out = dict(value or {})
+    for name, state in out.items():
+        if not callable(state) and state not in ALARM_STATES:
+            raise ValueError(f"alarm_states[{name!r}] is {state!r}; give {', '.join(ALARM_STATES)} or a callable")
+    return out
+
+
+def _stack_outputs(value: Mapping[str, Mapping[str, str]] | None) -> dict[str, dict[str, str]]:
+    return {str(stack): {str(k): str(v) for k, v in outputs.items()} for stack, outputs in (value or {}).items()}
+
+
 @attrs.frozen
 class LocalEmulation:
     """The local stand-ins for what a pipeline reaches in AWS.
@@ -86,7 +98,8 @@ class LocalEmulation:
     Args:
         sources: Source action name (or ``"Stage/Action"``) -> a local git repository, a folder
             or zip (S3 sources), or an image digest (ECR sources).
-        functions: Lambda function name -> Python callable ``(event)`` or ``(event, context)``.
+        functions: Lambda function name -> Python callable ``(event)`` or ``(event, context)``; it
+            reports with its boto3 client's ``put_job_success_result``/``put_job_failure_result``, as on AWS.
         buildspecs: CodeBuild project name -> buildspec (YAML text, a path or a dict).
         buckets: S3 bucket name -> local folder for S3 deploys (default ``workdir/s3/<bucket>``).
         secrets: A mapping secret name -> value (for SECRETS_MANAGER variables and a buildspec's
@@ -95,6 +108,12 @@ class LocalEmulation:
         handlers: Extra or overriding handlers: keys are an :class:`~pipeweaver.ActionType`,
             ``"Category/Owner/Provider/Version"`` (``*`` allowed) or ``"Stage/Action"``.
         rules: Rule provider -> local rule handler (adds to or replaces the built-ins).
+        alarm_states: CloudWatch alarm name -> its state (``OK``, ``ALARM`` or
+            ``INSUFFICIENT_DATA``), or a callable returning it (read again while a rule waits out
+            its ``WaitTime``): what ``CloudWatchAlarm`` rules evaluate.
+        stack_outputs: CloudFormation stack name -> output name -> value: what a simulated
+            CloudFormation deploy publishes for outputs only the real stack knows (a resource's
+            ``Fn::GetAtt``), and over the ones it works out from the template.
 
     .. versionadded:: 0.1.0
     """
@@ -106,3 +125,5 @@ class LocalEmulation:
     secrets: dict[str, str] | tuple[str, ...] = attrs.field(factory=tuple, converter=_secrets)
     handlers: dict[Any, ActionHandler] = attrs.field(factory=dict, converter=_mapping)
     rules: dict[str, RuleHandler] = attrs.field(factory=dict, converter=_mapping)
+    stack_outputs: dict[str, dict[str, str]] = attrs.field(factory=dict, converter=_stack_outputs)
+    alarm_states: dict[str, AlarmState] = attrs.field(factory=dict, converter=_alarm_states)

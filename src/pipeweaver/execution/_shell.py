@@ -273,7 +273,7 @@ KILL_GRACE = 2.0
 DRAIN_SECONDS = 0.5
 _MARKER = "__PW_SESSION"
 _TICK = 0.05
-_KILL_ROUNDS = 5
+_KILL_ROUNDS = 50
 
 
 class _Lines:
@@ -394,12 +394,17 @@ class _Group:
             while targets and time.monotonic() < deadline:
                 time.sleep(_TICK / 5)
                 targets = self.live()
-            # A process may still be forking when SIGKILL lands; a few rounds catch its children.
+            # A process may still be forking when SIGKILL lands, and a killed one stays in /proc
+            # until the kernel has torn it down (longer on a busy machine): each round signals
+            # what is left, then waits a little, until nothing is left or the rounds run out.
             for _ in range(_KILL_ROUNDS):
                 if not targets:
                     break
                 self._signal(targets, signal.SIGKILL)
                 targets = self.live()
+                if targets:
+                    time.sleep(_TICK / 5)
+                    targets = self.live()
 
     def _signal(self, pids: set[int], signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):

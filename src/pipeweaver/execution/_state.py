@@ -79,6 +79,9 @@ class Progress:
     latest: dict[tuple[str, str], ActionRecord] = attrs.Factory(dict)
     artifacts: dict[str, ArtifactRef] = attrs.Factory(dict)
     namespaces: dict[str, dict[str, str]] = attrs.Factory(dict)
+    #: Per namespace, the output variables its action declared unknowable locally (name ->
+    #: why); a reference to one fails naming the reason (see ``_variables.resolve``).
+    unknown: dict[str, dict[str, str]] = attrs.Factory(dict)
     rules: list[RuleRecord] = attrs.Factory(list)
     #: Attempts numbered so far (the next one is ``position + 1``).
     position: int = 0
@@ -150,11 +153,19 @@ class Progress:
         with self.lock:
             self.position = position
 
-    def publish(self, namespace: str | None, variables: dict[str, str], refs: Iterable[ArtifactRef]) -> None:
-        """A succeeded action's output variables (under *namespace*) and artifacts."""
+    def publish(
+        self,
+        namespace: str | None,
+        variables: dict[str, str],
+        refs: Iterable[ArtifactRef],
+        unknown: Mapping[str, str] | None = None,
+    ) -> None:
+        """A succeeded action's output variables (under *namespace*, with those it could not
+        know locally in *unknown*) and artifacts."""
         with self.lock:
             if namespace:
                 self.namespaces[namespace] = variables
+                self.unknown[namespace] = dict(unknown or {})
             for ref in refs:
                 self.artifacts[ref.name] = ref
 

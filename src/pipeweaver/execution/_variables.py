@@ -16,12 +16,20 @@ __all__ = ["resolve"]
 
 
 def resolve(
-    text: str, *, execution_id: str, variables: Mapping[str, str], namespaces: Mapping[str, Mapping[str, str]]
+    text: str,
+    *,
+    execution_id: str,
+    variables: Mapping[str, str],
+    namespaces: Mapping[str, Mapping[str, str]],
+    unknown: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """Replace every ``#{namespace.key}`` in *text* (``ActionFailed`` naming the unknown ones).
 
     ``codepipeline.PipelineExecutionId`` is *execution_id*, ``variables.X`` a pipeline
     variable, any other namespace the output variables of the action that declared it.
+    *unknown* holds, per namespace, the variables its action could not work out locally and
+    why (:attr:`ActionResult.unknown_variables`, ``*`` for any name): a reference to one fails
+    with that reason.
     """
     if "#{" not in text:
         return text
@@ -36,6 +44,13 @@ def resolve(
                 return variables[key]
         elif key in namespaces.get(namespace, {}):
             return namespaces[namespace][key]
+        unknown_here = (unknown or {}).get(namespace, {})
+        why = unknown_here.get(key, unknown_here.get("*"))
+        if why is not None:
+            raise ActionFailed(
+                f"variable #{{{namespace}.{key}}} cannot be resolved: {why}",
+                failure_type=FailureType.CONFIGURATION_ERROR,
+            )
         known = sorted(namespaces.get(namespace, {})) if namespace in namespaces else None
         hint = (
             f"namespace {namespace!r} has {known}"

@@ -182,6 +182,10 @@ class HandlerServices(Protocol):
         """The engine clock's time."""
         ...
 
+    def stack_outputs_for(self, stack: str) -> Mapping[str, str]:
+        """The outputs the user gave for CloudFormation stack *stack* (``stack_outputs``)."""
+        ...
+
 
 class _Bound:
     """A family of built-in handlers, bound to the executor running them."""

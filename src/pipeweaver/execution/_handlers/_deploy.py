@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ... import _catalog
 from ..._loader import LoadFailure
@@ -18,10 +21,17 @@ from .._artifacts import zip_directory
 from .._base import ActionContext, ActionFailed, ActionResult, FailureType
 from .._paths import confine, setting
 from ._common import _artifact_file, _Bound, _copy_tree, _load_structured, _require
+from ._stack import OUTPUT_MODES, Unknown, Value, stack_outputs, template_parameters
 
 
 def _check_cfn(ctx: ActionContext) -> str:
+    return _read_cfn(ctx)[0]
+
+
+def _read_cfn(ctx: ActionContext) -> tuple[str, dict[str, Any] | None]:
+    """What the simulated CloudFormation action would deploy, and the template (if it has one)."""
     mode, stack = _require(ctx, "ActionMode", "StackName")
+    body: dict[str, Any] | None = None
     parts = [f"CloudFormation {mode} stack {stack}"]
     template = ctx.configuration.get("TemplatePath")
     if mode in ("CREATE_UPDATE", "REPLACE_ON_FAILURE", "CHANGE_SET_REPLACE") and not template:
@@ -51,7 +61,7 @@ def _check_cfn(ctx: ActionContext) -> str:
         if not isinstance(parsed, dict):
             raise ActionFailed("ParameterOverrides must be a JSON object", failure_type=FailureType.CONFIGURATION_ERROR)
         parts.append(f"parameters {sorted(parsed)}")
-    return " ".join(parts)
+    return " ".join(parts), body
 
 
 def _check_ecs(ctx: ActionContext) -> str:
@@ -129,8 +139,41 @@ _DEPLOY_CHECKS: dict[str, Callable[[ActionContext], str]] = {
 }
 
 
+def _pseudo(ctx: ActionContext, stack: str) -> dict[str, Value]:
+    """The pseudo parameters a local run knows: the stack's name, and the account and partition
+    of the action's (or the pipeline's) role; the region when the action or the host names one."""
+    role = str(ctx.configuration.get("RoleArn") or ctx.action.role_arn or ctx.pipeline.role_arn or "")
+    m = re.match(r"arn:([^:]+):iam::(\d{12}):", role)
+    region = ctx.action.region if isinstance(ctx.action.region, str) else None
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    partition = m.group(1) if m else "aws"
+    return {
+        "AWS::StackName": stack,
+        "AWS::AccountId": m.group(2) if m else Unknown("AWS::AccountId (no role ARN names the account)"),
+        "AWS::Partition": partition,
+        "AWS::URLSuffix": "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com",
+        "AWS::Region": region or Unknown("AWS::Region (set the action's region, or AWS_REGION)"),
+        "AWS::StackId": Unknown("AWS::StackId (made when the stack is created)"),
+        "AWS::NotificationARNs": Unknown("AWS::NotificationARNs"),
+    }
+
+
+def _unknown_output(stack: str, key: str, why: str) -> str:
+    return (
+        f"output {key} of stack {stack} comes from {why}, which a simulated deploy cannot know; give it with "
+        f"LocalExecutor(stack_outputs={{{stack!r}: {{{key!r}: '...'}}}}), LocalEmulation(stack_outputs=...) or "
+        f"pipeweaver run --stack-output {stack}.{key}=VALUE"
+    )
+
+
 class DeployHandlers(_Bound):
     """The S3 deploy and simulated deploy handlers, bound to one executor's buckets."""
+
+    def __init__(self, executor: Any) -> None:
+        super().__init__(executor)
+        # What each CHANGE_SET_REPLACE prepared, for the CHANGE_SET_EXECUTE that runs it.
+        self._change_sets: dict[tuple[str, str], dict[str, str | Unknown]] = {}
+        self._lock = threading.Lock()
 
     def s3_deploy(self, ctx: ActionContext) -> ActionResult:
         """S3 deploy into a local folder standing in for the bucket."""
@@ -168,11 +211,74 @@ class DeployHandlers(_Bound):
         ctx.log(f"deployed to local bucket folder {where}")
         return ActionResult(summary=f"deployed to s3://{bucket}/{key} (local folder {where})")
 
+    def _stack_outputs(self, ctx: ActionContext, template: dict[str, Any] | None) -> dict[str, str | Unknown] | None:
+        """The stack's outputs after this action (``None``: the mode publishes none, or, with
+        ``{"*": ...}``, outputs a local run cannot name)."""
+        mode, stack = ctx.configuration["ActionMode"], ctx.configuration["StackName"]
+        if mode not in OUTPUT_MODES:
+            return None
+        computed: dict[str, str | Unknown] = {}
+        if template is not None:
+            bucket = getattr(ctx.pipeline.artifact_store, "location", None)
+            parameters = template_parameters(ctx, template, bucket=bucket if isinstance(bucket, str) else None)
+            computed = stack_outputs(template, parameters=parameters, pseudo=_pseudo(ctx, stack))
+        change_set = (stack, ctx.configuration.get("ChangeSetName", ""))
+        if mode == "CHANGE_SET_REPLACE":
+            # The action's variables are the stack's outputs as they are now; the change set's
+            # outputs are the ones its CHANGE_SET_EXECUTE publishes.
+            with self._lock:
+                self._change_sets[change_set] = computed
+            computed = {"*": Unknown("the stack as it is before its change set executes")}
+        elif mode == "CHANGE_SET_EXECUTE":
+            with self._lock:
+                prepared = self._change_sets.get(change_set)
+            computed = (
+                prepared
+                if prepared is not None
+                else {"*": Unknown(f"change set {change_set[1]!r}, which no CHANGE_SET_REPLACE prepared in this run")}
+            )
+        return computed
+
+    def _cloudformation(self, ctx: ActionContext) -> tuple[str, dict[str, str], dict[str, str]]:
+        """The simulated CloudFormation action: detail, output variables and unknown variables."""
+        detail, template = _read_cfn(ctx)
+        outputs = self._stack_outputs(ctx, template)
+        if outputs is None:
+            return detail, {}, {}
+        stack = ctx.configuration["StackName"]
+        given: Mapping[str, str] = self._x.stack_outputs_for(stack)
+        values = {k: v for k, v in outputs.items() if isinstance(v, str)}
+        values.update(given)
+        unknown = {
+            k: _unknown_output(stack, k, v.why) for k, v in outputs.items() if isinstance(v, Unknown) and k not in given
+        }
+        if values or unknown:
+            ctx.log(
+                f"SIMULATED stack outputs of {stack}: "
+                + ", ".join(
+                    [f"{k} (from the template)" for k in sorted(values) if k not in given]
+                    + [f"{k} (given in stack_outputs)" for k in sorted(given)]
+                    + [f"{k} unknown: {unknown[k]}" for k in sorted(unknown)]
+                )
+            )
+        return detail, values, unknown
+
     def simulated_deploy(self, ctx: ActionContext) -> ActionResult:
-        """A local stand-in for a deploy provider that needs AWS: checks inputs, records intent."""
+        """A local stand-in for a deploy provider that needs AWS: checks inputs, records intent.
+
+        A CloudFormation action also publishes its stack's outputs, worked out from the template
+        with the run's parameters (see :mod:`._stack`) or given in ``stack_outputs``.
+        """
         provider = ctx.action.provider
-        checks = _DEPLOY_CHECKS.get(provider)
-        detail = checks(ctx) if checks else f"{provider} deploy with inputs {sorted(ctx.inputs)}"
+        variables: dict[str, str] = {}
+        unknown: dict[str, str] = {}
+        if provider == _catalog.CLOUDFORMATION.provider:
+            detail, variables, unknown = self._cloudformation(ctx)
+        else:
+            checks = _DEPLOY_CHECKS.get(provider)
+            detail = checks(ctx) if checks else f"{provider} deploy with inputs {sorted(ctx.inputs)}"
+        if variables:
+            detail += f"; simulated stack outputs {sorted(variables)}"
         self._x.record_simulation(ctx, detail)
         ctx.log(f"SIMULATED (nothing was deployed): {detail}")
         for name, out in ctx.outputs.items():
@@ -192,5 +298,9 @@ class DeployHandlers(_Bound):
                     failure_type=FailureType.CONFIGURATION_ERROR,
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"simulated": True, "detail": detail}, indent=2))
-        return ActionResult(summary=f"simulated: {detail}")
+            if provider == _catalog.CLOUDFORMATION.provider:
+                # CloudFormation writes the stack's outputs there: the simulated ones.
+                path.write_text(json.dumps(variables, indent=2))
+            else:
+                path.write_text(json.dumps({"simulated": True, "detail": detail}, indent=2))
+        return ActionResult(summary=f"simulated: {detail}", output_variables=variables, unknown_variables=unknown)

@@ -1,36 +1,133 @@
-"""Invoke handlers: Lambda invoke through a Python callable given a CodePipeline-style job event."""
+"""Invoke handlers: Lambda invoke through a Python callable that reports through CodePipeline's job API.
+
+The function gets CodePipeline's event and a Lambda context, and decides the outcome as on AWS
+(AWS Lambda invoke action reference): by calling ``PutJobSuccessResult`` or
+``PutJobFailureResult`` for the event's job id, through a boto3 ``codepipeline`` client made as
+AWS's tutorials make it (see :mod:`._boto`, :mod:`._jobapi`). Its return value decides
+nothing: a function that returns (or raises) without reporting fails the action, where on AWS
+the action waits for a report until it times out.
+"""
 
 from __future__ import annotations
 
 import inspect
+import re
+import secrets
+import string
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from .._base import ActionContext, ActionFailed, ActionResult
+from . import _boto
 from ._common import _Bound, _require
+from ._jobapi import LocalJob, close_job, open_job
+
+#: Lambda's longest function timeout (15 minutes): what a local context counts down from.
+LAMBDA_TIMEOUT_MS = 15 * 60 * 1000
+_LOCAL_BUCKET = "pipeweaver-local-artifacts"
+#: ArtifactLocation.type: where an artifact is (the API's one value), not the S3 provider.
+_LOCATION_TYPE = "S3"
+_ALNUM = string.ascii_letters + string.digits
 
 
-def job_event(ctx: ActionContext) -> dict[str, Any]:
-    """A CodePipeline-style job event for a Lambda function; artifact locations are local folders."""
+def _random(n: int, alphabet: str = _ALNUM) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(n))
 
-    def artifacts(items: Mapping[str, Path]) -> list[dict[str, Any]]:
-        return [{"name": n, "location": {"type": "LocalDirectory", "localDirectory": str(p)}} for n, p in items.items()]
+
+def _artifact_store(ctx: ActionContext) -> Any:
+    stores = ctx.pipeline.artifact_stores
+    if stores:
+        return stores.get(str(ctx.action.region or ""), next(iter(stores.values())))
+    return ctx.pipeline.artifact_store
+
+
+def _account(ctx: ActionContext) -> str:
+    m = re.match(r"arn:[^:]+:iam::(\d{12}):", str(ctx.pipeline.role_arn or ""))
+    return m.group(1) if m else "000000000000"
+
+
+def job_event(ctx: ActionContext, job: LocalJob | None = None) -> dict[str, Any]:
+    """CodePipeline's event for a Lambda invoke (Example JSON event of the Lambda invoke reference).
+
+    Artifacts are ``S3`` locations in the pipeline's artifact bucket; inside the invocation a
+    boto3 S3 client reads the input zips and writes the output zips there (see :mod:`._boto`).
+    ``artifactCredentials`` are placeholders: nothing checks them locally. A revision is
+    ``None`` (the local engine does not track artifacts' revisions).
+    """
+    job = job or LocalJob(bucket=_LOCAL_BUCKET, scratch=ctx.workdir / "job")
+    pipeline = str(ctx.pipeline.name)
+
+    def artifacts(items: Mapping[str, Path], *, output: bool) -> list[dict[str, Any]]:
+        out = []
+        for name, folder in items.items():
+            key = f"{pipeline[:20]}/{name[:10]}/{_random(7)}"
+            job.add_object(key, name, folder, output=output)
+            location = {"type": _LOCATION_TYPE, "s3Location": {"bucketName": job.bucket, "objectKey": key}}
+            out.append({"name": name, "revision": None, "location": location})
+        return out
 
     config = {k: v for k, v in ctx.configuration.items() if k in ("FunctionName", "UserParameters")}
     data: dict[str, Any] = {
         "actionConfiguration": {"configuration": config},
-        "inputArtifacts": artifacts(ctx.inputs),
-        "outputArtifacts": artifacts(ctx.outputs),
-        "artifactCredentials": {},
+        "inputArtifacts": artifacts(ctx.inputs, output=False),
+        "outputArtifacts": artifacts(ctx.outputs, output=True),
+        "artifactCredentials": {
+            "accessKeyId": "ASIA" + _random(16, string.ascii_uppercase + string.digits),
+            "secretAccessKey": _random(40),
+            "sessionToken": _random(64),
+            "expirationTime": int(time.time() * 1000) + 3_600_000,
+        },
     }
     if ctx.continuation_token:
         data["continuationToken"] = ctx.continuation_token
-    return {"CodePipeline.job": {"id": str(uuid.uuid4()), "accountId": "000000000000", "data": data}}
+    store = _artifact_store(ctx)
+    key = getattr(store, "encryption_key", None)
+    if key is not None and isinstance(key.id, str):
+        data["encryptionKey"] = {"id": key.id, "type": key.type}
+    return {"CodePipeline.job": {"id": job.id, "accountId": _account(ctx), "data": data}}
 
 
-def call_function(function: Callable[..., Any], event: Mapping[str, Any]) -> Any:
+@attrs.frozen(kw_only=True)
+class LambdaContext:
+    """The context object a local invocation passes as the function's second argument.
+
+    The attributes and method of Lambda's Python context object; the remaining time counts
+    down from Lambda's longest timeout (15 minutes), the function's own timeout being unknown
+    locally.
+    """
+
+    function_name: str
+    invoked_function_arn: str
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 128
+    aws_request_id: str = attrs.field(factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    _started: float = attrs.field(factory=time.monotonic, alias="started")
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before Lambda would stop the function."""
+        return max(0, LAMBDA_TIMEOUT_MS - int((time.monotonic() - self._started) * 1000))
+
+
+def lambda_context(name: str, account: str) -> LambdaContext:
+    """The context for function *name* (a name or an ARN)."""
+    short = name.split(":function:")[-1].split(":")[0]
+    arn = name if name.startswith("arn:") else f"arn:aws:lambda:us-east-1:{account}:function:{short}"
+    return LambdaContext(
+        function_name=short,
+        invoked_function_arn=arn,
+        log_group_name=f"/aws/lambda/{short}",
+        log_stream_name=f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}",
+    )
+
+
+def call_function(function: Callable[..., Any], event: Mapping[str, Any], context: object = None) -> Any:
     """Call a Lambda-style function with ``(event)`` or ``(event, context)``."""
     try:
         params = inspect.signature(function).parameters
@@ -38,29 +135,53 @@ def call_function(function: Callable[..., Any], event: Mapping[str, Any]) -> Any
         takes_two = len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params.values())
     except (TypeError, ValueError):
         takes_two = False
-    return function(event, None) if takes_two else function(event)
+    return function(event, context) if takes_two else function(event)
+
+
+_NO_REPORT = (
+    "without calling PutJobSuccessResult or PutJobFailureResult (on AWS the action waits for one until it times out)"
+)
 
 
 class InvokeHandlers(_Bound):
     """The Lambda invoke handler, bound to one executor's functions."""
 
     def lambda_invoke(self, ctx: ActionContext) -> ActionResult:
-        """Lambda invoke: call the registered Python function with a CodePipeline job event."""
+        """Lambda invoke: call the registered function with CodePipeline's event; its job API calls decide."""
         (name,) = _require(ctx, "FunctionName")
         function = self._x.function_for(name)
-        event = job_event(ctx)
+        store = _artifact_store(ctx)
+        bucket = store.location if store is not None and isinstance(store.location, str) else _LOCAL_BUCKET
+        _boto.install()
+        job = open_job(bucket=bucket, scratch=ctx.workdir / "job")
+        failure: BaseException | None = None
         try:
-            value = call_function(function, event)
-        except ActionFailed:
-            raise
-        except Exception as exc:
-            raise ActionFailed(f"function {name} failed: {type(exc).__name__}: {exc}") from None
-        if isinstance(value, ActionResult):
-            return value
-        if value is None:
-            return ActionResult(summary=f"function {name} succeeded")
-        if isinstance(value, Mapping):
-            return ActionResult(
-                output_variables={str(k): str(v) for k, v in value.items()}, summary=f"function {name} succeeded"
+            event = job_event(ctx, job)
+            try:
+                value = call_function(function, event, lambda_context(name, _account(ctx)))
+            except Exception as exc:
+                failure, value = exc, None
+        finally:
+            close_job(job)
+        report = job.report
+        if report is None:
+            if failure is not None:
+                raise ActionFailed(
+                    f"timed out: function {name} raised {type(failure).__name__}: {failure} {_NO_REPORT}"
+                ) from None
+            returned = "" if value is None else f"; it returned {value!r}, and a return value reports nothing"
+            raise ActionFailed(f"timed out: function {name} returned {_NO_REPORT}{returned}")
+        if failure is not None:
+            ctx.log(f"function {name} raised {type(failure).__name__}: {failure} after it put its job's result")
+        if not report.succeeded:
+            raise ActionFailed(
+                report.message or f"function {name} put a failure result", failure_type=report.failure_type
             )
-        raise ActionFailed(f"function {name} returned {type(value).__name__}; return None, a dict or an ActionResult")
+        if report.continuation_token is not None:
+            ctx.log(f"function {name} asked to continue (continuationToken); it is invoked again with the token")
+        return ActionResult(
+            output_variables=report.output_variables,
+            summary=report.summary or f"function {name} succeeded",
+            external_execution_id=report.external_execution_id,
+            continuation_token=report.continuation_token,
+        )
