@@ -249,3 +249,21 @@ def test_select_maps_paths_back_to_the_template() -> None:
     assert {"Stages": [{"Name": "B"}, {"Name": "D"}]} == chosen
     assert "Stages[1].Name" == _cfn_conditions.relocate("Stages[0].Name", moved)
     assert 'Stages[2]["Fn::If"][2].Name' == _cfn_conditions.relocate("Stages[1].Name", moved)
+
+
+def test_pipeweaver_run_imports_the_branches_its_parameters_choose(tmp_path: Path) -> None:
+    """`run --parameter Env=prod` gets the conditional approval stage; no value for Env names IsProd."""
+    from click.testing import CliRunner
+
+    from pipeweaver.cli import main
+
+    no_default = tmp_path / "no-default.yaml"
+    no_default.write_text(_text("stage.yaml").replace(", Default: dev}", "}"))
+    runner = CliRunner()
+
+    prod = runner.invoke(main, ["run", str(FIXTURES / "stage.yaml"), "--parameter", "Env=prod"])
+    missing = runner.invoke(main, ["run", str(no_default)])
+
+    assert "Approve/Release" in prod.output
+    assert "condition IsProd" in missing.output
+    assert "Env" in missing.output

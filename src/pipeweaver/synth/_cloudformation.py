@@ -720,7 +720,7 @@ def _choose_branches(template: dict[str, Any], logical_id: str | None, values: M
             f"the value of condition {exc.condition} cannot be computed: {exc.reason}",
             [
                 Issue(
-                    code="PW802",
+                    code="PW002",
                     severity="error",
                     path=join_key("Conditions", exc.condition),
                     message=f"condition {exc.condition!r}: {exc.reason}",
@@ -758,6 +758,12 @@ def parameter_resolver(values: Mapping[str, str]) -> ExpressionResolver:
             if isinstance(text, str) and not missing:
                 return _SUB_VARIABLE.sub(lambda m: scope[m[1]], text).replace("${!", "${")
             raise SynthesisError(f"cannot resolve {expr.raw_json}: no value for {', '.join(missing)}", path=path)
+        if isinstance(raw, Mapping) and set(raw) == {"Fn::If"} and isinstance(raw["Fn::If"], list) and raw["Fn::If"]:
+            raise SynthesisError(
+                f"value is chosen by condition {raw['Fn::If'][0]} ({expr.raw_json}); import the template with "
+                "from_cloudformation(..., parameters={...}) to choose the branch",
+                path=path,
+            )
         raise SynthesisError(
             f"value is the CloudFormation expression {expr.raw_json}; give its parameters in resolve=",
             path=path,
