@@ -47,6 +47,8 @@ NO_VALUE: Final = {"Ref": "AWS::NoValue"}
 MAX_COMBINATIONS: Final = 64
 
 _LOGIC: Final = ("Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not")
+#: Longest chain of ``{"Condition": name}`` references followed (evaluation recurses along it).
+_MAX_CHAIN: Final = 100
 
 
 class ConditionUnknown(Exception):
@@ -151,6 +153,8 @@ class _Evaluator:
             raise ConditionUnknown(name, "the template's Conditions do not declare it")
         if name in self.active:
             raise ConditionUnknown(name, f"it refers to itself ({' -> '.join([*self.active, name])})")
+        if len(self.active) >= _MAX_CHAIN:
+            raise ConditionUnknown(name, f"conditions refer to conditions more than {_MAX_CHAIN} deep")
         self.active.append(name)
         try:
             value = self.value(name, self.conditions[name])

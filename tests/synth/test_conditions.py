@@ -267,3 +267,32 @@ def test_pipeweaver_run_imports_the_branches_its_parameters_choose(tmp_path: Pat
     assert "Approve/Release" in prod.output
     assert "condition IsProd" in missing.output
     assert "Env" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path"),
+    [
+        ("        - Name: Build\n", "        - !ImportValue SharedStage\n        - Name: Build\n", "Stages[1]"),
+        ("Configuration: {ProjectName: compile}", "Configuration: !ImportValue BuildSettings", "Configuration"),
+        (
+            "              RunOrder: !Ref Order\n",
+            "              RunOrder: !Ref Order\n              OutputArtifacts: !Ref Order\n",
+            "OutputArtifacts",
+        ),
+    ],
+)
+def test_an_intrinsic_for_an_object_or_list_is_one_issue_without_a_cascade(old: str, new: str, path: str) -> None:
+    """No PW001 'unknown field', PW002 'required field missing' or PW210/PW212 at or inside the function."""
+    issues = pw.lint(_text("run-order.yaml").replace(old, new))
+
+    assert ["PW003"] == [i.code for i in issues]
+    assert issues[0].path.endswith(path)
+
+
+def test_a_long_chain_of_condition_references_is_refused_not_a_crash() -> None:
+    conditions: dict[str, Any] = {f"C{i}": {"Condition": f"C{i + 1}"} for i in range(500)}
+    conditions["C500"] = {"Fn::Equals": ["a", "a"]}
+
+    with pytest.raises(_cfn_conditions.ConditionUnknown, match="deep"):
+        _cfn_conditions.evaluate(_template(conditions), ["C0"])
+    assert _cfn_conditions.combinations(_template(conditions), ["C0"])

@@ -7,7 +7,7 @@ rules reported elsewhere: shape (by :mod:`pipeweaver._shapes`), template level (
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -229,7 +229,21 @@ def lint(target: Pipeline | Mapping[str, Any] | Any, *, region: str | None = Non
     if found.relocate is not None:
         relocate = found.relocate
         issues = [attrs.evolve(i, path=relocate(i.path)) for i in issues]
+        issues = _beside_intrinsics(issues, found.issues)
     return [*found.issues, *issues]
+
+
+def _beside_intrinsics(issues: list[Issue], conversion: Sequence[Issue]) -> list[Issue]:
+    """
+    *issues* without those at or inside an intrinsic function that stands for an object, a
+    list or an enumerated value: the conversion reported it once (PW003), and what the
+    function will hold is not known, so "unknown field 'Fn::ImportValue'", "required field
+    'Name' missing" and the like at that place would be a cascade from the one problem.
+    """
+    flagged = [i.path for i in conversion if i.code == "PW003" and i.message.startswith("an intrinsic function")]
+    if not flagged:
+        return issues
+    return [i for i in issues if not any(i.path == f or i.path.startswith((f + ".", f + "[")) for f in flagged)]
 
 
 @reports(
