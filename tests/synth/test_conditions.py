@@ -163,10 +163,12 @@ def test_run_order_parameter_resolves_to_a_number() -> None:
     assert [] == pw.lint(model)
 
 
-@pytest.mark.parametrize("name", ["stage.yaml", "combinations.yaml", "run-order.yaml", "transitions.yaml"])
+@pytest.mark.parametrize("name", ALL)
 def test_what_to_cloudformation_emits_is_cfn_lint_clean(name: str) -> None:
-    """cfn-lint finds no error or warning in the template written for each branch."""
+    """cfn-lint finds no error or warning in the template written for the first and last branch."""
     for env in _envs(name)[:: len(_envs(name)) - 1]:
+        if name == BROKEN and env == "dev":
+            continue  # the true error: cfn-lint finds it too (E3702, no InputArtifacts)
         model = from_cloudformation(_text(name), parameters={"Env": env})
         template = to_cloudformation(model)
         template["Parameters"]["Order"] = {"Type": "Number", "Default": 2} if name == "run-order.yaml" else {}
