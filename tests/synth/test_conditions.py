@@ -165,16 +165,10 @@ def test_run_order_parameter_resolves_to_a_number() -> None:
 
 @pytest.mark.parametrize("name", ALL)
 def test_what_to_cloudformation_emits_is_cfn_lint_clean(name: str) -> None:
-    """cfn-lint finds no error or warning in the template written for the first and last branch."""
-    for env in _envs(name)[:: len(_envs(name)) - 1]:
-        if name == BROKEN and env == "dev":
-            continue  # the true error: cfn-lint finds it too (E3702, no InputArtifacts)
-        model = from_cloudformation(_text(name), parameters={"Env": env})
-        template = to_cloudformation(model)
-        template["Parameters"]["Order"] = {"Type": "Number", "Default": 2} if name == "run-order.yaml" else {}
-        if not template["Parameters"]["Order"]:
-            del template["Parameters"]["Order"]
-        assert [] == cfn_lint(template)
+    """cfn-lint finds no error or warning in the template written for the prod branch."""
+    # prod: the branch with the most in it (for BROKEN, dev holds the true error, which cfn-lint finds too)
+    template = to_cloudformation(from_cloudformation(_text(name), parameters={"Env": "prod"}))
+    assert [] == cfn_lint(template)
 
 
 # -- the condition machinery itself -----------------------------------------------------------------
