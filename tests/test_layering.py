@@ -40,6 +40,7 @@ LAYERS: dict[str, tuple[int, str]] = {
     "_codec": (2, ""),
     "_cfn": (2, ""),
     "_cfn_refs": (2, ""),
+    "_cfn_conditions": (2, ""),
     "actions": (2, ""),
     "_graph": (3, ""),
     "_validate": (3, ""),

@@ -32,13 +32,16 @@ import difflib
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from . import _loader
 from ._loader import LoadFailure, load_json, load_yaml
 from ._shapes import SHAPES, check_shape, join_index, join_key, number_text
 from ._wire import NO_NAME, cfn_key, is_intrinsic
 from .errors import Issue, LoadError
+
+if TYPE_CHECKING:
+    from ._model import Expression
 
 __all__ = [
     "MAX_ALIAS_NODES",
@@ -219,6 +222,8 @@ def _config_value(value: Any) -> Any:
 
 
 _A_SHAPE = {"structure": "an object", "list": "a list", "map": "a mapping"}
+#: Shape kinds where an intrinsic function is kept (a ``Ref`` to a ``Number`` parameter in ``RunOrder``).
+_NUMBERS = ("integer", "long")
 
 
 def _convert(value: Any, shape_name: str, tpath: str, issues: list[Issue]) -> Any:
@@ -226,9 +231,22 @@ def _convert(value: Any, shape_name: str, tpath: str, issues: list[Issue]) -> An
     shape = SHAPES[shape_name]
     kind = shape["type"]
     if is_intrinsic(value):
-        if kind != "string" or "enum" in shape:
+        if (kind != "string" and kind not in _NUMBERS) or "enum" in shape:
             function = next(iter(value))
             what = f"one of {', '.join(shape['enum'])}" if "enum" in shape else _A_SHAPE.get(kind, f"a {kind}")
+            if function == "Fn::If":
+                condition = value[function][0] if isinstance(value[function], list) and value[function] else "?"
+                issues.append(
+                    _issue(
+                        tpath,
+                        f"an intrinsic function (Fn::If on condition {condition}) stands where {what} "
+                        f"({shape_name}) belongs; a model holds one pipeline, so the branch must be chosen",
+                        "import with parameter values (from_cloudformation(..., parameters={...}), CLI "
+                        "--parameter NAME=VALUE) to get the pipeline they deploy; lint checks every branch",
+                        "PW003",
+                    )
+                )
+                return value
             issues.append(
                 _issue(
                     tpath,
@@ -320,7 +338,8 @@ class TemplatePipeline:
         logical_id: The resource's logical id.
         declaration: The camelCase declaration (intrinsic functions kept as dicts).
         tags: ``Tags`` as a mapping.
-        disabled_transitions: ``DisableInboundStageTransitions`` as stage -> reason.
+        disabled_transitions: ``DisableInboundStageTransitions`` as stage -> reason (a stage
+            given as an intrinsic function is keyed by its :class:`~pipeweaver.Expression`).
         restart_execution_on_update: ``RestartExecutionOnUpdate``, or ``None``.
         regions: ``artifactStores`` key -> index in the template's ``ArtifactStores`` list.
         issues: Structural problems, with template paths (empty when the resource is usable).
@@ -333,7 +352,7 @@ class TemplatePipeline:
         self.logical_id = logical_id
         self.declaration: dict[str, Any] = {}
         self.tags: dict[str, Any] = {}
-        self.disabled_transitions: dict[str, Any] = {}
+        self.disabled_transitions: dict[str | Expression, Any] = {}
         self.restart_execution_on_update: bool | None = None
         self.regions: dict[str, int] = {}
         self.issues: list[Issue] = []
@@ -510,7 +529,8 @@ def _extras(extras: Mapping[str, Any], found: TemplatePipeline) -> None:
             )
         else:
             for i, item in enumerate(disabled):
-                if not isinstance(item, Mapping) or not isinstance(item.get("StageName"), str) or "Reason" not in item:
+                stage = item.get("StageName") if isinstance(item, Mapping) else None
+                if not (isinstance(stage, str) or is_intrinsic(stage)) or "Reason" not in item:
                     found.issues.append(
                         _issue(
                             f"{found.prefix}.DisableInboundStageTransitions[{i}]",
@@ -519,7 +539,15 @@ def _extras(extras: Mapping[str, Any], found: TemplatePipeline) -> None:
                         )
                     )
                     continue
-                found.disabled_transitions[item["StageName"]] = _text_of(item["Reason"])
+                # a stage named by a function (!Sub, !Ref) is keyed by its expression
+                if isinstance(stage, str):
+                    key: str | Expression = stage
+                else:
+                    # imported here: `validate` on a template lints its data without the model
+                    from ._model import Expression
+
+                    key = Expression.of(item["StageName"])
+                found.disabled_transitions[key] = _text_of(item["Reason"])
                 _must_be_text(item["Reason"], f"{found.prefix}.DisableInboundStageTransitions[{i}].Reason", found)
     restart = extras.get("RestartExecutionOnUpdate")
     if restart is not None:

@@ -333,7 +333,9 @@ class Renderer:
                 PROVIDER: provider if type(provider) is str else keep(provider),
                 VERSION: version if type(version) is str else keep(version),
             },
-            RUN_ORDER: run_order if type(run_order) is int else keep(run_order),
+            RUN_ORDER: run_order
+            if type(run_order) is int
+            else self._run_order(run_order, f"{stage_path}.actions[{index}]"),
         }
         cloudformation = self.cloudformation
         if config or not cloudformation:
@@ -376,6 +378,13 @@ class Renderer:
                 envs.append(item)
             out[ENVIRONMENT] = envs
         return out
+
+    def _run_order(self, run_order: Any, path: str) -> Any:
+        if not isinstance(run_order, Expression):
+            return self.keep(run_order)
+        value = self.text(run_order, f"{path}.runOrder")
+        # a resolved Number parameter arrives as its text, as CloudFormation passes it
+        return int(value) if isinstance(value, str) and value.isdigit() else value
 
     def variable(self, v: Variable, path: str) -> dict[str, Any]:
         """A ``PipelineVariableDeclaration`` at *path*."""

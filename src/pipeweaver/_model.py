@@ -412,7 +412,8 @@ class Action:
     Attributes:
         name: Unique within its stage.
         action_type: Category, owner, provider and version.
-        run_order: 1-999; equal values in a stage run in parallel, lower values first.
+        run_order: 1-999; equal values in a stage run in parallel, lower values first. In an
+            imported template, an expression (``!Ref`` to a ``Number`` parameter).
         configuration: Provider settings, all string values.
         commands: Shell commands (Compute ``Commands`` actions only).
         inputs: Artifacts this action reads; each must be produced by an earlier action.
@@ -429,7 +430,7 @@ class Action:
 
     name: str = attrs.field(validator=checked("ActionName"))
     action_type: ActionType
-    run_order: int = attrs.field(default=1, validator=checked("ActionRunOrder"))
+    run_order: int | Expression = attrs.field(default=1, validator=checked("ActionRunOrder"))
     configuration: Mapping[str, str | Expression] = attrs.field(
         factory=dict, converter=_texts, hash=False, validator=_check_configuration, repr=_masked_repr
     )
@@ -658,10 +659,13 @@ class Stage:
 
     def waves(self) -> tuple[tuple[Action, ...], ...]:
         """Actions grouped by ``run_order``, lowest first: each group runs in parallel."""
-        groups: dict[int, list[Action]] = {}
+        groups: dict[int | Expression, list[Action]] = {}
         for action in self.actions:
             groups.setdefault(action.run_order, []).append(action)
-        return tuple(tuple(groups[k]) for k in sorted(groups))
+        # An expression (an unresolved template parameter) has no place yet: after the numbers.
+        return tuple(
+            tuple(groups[k]) for k in sorted(groups, key=lambda k: (1, str(k)) if isinstance(k, Expression) else (0, k))
+        )
 
 
 @final

@@ -172,8 +172,8 @@ def check_shape(
         path: Path prefix for reported issues.
         constraints: When false, report only structural problems (unknown or missing fields,
             wrong types, unknown enum values) and skip patterns, lengths and ranges.
-        skip: Values for which this returns true are accepted wherever a string may stand
-            (used for CloudFormation intrinsic functions).
+        skip: Values for which this returns true are accepted wherever a string or an
+            integer may stand (used for CloudFormation intrinsic functions).
 
     Returns:
         The issues, in document order.
@@ -471,6 +471,8 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
 
         def check_int(value: object, depth: int, issues: list[Issue] | None, path: str) -> bool:
             if not isinstance(value, int) or isinstance(value, bool):
+                if skip is not None and skip(value):
+                    return True  # a Ref to a Number parameter, say
                 if issues is not None:
                     issues.append(_wrong_type(path, kind, value, shape_name))
                 return False

@@ -7,12 +7,12 @@ rules reported elsewhere: shape (by :mod:`pipeweaver._shapes`), template level (
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from .. import _cfn, _cfn_refs
+from .. import _cfn, _cfn_conditions, _cfn_refs
 from .._shapes import check_shape, join_key
 from .._wire import is_intrinsic, unwrap
 from ..errors import Issue, LoadError, ValidationError
@@ -57,7 +57,7 @@ def _declaration_of(target: Any) -> _Target:
         return _Target(
             declaration=_cfn_refs.resolved_later(target.declaration),
             tags=[(f"tags[{i}]", k, v) for i, (k, v) in enumerate(target.tags.items()) if isinstance(v, str)],
-            disabled_transitions={k: v for k, v in target.disabled_transitions.items() if isinstance(v, str)},
+            disabled_transitions=_literal(target.disabled_transitions),
             relocate=target.path,
             issues=target.conversion_issues,
         )
@@ -67,7 +67,7 @@ def _declaration_of(target: Any) -> _Target:
         return _Target(
             declaration=to_codepipeline(target, resolve=_keep_expression),
             tags=[(f"tags[{k!r}]", k, v) for k, v in target.tags.items()],
-            disabled_transitions=target.disabled_transitions,
+            disabled_transitions=_literal(target.disabled_transitions),
         )
     declaration, _prefix = unwrap(target)
     tags: list[tuple[str, str, str]] = []
@@ -78,6 +78,11 @@ def _declaration_of(target: Any) -> _Target:
             if key is not None:
                 tags.append((f"tags[{i}]", key, value or ""))
     return _Target(declaration=declaration, tags=tags, issues=_api_intrinsics(declaration))
+
+
+def _literal(transitions: Mapping[Any, Any]) -> dict[str, str]:
+    """The disabled transitions whose stage and reason are text (an intrinsic is CloudFormation's to fill in)."""
+    return {k: v for k, v in transitions.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def _api_intrinsics(declaration: Any) -> list[Issue]:
@@ -236,7 +241,21 @@ def lint(target: Pipeline | Mapping[str, Any] | Any, *, region: str | None = Non
     if found.relocate is not None:
         relocate = found.relocate
         issues = [attrs.evolve(i, path=relocate(i.path)) for i in issues]
+        issues = _beside_intrinsics(issues, found.issues)
     return [*found.issues, *issues]
+
+
+def _beside_intrinsics(issues: list[Issue], conversion: Sequence[Issue]) -> list[Issue]:
+    """
+    *issues* without those at or inside an intrinsic function that stands for an object, a
+    list or an enumerated value: the conversion reported it once (PW003), and what the
+    function will hold is not known, so "unknown field 'Fn::ImportValue'", "required field
+    'Name' missing" and the like at that place would be a cascade from the one problem.
+    """
+    flagged = [i.path for i in conversion if i.code == "PW003" and i.message.startswith("an intrinsic function")]
+    if not flagged:
+        return issues
+    return [i for i in issues if not any(i.path == f or i.path.startswith((f + ".", f + "[")) for f in flagged)]
 
 
 @reports(
@@ -298,11 +317,49 @@ def _lint_template(target: Any, region: str | None) -> list[Issue]:
         if isinstance(target, str | bytes):
             text = target.decode("utf-8", errors="replace") if isinstance(target, bytes) else target
             references += _cfn_refs.yaml_features(text)
+        issues = []
+        for found in pipelines:
+            properties = data["Resources"][found.logical_id].get("Properties") if found.logical_id else None
+            if _cfn_conditions.has_fn_if(properties):
+                issues += _lint_branches(data, found.logical_id, region)
+            else:
+                issues += lint(found, region=region)
     except LoadError as exc:
         return list(exc.issues)
     except Exception as exc:  # report, never raise
         return [_internal("template", exc)]
-    return [issue for found in pipelines for issue in lint(found, region=region)] + references
+    return issues + references
+
+
+def _lint_branches(template: Mapping[str, Any], logical_id: str, region: str | None) -> list[Issue]:
+    """
+    Lint the pipeline *logical_id* once per combination of the condition values its ``Fn::If``
+    functions test, as CloudFormation would deploy it (see :mod:`pipeweaver._cfn_conditions`).
+
+    An issue that holds in every combination is reported once, as it is; one that holds in
+    some says when (``when IsProd is false: ...``). Paths are those of the template as written
+    (``Stages[2]["Fn::If"][1].Actions[0]``), never of the chosen branch.
+    """
+    resource = template["Resources"][logical_id]
+    properties = resource["Properties"]
+    combinations = _cfn_conditions.combinations(template, _cfn_conditions.conditions_used(properties))
+    holds: dict[Issue, list[int]] = {}
+    for n, truth in enumerate(combinations):
+        chosen, moved = _cfn_conditions.select(properties, truth)
+        branch = {**template, "Resources": {**template["Resources"], logical_id: {**resource, "Properties": chosen}}}
+        found = _cfn.declaration_of(branch, logical_id)
+        prefix = found.prefix + "."
+        for issue in lint(found, region=region):
+            if issue.path.startswith(prefix):
+                issue = attrs.evolve(issue, path=prefix + _cfn_conditions.relocate(issue.path[len(prefix) :], moved))
+            holds.setdefault(issue, []).append(n)
+    out = []
+    for issue, where in holds.items():
+        if len(where) < len(combinations):
+            when = _cfn_conditions.describe([combinations[n] for n in where], combinations)
+            issue = attrs.evolve(issue, message=f"when {when}: {issue.message}")
+        out.append(issue)
+    return out
 
 
 @reports(

@@ -378,8 +378,8 @@ def run(
     Exit status: 0 when the execution succeeded, 1 otherwise.
     """
     loaded = load_target(target)
-    pipeline = to_pipeline(loaded)
     given = _pairs(parameters, "--parameter")
+    pipeline = to_pipeline(loaded, parameters=given if loaded.kind == "cloudformation" else None)
     if loaded.kind == "cloudformation":
         pipeline = _with_parameters(pipeline, {**_parameter_defaults(loaded.data), **given})
     elif given:

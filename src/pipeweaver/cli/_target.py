@@ -283,8 +283,13 @@ def load_target(spec: str) -> Loaded:
     )
 
 
-def to_pipeline(loaded: Loaded, *, logical_id: str | None = None) -> Pipeline:
-    """Build the model from a loaded TARGET (raising :class:`TargetError` on bad data)."""
+def to_pipeline(
+    loaded: Loaded, *, logical_id: str | None = None, parameters: Mapping[str, str] | None = None
+) -> Pipeline:
+    """Build the model from a loaded TARGET (raising :class:`TargetError` on bad data).
+
+    *parameters* (a template's) choose its ``Fn::If`` branches, as on deployment.
+    """
     if loaded.pipeline_obj is not None:
         return loaded.pipeline_obj
     where = str(loaded.path or loaded.spec)
@@ -293,7 +298,7 @@ def to_pipeline(loaded: Loaded, *, logical_id: str | None = None) -> Pipeline:
 
     try:
         if loaded.kind == "cloudformation":
-            return from_cloudformation(loaded.data, logical_id=logical_id)
+            return from_cloudformation(loaded.data, logical_id=logical_id, parameters=parameters)
         return from_codepipeline(loaded.data)
     except LoadError as exc:
         raise TargetError(f"{where}: {exc}", issues=exc.issues) from None

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .. import _catalog, _cfn
+from .. import _catalog, _cfn, _cfn_conditions
 from .._codec import ExpressionResolver, Renderer, build_pipeline, is_intrinsic, to_codepipeline
 from .._codec import raw_expressions as _raw
 from .._loader import load_json
@@ -26,7 +26,7 @@ from .._model import (
     Pipeline,
 )
 from .._shapes import join_key
-from ..errors import LoadError, SynthesisError
+from ..errors import Issue, LoadError, SynthesisError
 from ._events import EventWiring, add_event_wiring
 
 __all__ = [
@@ -150,7 +150,8 @@ def _properties(pipeline: Pipeline, found: set[str] | None = None) -> dict[str, 
         ]
     if pipeline.disabled_transitions:
         props["DisableInboundStageTransitions"] = [
-            {"StageName": stage, "Reason": _raw(reason)} for stage, reason in pipeline.disabled_transitions.items()
+            {"StageName": _raw(stage), "Reason": _raw(reason)}
+            for stage, reason in pipeline.disabled_transitions.items()
         ]
     if pipeline.restart_execution_on_update is not None:
         props["RestartExecutionOnUpdate"] = pipeline.restart_execution_on_update
@@ -652,7 +653,12 @@ def _expressions(value: Any) -> Any:
     return value
 
 
-def from_cloudformation(template: str | bytes | Mapping[str, Any], logical_id: str | None = None) -> Pipeline:
+def from_cloudformation(
+    template: str | bytes | Mapping[str, Any],
+    logical_id: str | None = None,
+    *,
+    parameters: Mapping[str, str] | None = None,
+) -> Pipeline:
     """
     Build a :class:`~pipeweaver.Pipeline` from a CloudFormation template.
 
@@ -660,6 +666,12 @@ def from_cloudformation(template: str | bytes | Mapping[str, Any], logical_id: s
         template: JSON or YAML text (short-form intrinsics such as ``!Ref`` included) or a
             parsed template.
         logical_id: Which pipeline resource to read; needed when there are several.
+        parameters: Values of template parameters (the others take their ``Default``): the
+            template's ``Conditions`` are evaluated with them and each ``Fn::If`` in the
+            pipeline becomes the branch it chooses (``AWS::NoValue`` leaves the stage, action,
+            artifact, tag or property out), as CloudFormation does on deployment. Without
+            them an ``Fn::If`` stays an expression where text may stand, and one that
+            chooses a stage, an action or another object is refused.
 
     Intrinsic functions become :class:`~pipeweaver.Expression` values, written back
     unchanged by :func:`to_cloudformation`; give them values with ``resolve=`` (see
@@ -668,11 +680,16 @@ def from_cloudformation(template: str | bytes | Mapping[str, Any], logical_id: s
 
     Raises:
         LoadError: for unsafe or unparsable text, no or several pipelines without
-            *logical_id*, and structural problems, each with its template path.
+            *logical_id*, and structural problems, each with its template path; with
+            *parameters*, for a condition whose value cannot be computed, naming it.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       *parameters* chooses the ``Fn::If`` branches.
     """
     data = _cfn.load_template(template)
+    if parameters is not None:
+        data = _choose_branches(data, logical_id, parameters)
     found = _cfn.declaration_of(data, logical_id)
     if found.issues:
         raise LoadError(
@@ -686,6 +703,33 @@ def from_cloudformation(template: str | bytes | Mapping[str, Any], logical_id: s
         disabled_transitions=_expressions(found.disabled_transitions),
         restart_execution_on_update=found.restart_execution_on_update,
     )
+
+
+def _choose_branches(template: dict[str, Any], logical_id: str | None, values: Mapping[str, str]) -> dict[str, Any]:
+    """*template* with the pipeline's ``Fn::If`` functions replaced by the branches *values* choose."""
+    chosen = _cfn.declaration_of(template, logical_id).logical_id  # raises for no pipeline or several
+    resource = template["Resources"][chosen]
+    properties = resource.get("Properties")
+    names = _cfn_conditions.conditions_used(properties)
+    if not names:
+        return template
+    try:
+        truth = _cfn_conditions.evaluate(template, names, values)
+    except _cfn_conditions.ConditionUnknown as exc:
+        raise LoadError(
+            f"the value of condition {exc.condition} cannot be computed: {exc.reason}",
+            [
+                Issue(
+                    code="PW002",
+                    severity="error",
+                    path=join_key("Conditions", exc.condition),
+                    message=f"condition {exc.condition!r}: {exc.reason}",
+                    hint="give the parameters it uses in parameters= (CLI: --parameter NAME=VALUE)",
+                )
+            ],
+        ) from None
+    selected, _ = _cfn_conditions.select(properties, truth)
+    return {**template, "Resources": {**template["Resources"], chosen: {**resource, "Properties": selected}}}
 
 
 def parameter_resolver(values: Mapping[str, str]) -> ExpressionResolver:
@@ -714,6 +758,12 @@ def parameter_resolver(values: Mapping[str, str]) -> ExpressionResolver:
             if isinstance(text, str) and not missing:
                 return _SUB_VARIABLE.sub(lambda m: scope[m[1]], text).replace("${!", "${")
             raise SynthesisError(f"cannot resolve {expr.raw_json}: no value for {', '.join(missing)}", path=path)
+        if isinstance(raw, Mapping) and set(raw) == {"Fn::If"} and isinstance(raw["Fn::If"], list) and raw["Fn::If"]:
+            raise SynthesisError(
+                f"value is chosen by condition {raw['Fn::If'][0]} ({expr.raw_json}); import the template with "
+                "from_cloudformation(..., parameters={...}) to choose the branch",
+                path=path,
+            )
         raise SynthesisError(
             f"value is the CloudFormation expression {expr.raw_json}; give its parameters in resolve=",
             path=path,

@@ -1,0 +1,412 @@
+"""Template conditions: evaluate a template's ``Conditions`` and choose ``Fn::If`` branches.
+
+Layer: model (beside :mod:`pipeweaver._cfn`). CloudFormation evaluates each condition of a
+template from its parameters (``Fn::Equals``, ``Fn::And``, ``Fn::Or``, ``Fn::Not`` and
+``{"Condition": name}``), then replaces every ``Fn::If`` by the branch it names and drops
+every ``{"Ref": "AWS::NoValue"}`` (a property, a list item) before the resource exists.
+This module does the same to a pipeline resource's ``Properties``, so that
+
+* :func:`pipeweaver.lint` checks the pipeline once for each combination of condition values
+  that can occur (:func:`combinations`) and reports where each issue holds
+  (:func:`describe`);
+* :func:`pipeweaver.synth.from_cloudformation` given ``parameters=`` builds the pipeline that
+  those parameter values deploy (:func:`evaluate`, :func:`select`).
+
+Combinations: a condition is a function of parameters. A parameter with ``AllowedValues`` takes
+each of them; an ``Fn::Equals`` whose operands cannot be enumerated (a parameter without
+``AllowedValues``, a pseudo parameter, another function) is a free true/false. Every
+assignment of those is evaluated, so only combinations that can occur are checked (``IsProd``
+and ``IsNotProd: !Not [Condition: IsProd]`` are never both true). More than :data:`MAX_COMBINATIONS`
+assignments fall back to one check per value of each input, the others at their first value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Final
+
+from ._shapes import join_index, join_key
+
+__all__ = [
+    "MAX_COMBINATIONS",
+    "NO_VALUE",
+    "ConditionUnknown",
+    "combinations",
+    "conditions_used",
+    "describe",
+    "evaluate",
+    "has_fn_if",
+    "select",
+]
+
+#: ``AWS::NoValue``: the property or list item is left out.
+NO_VALUE: Final = {"Ref": "AWS::NoValue"}
+#: Most combinations of condition values lint checks one by one (then one per value of each input).
+MAX_COMBINATIONS: Final = 64
+
+_LOGIC: Final = ("Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not")
+#: Longest chain of ``{"Condition": name}`` references followed (evaluation recurses along it).
+_MAX_CHAIN: Final = 100
+
+
+class ConditionUnknown(Exception):
+    """A condition's value cannot be computed (a parameter without value, an unknown function)."""
+
+    def __init__(self, condition: str, reason: str) -> None:
+        super().__init__(f"condition {condition!r}: {reason}")
+        self.condition = condition
+        self.reason = reason
+
+
+def _one(value: Any) -> tuple[str, Any] | None:
+    if isinstance(value, Mapping) and len(value) == 1:
+        (key, argument), *_ = value.items()
+        if isinstance(key, str):
+            return key, argument
+    return None
+
+
+def has_fn_if(value: Any) -> bool:
+    """Whether *value* holds an ``Fn::If`` anywhere."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            if "Fn::If" in node and len(node) == 1:
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def conditions_used(value: Any) -> list[str]:
+    """The condition names the ``Fn::If`` functions inside *value* test, in first-use order."""
+    found: dict[str, None] = {}
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            call = _one(node)
+            if (
+                call is not None
+                and call[0] == "Fn::If"
+                and isinstance(call[1], list)
+                and call[1]
+                and isinstance(call[1][0], str)
+            ):
+                found.setdefault(call[1][0])
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+    return list(found)
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation
+
+
+def _scalar(value: Any) -> str | None:
+    """A literal operand of ``Fn::Equals`` as the text CloudFormation compares, else ``None``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    return None
+
+
+def _section(template: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = template.get(name)
+    return value if isinstance(value, Mapping) else {}
+
+
+def parameter_values(template: Mapping[str, Any], given: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """Each parameter's value: the one *given*, else its ``Default`` (as CloudFormation passes it, as text)."""
+    out: dict[str, str] = {}
+    for name, spec in _section(template, "Parameters").items():
+        default = spec.get("Default") if isinstance(spec, Mapping) else None
+        text = _scalar(default)
+        if text is not None and isinstance(name, str):
+            out[name] = text
+    for name, value in (given or {}).items():
+        out[name] = str(value)
+    return out
+
+
+class _Evaluator:
+    """Conditions of one template, evaluated once each for one set of parameter values."""
+
+    def __init__(self, template: Mapping[str, Any], operand: Any) -> None:
+        self.conditions = _section(template, "Conditions")
+        self.parameters = _section(template, "Parameters")
+        #: (condition, Fn::Equals operand) -> its text; raises ConditionUnknown when it has none.
+        self.operand = operand
+        self.memo: dict[str, bool] = {}
+        self.active: list[str] = []
+
+    def condition(self, name: str) -> bool:
+        if name in self.memo:
+            return self.memo[name]
+        if name not in self.conditions:
+            raise ConditionUnknown(name, "the template's Conditions do not declare it")
+        if name in self.active:
+            raise ConditionUnknown(name, f"it refers to itself ({' -> '.join([*self.active, name])})")
+        if len(self.active) >= _MAX_CHAIN:
+            raise ConditionUnknown(name, f"conditions refer to conditions more than {_MAX_CHAIN} deep")
+        self.active.append(name)
+        try:
+            value = self.value(name, self.conditions[name])
+        finally:
+            self.active.pop()
+        self.memo[name] = value
+        return value
+
+    def value(self, name: str, node: Any) -> bool:
+        if isinstance(node, bool):
+            return node
+        call = _one(node)
+        if call is None:
+            raise ConditionUnknown(name, f"{json.dumps(node, default=str)[:80]} is not a condition function")
+        function, argument = call
+        if function == "Condition" and isinstance(argument, str):
+            return self.condition(argument)
+        if function == "Fn::Not" and isinstance(argument, list) and len(argument) == 1:
+            return not self.value(name, argument[0])
+        if function in ("Fn::And", "Fn::Or") and isinstance(argument, list) and argument:
+            values = [self.value(name, item) for item in argument]
+            return all(values) if function == "Fn::And" else any(values)
+        if function == "Fn::Equals" and isinstance(argument, list) and len(argument) == 2:
+            left, right = (self.operand(name, item, node) for item in argument)
+            return bool(left == right)
+        raise ConditionUnknown(name, f"{function} with these arguments is not a condition CloudFormation evaluates")
+
+
+def evaluate(
+    template: Mapping[str, Any], names: Sequence[str], values: Mapping[str, Any] | None = None
+) -> dict[str, bool]:
+    """
+    The values of the conditions *names* for parameter *values* (defaults fill in the rest).
+
+    ``values`` may also give pseudo parameters (``{"AWS::Region": "eu-west-1"}``).
+
+    Raises:
+        ConditionUnknown: naming the condition whose value cannot be computed, and why.
+    """
+    known = parameter_values(template, values)
+
+    def operand(condition: str, item: Any, _equals: Any) -> str:
+        text = _scalar(item)
+        if text is not None:
+            return text
+        call = _one(item)
+        if call is not None and call[0] == "Ref" and isinstance(call[1], str):
+            if call[1] in known:
+                return known[call[1]]
+            raise ConditionUnknown(condition, f"parameter {call[1]} has no value (and no Default); give one")
+        raise ConditionUnknown(condition, f"cannot compute {json.dumps(item, default=str)[:80]} offline")
+
+    evaluator = _Evaluator(template, operand)
+    return {name: evaluator.condition(name) for name in names}
+
+
+# ---------------------------------------------------------------------------------------------
+# combinations
+
+
+def _equals_atoms(template: Mapping[str, Any], names: Sequence[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """
+    What the conditions *names* depend on: enumerable parameters (name -> AllowedValues) and
+    the free ``Fn::Equals`` atoms (their compact JSON), in first-use order.
+    """
+    conditions = _section(template, "Conditions")
+    parameters = _section(template, "Parameters")
+    enumerable: dict[str, list[str]] = {}
+    atoms: dict[str, None] = {}
+    seen: set[str] = set()
+    stack: list[Any] = [{"Condition": n} for n in reversed(names)]
+    while stack:
+        node = stack.pop()
+        call = _one(node)
+        if call is None:
+            continue
+        function, argument = call
+        if function == "Condition" and isinstance(argument, str):
+            if argument not in seen:
+                seen.add(argument)
+                stack.append(conditions.get(argument))
+        elif function == "Fn::Equals" and isinstance(argument, list):
+            free = False
+            for item in argument:
+                ref = _one(item)
+                if _scalar(item) is not None:
+                    continue
+                if ref is not None and ref[0] == "Ref" and isinstance(ref[1], str):
+                    spec = parameters.get(ref[1])
+                    allowed = spec.get("AllowedValues") if isinstance(spec, Mapping) else None
+                    if isinstance(allowed, list) and allowed and all(_scalar(a) is not None for a in allowed):
+                        enumerable.setdefault(ref[1], [str(_scalar(a)) for a in allowed])
+                        continue
+                free = True
+            if free:
+                atoms.setdefault(json.dumps(node, sort_keys=True, default=str))
+        elif function in _LOGIC and isinstance(argument, list):
+            stack.extend(reversed(argument))
+    return enumerable, list(atoms)
+
+
+def combinations(template: Mapping[str, Any], names: Sequence[str]) -> list[dict[str, bool]]:
+    """
+    The distinct combinations of values of the conditions *names* that can occur, in a stable order.
+
+    A condition whose value cannot be computed even so (undeclared, circular, an unknown
+    function) is taken as free true/false.
+    """
+    if not names:
+        return [{}]
+    enumerable, atoms = _equals_atoms(template, names)
+    inputs: list[tuple[str, list[Any]]] = [(p, values) for p, values in enumerable.items()]
+    inputs += [(atom, [False, True]) for atom in atoms]
+    total = 1
+    for _, values in inputs:
+        total *= len(values)
+    assignments: Iterator[tuple[Any, ...]]
+    if total <= MAX_COMBINATIONS:
+        assignments = itertools.product(*(values for _, values in inputs))
+    else:
+        assignments = _one_at_a_time([values for _, values in inputs])
+    out: list[dict[str, bool]] = []
+    free: set[str] = set()
+    for assignment in assignments:
+        chosen = dict(zip((key for key, _ in inputs), assignment, strict=True))
+        params = {k: v for k, v in chosen.items() if k in enumerable}
+
+        def operand(
+            condition: str, item: Any, equals: Any, chosen: dict[str, Any] = chosen, params: dict[str, Any] = params
+        ) -> Any:
+            key = json.dumps(equals, sort_keys=True, default=str)
+            if key in chosen:
+                # a free atom: its operands are equal exactly when the assignment says so
+                return True if chosen[key] else id(item)
+            text = _scalar(item)
+            if text is not None:
+                return text
+            call = _one(item)
+            if call is not None and call[0] == "Ref" and call[1] in params:
+                return params[call[1]]
+            raise ConditionUnknown(condition, "cannot be enumerated")
+
+        evaluator = _Evaluator(template, operand)
+        combo: dict[str, bool] = {}
+        for name in names:
+            try:
+                combo[name] = evaluator.condition(name)
+            except ConditionUnknown:
+                # undeclared, circular or not computable: CloudFormation or lint says why; here
+                # it is free to be either
+                combo[name] = False
+                free.add(name)
+        if combo not in out:
+            out.append(combo)
+    for name in names:
+        if name in free:
+            out += [c for c in ({**c, name: True} for c in list(out)) if c not in out]
+    return out
+
+
+def _one_at_a_time(choices: list[list[Any]]) -> Iterator[tuple[Any, ...]]:
+    base = tuple(values[0] for values in choices)
+    yield base
+    for i, values in enumerate(choices):
+        for value in values[1:]:
+            yield (*base[:i], value, *base[i + 1 :])
+
+
+def describe(holds: Sequence[dict[str, bool]], every: Sequence[dict[str, bool]]) -> str:
+    """
+    Words for the combinations *holds* among *every* one: ``IsProd is false``, or the
+    combinations spelt out (``IsProd is true and UseGitHub is false, or ...``).
+    """
+    if not holds:
+        return ""
+    names = list(every[0])
+    for name in names:
+        for value in (True, False):
+            if [c for c in every if c[name] is value] == list(holds):
+                return f"{name} is {'true' if value else 'false'}"
+    return ", or ".join(" and ".join(f"{n} is {'true' if c[n] else 'false'}" for n in names) for c in holds)
+
+
+# ---------------------------------------------------------------------------------------------
+# branch selection
+
+
+def select(value: Any, truth: Mapping[str, bool], path: str = "") -> tuple[Any, dict[str, str]]:
+    """
+    *value* as CloudFormation leaves it for condition values *truth*, and where each part came from.
+
+    Every ``Fn::If`` whose condition is in *truth* becomes the branch it names; a branch that
+    is ``AWS::NoValue`` removes the property or list item. Returns the new value and a map
+    from paths in it (under *path*) to the path of the same part in *value*, at each place
+    where they part (a chosen branch, a list item after a removed one): :func:`relocate`
+    maps any path through it.
+    """
+    moved: dict[str, str] = {}
+    out = _select(value, truth, path, path, moved)
+    return (None if out is _GONE else out), moved
+
+
+_GONE: Final = object()
+
+
+def _select(value: Any, truth: Mapping[str, bool], new: str, old: str, moved: dict[str, str]) -> Any:
+    call = _one(value)
+    if call is not None and call[0] == "Fn::If":
+        argument = call[1]
+        if isinstance(argument, list) and len(argument) == 3 and argument[0] in truth:
+            branch = 1 if truth[argument[0]] else 2
+            old = join_index(join_key(old, "Fn::If"), branch)
+            moved[new] = old  # the parts inside follow from here (see relocate)
+            out = _select(argument[branch], truth, new, old, moved)
+            if out is _GONE:
+                moved.pop(new, None)
+            return out
+    if value == NO_VALUE:
+        return _GONE
+    return _select_children(value, truth, new, old, moved)
+
+
+def _select_children(value: Any, truth: Mapping[str, bool], new: str, old: str, moved: dict[str, str]) -> Any:
+    if isinstance(value, Mapping):
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            k = str(key)
+            chosen = _select(item, truth, join_key(new, k), join_key(old, k), moved)
+            if chosen is not _GONE:
+                out[key] = chosen
+        return out
+    if isinstance(value, list):
+        items: list[Any] = []
+        for i, item in enumerate(value):
+            here = join_index(new, len(items))
+            if len(items) != i:  # an item before this one was removed
+                moved[here] = join_index(old, i)
+            chosen = _select(item, truth, here, join_index(old, i), moved)
+            if chosen is not _GONE:
+                items.append(chosen)
+        return items
+    return value
+
+
+def relocate(path: str, moved: Mapping[str, str]) -> str:
+    """*path* (in a value :func:`select` returned) as the path of the same part in the original."""
+    if not moved:
+        return path
+    cut = len(path)
+    while cut > 0:
+        head = path[:cut]
+        if head in moved and (cut == len(path) or path[cut] in ".["):
+            return moved[head] + path[cut:]
+        cut = max(path.rfind(".", 0, cut), path.rfind("[", 0, cut))
+    return path
