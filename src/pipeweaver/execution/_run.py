@@ -17,7 +17,6 @@ import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +47,7 @@ from ._core import WaveClock, after_failure, execution_status, not_succeeded, pl
 from ._engine import LEASE_SECONDS, Engine
 from ._history import History
 from ._outbox import Feed, Outbox
+from ._pool import run_each
 from ._state import Control, Progress, Scope
 from ._variables import resolve
 
@@ -414,11 +414,9 @@ class Run:
                     cancels=self.rule_cancels,
                 )
 
-            if len(rules) == 1:
-                outcomes = [evaluate((first, rules[0]))]
-            else:
-                with ThreadPoolExecutor(max_workers=len(rules), thread_name_prefix="pipeweaver-rule") as pool:
-                    outcomes = list(pool.map(evaluate, enumerate(rules, start=first)))
+            # Not on this (daemon) thread even when alone: interpreter exit joins the rule
+            # threads, so a rule's shell command is ended rather than left running.
+            outcomes = run_each(evaluate, list(enumerate(rules, start=first)), "pipeweaver-rule")
             by = self.overrides.by(stage.name, kind)
             failed = False
             for rule, (status, summary) in zip(rules, outcomes, strict=True):
