@@ -78,6 +78,7 @@ from ._recovery import (
 from ._rules import AlarmState, RuleHandler, builtin_rules
 from ._run import Run
 from ._settings import ApprovalPolicy, EngineSettings, LocalEmulation
+from ._state import Identity
 
 __all__ = ["ApprovalPolicy", "EngineSettings", "LocalEmulation", "LocalExecutionHandle", "LocalExecutor"]
 
@@ -432,22 +433,23 @@ class LocalExecutor:
 
     # starting ----------------------------------------------------------------------------------
 
-    def _new_run(self, pipeline: Pipeline, **kwargs: Any) -> Run:
-        return Run(self._engine, pipeline, on_failure=self._auto_rollback, **kwargs)
+    def _new_run(self, identity: Identity) -> Run:
+        return Run(self._engine, identity, on_failure=self._auto_rollback)
 
     def _begin(self, run: Run, definition: Mapping[str, Any]) -> LocalExecutionHandle:
+        identity = run.identity
         ops = History.op_create(
-            execution_id=run.id,
-            pipeline=run.name,
+            execution_id=identity.id,
+            pipeline=identity.name,
             status=ExecutionStatus.IN_PROGRESS,
-            trigger=run.trigger,
+            trigger=identity.trigger,
             started_at=run.started_at,
             definition=definition,
-            source_revisions=run.source_revisions,
-            variables=run.variables,
-            execution_type=run.execution_type,
-            rollback_target=run.rollback_target,
-            owner=self.owner,
+            source_revisions=identity.source_revisions,
+            variables=identity.variables,
+            execution_type=identity.execution_type,
+            rollback_target=identity.rollback_target,
+            owner=identity.owner,
             lease_seconds=LEASE_SECONDS,
         )
         run.seq = self._history.create(ops)
@@ -455,11 +457,16 @@ class LocalExecutor:
 
     def _launch(self, run: Run) -> LocalExecutionHandle:
         self._engine.register(run)
-        run.emit(ExecutionStarted(execution_id=run.id, pipeline=run.name, at=run.started_at, trigger=run.trigger))
-        threading.Thread(target=run.main, name=f"pipeweaver-{run.id[:8]}", daemon=True).start()
+        identity = run.identity
+        run.emit(
+            ExecutionStarted(
+                execution_id=identity.id, pipeline=identity.name, at=run.started_at, trigger=identity.trigger
+            )
+        )
+        threading.Thread(target=run.main, name=f"pipeweaver-{identity.id[:8]}", daemon=True).start()
         # While the engine prepares and writes the first wave, this thread starts the action
         # threads the widest wave needs, so that the wave does not wait for thread starts.
-        stages = run.pipeline.stages[run.scope.first : run.scope.last + 1]
+        stages = run.identity.pipeline.stages[run.scope.first : run.scope.last + 1]
         self._engine.pool().prestart(max((len(wave) for stage in stages for wave in stage.waves()), default=0))
         self._engine.keep_leases()
         return LocalExecutionHandle(run, self.retry, self.override_stage_condition)
@@ -489,13 +496,15 @@ class LocalExecutor:
             source_for=self.source_for,
             function_for=self.function_for,
         )
-        run = self._new_run(
-            pipeline,
-            execution_id=str(uuid.uuid4()),
+        identity = Identity(
+            id=str(uuid.uuid4()),
+            pipeline=pipeline,
+            trigger=trigger or TriggerInfo(trigger_type="StartPipelineExecution", detail=f"local run by {user()}"),
+            owner=self.owner,
             variables=values,
             source_revisions=source_revisions or {},
-            trigger=trigger or TriggerInfo(trigger_type="StartPipelineExecution", detail=f"local run by {user()}"),
         )
+        run = self._new_run(identity)
         return self._begin(run, definition(pipeline))
 
     def run(
@@ -709,14 +718,14 @@ class LocalExecutor:
         run, stored = prepare_rollback(self._engine, self._new_run, pipeline, stage, target, trigger, str(uuid.uuid4()))
         handle = self._begin(run, stored)
         self._history.write(
-            [History.op_audit(run.id, by, trigger.trigger_type, stage=stage, summary=f"target {target}")]
+            [History.op_audit(run.identity.id, by, trigger.trigger_type, stage=stage, summary=f"target {target}")]
         )
         return handle, run
 
     def _auto_rollback(self, failed: Run) -> Run | None:
         stage = failed.progress.rollback_stage
         assert stage is not None
-        target = self._history.last_succeeded_in_stage(failed.name, stage, before=failed.seq)
+        target = self._history.last_succeeded_in_stage(failed.identity.name, stage, before=failed.seq)
         note: str
         result: Run | None = None
         if target is None:
@@ -727,7 +736,7 @@ class LocalExecutor:
                 # to this summary (see _rollback_ended).
                 with self._rollback_notes:
                     handle, result = self._rollback(
-                        failed.pipeline, stage, target, automated_rollback(failed.id), "pipeweaver"
+                        failed.identity.pipeline, stage, target, automated_rollback(failed.identity.id), "pipeweaver"
                     )
                     note = f"; automatic rollback of stage {stage} started as execution {handle.id} (target {target})"
                     self._add_note(failed, note)
@@ -740,7 +749,9 @@ class LocalExecutor:
     def _add_note(self, failed: Run, note: str) -> None:
         progress = failed.progress
         progress.append_summary(note)
-        self._history.write([History.op_status(failed.id, progress.status, progress.summary, progress.ended_at)])
+        self._history.write(
+            [History.op_status(failed.identity.id, progress.status, progress.summary, progress.ended_at)]
+        )
 
     def _rollback_ended(self, event: Event) -> None:
         """An automatic rollback's end (each attempt's) is noted on the execution it rolled back for."""

@@ -1,9 +1,12 @@
 """An execution's state as plain records, each with one owner.
 
 Layer: execution. A running execution (:class:`._run.Run`) keeps what it is, what it has done
-and what others ask of it in three records, so that who may change what is visible in the
+and what others ask of it in four records, so that who may change what is visible in the
 types instead of spread over the driver's attributes:
 
+- :class:`Identity` (frozen): what the execution is (its id, the pipeline it runs, its trigger,
+  variables and source revisions, its type and rollback target, the runner that owns it); the
+  facade or a retry or rollback (:mod:`._recovery`) makes it, and it never changes;
 - :class:`Scope` (frozen): which stages the run walks and how the first one is retried; a
   retry or rollback (:mod:`._recovery`) prepares it before the run starts;
 - :class:`Progress`: the execution's record so far (status, summary, times, stage, action and
@@ -26,7 +29,7 @@ from datetime import datetime
 
 import attrs
 
-from .._model import RetryMode
+from .._model import ExecutionMode, Pipeline, RetryMode
 from ._base import (
     ActionRecord,
     ArtifactRef,
@@ -37,7 +40,40 @@ from ._base import (
     TriggerInfo,
 )
 
-__all__ = ["Control", "Progress", "Scope"]
+__all__ = ["Control", "Identity", "Progress", "Scope"]
+
+
+def _copied(value: Mapping[str, str]) -> Mapping[str, str]:
+    return dict(value)
+
+
+@attrs.frozen
+class Identity:
+    """What an execution is: fixed when it is made, the same for every attempt of a retry."""
+
+    id: str
+    pipeline: Pipeline
+    trigger: TriggerInfo
+    #: The runner (``host:pid:nonce``) holding the execution's lease.
+    owner: str
+    #: The pipeline-level variables' values for this execution.
+    variables: Mapping[str, str] = attrs.field(factory=dict, converter=_copied, hash=False)
+    #: Source revision overrides (``Stage/Action`` or ``Action`` -> revision).
+    source_revisions: Mapping[str, str] = attrs.field(factory=dict, converter=_copied, hash=False)
+    #: ``STANDARD`` or ``ROLLBACK``.
+    execution_type: str = "STANDARD"
+    #: The execution whose artifacts a ``ROLLBACK`` execution runs on.
+    rollback_target: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The pipeline's name."""
+        return str(self.pipeline.name)
+
+    @property
+    def mode(self) -> ExecutionMode:
+        """How concurrent executions of the pipeline share its stages."""
+        return self.pipeline.effective_execution_mode
 
 
 @attrs.frozen
@@ -206,31 +242,22 @@ class Progress:
         with self.lock:
             self.summary = (self.summary or "") + note
 
-    def snapshot(
-        self,
-        *,
-        execution_id: str,
-        pipeline: str,
-        trigger: TriggerInfo,
-        variables: Mapping[str, str],
-        execution_type: str,
-        rollback_target: str | None,
-    ) -> Execution:
-        """The execution's record as it is now."""
+    def snapshot(self, identity: Identity) -> Execution:
+        """The record of the execution *identity* as it is now."""
         with self.lock:
             return Execution(
-                id=execution_id,
-                pipeline=pipeline,
+                id=identity.id,
+                pipeline=identity.name,
                 status=self.status,
                 started_at=self.started_at,
                 ended_at=self.ended_at,
-                trigger=trigger,
+                trigger=identity.trigger,
                 stages=tuple(r for r, _ in self.stages),
                 actions=tuple(self.actions),
                 artifacts=dict(self.artifacts),
-                variables=dict(variables),
-                execution_type=execution_type,
-                rollback_target=rollback_target,
+                variables=dict(identity.variables),
+                execution_type=identity.execution_type,
+                rollback_target=identity.rollback_target,
                 status_summary=self.summary,
                 rules=tuple(self.rules),
             )
