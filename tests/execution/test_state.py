@@ -21,6 +21,7 @@ from pipeweaver.execution import (
     StageStatus,
     TriggerInfo,
 )
+from pipeweaver.execution._core import FailureStep, Recovery
 from pipeweaver.execution._engine import LEASE_SECONDS
 from pipeweaver.execution._history import History, Op
 from pipeweaver.execution._outbox import Feed, Outbox
@@ -112,8 +113,10 @@ def test_a_retry_resumes_the_records_and_a_rollback_carries_only_artifacts_and_n
 
 def test_the_failure_decisions_state_and_the_scope() -> None:
     progress = Progress(started_at=T0)
-    progress.retry_automatically("Build")
-    progress.roll_back("Deploy")
+    progress.apply(FailureStep(Recovery.RETRY, "Build", retry_mode=pw.RetryMode.ALL_ACTIONS))
+    progress.apply(FailureStep(Recovery.CONDITIONS, "Test"))  # the rules decide: no change yet
+    progress.apply(FailureStep(Recovery.FAIL, "Test"))
+    progress.apply(FailureStep(Recovery.ROLL_BACK, "Deploy"))
     assert ({"Build"}, "Deploy") == (progress.auto_retried, progress.rollback_stage)
     scope = Scope(2, 2)
     assert scope.retry_mode is None

@@ -42,7 +42,17 @@ from ._base import (
     StageStatus,
 )
 from ._conditions import Overrides, RuleOutcome, overridden, run_rule
-from ._core import WaveClock, after_failure, execution_status, not_succeeded, plan_wave, stage_status, waves
+from ._core import (
+    Recovery,
+    WaveClock,
+    after_conditions,
+    after_failure,
+    execution_status,
+    not_succeeded,
+    plan_wave,
+    stage_status,
+    waves,
+)
 from ._engine import LEASE_SECONDS, Engine
 from ._history import History
 from ._outbox import Feed, Outbox
@@ -288,8 +298,7 @@ class Run:
                 verdict = self._conditions(stage, "ON_SUCCESS", stage.on_success.conditions, Result.FAIL)
                 if verdict is not None:
                     status, error = StageStatus.FAILED, f"onSuccess condition of stage {stage.name} failed"
-                    if verdict is Result.ROLLBACK:
-                        self.progress.roll_back(stage.name)
+                    self.progress.apply(after_conditions(stage.name, verdict))
             ended = self.clock.now()
             self._stage_record(
                 StageRecord(
@@ -319,9 +328,13 @@ class Run:
                 stop_requested=self.control.stop_requested,
                 rolling_back=self.progress.rollback_stage is not None,
             )
-            if step.result is Result.RETRY:
+            if step.recovery is Recovery.CONDITIONS:
+                assert stage.on_failure is not None
+                verdict = self._conditions(stage, "ON_FAILURE", stage.on_failure.conditions, Result.ROLLBACK)
+                step = after_conditions(stage.name, verdict)
+            self.progress.apply(step)
+            if step.recovery is Recovery.RETRY:
                 assert step.retry_mode is not None
-                self.progress.retry_automatically(stage.name)
                 self.outbox.write(
                     History.op_audit(
                         self.identity.id,
@@ -333,13 +346,6 @@ class Run:
                 )
                 only = self._not_succeeded(stage) if step.retry_mode is RetryMode.FAILED_ACTIONS else None
                 continue
-            if step.result is Result.ROLLBACK:
-                self.progress.roll_back(stage.name)
-            elif step.conditions:
-                assert stage.on_failure is not None
-                verdict = self._conditions(stage, "ON_FAILURE", stage.on_failure.conditions, Result.ROLLBACK)
-                if verdict is Result.ROLLBACK:
-                    self.progress.roll_back(stage.name)
             return StageStatus.FAILED
 
     def _not_succeeded(self, stage: Stage) -> set[str]:

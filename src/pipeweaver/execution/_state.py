@@ -11,7 +11,8 @@ types instead of spread over the driver's attributes:
   retry or rollback (:mod:`._recovery`) prepares it before the run starts;
 - :class:`Progress`: the execution's record so far (status, summary, times, stage, action and
   rule records, artifacts, namespaces, attempt positions) and what the core's failure
-  decisions read (stages retried automatically, the stage to roll back). It changes only through its own
+  decisions read and change (stages retried automatically, the stage to roll back, through
+  :meth:`Progress.apply`). It changes only through its own
   methods, each under its lock, by the run's engine thread (and, once the run has ended, the
   facade's note about an automatic rollback); :meth:`Progress.snapshot` copies it for readers
   on other threads. :func:`Progress.resumed` and :func:`Progress.carried` seed it from an
@@ -39,6 +40,7 @@ from ._base import (
     StageRecord,
     TriggerInfo,
 )
+from ._core import FailureStep, Recovery
 
 __all__ = ["Control", "Identity", "Progress", "Scope"]
 
@@ -102,7 +104,7 @@ class Control:
 @attrs.define(eq=False)
 class Progress:
     """What an execution has done so far: the record its snapshot is made from, and what the
-    core's failure decisions (:func:`._core.after_failure`) read."""
+    core's failure decisions (:func:`._core.after_failure`) read and, through :meth:`apply`, change."""
 
     started_at: datetime
     status: ExecutionStatus = ExecutionStatus.IN_PROGRESS
@@ -205,15 +207,15 @@ class Progress:
             for ref in refs:
                 self.artifacts[ref.name] = ref
 
-    def retry_automatically(self, stage: str) -> None:
-        """*stage* failed and is retried automatically (never again in this execution)."""
+    def apply(self, step: FailureStep) -> None:
+        """Record the core's decision on a failed stage (see :class:`._core.FailureStep`): a
+        stage retried automatically is never again in this execution; a stage to roll back is
+        rolled back once the execution has ended."""
         with self.lock:
-            self.auto_retried.add(stage)
-
-    def roll_back(self, stage: str) -> None:
-        """The failure of *stage* rolls it back once the execution ended."""
-        with self.lock:
-            self.rollback_stage = stage
+            if step.recovery is Recovery.RETRY:
+                self.auto_retried.add(step.stage)
+            elif step.recovery is Recovery.ROLL_BACK:
+                self.rollback_stage = step.stage
 
     def add_rule(self, record: RuleRecord) -> None:
         """Record a stage-condition rule's result."""
