@@ -140,6 +140,34 @@ class Run:
         self.progress.put_stage(record, position)
         self.outbox.write(History.op_stage(self.identity.id, record, position))
 
+    def _stage_ended(
+        self,
+        stage: Stage,
+        index: int,
+        attempt: int,
+        started: datetime,
+        ended: datetime,
+        status: StageStatus,
+        error: str | None,
+    ) -> None:
+        """Record how attempt *attempt* of *stage* ended and announce it (both go out with the next flush)."""
+        self._stage_record(
+            StageRecord(
+                name=stage.name, status=status, attempt=attempt, started_at=started, ended_at=ended, error=error
+            ),
+            index,
+        )
+        self.outbox.announce(
+            StageFinished(
+                execution_id=self.identity.id,
+                pipeline=self.identity.name,
+                at=ended,
+                stage=stage.name,
+                status=status,
+                attempt=attempt,
+            )
+        )
+
     def _action_record(self, job: Job, record: ActionRecord) -> None:
         job.position = self.progress.put_action(record, job.record, job.position)
         job.record = record
@@ -299,23 +327,7 @@ class Run:
                 if verdict is not None:
                     status, error = StageStatus.FAILED, f"onSuccess condition of stage {stage.name} failed"
                     self.progress.apply(after_conditions(stage.name, verdict))
-            ended = self.clock.now()
-            self._stage_record(
-                StageRecord(
-                    name=stage.name, status=status, attempt=attempt, started_at=started, ended_at=ended, error=error
-                ),
-                index,
-            )
-            self.outbox.announce(
-                StageFinished(
-                    execution_id=self.identity.id,
-                    pipeline=self.identity.name,
-                    at=ended,
-                    stage=stage.name,
-                    status=status,
-                    attempt=attempt,
-                )
-            )
+            self._stage_ended(stage, index, attempt, started, self.clock.now(), status, error)
             if status is StageStatus.SUCCEEDED:
                 return status  # written by _drive, with the next stage's start if it can
             self.outbox.flush()
@@ -364,20 +376,7 @@ class Run:
         error: str | None = None,
     ) -> StageStatus:
         """Record a stage that its beforeEntry conditions ended (skipped or failed) before it began."""
-        self._stage_record(
-            StageRecord(name=stage.name, status=status, attempt=attempt, started_at=now, ended_at=now, error=error),
-            index,
-        )
-        self.outbox.announce(
-            StageFinished(
-                execution_id=self.identity.id,
-                pipeline=self.identity.name,
-                at=now,
-                stage=stage.name,
-                status=status,
-                attempt=attempt,
-            )
-        )
+        self._stage_ended(stage, index, attempt, now, now, status, error)
         self.outbox.flush()
         return status
 
