@@ -10,7 +10,9 @@ import pipeweaver as pw
 from pipeweaver.execution import ActionRecord, ActionStatus, ExecutionStatus, StageStatus
 from pipeweaver.execution._core import (
     FailureStep,
+    Recovery,
     WaveClock,
+    after_conditions,
     after_failure,
     execution_status,
     not_succeeded,
@@ -18,6 +20,7 @@ from pipeweaver.execution._core import (
     stage_status,
     waves,
 )
+from pipeweaver.execution._state import Progress
 
 from .conftest import custom
 
@@ -91,7 +94,7 @@ def test_retry_once_then_fail_re_running_only_the_failed_actions() -> None:
     stage = build_stage(on_failure=pw.FailureConditions(result="RETRY"))
     retried: set[str] = set()
     step = after_failure(stage, auto_retried=retried, stop_requested=False, rolling_back=False)
-    assert step == FailureStep(pw.Result.RETRY, retry_mode=pw.RetryMode.FAILED_ACTIONS)
+    assert step == FailureStep(Recovery.RETRY, "Build", retry_mode=pw.RetryMode.FAILED_ACTIONS)
     latest = {
         ("Build", "Lint"): record("Build", "Lint", ActionStatus.SUCCEEDED),
         ("Build", "Unit"): record("Build", "Unit", ActionStatus.FAILED),
@@ -101,7 +104,7 @@ def test_retry_once_then_fail_re_running_only_the_failed_actions() -> None:
     assert [[a.name for a in wave] for wave in waves(stage, only)] == [["Unit"], ["Package"], ["Publish"]]
     retried.add("Build")
     assert after_failure(stage, auto_retried=retried, stop_requested=False, rolling_back=False) == FailureStep(
-        pw.Result.FAIL
+        Recovery.FAIL, "Build"
     )
 
 
@@ -110,18 +113,18 @@ def test_no_automatic_retry_while_stopping_or_rolling_back() -> None:
     assert after_failure(stage, auto_retried=set(), stop_requested=False, rolling_back=False).retry_mode is (
         pw.RetryMode.ALL_ACTIONS
     )
-    assert after_failure(stage, auto_retried=set(), stop_requested=True, rolling_back=False).result is pw.Result.FAIL
-    assert after_failure(stage, auto_retried=set(), stop_requested=False, rolling_back=True).result is pw.Result.FAIL
+    assert after_failure(stage, auto_retried=set(), stop_requested=True, rolling_back=False).recovery is Recovery.FAIL
+    assert after_failure(stage, auto_retried=set(), stop_requested=False, rolling_back=True).recovery is Recovery.FAIL
 
 
 def test_rollback_decisions() -> None:
     rollback = build_stage(on_failure=pw.FailureConditions(result="ROLLBACK"))
     assert after_failure(rollback, auto_retried=set(), stop_requested=False, rolling_back=False) == FailureStep(
-        pw.Result.ROLLBACK
+        Recovery.ROLL_BACK, "Build"
     )
     # A rollback already decided (an onSuccess rule asked for it) is not decided twice.
-    assert after_failure(rollback, auto_retried=set(), stop_requested=False, rolling_back=True).result is (
-        pw.Result.FAIL
+    assert after_failure(rollback, auto_retried=set(), stop_requested=False, rolling_back=True).recovery is (
+        Recovery.FAIL
     )
     conditional = build_stage(
         on_failure=pw.FailureConditions(
@@ -132,9 +135,12 @@ def test_rollback_decisions() -> None:
         )
     )
     step = after_failure(conditional, auto_retried=set(), stop_requested=False, rolling_back=False)
-    assert step == FailureStep(pw.Result.FAIL, conditions=True)  # the rules decide
+    assert step == FailureStep(Recovery.CONDITIONS, "Build")  # the rules decide
+    assert after_conditions("Build", pw.Result.ROLLBACK) == FailureStep(Recovery.ROLL_BACK, "Build")
+    assert after_conditions("Build", pw.Result.FAIL) == FailureStep(Recovery.FAIL, "Build")
+    assert after_conditions("Build", None) == FailureStep(Recovery.FAIL, "Build")  # every rule passed
     assert after_failure(build_stage(), auto_retried=set(), stop_requested=False, rolling_back=False) == FailureStep(
-        pw.Result.FAIL
+        Recovery.FAIL, "Build"
     )
 
 
@@ -170,7 +176,7 @@ def test_a_stage_walked_to_its_retry_with_a_number_for_a_clock() -> None:
         if status is StageStatus.SUCCEEDED:
             break
         step = after_failure(stage, auto_retried=retried, stop_requested=False, rolling_back=False)
-        assert step.result is pw.Result.RETRY
+        assert step.recovery is Recovery.RETRY
         retried.add(stage.name)
         only = not_succeeded(stage, latest)
     assert status is StageStatus.SUCCEEDED
@@ -181,3 +187,38 @@ def test_a_stage_walked_to_its_retry_with_a_number_for_a_clock() -> None:
         "Package": (ActionStatus.SUCCEEDED, 1),
         "Publish": (ActionStatus.SUCCEEDED, 1),
     }
+
+
+def test_failures_decided_and_applied_to_the_progress_one_step_at_a_time() -> None:
+    """A stage that retries once and whose onFailure rule asks for a rollback: the first failure
+    retries it, the second evaluates the rule and rolls it back, a later failure only fails; each
+    decision is applied to a plain Progress, and the next one reads it."""
+    check = pw.Rule(name="Check", rule_type=pw.RuleType(provider="VariableCheck"), configuration={})
+    stage = build_stage(
+        on_failure=pw.FailureConditions(result="RETRY", conditions=pw.Condition(result="ROLLBACK", rules=[check]))
+    )
+
+    def fails(progress: Progress, verdict: pw.Result | None = None) -> FailureStep:
+        step = after_failure(
+            stage,
+            auto_retried=progress.auto_retried,
+            stop_requested=False,
+            rolling_back=progress.rollback_stage is not None,
+        )
+        if step.recovery is Recovery.CONDITIONS:
+            step = after_conditions(stage.name, verdict)  # the driver ran the rules: their verdict
+        progress.apply(step)
+        return step
+
+    progress = Progress(started_at=T0)
+    assert fails(progress) == FailureStep(Recovery.RETRY, "Build", retry_mode=pw.RetryMode.FAILED_ACTIONS)
+    assert ({"Build"}, None) == (progress.auto_retried, progress.rollback_stage)
+    assert fails(progress, pw.Result.ROLLBACK) == FailureStep(Recovery.ROLL_BACK, "Build")
+    assert ({"Build"}, "Build") == (progress.auto_retried, progress.rollback_stage)
+    assert fails(progress, pw.Result.ROLLBACK) == FailureStep(Recovery.FAIL, "Build")  # rolling back already
+    assert ({"Build"}, "Build") == (progress.auto_retried, progress.rollback_stage)
+    # Rules that all passed leave the failure after the retry a plain one.
+    passed = Progress(started_at=T0)
+    assert fails(passed).recovery is Recovery.RETRY
+    assert fails(passed, None) == FailureStep(Recovery.FAIL, "Build")
+    assert passed.rollback_stage is None

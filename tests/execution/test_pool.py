@@ -228,3 +228,54 @@ def test_interpreter_exit_lets_a_running_action_finish(tmp_path: Path) -> None:
         child.kill()
     assert 0 == child.returncode, err
     assert "done" == mark.read_text()
+
+
+def _running(pid: int) -> bool:
+    """Whether *pid* is a live process (a zombie waiting to be reaped is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] not in "ZX"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="reads /proc to find the rule's process")
+@pytest.mark.parametrize("rules", [1, 2])
+def test_interpreter_exit_while_a_condition_rule_runs_does_not_hang_or_leave_a_process(
+    tmp_path: Path, rules: int
+) -> None:
+    """The main thread ends while a beforeEntry condition's Commands rules run ``sleep``: the
+    process exits at once (the rules' shells give up on EXITING and are joined by the atexit
+    handler), and no process of the rules is left."""
+    pids = [tmp_path / f"rule-{i}.pid" for i in range(rules)]
+    child = _child(
+        tmp_path,
+        f"""
+        import time
+        pids = [Path(p) for p in {[str(p) for p in pids]!r}]
+        rules = [
+            pw.Rule(name=f"Sleep{{i}}", rule_type=pw.RuleType(provider="Commands"),
+                    commands=[f"sleep 60 & echo $! > {{p}}; wait"])
+            for i, p in enumerate(pids)
+        ]
+        entry = pw.BeforeEntryConditions(conditions=[pw.Condition(rules=rules)])
+        x = LocalExecutor(workdir, handlers={{"Build/Custom/Fake/1": lambda ctx: None}}, validate=False)
+        x.start(pipeline(pw.Stage(name="S", actions=[build("A")], before_entry=entry)))
+        deadline = time.monotonic() + 20
+        while not all(p.exists() and p.read_text().strip() for p in pids):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        print("waiting", flush=True)
+        """,
+    )
+    try:
+        out, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert 0 == child.returncode, err
+    assert "waiting" == out.strip()
+    sleepers = [int(p.read_text()) for p in pids]
+    deadline = time.monotonic() + 5
+    while any(_running(pid) for pid in sleepers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in sleepers if _running(pid)]

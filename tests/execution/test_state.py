@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
+import pipeweaver as pw
 from pipeweaver.execution import (
     ActionRecord,
     ActionStatus,
@@ -20,10 +21,13 @@ from pipeweaver.execution import (
     StageStatus,
     TriggerInfo,
 )
+from pipeweaver.execution._core import FailureStep, Recovery
 from pipeweaver.execution._engine import LEASE_SECONDS
 from pipeweaver.execution._history import History, Op
 from pipeweaver.execution._outbox import Feed, Outbox
-from pipeweaver.execution._state import Progress, Scope
+from pipeweaver.execution._state import Identity, Progress, Scope
+
+from .conftest import custom
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -32,15 +36,17 @@ def action(name: str, status: ActionStatus, attempt: int = 1) -> ActionRecord:
     return ActionRecord(stage="Build", name=name, status=status, attempt=attempt, started_at=T0)
 
 
+PIPELINE = pw.Pipeline(
+    name="demo",
+    role_arn="arn:aws:iam::123456789012:role/p",
+    artifact_store=pw.ArtifactStore(location="artifact-bucket"),
+    stages=[pw.Stage(name="Build", actions=[custom("Unit")])],
+)
+IDENTITY = Identity(id="e1", pipeline=PIPELINE, trigger=TriggerInfo(), owner="host:1", variables={"Env": "prod"})
+
+
 def snapshot(progress: Progress) -> Execution:
-    return progress.snapshot(
-        execution_id="e1",
-        pipeline="demo",
-        trigger=TriggerInfo(),
-        variables={"Env": "prod"},
-        execution_type="STANDARD",
-        rollback_target=None,
-    )
+    return progress.snapshot(IDENTITY)
 
 
 def test_an_action_update_replaces_its_attempt_in_place_and_becomes_the_latest() -> None:
@@ -107,8 +113,10 @@ def test_a_retry_resumes_the_records_and_a_rollback_carries_only_artifacts_and_n
 
 def test_the_failure_decisions_state_and_the_scope() -> None:
     progress = Progress(started_at=T0)
-    progress.retry_automatically("Build")
-    progress.roll_back("Deploy")
+    progress.apply(FailureStep(Recovery.RETRY, "Build", retry_mode=pw.RetryMode.ALL_ACTIONS))
+    progress.apply(FailureStep(Recovery.CONDITIONS, "Test"))  # the rules decide: no change yet
+    progress.apply(FailureStep(Recovery.FAIL, "Test"))
+    progress.apply(FailureStep(Recovery.ROLL_BACK, "Deploy"))
     assert ({"Build"}, "Deploy") == (progress.auto_retried, progress.rollback_stage)
     scope = Scope(2, 2)
     assert scope.retry_mode is None
@@ -138,6 +146,22 @@ def test_the_outbox_writes_then_announces_then_runs_hooks_and_renews_the_lease_o
     now[0] += LEASE_SECONDS / 3 + 1
     outbox.flush()  # a third of the lease passed: the renewal alone is written
     assert ["write 1"] == log
+
+
+def test_the_identity_is_fixed_and_names_the_pipeline_and_its_mode() -> None:
+    given = {"Env": "prod"}
+    identity = Identity(id="e1", pipeline=PIPELINE, trigger=TriggerInfo(), owner="host:1", variables=given)
+    given["Env"] = "dev"  # a copy was kept
+    assert ("demo", pw.ExecutionMode.SUPERSEDED, {"Env": "prod"}) == (
+        identity.name,
+        identity.mode,
+        identity.variables,
+    )
+    assert ("STANDARD", None) == (identity.execution_type, identity.rollback_target)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        identity.owner = "elsewhere"  # type: ignore[misc]
+    snap = snapshot(Progress(started_at=T0))
+    assert ("e1", "demo", {"Env": "prod"}, "STANDARD") == (snap.id, snap.pipeline, snap.variables, snap.execution_type)
 
 
 def test_the_feed_hands_out_events_in_order_and_ends_when_closed() -> None:

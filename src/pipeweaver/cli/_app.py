@@ -18,7 +18,7 @@ from .._files import write_atomic as _write_atomic
 from ..errors import PipeweaverError
 from ._target import TargetError
 
-__all__ = ["main", "write_atomic"]
+__all__ = ["main", "pairs", "write_atomic"]
 
 
 #: Each command and the sibling module that defines it. A command's module is imported when the
@@ -88,6 +88,21 @@ def main() -> None:
     TARGET is path.py, path.py:NAME, package.module:NAME, an API JSON file
     (create-pipeline or get-pipeline output) or a CloudFormation template.
     """
+
+
+def pairs(values: tuple[str, ...], option: str, *, form: str = "NAME=VALUE", empty: bool = True) -> dict[str, str]:
+    """The ``KEY=VALUE`` values of a repeatable *option* as a mapping (a later key wins).
+
+    A value without ``=`` or with no key (or, unless *empty*, no value) is a usage error
+    naming the option, the value and the expected *form*.
+    """
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not (value or empty):
+            raise click.UsageError(f"{option} {item!r}: expected {form}")
+        out[key] = value
+    return out
 
 
 def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:

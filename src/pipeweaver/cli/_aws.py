@@ -19,7 +19,7 @@ import click
 
 from ..errors import AwsError
 from ..execution import ActionHandler
-from ._app import main, write_atomic
+from ._app import main, pairs, write_atomic
 from ._target import load_target, to_pipeline
 
 __all__: list[str] = []
@@ -85,12 +85,7 @@ def deploy(
 ) -> None:
     """Create or update TARGET in AWS CodePipeline (validated first; no-op when unchanged)."""
     pipeline = to_pipeline(load_target(target))
-    extra: dict[str, str] = {}
-    for item in tags:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.UsageError(f"--tag {item!r}: expected KEY=VALUE")
-        extra[key] = value
+    extra = pairs(tags, "--tag", form="KEY=VALUE")
     with _boto3_needed():
         from ..aws import deploy, diff
     _configure(region, endpoint_url)

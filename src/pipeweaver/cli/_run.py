@@ -32,7 +32,7 @@ from ..execution import (
     LocalExecutor,
     Observer,
 )
-from ._app import main, write_atomic
+from ._app import main, pairs, write_atomic
 from ._progress import LiveProgress, PlainProgress
 from ._secrets import _secret_flags, _Secrets, pass_env
 from ._target import load_target, to_pipeline
@@ -46,16 +46,6 @@ _workdir = click.option(
     show_default=True,
     help="Folder holding the execution history (SQLite) and artifacts.",
 )
-
-
-def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.UsageError(f"{option} {item!r}: expected NAME=VALUE")
-        out[key] = value
-    return out
 
 
 def _parameter_defaults(template: Any) -> dict[str, str]:
@@ -378,36 +368,36 @@ def run(
     Exit status: 0 when the execution succeeded, 1 otherwise.
     """
     loaded = load_target(target)
-    given = _pairs(parameters, "--parameter")
+    given = pairs(parameters, "--parameter")
     pipeline = to_pipeline(loaded, parameters=given if loaded.kind == "cloudformation" else None)
     if loaded.kind == "cloudformation":
         pipeline = _with_parameters(pipeline, {**_parameter_defaults(loaded.data), **given})
     elif given:
         raise click.UsageError("--parameter is for CloudFormation templates; this TARGET is not one")
     source_paths: dict[str, Path] = dict(loaded.local_sources)
-    for name, value in _pairs(sources, "--source").items():
+    for name, value in pairs(sources, "--source").items():
         source_paths[name] = Path(value)
     for name, path in source_paths.items():
         if not path.exists():
             raise click.UsageError(f"--source {name}={path}: no such file or folder")
-    values = _pairs(variables, "--var")
-    specs = {project: Path(file) for project, file in _pairs(buildspecs, "--buildspec").items()}
+    values = pairs(variables, "--var")
+    specs = {project: Path(file) for project, file in pairs(buildspecs, "--buildspec").items()}
     for project, file in specs.items():
         if not file.is_file():
             raise click.UsageError(f"--buildspec {project}={file}: no such file")
     given_secrets = _Secrets(secrets, secret_files, secret_env)
     local = loaded.local
-    callables = {name: _callable(ref, f"--function {name}") for name, ref in _pairs(functions, "--function").items()}
-    extra = {key: _callable(ref, f"--handler {key}") for key, ref in _pairs(handlers, "--handler").items()}
+    callables = {name: _callable(ref, f"--function {name}") for name, ref in pairs(functions, "--function").items()}
+    extra = {key: _callable(ref, f"--handler {key}") for key, ref in pairs(handlers, "--handler").items()}
     outputs: dict[str, dict[str, str]] = {k: dict(v) for k, v in (local.stack_outputs if local else {}).items()}
-    for key, value in _pairs(stack_outputs, "--stack-output").items():
+    for key, value in pairs(stack_outputs, "--stack-output").items():
         stack, dot, output = key.partition(".")
         if not dot or not stack or not output:
             raise click.UsageError(
                 f"--stack-output {key}={value}: write STACK.OUTPUT=VALUE, e.g. web.ApiUrl=https://..."
             )
         outputs.setdefault(stack, {})[output] = value
-    alarm_states = {**(local.alarm_states if local else {}), **_pairs(alarms, "--alarm")}
+    alarm_states = {**(local.alarm_states if local else {}), **pairs(alarms, "--alarm")}
     try:
         LocalEmulation(alarm_states=alarm_states)
     except ValueError as exc:

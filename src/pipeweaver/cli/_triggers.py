@@ -24,7 +24,7 @@ import click
 from .. import Pipeline, PullRequestEvent
 from ..execution import LocalExecutor
 from ..triggers import GitEvent, GitPullRequest, GitPush, TriggerDecision, check_patterns, evaluate
-from ._app import main
+from ._app import main, pairs
 from ._secrets import pass_env
 from ._target import load_target, to_pipeline
 
@@ -62,21 +62,11 @@ _grace = click.option(
 )
 
 
-def _pairs(values: tuple[str, ...], option: str) -> dict[str, Path]:
-    out: dict[str, Path] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key or not value:
-            raise click.UsageError(f"{option} {item!r}: expected ACTION=PATH")
-        out[key] = Path(value)
-    return out
-
-
 def _pipeline_and_sources(target: str, sources: tuple[str, ...]) -> tuple[Pipeline, dict[str, Path]]:
     loaded = load_target(target)
     pipeline = to_pipeline(loaded)
     paths = dict(loaded.local_sources)
-    paths.update(_pairs(sources, "--source"))
+    paths.update({k: Path(v) for k, v in pairs(sources, "--source", form="ACTION=PATH", empty=False).items()})
     for name, path in paths.items():
         if not path.exists():
             raise click.UsageError(f"--source {name}={path}: no such folder")

@@ -11,7 +11,7 @@ import os
 import queue
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -127,7 +127,7 @@ class Attempts:
         secret_value: Callable[..., str],
         resolve: Callable[[str], str],
         artifact: Callable[[str], ArtifactRef | None],
-        source_revisions: dict[str, str],
+        source_revisions: Mapping[str, str],
         emit: Callable[[Event], None],
         clock: Clock,
         completions: queue.SimpleQueue[Job | None],

@@ -1,4 +1,4 @@
-"""One rule of a stage condition (beforeEntry, onSuccess, onFailure), run on the engine thread.
+"""One rule of a stage condition (beforeEntry, onSuccess, onFailure), run on a thread of its own.
 
 Layer: execution. The engine (:mod:`._run`) walks the conditions and records each rule's
 outcome; this module runs one rule with its handler and turns every way it can end into AWS's
@@ -94,7 +94,7 @@ def run_rule(
                 )
             ),
         )
-        # Rules run on the engine thread; a timer (or an abandon) tells long ones to stop.
+        # The engine waits for every rule of a condition; a timer (or an abandon) tells long ones to stop.
         minutes = rule.timeout_in_minutes or (55 if rule.rule_type.provider == "Commands" else 60)
         timer = threading.Timer(timeout if timeout is not None else minutes * 60.0, cancel.set)
         timer.daemon = True

@@ -9,12 +9,15 @@ arguments and returns a typed decision, so a test can walk an execution step by 
 - :func:`plan_wave`: each action's attempt number, position and deadline;
 - :class:`WaveClock`: which actions of a running wave timed out, and how long to wait;
 - :func:`stage_status`: how a stage ended, from its waves and a stop;
-- :func:`after_failure`: what a failed stage does next (retry once, roll back, fail);
+- :func:`after_failure` and :func:`after_conditions`: what a failed stage does next (retry
+  once, roll back, evaluate its onFailure conditions, fail), as a :class:`FailureStep` the
+  driver applies to the execution's ``Progress`` (``Progress.apply``);
 - :func:`execution_status`: what a stage's end means for the execution.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Hashable, Mapping, Sequence, Set
 from typing import Generic, TypeVar
 
@@ -26,7 +29,9 @@ from ._base import ActionRecord, ActionStatus, ExecutionStatus, StageStatus
 __all__ = [
     "FailureStep",
     "PlannedAttempt",
+    "Recovery",
     "WaveClock",
+    "after_conditions",
     "after_failure",
     "execution_status",
     "not_succeeded",
@@ -140,18 +145,29 @@ def stage_status(*, ok: bool, stop_requested: bool) -> StageStatus:
     return StageStatus.SUCCEEDED if ok else StageStatus.FAILED
 
 
+class Recovery(enum.Enum):
+    """What a failed stage does next (reference §4.5)."""
+
+    #: Run the stage again now (once per execution), re-running ``FailureStep.retry_mode``'s actions.
+    RETRY = "retry"
+    #: Fail; once the execution has ended, a rollback of the stage starts.
+    ROLL_BACK = "roll back"
+    #: Evaluate the stage's onFailure conditions first; :func:`after_conditions` decides on their verdict.
+    CONDITIONS = "conditions"
+    #: Fail.
+    FAIL = "fail"
+
+
 @attrs.frozen
 class FailureStep:
-    """What a failed stage does next.
+    """What the failed stage *stage* does next, and so what it changes in the execution's
+    progress (``Progress.apply``): a ``RETRY`` counts as the stage's one automatic retry, a
+    ``ROLL_BACK`` names the stage to roll back; ``CONDITIONS`` and ``FAIL`` change nothing."""
 
-    ``result`` is ``RETRY`` (with ``retry_mode``), ``ROLLBACK`` or ``FAIL``; with ``FAIL``,
-    ``conditions`` says that the stage's onFailure conditions are evaluated first (a failing
-    rule whose result is ``ROLLBACK`` turns the failure into a rollback).
-    """
-
-    result: Result
+    recovery: Recovery
+    stage: str
+    #: Which actions a ``RETRY`` re-runs.
     retry_mode: RetryMode | None = None
-    conditions: bool = False
 
 
 def after_failure(stage: Stage, *, auto_retried: Set[str], stop_requested: bool, rolling_back: bool) -> FailureStep:
@@ -162,12 +178,19 @@ def after_failure(stage: Stage, *, auto_retried: Set[str], stop_requested: bool,
     """
     failure = stage.on_failure
     if failure is None or rolling_back:
-        return FailureStep(Result.FAIL)
+        return FailureStep(Recovery.FAIL, stage.name)
     if failure.result is Result.RETRY and stage.name not in auto_retried and not stop_requested:
-        return FailureStep(Result.RETRY, retry_mode=failure.retry_mode or RetryMode.FAILED_ACTIONS)
+        return FailureStep(Recovery.RETRY, stage.name, retry_mode=failure.retry_mode or RetryMode.FAILED_ACTIONS)
     if failure.result is Result.ROLLBACK:
-        return FailureStep(Result.ROLLBACK)
-    return FailureStep(Result.FAIL, conditions=bool(failure.conditions))
+        return FailureStep(Recovery.ROLL_BACK, stage.name)
+    return FailureStep(Recovery.CONDITIONS if failure.conditions else Recovery.FAIL, stage.name)
+
+
+def after_conditions(stage: str, verdict: Result | None) -> FailureStep:
+    """What the *verdict* of a stage's onSuccess or onFailure conditions (the result of the first
+    condition that failed, ``None`` when all passed) does to the failed stage *stage*:
+    ``ROLLBACK`` rolls it back, anything else leaves it failed."""
+    return FailureStep(Recovery.ROLL_BACK if verdict is Result.ROLLBACK else Recovery.FAIL, stage)
 
 
 def execution_status(outcome: StageStatus) -> ExecutionStatus | None:

@@ -24,6 +24,7 @@ from ._history import History
 from ._pool import ActionPool
 from ._rules import RuleHandler
 from ._stagelock import SharedStages
+from ._state import Identity
 
 __all__ = ["LEASE_SECONDS", "Engine", "LiveRun", "Services"]
 
@@ -43,9 +44,7 @@ class LiveRun(Protocol):
     """What the executor asks of an execution running in this process."""
 
     @property
-    def id(self) -> str: ...
-    @property
-    def owner(self) -> str: ...
+    def identity(self) -> Identity: ...
     def snapshot(self) -> Execution: ...
     def resolve(self, text: str) -> str: ...
     def await_approval(self, ctx: ActionContext) -> ActionResult: ...
@@ -117,13 +116,13 @@ class Engine:
     def register(self, run: LiveRun) -> None:
         """*run* runs here from now on (and has its lease kept fresh)."""
         with self.lock:
-            self.runs[run.id] = run
+            self.runs[run.identity.id] = run
 
     def forget(self, run: LiveRun) -> None:
         """*run* ended."""
         with self.lock:
-            if self.runs.get(run.id) is run:
-                del self.runs[run.id]
+            if self.runs.get(run.identity.id) is run:
+                del self.runs[run.identity.id]
 
     def keep_leases(self) -> None:
         """Start the lease renewer, once."""
@@ -143,7 +142,7 @@ class Engine:
                 runs = list(self.runs.values())
             if runs:
                 with contextlib.suppress(Exception):  # a busy database is retried next round
-                    self.history.write([History.op_renew(r.id, r.owner, LEASE_SECONDS) for r in runs])
+                    self.history.write([History.op_renew(r.identity.id, r.identity.owner, LEASE_SECONDS) for r in runs])
 
     def close(self) -> None:
         """Stop the executions still running here, wait for their actions, shut the pool down

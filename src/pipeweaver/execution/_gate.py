@@ -15,7 +15,7 @@ from typing import Protocol
 
 from .._model import ExecutionMode
 from ._stagelock import POLL, SharedStages
-from ._state import Control
+from ._state import Control, Identity
 
 __all__ = ["Entrant", "Gate"]
 
@@ -23,9 +23,9 @@ __all__ = ["Entrant", "Gate"]
 class Entrant(Protocol):
     """What a gate reads and marks on an execution waiting to enter a stage."""
 
-    id: str
+    #: What the execution is (the gate reads its id and execution mode).
+    identity: Identity
     seq: int
-    mode: ExecutionMode
     #: Where the gate marks the run waiting or superseded, and reads a stop.
     control: Control
 
@@ -50,24 +50,24 @@ class Gate:
         """Take *stage* across processes (it is free in this one); *line* is who waits for it."""
         # This executor's own waiting runs are ordered by the in-process line; waiting for
         # one of them here could deadlock (it waits for the line's head, which is *run*).
-        here = {r.id for r in self.waiting.get(stage, ())}
+        here = {r.identity.id for r in self.waiting.get(stage, ())}
         older = [seq for eid, seq, by in line if eid not in here and by is None and seq < run.seq]
-        if older and run.mode is ExecutionMode.QUEUED:
+        if older and run.identity.mode is ExecutionMode.QUEUED:
             return False
         fd = self.shared.try_lock(stage)
         if fd is None:
             return False
         self.locks[stage] = fd
-        self.holders[stage] = run.id
+        self.holders[stage] = run.identity.id
         if older:
             # An older execution still waits (its process has not looked since the stage came
             # free): arriving later, this one supersedes it, as it would have while it waited.
-            self.shared.supersede(stage, run.id, run.seq)
+            self.shared.supersede(stage, run.identity.id, run.seq)
         return True
 
     def enter(self, run: Entrant, stage: str) -> bool:
         """Wait until *run* may enter *stage*; ``False`` when it was superseded or stopped."""
-        mode = run.mode
+        mode = run.identity.mode
         joined = False
         with self.cond:
             line = self.waiting.setdefault(stage, [])
@@ -76,7 +76,7 @@ class Gate:
             if mode is ExecutionMode.SUPERSEDED:
                 for other in list(line):
                     if other is not run and other.seq < run.seq:
-                        other.control.superseded_by = run.id
+                        other.control.superseded_by = run.identity.id
                         line.remove(other)
                 self.cond.notify_all()
             try:
@@ -95,7 +95,7 @@ class Gate:
                     )
                     shared_line = self.shared.waiting(stage) if joined or admissible else []
                     if joined:
-                        mark = next((by for eid, _, by in shared_line if eid == run.id), None)
+                        mark = next((by for eid, _, by in shared_line if eid == run.identity.id), None)
                         if mark is not None:
                             run.control.superseded_by = mark
                             return False
@@ -104,7 +104,7 @@ class Gate:
                     if not joined:
                         # Waiting: stand in the shared line, where a later execution of another
                         # process supersedes this one (SUPERSEDED) or queues behind it (QUEUED).
-                        self.shared.join(stage, run.id, run.seq, supersede=mode is ExecutionMode.SUPERSEDED)
+                        self.shared.join(stage, run.identity.id, run.seq, supersede=mode is ExecutionMode.SUPERSEDED)
                         joined = True
                     self.cond.wait(POLL)
             finally:
@@ -112,7 +112,7 @@ class Gate:
                     line.remove(run)
                 run.control.waiting_at = None
                 if joined:
-                    self.shared.leave(stage, run.id)
+                    self.shared.leave(stage, run.identity.id)
 
     def try_enter(self, run: Entrant, stage: str) -> bool:
         """Enter *stage* only if *run* may do so at once (nobody waits, nothing holds it)."""
@@ -121,7 +121,7 @@ class Gate:
                 return False
             if stage in self.disabled:
                 return False
-            if run.mode is not ExecutionMode.PARALLEL:
+            if run.identity.mode is not ExecutionMode.PARALLEL:
                 if stage in self.holders:
                     return False
                 return self._claim(run, stage, self.shared.waiting(stage))
@@ -129,7 +129,7 @@ class Gate:
 
     def leave(self, run: Entrant, stage: str) -> None:
         with self.cond:
-            if self.holders.get(stage) == run.id:
+            if self.holders.get(stage) == run.identity.id:
                 del self.holders[stage]
                 fd = self.locks.pop(stage, None)
                 if fd is not None:

@@ -51,7 +51,7 @@ class LocalExecutionHandle:
     @property
     def id(self) -> str:
         """The pipeline execution id."""
-        return self._run.id
+        return self._run.identity.id
 
     def wait(self, timeout: float | None = None) -> Execution:
         """Block until the execution (and any rollback it started) ends, or *timeout* passes."""
@@ -99,7 +99,7 @@ class LocalExecutionHandle:
     ) -> LocalExecutionHandle:
         """Retry a failed stage of this (ended) execution; see :meth:`LocalExecutor.retry`."""
         self.wait()
-        handle = self._retry(self._run.id, stage, mode=mode, by=by)
+        handle = self._retry(self._run.identity.id, stage, mode=mode, by=by)
         self._run = handle._run
         return self
 
@@ -109,7 +109,7 @@ class LocalExecutionHandle:
             raise ExecutionError(
                 "this handle was made without its executor; call LocalExecutor.override_stage_condition"
             )
-        handle = self._override(self._run.id, stage, condition_type, by=by)
+        handle = self._override(self._run.identity.id, stage, condition_type, by=by)
         self._run = handle._run
         return self
 
@@ -128,4 +128,5 @@ class LocalExecutionHandle:
                 return
 
     def __repr__(self) -> str:
-        return f"<LocalExecutionHandle {self._run.name} {self._run.id} {self._run.progress.status.value}>"
+        identity = self._run.identity
+        return f"<LocalExecutionHandle {identity.name} {identity.id} {self._run.progress.status.value}>"

@@ -20,24 +20,23 @@ module:
   rollback and the executions of a runner that died;
 - :mod:`._handle`: :class:`LocalExecutionHandle`.
 
-The executor keeps the emulation's services for built-in handlers (sources, functions,
-secrets, buckets) and the approval policy.
+- :mod:`._emulator`: the stand-ins for AWS (sources, functions, secrets, buckets...) as the
+  built-in handlers and rules reach them.
+
+The executor keeps the handler registry, the rules and the approval policy.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, final, overload
 
 import attrs
 
-from .. import _catalog
 from .._masking import Masker
 from .._model import Action, ActionCategory, Pipeline, RetryMode, RetryModeName, Stage
 from ..errors import ExecutionError, HandlerNotFoundError
@@ -60,12 +59,11 @@ from ._base import (
     Observer,
     TriggerInfo,
 )
+from ._emulator import Emulator
 from ._engine import LEASE_SECONDS, Engine
-from ._environment import base_environment
 from ._handle import LocalExecutionHandle
-from ._handlers import Builtins, HandlerFn, HandlerRegistry, InputOrigin, builtin_handlers
+from ._handlers import HandlerFn, HandlerRegistry, builtin_handlers
 from ._history import History, runner_id
-from ._paths import confine, s3_bucket_problem
 from ._preflight import definition, missing_message, preflight
 from ._recovery import (
     automated_rollback,
@@ -78,6 +76,7 @@ from ._recovery import (
 from ._rules import AlarmState, RuleHandler, builtin_rules
 from ._run import Run
 from ._settings import ApprovalPolicy, EngineSettings, LocalEmulation
+from ._state import Identity
 
 __all__ = ["ApprovalPolicy", "EngineSettings", "LocalEmulation", "LocalExecutionHandle", "LocalExecutor"]
 
@@ -201,9 +200,6 @@ class LocalExecutor:
         self.timeouts = settings.timeouts
         self.env_passthrough = settings.env_passthrough
         self.owner = f"{runner_id()}:{uuid.uuid4().hex[:8]}"
-        self._registry = builtin_handlers(self).merged(HandlerRegistry(emulation.handlers))
-        self._builtins = Builtins(self)
-        self._rules: dict[str, RuleHandler] = {**builtin_rules(self, settings.clock), **emulation.rules}
         self._prompt_lock = threading.Lock()
         self._engine = Engine(
             workdir=self.workdir,
@@ -218,6 +214,11 @@ class LocalExecutor:
             approval_policy=self._apply_policy,
             clock=settings.clock,
         )
+        self._emulator = Emulator(
+            emulation, self._engine, secrets=self.secret_store, env_passthrough=settings.env_passthrough
+        )
+        self._registry = builtin_handlers(self._emulator).merged(HandlerRegistry(emulation.handlers))
+        self._rules: dict[str, RuleHandler] = {**builtin_rules(self._emulator, settings.clock), **emulation.rules}
 
     # plumbing used by runs and handlers ------------------------------------------------------
 
@@ -256,148 +257,13 @@ class LocalExecutor:
         """Seconds before *action* times out (``timeouts=`` override, else AWS's default)."""
         return self._engine.timeout_for(stage, action)
 
-    def source_for(self, stage: str, action: str) -> Any:
-        """The local source configured for a source action, or ``None``."""
-        return self.sources.get(f"{stage}/{action}", self.sources.get(action))
-
-    def function_for(self, name: str) -> Callable[..., Any]:
-        """The Python callable standing in for Lambda function *name* (name or ARN)."""
-        short = name.split(":function:")[-1].split(":")[0]
-        for key in (name, short):
-            if key in self.functions:
-                return self.functions[key]
-        raise ActionFailed(
-            f"no local function {short!r}; give one with --function {short}=module:callable (pipeweaver run), "
-            f"LOCAL = LocalEmulation(functions={{{short!r}: my_callable}}) in the pipeline file, or "
-            f"LocalExecutor(functions={{{short!r}: my_callable}})",
-            failure_type=FailureType.CONFIGURATION_ERROR,
-        )
-
     def base_environment(self) -> dict[str, str]:
         """The host variables an action's processes start from (allow-list plus ``env_passthrough``)."""
-        return base_environment(self.env_passthrough)
+        return self._emulator.base_environment()
 
     def secret_value(self, ref: str, *, where: str) -> str:
-        """
-        Look a secret up in the local secret store and mask its value from then on.
-
-        *ref* is a Secrets Manager reference as CodeBuild takes it,
-        ``secret-id[:json-key[:version-stage[:version-id]]]`` with the id a name or an ARN (the
-        store is looked up by the whole reference, the id, then the ARN's secret name; the
-        store holds one version, so the version parts choose nothing), or a Parameter Store name.
-        """
-        parts = ref.split(":")
-        if ref.startswith("arn:") and len(parts) >= 7:
-            name, rest = ":".join(parts[:7]), parts[7:]
-            keys = [ref, name, parts[6]]
-        else:
-            name, rest = parts[0], parts[1:]
-            keys = [ref, name]
-        json_key = rest[0] if rest else ""
-        for key in keys:
-            if key in self.secret_store:
-                value = self.secret_store[key]
-                if json_key and key != ref:
-                    try:
-                        value = str(json.loads(value)[json_key])
-                    except (ValueError, KeyError, TypeError):
-                        raise ActionFailed(f"{where}: secret {name!r} has no JSON key {json_key!r}") from None
-                self.masker.add([value])
-                return value
-        raise ActionFailed(
-            f"{where}: secret {name!r} is not in the local secret store; "
-            f"pass LocalExecutor(secrets={{{name!r}: '...'}})",
-            failure_type=FailureType.CONFIGURATION_ERROR,
-        )
-
-    def bucket_path(self, bucket: str, *, what: str = "BucketName") -> Path:
-        """
-        The local folder standing in for S3 bucket *bucket*.
-
-        The folder mapped in ``buckets=``, else ``workdir/s3/<bucket>`` for a valid S3 bucket
-        name that stays inside ``workdir/s3`` (the name may come from a variable).
-
-        Raises:
-            ActionFailed: naming *what* (the setting the name came from) and the fix.
-        """
-        mapped = self.buckets.get(bucket)
-        if mapped is None:
-            fix = (
-                "use the bucket's S3 name, or map the name to a local folder with "
-                f"LocalExecutor(buckets={{{bucket!r}: 'path/to/folder'}})"
-            )
-            problem = s3_bucket_problem(bucket)
-            if problem is not None:
-                raise ActionFailed(f"{what}: {bucket!r} {problem}; {fix}", failure_type=FailureType.CONFIGURATION_ERROR)
-            mapped = confine(self.workdir / "s3", bucket, what=what, fix=fix, root_name="the local bucket folder")
-        mapped.mkdir(parents=True, exist_ok=True)
-        return mapped.resolve()
-
-    def resolve_text(self, ctx: ActionContext, text: str) -> str:
-        """Resolve variable references in *text* for the execution of *ctx*."""
-        run = self._engine.runs.get(ctx.execution_id)
-        return run.resolve(text) if run is not None else text
-
-    def alarm_state_for(self, name: str) -> AlarmState | None:
-        """The state given for CloudWatch alarm *name* (``alarm_states=``), if any."""
-        return self.emulation.alarm_states.get(name)
-
-    def stack_outputs_for(self, stack: str) -> Mapping[str, str]:
-        """The outputs given for CloudFormation stack *stack* (``stack_outputs=``)."""
-        return self.emulation.stack_outputs.get(stack, {})
-
-    def record_simulation(self, ctx: ActionContext, detail: str) -> None:
-        """Append a simulated deployment to ``workdir/simulated-deployments.jsonl``."""
-        line = json.dumps(
-            {
-                "simulated": True,
-                "at": self._engine.clock.now().isoformat(),
-                "execution_id": ctx.execution_id,
-                "stage": ctx.stage.name,
-                "action": ctx.action.name,
-                "provider": ctx.action.provider,
-                "detail": self.masker(detail),
-            }
-        )
-        with self._engine.lock, (self.workdir / "simulated-deployments.jsonl").open("a") as fh:
-            fh.write(line + "\n")
-
-    def input_origin(self, ctx: ActionContext, artifact: str) -> InputOrigin:
-        """Where input artifact *artifact* of *ctx*'s action came from: its stored zip, and the
-        revision of the source action that made it (read from that action's output variables,
-        in this execution or, for a rollback, in its target)."""
-        run = self._engine.runs.get(ctx.execution_id)
-        if run is None:
-            return InputOrigin()
-        execution = run.snapshot()
-        ref = execution.artifacts.get(artifact)
-        uri = ref.uri if ref is not None else ""
-        for stage in ctx.pipeline.stages:
-            for action in stage.actions:
-                if not any(out.name == artifact for out in action.outputs):
-                    continue
-                variable = (
-                    _catalog.revision_variable(action.provider) if action.category is ActionCategory.SOURCE else None
-                )
-                if variable is None:
-                    return InputOrigin(uri=uri)
-                for source in (execution, execution.rollback_target):
-                    try:
-                        past = source if isinstance(source, Execution) else self._history.load(source or "")
-                        revision = past.action(stage.name, action.name).output_variables.get(variable)
-                    except KeyError:
-                        continue
-                    return InputOrigin(uri=uri, revision=revision or None)
-                return InputOrigin(uri=uri)
-        return InputOrigin(uri=uri)
-
-    def next_build_number(self, project: str) -> int:
-        """The next build number of CodeBuild project *project*, counted in the workdir's history."""
-        return self._history.next_number(f"codebuild:{project}")
-
-    def now(self) -> datetime:
-        """The engine clock's time."""
-        return self._engine.clock.now()
+        """A secret from the local secret store, masked from then on (see :meth:`Emulator.secret_value`)."""
+        return self._emulator.secret_value(ref, where=where)
 
     def _apply_policy(self, event: ApprovalRequested, decide: Decide) -> None:
         policy = self.approval
@@ -432,22 +298,23 @@ class LocalExecutor:
 
     # starting ----------------------------------------------------------------------------------
 
-    def _new_run(self, pipeline: Pipeline, **kwargs: Any) -> Run:
-        return Run(self._engine, pipeline, on_failure=self._auto_rollback, **kwargs)
+    def _new_run(self, identity: Identity) -> Run:
+        return Run(self._engine, identity, on_failure=self._auto_rollback)
 
     def _begin(self, run: Run, definition: Mapping[str, Any]) -> LocalExecutionHandle:
+        identity = run.identity
         ops = History.op_create(
-            execution_id=run.id,
-            pipeline=run.name,
+            execution_id=identity.id,
+            pipeline=identity.name,
             status=ExecutionStatus.IN_PROGRESS,
-            trigger=run.trigger,
+            trigger=identity.trigger,
             started_at=run.started_at,
             definition=definition,
-            source_revisions=run.source_revisions,
-            variables=run.variables,
-            execution_type=run.execution_type,
-            rollback_target=run.rollback_target,
-            owner=self.owner,
+            source_revisions=identity.source_revisions,
+            variables=identity.variables,
+            execution_type=identity.execution_type,
+            rollback_target=identity.rollback_target,
+            owner=identity.owner,
             lease_seconds=LEASE_SECONDS,
         )
         run.seq = self._history.create(ops)
@@ -455,11 +322,16 @@ class LocalExecutor:
 
     def _launch(self, run: Run) -> LocalExecutionHandle:
         self._engine.register(run)
-        run.emit(ExecutionStarted(execution_id=run.id, pipeline=run.name, at=run.started_at, trigger=run.trigger))
-        threading.Thread(target=run.main, name=f"pipeweaver-{run.id[:8]}", daemon=True).start()
+        identity = run.identity
+        run.emit(
+            ExecutionStarted(
+                execution_id=identity.id, pipeline=identity.name, at=run.started_at, trigger=identity.trigger
+            )
+        )
+        threading.Thread(target=run.main, name=f"pipeweaver-{identity.id[:8]}", daemon=True).start()
         # While the engine prepares and writes the first wave, this thread starts the action
         # threads the widest wave needs, so that the wave does not wait for thread starts.
-        stages = run.pipeline.stages[run.scope.first : run.scope.last + 1]
+        stages = run.identity.pipeline.stages[run.scope.first : run.scope.last + 1]
         self._engine.pool().prestart(max((len(wave) for stage in stages for wave in stage.waves()), default=0))
         self._engine.keep_leases()
         return LocalExecutionHandle(run, self.retry, self.override_stage_condition)
@@ -486,16 +358,18 @@ class LocalExecutor:
             validate=self.validate,
             handler_for=self.handler_for,
             rule_providers=self._rules,
-            source_for=self.source_for,
-            function_for=self.function_for,
+            source_for=self._emulator.source_for,
+            function_for=self._emulator.function_for,
         )
-        run = self._new_run(
-            pipeline,
-            execution_id=str(uuid.uuid4()),
+        identity = Identity(
+            id=str(uuid.uuid4()),
+            pipeline=pipeline,
+            trigger=trigger or TriggerInfo(trigger_type="StartPipelineExecution", detail=f"local run by {user()}"),
+            owner=self.owner,
             variables=values,
             source_revisions=source_revisions or {},
-            trigger=trigger or TriggerInfo(trigger_type="StartPipelineExecution", detail=f"local run by {user()}"),
         )
+        run = self._new_run(identity)
         return self._begin(run, definition(pipeline))
 
     def run(
@@ -709,14 +583,14 @@ class LocalExecutor:
         run, stored = prepare_rollback(self._engine, self._new_run, pipeline, stage, target, trigger, str(uuid.uuid4()))
         handle = self._begin(run, stored)
         self._history.write(
-            [History.op_audit(run.id, by, trigger.trigger_type, stage=stage, summary=f"target {target}")]
+            [History.op_audit(run.identity.id, by, trigger.trigger_type, stage=stage, summary=f"target {target}")]
         )
         return handle, run
 
     def _auto_rollback(self, failed: Run) -> Run | None:
         stage = failed.progress.rollback_stage
         assert stage is not None
-        target = self._history.last_succeeded_in_stage(failed.name, stage, before=failed.seq)
+        target = self._history.last_succeeded_in_stage(failed.identity.name, stage, before=failed.seq)
         note: str
         result: Run | None = None
         if target is None:
@@ -727,7 +601,7 @@ class LocalExecutor:
                 # to this summary (see _rollback_ended).
                 with self._rollback_notes:
                     handle, result = self._rollback(
-                        failed.pipeline, stage, target, automated_rollback(failed.id), "pipeweaver"
+                        failed.identity.pipeline, stage, target, automated_rollback(failed.identity.id), "pipeweaver"
                     )
                     note = f"; automatic rollback of stage {stage} started as execution {handle.id} (target {target})"
                     self._add_note(failed, note)
@@ -740,7 +614,9 @@ class LocalExecutor:
     def _add_note(self, failed: Run, note: str) -> None:
         progress = failed.progress
         progress.append_summary(note)
-        self._history.write([History.op_status(failed.id, progress.status, progress.summary, progress.ended_at)])
+        self._history.write(
+            [History.op_status(failed.identity.id, progress.status, progress.summary, progress.ended_at)]
+        )
 
     def _rollback_ended(self, event: Event) -> None:
         """An automatic rollback's end (each attempt's) is noted on the execution it rolled back for."""

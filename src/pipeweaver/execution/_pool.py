@@ -1,4 +1,4 @@
-"""The action threads shared by every execution of one executor.
+"""The action threads shared by every execution of one executor, and the threads of condition rules.
 
 Layer: execution. A small pool rather than ``concurrent.futures.ThreadPoolExecutor`` for one
 reason, measured (bench/run.py, local run 20x25, side by side): a thread start waits until the
@@ -21,6 +21,13 @@ How the threads end, without any private CPython hook:
   exit hook; atexit handlers run after the interpreter joined its non-daemon threads and before
   daemon threads are stopped;
 - a pool that nobody holds any more is stopped by a finalizer (its idle threads leave).
+
+The rules of a stage condition run together, each on a thread of its own (:func:`run_each`,
+on a pool of their own, so that a long rule never waits for an action thread): the same exit
+handler joins them, so a rule running a shell command at interpreter exit ends its processes
+instead of being frozen with them. ``concurrent.futures.ThreadPoolExecutor`` could not serve
+here without a private hook: its workers are joined before :mod:`atexit` handlers run, so
+``EXITING`` would be set too late for them to stop.
 """
 
 from __future__ import annotations
@@ -31,12 +38,15 @@ import queue
 import threading
 import time
 import weakref
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from ._shell import EXITING
 
-__all__ = ["ActionPool"]
+__all__ = ["ActionPool", "run_each"]
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class _PoolState:
@@ -172,3 +182,35 @@ class ActionPool:
         """The pool's threads (alive or not)."""
         with self._state.lock:
             return list(self._state.threads)
+
+
+def run_each(fn: Callable[[T], R], items: Sequence[T], prefix: str) -> list[R]:
+    """``[fn(item) for item in items]``, each call on a thread of its own, all at once.
+
+    Returns when every call has returned; the first call (in *items* order) that raised has its
+    error raised here. The threads are an :class:`ActionPool`'s, so interpreter exit waits for
+    them (after setting ``EXITING``), and they are gone when this returns.
+    """
+    results: dict[int, R] = {}
+    errors: dict[int, BaseException] = {}
+    done: queue.SimpleQueue[int] = queue.SimpleQueue()
+
+    def call(index: int, item: T) -> None:
+        try:
+            results[index] = fn(item)
+        except BaseException as exc:  # handed to the caller, as Future.result() would
+            errors[index] = exc
+        finally:
+            done.put(index)
+
+    pool = ActionPool(len(items), prefix)
+    try:
+        for index, item in enumerate(items):
+            pool.submit(call, index, item)
+        for _ in items:
+            done.get()
+    finally:
+        pool.shutdown()
+    if errors:
+        raise errors[min(errors)]
+    return [results[index] for index in range(len(items))]

@@ -22,7 +22,7 @@ from ._engine import LEASE_SECONDS, Engine
 from ._history import History, Op
 from ._preflight import definition
 from ._run import Run
-from ._state import Progress, Scope
+from ._state import Identity, Progress, Scope
 
 __all__ = [
     "automated_rollback",
@@ -33,15 +33,15 @@ __all__ = [
     "rollback_outcome",
 ]
 
-#: Makes a run on the executor's engine (``Run``'s arguments after the engine).
-NewRun = Callable[..., Run]
+#: Makes a run of an execution on the executor's engine.
+NewRun = Callable[[Identity], Run]
 
 
 def _restore(history: History, run: Run, source_id: str, *, records: bool) -> None:
     past = history.load(source_id)
     namespaces = history.namespaces(source_id)
     if records:
-        order = {s.name: i for i, s in enumerate(run.pipeline.stages)}
+        order = {s.name: i for i, s in enumerate(run.identity.pipeline.stages)}
         run.progress = Progress.resumed(past, namespaces, order, started_at=run.started_at)
         run.seq = history.seq(source_id)
         if past.execution_type == "ROLLBACK" and past.rollback_target:
@@ -123,13 +123,16 @@ def prepare_retry(
             f"(now {now_past.status.value}, stage {stage} {now_record.status.value}); nothing was run"
         )
     run = new_run(
-        stored,
-        execution_id=execution_id,
-        variables=past.variables,
-        source_revisions=history.source_revisions(execution_id),
-        trigger=past.trigger,
-        execution_type=past.execution_type,
-        rollback_target=past.rollback_target,
+        Identity(
+            id=execution_id,
+            pipeline=stored,
+            trigger=past.trigger,
+            owner=engine.owner,
+            variables=past.variables,
+            source_revisions=history.source_revisions(execution_id),
+            execution_type=past.execution_type,
+            rollback_target=past.rollback_target,
+        )
     )
     ops: list[Op] = [History.op_status(execution_id, ExecutionStatus.IN_PROGRESS, None, None)]
     if override == "ON_SUCCESS":
@@ -155,15 +158,16 @@ def override_running(run: Run, stage: str, kind: str, by: str) -> None:
     Raises:
         ExecutionError: a SKIP entry condition, or the condition is not being evaluated.
     """
-    found = [s for s in run.pipeline.stages if s.name == stage]
+    found = [s for s in run.identity.pipeline.stages if s.name == stage]
     entry = found[0].before_entry if found and kind == "BEFORE_ENTRY" else None
     if entry is not None and any(str(c.result) == "SKIP" for c in entry.conditions):
         raise ExecutionError(
             f"the BEFORE_ENTRY condition of stage {stage} has result SKIP, which cannot be overridden "
             "(ConditionNotOverridableException)"
         )
-    run.overrides.request(stage, kind, by, execution_id=run.id, cancels=run.rule_cancels)
-    run.engine.history.write([History.op_audit(run.id, by, "OverrideStageCondition", stage=stage, summary=kind)])
+    execution_id = run.identity.id
+    run.overrides.request(stage, kind, by, execution_id=execution_id, cancels=run.rule_cancels)
+    run.engine.history.write([History.op_audit(execution_id, by, "OverrideStageCondition", stage=stage, summary=kind)])
 
 
 #: How a stage that its own condition failed is recorded (see Run._stage): kind -> error.
@@ -223,13 +227,16 @@ def prepare_rollback(
             f"execution {target} ran another version of the pipeline (PipelineExecutionOutdatedException)"
         )
     run = new_run(
-        pipeline,
-        execution_id=run_id,
-        variables=past.variables,
-        source_revisions=history.source_revisions(target),
-        trigger=trigger,
-        execution_type="ROLLBACK",
-        rollback_target=target,
+        Identity(
+            id=run_id,
+            pipeline=pipeline,
+            trigger=trigger,
+            owner=engine.owner,
+            variables=past.variables,
+            source_revisions=history.source_revisions(target),
+            execution_type="ROLLBACK",
+            rollback_target=target,
+        )
     )
     _restore(history, run, target, records=False)
     run.scope = Scope(index, index)

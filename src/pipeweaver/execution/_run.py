@@ -16,12 +16,11 @@ import sys
 import threading
 import traceback
 import warnings
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from .._model import Action, Pipeline, Result, RetryMode, Stage
+from .._model import Action, Result, RetryMode, Stage
 from ..errors import ExecutionError
 from ._approvals import Approvals
 from ._attempt import Attempts, Job
@@ -41,14 +40,24 @@ from ._base import (
     StageRecord,
     StageStarted,
     StageStatus,
-    TriggerInfo,
 )
 from ._conditions import Overrides, RuleOutcome, overridden, run_rule
-from ._core import WaveClock, after_failure, execution_status, not_succeeded, plan_wave, stage_status, waves
+from ._core import (
+    Recovery,
+    WaveClock,
+    after_conditions,
+    after_failure,
+    execution_status,
+    not_succeeded,
+    plan_wave,
+    stage_status,
+    waves,
+)
 from ._engine import LEASE_SECONDS, Engine
 from ._history import History
 from ._outbox import Feed, Outbox
-from ._state import Control, Progress, Scope
+from ._pool import run_each
+from ._state import Control, Identity, Progress, Scope
 from ._variables import resolve
 
 __all__ = ["Run"]
@@ -70,31 +79,18 @@ class Run:
     def __init__(
         self,
         engine: Engine,
-        pipeline: Pipeline,
+        identity: Identity,
         *,
-        execution_id: str,
-        variables: Mapping[str, str],
-        source_revisions: Mapping[str, str],
-        trigger: TriggerInfo,
-        execution_type: str = "STANDARD",
-        rollback_target: str | None = None,
         on_failure: Callable[[Run], Run | None] | None = None,
     ) -> None:
         self.engine = engine
         self.clock = engine.clock
         self.on_failure = on_failure
-        self.pipeline = pipeline
-        self.name = str(pipeline.name)
-        self.mode = pipeline.effective_execution_mode
-        self.id = execution_id
-        self.variables = dict(variables)
-        self.source_revisions = dict(source_revisions)
-        self.trigger = trigger
-        self.execution_type = execution_type
-        self.rollback_target = rollback_target
+        self.identity = identity
         self.seq = 0
-        # The state (see _state): what the run walks, what it has done, what others ask of it.
-        self.scope = Scope(0, len(pipeline.stages) - 1)
+        # The state (see _state): what the run is (identity), what it walks, what it has done,
+        # what others ask of it.
+        self.scope = Scope(0, len(identity.pipeline.stages) - 1)
         self.progress = Progress(started_at=self.clock.now())
         self.control = Control()
         self.completions: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
@@ -102,13 +98,12 @@ class Run:
         self.followup: Run | None = None
         self.rule_cancels: set[threading.Event] = set()
         self.overrides = Overrides()
-        self.run_dir = engine.workdir / "runs" / execution_id
-        self.owner = engine.owner
-        self.outbox = Outbox(engine.history, execution_id, engine.owner, self.emit)
+        self.run_dir = engine.workdir / "runs" / identity.id
+        self.outbox = Outbox(engine.history, identity.id, identity.owner, self.emit)
         self.approvals = Approvals(
             history=engine.history,
-            execution_id=execution_id,
-            pipeline=self.name,
+            execution_id=identity.id,
+            pipeline=identity.name,
             masker=engine.masker,
             emit=self.emit,
             policy=engine.approval_policy,
@@ -116,8 +111,8 @@ class Run:
         )
         services = engine.services
         self.attempts = Attempts(
-            pipeline=pipeline,
-            execution_id=execution_id,
+            pipeline=identity.pipeline,
+            execution_id=identity.id,
             run_dir=self.run_dir,
             masker=engine.masker,
             store=engine.store,
@@ -125,7 +120,7 @@ class Run:
             secret_value=services.secret_value,
             resolve=self.resolve,
             artifact=lambda name: self.progress.artifacts.get(name),
-            source_revisions=self.source_revisions,
+            source_revisions=identity.source_revisions,
             emit=self.emit,
             clock=self.clock,
             completions=self.completions,
@@ -143,26 +138,47 @@ class Run:
 
     def _stage_record(self, record: StageRecord, position: int) -> None:
         self.progress.put_stage(record, position)
-        self.outbox.write(History.op_stage(self.id, record, position))
+        self.outbox.write(History.op_stage(self.identity.id, record, position))
+
+    def _stage_ended(
+        self,
+        stage: Stage,
+        index: int,
+        attempt: int,
+        started: datetime,
+        ended: datetime,
+        status: StageStatus,
+        error: str | None,
+    ) -> None:
+        """Record how attempt *attempt* of *stage* ended and announce it (both go out with the next flush)."""
+        self._stage_record(
+            StageRecord(
+                name=stage.name, status=status, attempt=attempt, started_at=started, ended_at=ended, error=error
+            ),
+            index,
+        )
+        self.outbox.announce(
+            StageFinished(
+                execution_id=self.identity.id,
+                pipeline=self.identity.name,
+                at=ended,
+                stage=stage.name,
+                status=status,
+                attempt=attempt,
+            )
+        )
 
     def _action_record(self, job: Job, record: ActionRecord) -> None:
         job.position = self.progress.put_action(record, job.record, job.position)
         job.record = record
-        self.outbox.write(History.op_action(self.id, record, job.index, job.action.namespace))
+        self.outbox.write(History.op_action(self.identity.id, record, job.index, job.action.namespace))
 
     @property
     def started_at(self) -> datetime:
         return self.progress.started_at
 
     def snapshot(self) -> Execution:
-        return self.progress.snapshot(
-            execution_id=self.id,
-            pipeline=self.name,
-            trigger=self.trigger,
-            variables=self.variables,
-            execution_type=self.execution_type,
-            rollback_target=self.rollback_target,
-        )
+        return self.progress.snapshot(self.identity)
 
     # the main loop -------------------------------------------------------------------------
 
@@ -175,14 +191,14 @@ class Run:
             traceback.print_exc(file=sys.stderr)
         finally:
             try:
-                self.engine.history.write([History.op_release(self.id, self.owner)])
+                self.engine.history.write([History.op_release(self.identity.id, self.identity.owner)])
                 # A failing rollback never starts another rollback (it would target the same
                 # execution again and loop).
                 if (
                     self.on_failure is not None
                     and self.progress.rollback_stage is not None
                     and self.progress.status is ExecutionStatus.FAILED
-                    and self.execution_type == "STANDARD"
+                    and self.identity.execution_type == "STANDARD"
                 ):
                     # Started before the feed is closed, so wait() follows it without a race.
                     self.followup = self.on_failure(self)
@@ -191,8 +207,8 @@ class Run:
                 self.feed.close()
 
     def _drive(self) -> None:
-        gate = self.engine.gate(self.pipeline)
-        stages = self.pipeline.stages
+        gate = self.engine.gate(self.identity.pipeline)
+        stages = self.identity.pipeline.stages
         index = self.scope.first
         # A stage that succeeded leaves its end queued, not written, and stays held. When the
         # next stage can be entered at once, the end, the next stage's start and its first
@@ -257,13 +273,13 @@ class Run:
         summary = self.engine.masker(summary) if summary else summary
         ended = self.clock.now()
         self.progress.end(status, summary, ended)
-        self.outbox.write(History.op_status(self.id, status, summary, ended))
+        self.outbox.write(History.op_status(self.identity.id, status, summary, ended))
         self.outbox.flush()
         snap = self.snapshot()
         self.emit(
             ExecutionFinished(
-                execution_id=self.id,
-                pipeline=self.name,
+                execution_id=self.identity.id,
+                pipeline=self.identity.name,
                 at=ended,
                 status=status,
                 execution=snap,
@@ -296,7 +312,13 @@ class Run:
             )
             # Written (and announced) together with the first wave's action starts.
             self.outbox.announce(
-                StageStarted(execution_id=self.id, pipeline=self.name, at=started, stage=stage.name, attempt=attempt)
+                StageStarted(
+                    execution_id=self.identity.id,
+                    pipeline=self.identity.name,
+                    at=started,
+                    stage=stage.name,
+                    attempt=attempt,
+                )
             )
             ok, error = self._waves(stage, only)
             status = stage_status(ok=ok, stop_requested=self.control.stop_requested)
@@ -304,20 +326,8 @@ class Run:
                 verdict = self._conditions(stage, "ON_SUCCESS", stage.on_success.conditions, Result.FAIL)
                 if verdict is not None:
                     status, error = StageStatus.FAILED, f"onSuccess condition of stage {stage.name} failed"
-                    if verdict is Result.ROLLBACK:
-                        self.progress.roll_back(stage.name)
-            ended = self.clock.now()
-            self._stage_record(
-                StageRecord(
-                    name=stage.name, status=status, attempt=attempt, started_at=started, ended_at=ended, error=error
-                ),
-                index,
-            )
-            self.outbox.announce(
-                StageFinished(
-                    execution_id=self.id, pipeline=self.name, at=ended, stage=stage.name, status=status, attempt=attempt
-                )
-            )
+                    self.progress.apply(after_conditions(stage.name, verdict))
+            self._stage_ended(stage, index, attempt, started, self.clock.now(), status, error)
             if status is StageStatus.SUCCEEDED:
                 return status  # written by _drive, with the next stage's start if it can
             self.outbox.flush()
@@ -330,23 +340,24 @@ class Run:
                 stop_requested=self.control.stop_requested,
                 rolling_back=self.progress.rollback_stage is not None,
             )
-            if step.result is Result.RETRY:
+            if step.recovery is Recovery.CONDITIONS:
+                assert stage.on_failure is not None
+                verdict = self._conditions(stage, "ON_FAILURE", stage.on_failure.conditions, Result.ROLLBACK)
+                step = after_conditions(stage.name, verdict)
+            self.progress.apply(step)
+            if step.recovery is Recovery.RETRY:
                 assert step.retry_mode is not None
-                self.progress.retry_automatically(stage.name)
                 self.outbox.write(
                     History.op_audit(
-                        self.id, "pipeweaver", "AutomatedStageRetry", stage=stage.name, summary=step.retry_mode.value
+                        self.identity.id,
+                        "pipeweaver",
+                        "AutomatedStageRetry",
+                        stage=stage.name,
+                        summary=step.retry_mode.value,
                     )
                 )
                 only = self._not_succeeded(stage) if step.retry_mode is RetryMode.FAILED_ACTIONS else None
                 continue
-            if step.result is Result.ROLLBACK:
-                self.progress.roll_back(stage.name)
-            elif step.conditions:
-                assert stage.on_failure is not None
-                verdict = self._conditions(stage, "ON_FAILURE", stage.on_failure.conditions, Result.ROLLBACK)
-                if verdict is Result.ROLLBACK:
-                    self.progress.roll_back(stage.name)
             return StageStatus.FAILED
 
     def _not_succeeded(self, stage: Stage) -> set[str]:
@@ -365,15 +376,7 @@ class Run:
         error: str | None = None,
     ) -> StageStatus:
         """Record a stage that its beforeEntry conditions ended (skipped or failed) before it began."""
-        self._stage_record(
-            StageRecord(name=stage.name, status=status, attempt=attempt, started_at=now, ended_at=now, error=error),
-            index,
-        )
-        self.outbox.announce(
-            StageFinished(
-                execution_id=self.id, pipeline=self.name, at=now, stage=stage.name, status=status, attempt=attempt
-            )
-        )
+        self._stage_ended(stage, index, attempt, now, now, status, error)
         self.outbox.flush()
         return status
 
@@ -396,12 +399,12 @@ class Run:
                 index, rule = numbered
                 return run_rule(
                     handler=self.engine.services.rule_handler(rule.rule_type.provider),
-                    pipeline=self.pipeline,
+                    pipeline=self.identity.pipeline,
                     stage=stage,
                     kind=kind,
                     rule=rule,
                     now=now,
-                    execution_id=self.id,
+                    execution_id=self.identity.id,
                     directory=self.run_dir / stage.name / f"rule-{index}-{kind}-{rule.name}",
                     resolve=self.resolve,
                     artifact=lambda name: self.progress.artifacts.get(name),
@@ -414,11 +417,9 @@ class Run:
                     cancels=self.rule_cancels,
                 )
 
-            if len(rules) == 1:
-                outcomes = [evaluate((first, rules[0]))]
-            else:
-                with ThreadPoolExecutor(max_workers=len(rules), thread_name_prefix="pipeweaver-rule") as pool:
-                    outcomes = list(pool.map(evaluate, enumerate(rules, start=first)))
+            # Not on this (daemon) thread even when alone: interpreter exit joins the rule
+            # threads, so a rule's shell command is ended rather than left running.
+            outcomes = run_each(evaluate, list(enumerate(rules, start=first)), "pipeweaver-rule")
             by = self.overrides.by(stage.name, kind)
             failed = False
             for rule, (status, summary) in zip(rules, outcomes, strict=True):
@@ -432,7 +433,7 @@ class Run:
                     at=self.clock.now(),
                 )
                 self.progress.add_rule(record)
-                self.outbox.write(History.op_rule(self.id, record))
+                self.outbox.write(History.op_rule(self.identity.id, record))
                 failed = failed or status is not RuleOutcome.SUCCEEDED
             if by is not None:
                 break
@@ -448,8 +449,8 @@ class Run:
         """Replace every ``#{namespace.key}`` in *text* (``ActionFailed`` naming the unknown ones)."""
         return resolve(
             text,
-            execution_id=self.id,
-            variables=self.variables,
+            execution_id=self.identity.id,
+            variables=self.identity.variables,
             namespaces=self.progress.namespaces,
             unknown=self.progress.unknown,
         )
@@ -493,8 +494,8 @@ class Run:
             jobs.append(job)
         self.outbox.announce_all(
             ActionStarted(
-                execution_id=self.id,
-                pipeline=self.name,
+                execution_id=self.identity.id,
+                pipeline=self.identity.name,
                 at=now,
                 stage=stage.name,
                 action=job.action.name,
@@ -552,8 +553,8 @@ class Run:
                 assert job.record is not None
                 self.outbox.announce(
                     ActionFinished(
-                        execution_id=self.id,
-                        pipeline=self.name,
+                        execution_id=self.identity.id,
+                        pipeline=self.identity.name,
                         at=ended,
                         stage=stage.name,
                         action=job.action.name,
@@ -601,7 +602,7 @@ class Run:
             unknown = result.unknown_variables if result else None
             self.progress.publish(job.action.namespace, variables, job.refs, unknown)
             for ref in job.refs:
-                self.outbox.write(History.op_artifact(self.id, ref, job.stage.name, job.action.name))
+                self.outbox.write(History.op_artifact(self.identity.id, ref, job.stage.name, job.action.name))
 
     # approvals -----------------------------------------------------------------------------
 
@@ -624,10 +625,12 @@ class Run:
     def request_stop(self, abandon: bool, reason: str, by: str) -> None:
         status = self.progress.status
         if status.is_terminal:
-            raise ExecutionError(f"execution {self.id} already ended {status.value}; it cannot be stopped")
+            raise ExecutionError(f"execution {self.identity.id} already ended {status.value}; it cannot be stopped")
         control = self.control
         if control.stop_requested and not abandon:
-            raise ExecutionError(f"execution {self.id} is already stopping; use abandon=True to abandon its actions")
+            raise ExecutionError(
+                f"execution {self.identity.id} is already stopping; use abandon=True to abandon its actions"
+            )
         control.stop_reason = reason[:200]
         control.stop_requested = True
         if abandon:
@@ -637,9 +640,9 @@ class Run:
         self.progress.stopping()
         self.engine.history.write(
             [
-                History.op_status(self.id, ExecutionStatus.STOPPING, reason or None, None),
-                History.op_audit(self.id, by, "StopAndAbandon" if abandon else "StopAndWait", summary=reason),
+                History.op_status(self.identity.id, ExecutionStatus.STOPPING, reason or None, None),
+                History.op_audit(self.identity.id, by, "StopAndAbandon" if abandon else "StopAndWait", summary=reason),
             ]
         )
-        self.engine.gate(self.pipeline).wake()
+        self.engine.gate(self.identity.pipeline).wake()
         self.completions.put(None)

@@ -16,7 +16,6 @@ process-wide, so every orphan of the host program would become its child to reap
 
 from __future__ import annotations
 
-import concurrent.futures.thread  # noqa: F401 - its exit hook must be registered before ours
 import contextlib
 import os
 import re
@@ -36,13 +35,10 @@ import attrs
 
 __all__ = ["DRAIN_SECONDS", "EXITING", "KILL_GRACE", "Phase", "ShellResult", "build_script", "run_phases"]
 
-#: Set when the interpreter starts shutting down. Registered after concurrent.futures' own exit
-#: hook (which joins pool threads), so it runs first and long actions can stop instead of
-#: holding the process open.
+#: Set when the interpreter exits, by :mod:`._pool`'s :mod:`atexit` handler before it joins the
+#: engine's threads (actions and condition rules, all daemon threads), so that long commands and
+#: waiting approvals stop instead of holding the process open.
 EXITING = threading.Event()
-_register_atexit = getattr(threading, "_register_atexit", None)
-if _register_atexit is not None:
-    _register_atexit(EXITING.set)
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

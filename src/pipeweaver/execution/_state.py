@@ -1,14 +1,18 @@
 """An execution's state as plain records, each with one owner.
 
 Layer: execution. A running execution (:class:`._run.Run`) keeps what it is, what it has done
-and what others ask of it in three records, so that who may change what is visible in the
+and what others ask of it in four records, so that who may change what is visible in the
 types instead of spread over the driver's attributes:
 
+- :class:`Identity` (frozen): what the execution is (its id, the pipeline it runs, its trigger,
+  variables and source revisions, its type and rollback target, the runner that owns it); the
+  facade or a retry or rollback (:mod:`._recovery`) makes it, and it never changes;
 - :class:`Scope` (frozen): which stages the run walks and how the first one is retried; a
   retry or rollback (:mod:`._recovery`) prepares it before the run starts;
 - :class:`Progress`: the execution's record so far (status, summary, times, stage, action and
   rule records, artifacts, namespaces, attempt positions) and what the core's failure
-  decisions read (stages retried automatically, the stage to roll back). It changes only through its own
+  decisions read and change (stages retried automatically, the stage to roll back, through
+  :meth:`Progress.apply`). It changes only through its own
   methods, each under its lock, by the run's engine thread (and, once the run has ended, the
   facade's note about an automatic rollback); :meth:`Progress.snapshot` copies it for readers
   on other threads. :func:`Progress.resumed` and :func:`Progress.carried` seed it from an
@@ -26,7 +30,7 @@ from datetime import datetime
 
 import attrs
 
-from .._model import RetryMode
+from .._model import ExecutionMode, Pipeline, RetryMode
 from ._base import (
     ActionRecord,
     ArtifactRef,
@@ -36,8 +40,42 @@ from ._base import (
     StageRecord,
     TriggerInfo,
 )
+from ._core import FailureStep, Recovery
 
-__all__ = ["Control", "Progress", "Scope"]
+__all__ = ["Control", "Identity", "Progress", "Scope"]
+
+
+def _copied(value: Mapping[str, str]) -> Mapping[str, str]:
+    return dict(value)
+
+
+@attrs.frozen
+class Identity:
+    """What an execution is: fixed when it is made, the same for every attempt of a retry."""
+
+    id: str
+    pipeline: Pipeline
+    trigger: TriggerInfo
+    #: The runner (``host:pid:nonce``) holding the execution's lease.
+    owner: str
+    #: The pipeline-level variables' values for this execution.
+    variables: Mapping[str, str] = attrs.field(factory=dict, converter=_copied, hash=False)
+    #: Source revision overrides (``Stage/Action`` or ``Action`` -> revision).
+    source_revisions: Mapping[str, str] = attrs.field(factory=dict, converter=_copied, hash=False)
+    #: ``STANDARD`` or ``ROLLBACK``.
+    execution_type: str = "STANDARD"
+    #: The execution whose artifacts a ``ROLLBACK`` execution runs on.
+    rollback_target: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The pipeline's name."""
+        return str(self.pipeline.name)
+
+    @property
+    def mode(self) -> ExecutionMode:
+        """How concurrent executions of the pipeline share its stages."""
+        return self.pipeline.effective_execution_mode
 
 
 @attrs.frozen
@@ -66,7 +104,7 @@ class Control:
 @attrs.define(eq=False)
 class Progress:
     """What an execution has done so far: the record its snapshot is made from, and what the
-    core's failure decisions (:func:`._core.after_failure`) read."""
+    core's failure decisions (:func:`._core.after_failure`) read and, through :meth:`apply`, change."""
 
     started_at: datetime
     status: ExecutionStatus = ExecutionStatus.IN_PROGRESS
@@ -169,15 +207,15 @@ class Progress:
             for ref in refs:
                 self.artifacts[ref.name] = ref
 
-    def retry_automatically(self, stage: str) -> None:
-        """*stage* failed and is retried automatically (never again in this execution)."""
+    def apply(self, step: FailureStep) -> None:
+        """Record the core's decision on a failed stage (see :class:`._core.FailureStep`): a
+        stage retried automatically is never again in this execution; a stage to roll back is
+        rolled back once the execution has ended."""
         with self.lock:
-            self.auto_retried.add(stage)
-
-    def roll_back(self, stage: str) -> None:
-        """The failure of *stage* rolls it back once the execution ended."""
-        with self.lock:
-            self.rollback_stage = stage
+            if step.recovery is Recovery.RETRY:
+                self.auto_retried.add(step.stage)
+            elif step.recovery is Recovery.ROLL_BACK:
+                self.rollback_stage = step.stage
 
     def add_rule(self, record: RuleRecord) -> None:
         """Record a stage-condition rule's result."""
@@ -206,31 +244,22 @@ class Progress:
         with self.lock:
             self.summary = (self.summary or "") + note
 
-    def snapshot(
-        self,
-        *,
-        execution_id: str,
-        pipeline: str,
-        trigger: TriggerInfo,
-        variables: Mapping[str, str],
-        execution_type: str,
-        rollback_target: str | None,
-    ) -> Execution:
-        """The execution's record as it is now."""
+    def snapshot(self, identity: Identity) -> Execution:
+        """The record of the execution *identity* as it is now."""
         with self.lock:
             return Execution(
-                id=execution_id,
-                pipeline=pipeline,
+                id=identity.id,
+                pipeline=identity.name,
                 status=self.status,
                 started_at=self.started_at,
                 ended_at=self.ended_at,
-                trigger=trigger,
+                trigger=identity.trigger,
                 stages=tuple(r for r, _ in self.stages),
                 actions=tuple(self.actions),
                 artifacts=dict(self.artifacts),
-                variables=dict(variables),
-                execution_type=execution_type,
-                rollback_target=rollback_target,
+                variables=dict(identity.variables),
+                execution_type=identity.execution_type,
+                rollback_target=identity.rollback_target,
                 status_summary=self.summary,
                 rules=tuple(self.rules),
             )

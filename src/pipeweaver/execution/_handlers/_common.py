@@ -133,8 +133,8 @@ class HandlerServices(Protocol):
     """
     **Protocol:** what the built-in handlers need from the executor running them.
 
-    ``LocalExecutor`` provides it. Declared here, beside its users, so this module never
-    imports the engine that imports it.
+    The executor's ``Emulator`` (``execution._emulator``) provides it. Declared here, beside
+    its users, so this module never imports the engine that imports it.
     """
 
     @property
