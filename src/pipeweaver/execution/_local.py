@@ -75,7 +75,7 @@ from ._recovery import (
     prepare_rollback,
     rollback_outcome,
 )
-from ._rules import AlarmState, RuleHandler, builtin_rules
+from ._rules import AlarmState, RuleContext, RuleHandler, builtin_rules
 from ._run import Run
 from ._settings import ApprovalPolicy, EngineSettings, LocalEmulation
 
@@ -362,7 +362,7 @@ class LocalExecutor:
         with self._engine.lock, (self.workdir / "simulated-deployments.jsonl").open("a") as fh:
             fh.write(line + "\n")
 
-    def input_origin(self, ctx: ActionContext, artifact: str) -> InputOrigin:
+    def input_origin(self, ctx: ActionContext | RuleContext, artifact: str) -> InputOrigin:
         """Where input artifact *artifact* of *ctx*'s action came from: its stored zip, and the
         revision of the source action that made it (read from that action's output variables,
         in this execution or, for a rollback, in its target)."""
@@ -488,6 +488,8 @@ class LocalExecutor:
             rule_providers=self._rules,
             source_for=self.source_for,
             function_for=self.function_for,
+            alarm_state_for=self.alarm_state_for,
+            own_rules=self.emulation.rules,
         )
         run = self._new_run(
             pipeline,
