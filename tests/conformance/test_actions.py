@@ -12,6 +12,7 @@ import pytest
 
 import pipeweaver as pw
 from pipeweaver import _catalog
+from pipeweaver.errors import HandlerNotFoundError
 from pipeweaver.execution import ActionStatus, LocalExecutor
 
 from .conftest import SRC, log_of, source_then
@@ -183,3 +184,23 @@ def test_every_deploy_provider_with_a_simulated_handler_is_covered() -> None:
     Every catalog entry run by the simulated deploy handler is among the providers above.
     """
     assert {s.provider for s in _catalog.iter_specs() if s.handler == "simulated_deploy"} == set(_CONFIGURATION)
+
+
+@pytest.mark.parametrize("provider", ["StepFunctions", "InspectorScan"])
+def test_an_action_type_without_a_local_handler_is_refused_before_the_run(tmp_path: Path, provider: str) -> None:
+    """Action type reference (ACTION_TYPES): these actions run in their AWS service and publish its variables.
+
+    Local: refused: an action with no local handler is refused, with every such action named and
+    how to give a handler, before the execution starts; nothing runs.
+    """
+    (spec,) = (s for s in _catalog.iter_specs() if s.provider == provider)
+    assert spec.handler is None
+    action = pw.Action(
+        name="Step",
+        action_type=pw.ActionType(category=spec.category, provider=provider),
+        configuration=dict.fromkeys(spec.required, "x"),
+        inputs=[SRC],
+    )
+
+    with pytest.raises(HandlerNotFoundError, match=rf"Work/Step \(.*{provider}.*\): give one with --handler"):
+        _run(tmp_path, pw.Stage(name="Work", actions=[action]), validate=False)

@@ -61,8 +61,9 @@ def _verdict(e: pw.execution.Execution) -> tuple[str, str | None]:
 
 
 def test_put_job_success_result_passes_the_rule(tmp_path: Path, client: Any) -> None:
-    """Rule reference: LambdaInvoke (RULE): the rule runs the function; a function reports its result with
-    PutJobSuccessResult, which passes the rule, and the stage is entered."""
+    """Rule reference: LambdaInvoke (RULE): the rule runs the function FunctionName names, with UserParameters
+    as its input; the function reports as CodePipeline's Lambda functions do, and PutJobSuccessResult
+    passes the rule, so the stage is entered."""
 
     def gate(event: dict[str, Any], context: object) -> bool:
         client.put_job_success_result(jobId=event["CodePipeline.job"]["id"])
