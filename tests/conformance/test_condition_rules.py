@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import pipeweaver as pw
+from pipeweaver.errors import ExecutionError
 from pipeweaver.execution import EngineSettings, ExecutionStatus, LocalEmulation, LocalExecutor
 
 from .conftest import SRC, source_then
@@ -129,13 +131,35 @@ def test_an_alarm_that_stays_in_alarm_through_wait_time_fails_the_rule(tmp_path:
     ) == _verdict(fixed)
 
 
-def test_an_alarm_without_a_given_state_fails_naming_the_setting(tmp_path: Path) -> None:
+def test_an_alarm_without_a_given_state_is_refused_before_the_run_naming_the_setting(tmp_path: Path) -> None:
     """Rule reference: CloudWatchAlarm (ALARM): the rule reads the alarm's state from CloudWatch.
 
-    Local: refused: a local run cannot read CloudWatch, so an alarm without a given state fails the
-    rule naming the setting that gives it; it is never taken as OK.
+    Local: refused: a local run cannot read CloudWatch, so a pipeline whose alarm has no given
+    state is refused before its execution starts (as a missing function or source is), naming
+    the setting that gives it; the state is never taken as OK.
     """
-    e = _run(tmp_path, _pipeline())
+    with pytest.raises(ExecutionError) as refused:
+        _run(tmp_path, _pipeline())
+
+    assert (
+        "the pipeline cannot run locally:\n  - Deploy beforeEntry rule Errors: no state given for CloudWatch "
+        "alarm 'errors', which a local run cannot read; give it with LocalExecutor(alarm_states={'errors': 'OK'}), "
+        "LocalEmulation(alarm_states=...) or pipeweaver run --alarm errors=OK"
+    ) == str(refused.value)
+    with LocalExecutor(tmp_path / "wd") as x:
+        assert [] == x.history()
+
+
+def test_an_alarm_named_by_a_variable_without_a_state_fails_the_rule(tmp_path: Path) -> None:
+    """Rule reference: CloudWatchAlarm (ALARM): the rule reads the state of the alarm AlarmName names.
+
+    Local: refused: an AlarmName holding a variable is known only when the rule runs; without a
+    given state for it the rule fails there, naming the setting; it is never taken as OK.
+    """
+    pipeline = _pipeline(AlarmName="#{variables.alarm}")
+    pipeline = attrs.evolve(pipeline, variables=[pw.Variable(name="alarm", default_value="errors")])
+
+    e = _run(tmp_path, pipeline)
 
     assert (
         "Failed",

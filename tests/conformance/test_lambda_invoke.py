@@ -341,3 +341,35 @@ def test_the_event_has_codepipelines_shape(tmp_path: Path, functions: ModuleType
         job["data"]["artifactCredentials"]
     )
     json.dumps(event)  # the event is plain JSON, as Lambda delivers it
+
+
+def test_an_input_artifact_carries_its_source_revision_and_an_output_none(
+    tmp_path: Path, functions: ModuleType
+) -> None:
+    """Using AWS Lambda with AWS CodePipeline (LAMBDA_EVENT): in the example event the source input artifact's
+    revision is its source revision and the output artifact's revision is null.
+
+    An artifact no source action made carries none (null) either.
+    """
+    out = pw.Artifact("Released")
+    again = pw.Action(
+        name="Again",
+        action_type=pw.ActionType(category="Invoke", provider="Lambda"),
+        configuration={"FunctionName": "release", "UserParameters": '{"version": "2"}'},
+        inputs=[out],
+    )
+
+    e = _run(
+        tmp_path,
+        functions.release,
+        pw.Stage(name="Release", actions=[_invoke('{"version": "1"}', outputs=[out])]),
+        pw.Stage(name="Again", actions=[again]),
+    )
+
+    assert e.succeeded, e.status_summary
+    first, second = (call["CodePipeline.job"]["data"] for call in functions.calls)
+    version = e.action("Source", "Source").output_variables["VersionId"]
+    assert [("Src", version)] == [(a["name"], a["revision"]) for a in first["inputArtifacts"]]
+    assert [("Released", None)] == [(a["name"], a["revision"]) for a in first["outputArtifacts"]]
+    assert [("Released", None)] == [(a["name"], a["revision"]) for a in second["inputArtifacts"]]
+    assert "123456789012" == functions.calls[0]["CodePipeline.job"]["accountId"]

@@ -6,6 +6,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -393,7 +394,20 @@ def test_before_entry_skip_and_fail(tmp_path: Path) -> None:
 
 
 def test_on_success_lambda_rule_and_commands_rule(tmp_path: Path) -> None:
-    """onSuccess conditions run LambdaInvoke (via functions) and Commands rules; a failing rule fails the stage."""
+    """onSuccess conditions run LambdaInvoke (via functions) and Commands rules; a failing rule fails the stage.
+
+    The rule's function reports through the job API, as an invoke action's does."""
+    import boto3
+
+    client = boto3.client("codepipeline", region_name="us-east-1")
+
+    def yes(event: dict[str, Any]) -> None:
+        client.put_job_success_result(jobId=event["CodePipeline.job"]["id"])
+
+    def no(event: dict[str, Any]) -> None:
+        client.put_job_failure_result(
+            jobId=event["CodePipeline.job"]["id"], failureDetails={"type": "JobFailed", "message": "no"}
+        )
 
     def rule(verdict: bool) -> pw.SuccessConditions:
         return pw.SuccessConditions(
@@ -417,7 +431,7 @@ def test_on_success_lambda_rule_and_commands_rule(tmp_path: Path) -> None:
     x = LocalExecutor(
         tmp_path / "wd",
         handlers={FAKE: lambda ctx: None},
-        functions={"yes": lambda event: True, "no": lambda event: False},
+        functions={"yes": yes, "no": no},
         validate=False,
     )
 

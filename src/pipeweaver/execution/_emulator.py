@@ -23,7 +23,7 @@ from ._engine import Engine
 from ._environment import base_environment
 from ._handlers import InputOrigin
 from ._paths import confine, s3_bucket_problem
-from ._rules import AlarmState
+from ._rules import AlarmState, RuleContext
 from ._settings import LocalEmulation
 
 __all__ = ["Emulator"]
@@ -158,7 +158,7 @@ class Emulator:
         with self._engine.lock, (self._engine.workdir / "simulated-deployments.jsonl").open("a") as fh:
             fh.write(line + "\n")
 
-    def input_origin(self, ctx: ActionContext, artifact: str) -> InputOrigin:
+    def input_origin(self, ctx: ActionContext | RuleContext, artifact: str) -> InputOrigin:
         """Where input artifact *artifact* of *ctx*'s action came from: its stored zip, and the
         revision of the source action that made it (read from that action's output variables,
         in this execution or, for a rollback, in its target)."""

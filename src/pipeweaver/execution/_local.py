@@ -360,6 +360,8 @@ class LocalExecutor:
             rule_providers=self._rules,
             source_for=self._emulator.source_for,
             function_for=self._emulator.function_for,
+            alarm_state_for=self._emulator.alarm_state_for,
+            own_rules=self.emulation.rules,
         )
         identity = Identity(
             id=str(uuid.uuid4()),

@@ -48,8 +48,15 @@ def preflight(
     rule_providers: Collection[str],
     source_for: Callable[[str, str], Any],
     function_for: Callable[[str], Any],
+    alarm_state_for: Callable[[str], Any] = lambda name: None,
+    own_rules: Collection[str] = (),
 ) -> dict[str, str]:
-    """Refuse *pipeline* if it cannot run locally; return the values of its variables."""
+    """Refuse *pipeline* if it cannot run locally; return the values of its variables.
+
+    *own_rules* are the rule providers the user gave handlers for: the built-in rules' needs
+    (a ``LambdaInvoke`` rule's function, a ``CloudWatchAlarm`` rule's alarm state) are checked
+    only for the others.
+    """
     if validate:
         issues = lint(pipeline)
         errors = [i for i in issues if i.is_error]
@@ -87,6 +94,9 @@ def preflight(
                             f"give one with LOCAL = LocalEmulation(rules={{{provider!r}: my_rule}}) in the pipeline "
                             f"file, or LocalExecutor(rules={{{provider!r}: my_rule}})"
                         )
+                    elif provider not in own_rules:
+                        where = f"{stage.name} {kind} rule {rule.name}"
+                        problems.extend(_rule_needs(where, provider, rule.configuration, function_for, alarm_state_for))
     if missing:
         raise HandlerNotFoundError(missing_message(missing))
     declared = {v.name: v for v in pipeline.variables}
@@ -138,6 +148,33 @@ def _builtin_needs(
                 function_for(fn)
             except ActionFailed as exc:
                 return [f"{where}: {exc.message}"]
+    return []
+
+
+def _rule_needs(
+    where: str,
+    provider: str,
+    configuration: Mapping[str, Any],
+    function_for: Callable[[str], Any],
+    alarm_state_for: Callable[[str], Any],
+) -> list[str]:
+    """What a built-in rule needs from the emulation and was not given (a name holding a
+    variable is known only when the rule runs, so it is checked then)."""
+    if provider == "LambdaInvoke":
+        fn = configuration.get("FunctionName")
+        if isinstance(fn, str) and "#{" not in fn:
+            try:
+                function_for(fn)
+            except ActionFailed as exc:
+                return [f"{where}: {exc.message}"]
+    if provider == "CloudWatchAlarm":
+        alarm = configuration.get("AlarmName")
+        if isinstance(alarm, str) and "#{" not in alarm and alarm_state_for(alarm) is None:
+            return [
+                f"{where}: no state given for CloudWatch alarm {alarm!r}, which a local run cannot read; give it "
+                f"with LocalExecutor(alarm_states={{{alarm!r}: 'OK'}}), LocalEmulation(alarm_states=...) or "
+                f"pipeweaver run --alarm {alarm}=OK"
+            ]
     return []
 
 

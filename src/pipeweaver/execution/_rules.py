@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any, Protocol, final
+from typing import TYPE_CHECKING, Any, Protocol, final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -23,6 +23,9 @@ from .._cron import DeploymentWindowCron, cron_matches
 from .._model import Pipeline, Rule, Stage
 from ._clock import Clock, SystemClock
 from ._shell import Phase, run_phases
+
+if TYPE_CHECKING:
+    from ._handlers import InputOrigin
 
 __all__ = ["ALARM_STATES", "AlarmState", "RuleContext", "RuleFailed", "RuleHandler", "builtin_rules", "cron_matches"]
 
@@ -207,7 +210,7 @@ def cloudwatch_alarm(ctx: RuleContext, given: AlarmState | None, clock: Clock | 
 
 
 class FunctionLookup(Protocol):
-    """**Protocol:** where rules find their local stand-ins (the executor): Lambda functions, alarm states."""
+    """**Protocol:** where rules find their local stand-ins (the ``Emulator``): Lambda functions, alarm states."""
 
     def function_for(self, name: str) -> Callable[..., Any]:
         """The Python callable standing in for Lambda function *name*."""
@@ -217,27 +220,55 @@ class FunctionLookup(Protocol):
         """The state given for CloudWatch alarm *name*, if any."""
         ...
 
+    def input_origin(self, ctx: RuleContext, artifact: str) -> InputOrigin:
+        """Where input artifact *artifact* of the rule came from (its source revision)."""
+        ...
+
+
+def lambda_invoke_rule(ctx: RuleContext, executor: FunctionLookup) -> bool | str:
+    """``LambdaInvoke``: the function's job result decides the rule ("Rule reference: LambdaInvoke").
+
+    The function gets the job event a Lambda invoke action's function gets (the rule's
+    ``FunctionName`` and ``UserParameters``, its input artifacts with their source revisions)
+    and reports through CodePipeline's job API: ``PutJobSuccessResult`` passes the rule,
+    ``PutJobFailureResult`` fails it with its message, and a function that reports nothing fails
+    it as the timeout it would meet on AWS. Its return value decides nothing.
+    """
+    from ._base import ActionFailed
+    from ._handlers._invoke import JobInputs, run_job
+
+    (name,) = _need(ctx, "FunctionName")
+    try:
+        function = executor.function_for(name)
+        what = JobInputs(
+            pipeline=ctx.pipeline,
+            region=ctx.rule.region,
+            configuration=ctx.configuration,
+            inputs=ctx.inputs,
+            revisions={artifact: executor.input_origin(ctx, artifact).revision for artifact in ctx.inputs},
+        )
+        report = run_job(function, name, what, scratch=ctx.workdir / "job", log=ctx.log, waiter="rule")
+    except ActionFailed as exc:
+        return exc.message
+    if not report.succeeded:
+        return report.message or f"function {name} put a failure result"
+    if report.continuation_token is not None:
+        # The rule reference documents no continuation for rules: one invocation decides.
+        return (
+            f"function {name} put a continuationToken, which a LambdaInvoke rule does not take; "
+            "report the rule's result (PutJobSuccessResult without a token, or PutJobFailureResult) in one invocation"
+        )
+    if report.output_variables:
+        ctx.log(f"function {name} put outputVariables {sorted(report.output_variables)}; a rule publishes no variables")
+    return True
+
 
 def builtin_rules(executor: FunctionLookup, clock: Clock | None = None) -> dict[str, RuleHandler]:
     """Rule provider -> local handler, bound to *executor* (LambdaInvoke uses its functions,
     CloudWatchAlarm its alarm states) and the engine's *clock* (a rule that waits waits on it)."""
-    from ._handlers import call_function
 
     def lambda_invoke(ctx: RuleContext) -> bool | str:
-        (name,) = _need(ctx, "FunctionName")
-        function = executor.function_for(name)
-        event: dict[str, Any] = {
-            "CodePipeline.job": {
-                "id": ctx.execution_id,
-                "accountId": "000000000000",
-                "data": {"actionConfiguration": {"configuration": dict(ctx.configuration)}},
-            }
-        }
-        try:
-            value = call_function(function, event)
-        except Exception as exc:
-            return f"function {name} failed: {type(exc).__name__}: {exc}"
-        return value is not False
+        return lambda_invoke_rule(ctx, executor)
 
     return {
         "VariableCheck": variable_check,

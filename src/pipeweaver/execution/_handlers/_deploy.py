@@ -139,6 +139,29 @@ _DEPLOY_CHECKS: dict[str, Callable[[ActionContext], str]] = {
 }
 
 
+#: The stand-in a simulated Lambda deploy gives as the version it would publish.
+LOCAL_FUNCTION_VERSION = "1"
+
+
+def _deploy_variables(ctx: ActionContext) -> tuple[dict[str, str], list[str]]:
+    """The output variables a simulated deploy publishes (its catalog entry's), and which of
+    them are stand-ins of AWS's shape rather than values AWS would give."""
+    provider, config = ctx.action.provider, ctx.configuration
+    if provider in (_catalog.CLOUDFORMATION_STACKSET.provider, _catalog.CLOUDFORMATION_STACK_INSTANCES.provider):
+        name = config.get("StackSetName", "")
+        # A stack set's id is its name and a UUID; one name keeps one id across runs.
+        stack_set_id = f"{name}:{uuid.uuid5(uuid.NAMESPACE_URL, 'pipeweaver:stack-set:' + name)}"
+        return {"StackSetId": stack_set_id, "OperationId": str(uuid.uuid4())}, ["StackSetId", "OperationId"]
+    if provider == _catalog.EKS_DEPLOY.provider:
+        return {"EKSClusterName": config.get("ClusterName", "")}, []
+    if provider == _catalog.LAMBDA_DEPLOY.provider:
+        published = config.get("PublishedTargetVersion")
+        if published:
+            return {"FunctionVersion": published}, []
+        return {"FunctionVersion": LOCAL_FUNCTION_VERSION}, ["FunctionVersion"]
+    return {}, []
+
+
 def _pseudo(ctx: ActionContext, stack: str) -> dict[str, Value]:
     """The pseudo parameters a local run knows: the stack's name, and the account and partition
     of the action's (or the pipeline's) role; the region when the action or the host names one."""
@@ -277,6 +300,9 @@ class DeployHandlers(_Bound):
         else:
             checks = _DEPLOY_CHECKS.get(provider)
             detail = checks(ctx) if checks else f"{provider} deploy with inputs {sorted(ctx.inputs)}"
+            variables, stand_ins = _deploy_variables(ctx)
+            if stand_ins:
+                detail += f"; stand-in variables {stand_ins} (AWS gives the real ones)"
         if variables:
             detail += f"; simulated stack outputs {sorted(variables)}"
         self._x.record_simulation(ctx, detail)

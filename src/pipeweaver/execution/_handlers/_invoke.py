@@ -22,10 +22,11 @@ from typing import Any
 
 import attrs
 
+from ..._model import Pipeline
 from .._base import ActionContext, ActionFailed, ActionResult
 from . import _boto
 from ._common import _Bound, _require
-from ._jobapi import LocalJob, close_job, open_job
+from ._jobapi import JobReport, LocalJob, close_job, open_job
 
 #: Lambda's longest function timeout (15 minutes): what a local context counts down from.
 LAMBDA_TIMEOUT_MS = 15 * 60 * 1000
@@ -39,28 +40,44 @@ def _random(n: int, alphabet: str = _ALNUM) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(n))
 
 
-def _artifact_store(ctx: ActionContext) -> Any:
-    stores = ctx.pipeline.artifact_stores
+def _artifact_store(pipeline: Pipeline, region: object = None) -> Any:
+    stores = pipeline.artifact_stores
     if stores:
-        return stores.get(str(ctx.action.region or ""), next(iter(stores.values())))
-    return ctx.pipeline.artifact_store
+        return stores.get(str(region or ""), next(iter(stores.values())))
+    return pipeline.artifact_store
 
 
-def _account(ctx: ActionContext) -> str:
-    m = re.match(r"arn:[^:]+:iam::(\d{12}):", str(ctx.pipeline.role_arn or ""))
+def pipeline_account(pipeline: Pipeline) -> str:
+    """The account a job's ``accountId`` names: the pipeline role's, else the local placeholder."""
+    m = re.match(r"arn:[^:]+:iam::(\d{12}):", str(pipeline.role_arn or ""))
     return m.group(1) if m else "000000000000"
 
 
-def job_event(ctx: ActionContext, job: LocalJob | None = None) -> dict[str, Any]:
-    """CodePipeline's event for a Lambda invoke (Example JSON event of the Lambda invoke reference).
+@attrs.frozen(kw_only=True)
+class JobInputs:
+    """What one job's event is made of, for a Lambda invoke action or a ``LambdaInvoke`` rule.
 
-    Artifacts are ``S3`` locations in the pipeline's artifact bucket; inside the invocation a
-    boto3 S3 client reads the input zips and writes the output zips there (see :mod:`._boto`).
-    ``artifactCredentials`` are placeholders: nothing checks them locally. A revision is
-    ``None`` (the local engine does not track artifacts' revisions).
+    Attributes:
+        configuration: The resolved configuration; the event carries its ``FunctionName`` and
+            ``UserParameters``.
+        inputs: Input artifact name -> the folder holding its files.
+        outputs: Output artifact name -> the folder the function's upload fills.
+        revisions: Input artifact name -> the source revision it carries, when a source
+            action made it.
+        continuation_token: The token the previous invocation put, if any.
     """
-    job = job or LocalJob(bucket=_LOCAL_BUCKET, scratch=ctx.workdir / "job")
-    pipeline = str(ctx.pipeline.name)
+
+    pipeline: Pipeline
+    region: object = None
+    configuration: Mapping[str, str]
+    inputs: Mapping[str, Path] = attrs.field(factory=dict)
+    outputs: Mapping[str, Path] = attrs.field(factory=dict)
+    revisions: Mapping[str, str | None] = attrs.field(factory=dict)
+    continuation_token: str | None = None
+
+
+def _event(job: LocalJob, what: JobInputs) -> dict[str, Any]:
+    pipeline = str(what.pipeline.name)
 
     def artifacts(items: Mapping[str, Path], *, output: bool) -> list[dict[str, Any]]:
         out = []
@@ -68,14 +85,16 @@ def job_event(ctx: ActionContext, job: LocalJob | None = None) -> dict[str, Any]
             key = f"{pipeline[:20]}/{name[:10]}/{_random(7)}"
             job.add_object(key, name, folder, output=output)
             location = {"type": _LOCATION_TYPE, "s3Location": {"bucketName": job.bucket, "objectKey": key}}
-            out.append({"name": name, "revision": None, "location": location})
+            # A source artifact carries its source revision; others (and outputs) have none.
+            revision = None if output else what.revisions.get(name)
+            out.append({"name": name, "revision": revision, "location": location})
         return out
 
-    config = {k: v for k, v in ctx.configuration.items() if k in ("FunctionName", "UserParameters")}
+    config = {k: v for k, v in what.configuration.items() if k in ("FunctionName", "UserParameters")}
     data: dict[str, Any] = {
         "actionConfiguration": {"configuration": config},
-        "inputArtifacts": artifacts(ctx.inputs, output=False),
-        "outputArtifacts": artifacts(ctx.outputs, output=True),
+        "inputArtifacts": artifacts(what.inputs, output=False),
+        "outputArtifacts": artifacts(what.outputs, output=True),
         "artifactCredentials": {
             "accessKeyId": "ASIA" + _random(16, string.ascii_uppercase + string.digits),
             "secretAccessKey": _random(40),
@@ -83,13 +102,37 @@ def job_event(ctx: ActionContext, job: LocalJob | None = None) -> dict[str, Any]
             "expirationTime": int(time.time() * 1000) + 3_600_000,
         },
     }
-    if ctx.continuation_token:
-        data["continuationToken"] = ctx.continuation_token
-    store = _artifact_store(ctx)
+    if what.continuation_token:
+        data["continuationToken"] = what.continuation_token
+    store = _artifact_store(what.pipeline, what.region)
     key = getattr(store, "encryption_key", None)
     if key is not None and isinstance(key.id, str):
         data["encryptionKey"] = {"id": key.id, "type": key.type}
-    return {"CodePipeline.job": {"id": job.id, "accountId": _account(ctx), "data": data}}
+    return {"CodePipeline.job": {"id": job.id, "accountId": pipeline_account(what.pipeline), "data": data}}
+
+
+def job_event(ctx: ActionContext, job: LocalJob | None = None) -> dict[str, Any]:
+    """CodePipeline's event for a Lambda invoke (Example JSON event of the Lambda invoke reference).
+
+    Artifacts are ``S3`` locations in the pipeline's artifact bucket; inside the invocation a
+    boto3 S3 client reads the input zips and writes the output zips there (see :mod:`._boto`).
+    ``artifactCredentials`` are placeholders: nothing checks them locally. Built here from the
+    context alone, an input artifact has no revision (the handler gives the source revisions).
+    """
+    job = job or LocalJob(bucket=_LOCAL_BUCKET, scratch=ctx.workdir / "job")
+    return _event(job, _job_inputs(ctx, {}))
+
+
+def _job_inputs(ctx: ActionContext, revisions: Mapping[str, str | None]) -> JobInputs:
+    return JobInputs(
+        pipeline=ctx.pipeline,
+        region=ctx.action.region,
+        configuration=ctx.configuration,
+        inputs=ctx.inputs,
+        outputs=ctx.outputs,
+        revisions=revisions,
+        continuation_token=ctx.continuation_token,
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -138,9 +181,51 @@ def call_function(function: Callable[..., Any], event: Mapping[str, Any], contex
     return function(event, context) if takes_two else function(event)
 
 
-_NO_REPORT = (
-    "without calling PutJobSuccessResult or PutJobFailureResult (on AWS the action waits for one until it times out)"
-)
+def _no_report(waiter: str) -> str:
+    return (
+        "without calling PutJobSuccessResult or PutJobFailureResult "
+        f"(on AWS the {waiter} waits for one until it times out)"
+    )
+
+
+def run_job(
+    function: Callable[..., Any],
+    name: str,
+    what: JobInputs,
+    *,
+    scratch: Path,
+    log: Callable[[str], None],
+    waiter: str = "action",
+) -> JobReport:
+    """Invoke *function* (Lambda function *name*) with a job made of *what*; return what it reported.
+
+    Raises :class:`ActionFailed` when it reports nothing (CodePipeline would wait for a report
+    until the *waiter*, the action or the rule, times out).
+    """
+    store = _artifact_store(what.pipeline, what.region)
+    bucket = store.location if store is not None and isinstance(store.location, str) else _LOCAL_BUCKET
+    _boto.install()
+    job = open_job(bucket=bucket, scratch=scratch)
+    failure: BaseException | None = None
+    try:
+        event = _event(job, what)
+        try:
+            value = call_function(function, event, lambda_context(name, pipeline_account(what.pipeline)))
+        except Exception as exc:
+            failure, value = exc, None
+    finally:
+        close_job(job)
+    report = job.report
+    if report is None:
+        if failure is not None:
+            raise ActionFailed(
+                f"timed out: function {name} raised {type(failure).__name__}: {failure} {_no_report(waiter)}"
+            ) from None
+        returned = "" if value is None else f"; it returned {value!r}, and a return value reports nothing"
+        raise ActionFailed(f"timed out: function {name} returned {_no_report(waiter)}{returned}")
+    if failure is not None:
+        log(f"function {name} raised {type(failure).__name__}: {failure} after it put its job's result")
+    return report
 
 
 class InvokeHandlers(_Bound):
@@ -150,29 +235,8 @@ class InvokeHandlers(_Bound):
         """Lambda invoke: call the registered function with CodePipeline's event; its job API calls decide."""
         (name,) = _require(ctx, "FunctionName")
         function = self._x.function_for(name)
-        store = _artifact_store(ctx)
-        bucket = store.location if store is not None and isinstance(store.location, str) else _LOCAL_BUCKET
-        _boto.install()
-        job = open_job(bucket=bucket, scratch=ctx.workdir / "job")
-        failure: BaseException | None = None
-        try:
-            event = job_event(ctx, job)
-            try:
-                value = call_function(function, event, lambda_context(name, _account(ctx)))
-            except Exception as exc:
-                failure, value = exc, None
-        finally:
-            close_job(job)
-        report = job.report
-        if report is None:
-            if failure is not None:
-                raise ActionFailed(
-                    f"timed out: function {name} raised {type(failure).__name__}: {failure} {_NO_REPORT}"
-                ) from None
-            returned = "" if value is None else f"; it returned {value!r}, and a return value reports nothing"
-            raise ActionFailed(f"timed out: function {name} returned {_NO_REPORT}{returned}")
-        if failure is not None:
-            ctx.log(f"function {name} raised {type(failure).__name__}: {failure} after it put its job's result")
+        revisions = {artifact: self._x.input_origin(ctx, artifact).revision for artifact in ctx.inputs}
+        report = run_job(function, name, _job_inputs(ctx, revisions), scratch=ctx.workdir / "job", log=ctx.log)
         if not report.succeeded:
             raise ActionFailed(
                 report.message or f"function {name} put a failure result", failure_type=report.failure_type
