@@ -141,7 +141,7 @@ def _properties(pipeline: Pipeline, found: set[str] | None = None) -> dict[str, 
     if pipeline.variables:
         props["Variables"] = [render.variable(v, f"variables[{i}]") for i, v in enumerate(pipeline.variables)]
     if pipeline.triggers:
-        props["Triggers"] = [render.trigger(t) for t in pipeline.triggers]
+        props["Triggers"] = [render.trigger(t, f"triggers[{i}]") for i, t in enumerate(pipeline.triggers)]
     if pipeline.artifact_stores is not None:
         # A list of {Region, ArtifactStore} in templates, where the API has a map by region.
         props["ArtifactStores"] = [
