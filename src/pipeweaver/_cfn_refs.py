@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 __all__ = ["DYNAMIC_REFERENCE", "check_references", "resolved_later", "yaml_features"]
 
 
-
 def resolved_later(declaration: Any) -> Any:
     """*declaration* with each text holding a dynamic reference standing as the function CloudFormation resolves.
 
