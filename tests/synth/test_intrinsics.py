@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import pipeweaver as pw
@@ -205,3 +206,135 @@ def test_every_field_at_once_is_cfn_lint_clean_and_round_trips() -> None:
     assert _properties(template) == emitted["Resources"]["Pipeline"]["Properties"]
     assert [] == cfn_lint(emitted)
     assert [] == [str(i) for i in pw.lint(model)]
+
+
+# -- one fixture per pattern found in real templates -------------------------------------------------
+
+#: The fixtures of one real-world pattern each, and the parameter values their functions take.
+PATTERNS = {
+    "artifact-names.yaml": {**VALUES, "App": "shop", "AWS::StackName": "shop-pipeline"},
+    "trigger-source-action.yaml": {**VALUES, "SourceActionName": "ApplicationSource", "BranchName": "main"},
+    "tag-values.yaml": {**VALUES, "Env": "prod", "Team": "delivery"},
+    "dynamic-references.yaml": VALUES,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PATTERNS))
+def test_each_pattern_goes_through_every_conversion(name: str) -> None:
+    """import -> lint -> model -> CloudFormation (cfn-lint clean) -> model, -> Python -> model, -> CodePipeline JSON."""
+    text = (FIXTURES / name).read_text()
+    template = _cfn.load_template(text)
+
+    assert [] == [str(i) for i in pw.lint(text) if i.is_error]
+    model = from_cloudformation(text)
+    assert [] == [str(i) for i in pw.lint(model) if i.is_error]
+    assert [i.code for i in pw.lint(text)] == [i.code for i in pw.lint(model)]
+
+    emitted = to_cloudformation(model)
+    assert _properties(template) == emitted["Resources"]["Pipeline"]["Properties"]
+    assert model == from_cloudformation(emitted)
+    assert [] == cfn_lint(emitted)
+    namespace: dict[str, Any] = {}
+    exec(compile(to_python(model), "<generated>", "exec"), namespace)
+    assert model == namespace["pipeline"]
+
+    declaration = to_codepipeline(model, resolve=parameter_resolver(PATTERNS[name]))
+    assert "" == botocore_errors(json.loads(json.dumps(declaration)))
+    resolved = resolve_parameters(model, PATTERNS[name])
+    assert not _has_expression(resolved)
+    assert declaration == to_codepipeline(resolved)
+
+
+def test_artifacts_named_by_the_same_function_are_one_artifact() -> None:
+    """The consumer of `!Sub '${App}-source'` reads the producer's artifact; a real mistake is still found."""
+    model = from_cloudformation((FIXTURES / "artifact-names.yaml").read_text())
+    fetch, package = model.find_action("Fetch")[1], model.find_action("Package")[1]
+    assert fetch.outputs[0] is package.inputs[0]
+
+    late = to_cloudformation(model)
+    stages = late["Resources"]["Pipeline"]["Properties"]["Stages"]
+    stages[1]["Actions"][0]["OutputArtifacts"] = stages[0]["Actions"][0]["OutputArtifacts"]  # produced twice
+    issues = pw.lint(from_cloudformation(late))
+    assert [("PW207", "stages[1].actions[0].outputArtifacts[0].name")] == [(i.code, i.path) for i in issues]
+
+
+def test_trigger_and_action_named_by_one_parameter_resolve_together() -> None:
+    """resolve_parameters gives the trigger's SourceActionName the value it gives the action's name."""
+    model = from_cloudformation((FIXTURES / "trigger-source-action.yaml").read_text())
+    resolved = resolve_parameters(model, {"SourceActionName": "Checkout", "BranchName": "main"})
+
+    assert "Checkout" == resolved.stages[0].actions[0].name == resolved.triggers[0].source_action_name
+    with pytest.raises(pw.SynthesisError) as caught:
+        to_codepipeline(resolve_parameters(model, {"SourceActionName": "Checkout"}), resolve=parameter_resolver(VALUES))
+    assert "stages[0].actions[0].configuration.BranchName" == caught.value.path
+
+
+def test_a_dynamic_reference_is_kept_and_not_judged_as_text() -> None:
+    """Kept as written everywhere; the pipeline name gets the one warning (PW715), never a pattern error."""
+    text = (FIXTURES / "dynamic-references.yaml").read_text()
+    model = from_cloudformation(text)
+
+    assert "{{resolve:ssm:/ci/pipeline-name}}" == model.name
+    assert [("PW715", "warning", "Resources.Pipeline.Properties.Name")] == [
+        (i.code, i.severity, i.path) for i in pw.lint(text)
+    ]
+    assert [("PW715", "name")] == [(i.code, i.path) for i in pw.lint(model)]
+    declaration = to_codepipeline(model, resolve=parameter_resolver(VALUES))
+    assert "{{resolve:ssm:/ci/project}}" == declaration["stages"][1]["actions"][0]["configuration"]["ProjectName"]
+    assert model == resolve_parameters(model, {"Anything": "x"})
+    built = pw.Pipeline(
+        name="{{resolve:ssm:/ci/pipeline-name}}",
+        role_arn=VALUES["RoleArn"],
+        artifact_store=model.artifact_store,
+        stages=model.stages,
+    )
+    assert ["PW715"] == [i.code for i in pw.lint(built)]
+
+
+SECRETS = ("{{resolve:secretsmanager:ci/github:SecretString:token}}", "{{resolve:secretsmanager:ci/chat-webhook}}")
+
+
+def test_a_secret_dynamic_reference_is_never_shown() -> None:
+    """ssm-secure and secretsmanager references are masked in reprs, the run history and diff records."""
+    from pipeweaver.aws._deploy import compare
+    from pipeweaver.execution._preflight import definition
+
+    model = from_cloudformation((FIXTURES / "dynamic-references.yaml").read_text())
+    notify = model.find_action("Notify")[1]
+    assert SECRETS[1] == notify.configuration["UserParameters"]  # the model keeps it
+
+    shown = repr(model) + str(notify)
+    assert [] == [s for s in SECRETS if s in shown]
+    assert "'UserParameters': '****'" in shown
+    assert "{{resolve:ssm:/ci/project}}" in shown  # a plain ssm reference names no secret
+    assert [] == [s for s in SECRETS if s in json.dumps(definition(model))]
+    ssm_secure = attrs.evolve(
+        notify, configuration={"FunctionName": "f", "UserParameters": "{{resolve:ssm-secure:/p}}"}
+    )
+    assert "ssm-secure" not in repr(ssm_secure)
+
+    local = to_codepipeline(model, resolve=parameter_resolver(VALUES))
+    live = copy.deepcopy(local)
+    for action in live["stages"][1]["actions"]:
+        action["configuration"]["UserParameters"] = "{{resolve:ssm-secure:/ci/old-webhook}}"  # ssm-secure too
+    del live["stages"][0]["actions"][0]["configuration"]["OAuthToken"]
+    changes = compare(local, live)
+    records = repr(changes) + json.dumps([[c.path, c.before, c.after] for c in changes])
+    assert {"stages[0].actions[0].configuration.OAuthToken", "stages[1].actions[1].configuration.UserParameters"} <= {
+        c.path for c in changes
+    }
+    assert [] == [s for s in (*SECRETS, "old-webhook") if s in records]
+
+
+def test_a_secret_dynamic_reference_is_not_a_literal_secret() -> None:
+    """The GitHub webhook's secret may be the dynamic reference itself (the secret is never written)."""
+    from pipeweaver.synth import EventWiring
+
+    model = from_cloudformation((FIXTURES / "dynamic-references.yaml").read_text())
+    reference = "{{resolve:secretsmanager:ci/github-webhook:SecretString:token}}"
+    template = to_cloudformation(model, events=EventWiring(github_webhooks=True, github_secret=reference))
+
+    hook = next(r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Webhook")
+    assert reference == hook["Properties"]["AuthenticationConfiguration"]["SecretToken"]
+    with pytest.raises(pw.DefinitionError):
+        EventWiring(github_webhooks=True, github_secret="ghp_literal-token")
