@@ -48,6 +48,7 @@ from .errors import Issue, LoadError, SynthesisError
 
 __all__ = [
     "ExpressionResolver",
+    "api_tags",
     "build_pipeline",
     "dumps",
     "from_codepipeline",
@@ -675,6 +676,24 @@ def _build_trigger(t: Mapping[str, Any]) -> Trigger:
 # text
 
 
+def api_tags(tags: Mapping[Any, Any], resolve: ExpressionResolver | None = None) -> list[dict[str, Any]]:
+    """
+    *tags* as the API takes them (``[{"key": ..., "value": ...}]``), a key or value given as an
+    expression rendered through *resolve* (by default it raises naming ``tags["key"]``).
+    """
+    r = resolve or _fail_on_expression
+    out = []
+    for key, value in tags.items():
+        path = join_key("tags", str(key))
+        out.append(
+            {
+                "key": r(key, path + ".key") if isinstance(key, Expression) else key,
+                "value": r(value, path) if isinstance(value, Expression) else value,
+            }
+        )
+    return out
+
+
 def dumps(pipeline: Pipeline, *, envelope: bool = False, indent: int | None = 2) -> str:
     """
     Render *pipeline* as JSON text in a stable key order (AWS's member order).
@@ -687,7 +706,7 @@ def dumps(pipeline: Pipeline, *, envelope: bool = False, indent: int | None = 2)
     if envelope:
         body = {"pipeline": body}
         if pipeline.tags:
-            body["tags"] = [{"key": k, "value": v} for k, v in pipeline.tags.items()]
+            body["tags"] = api_tags(pipeline.tags)
     return json.dumps(body, indent=indent, ensure_ascii=False) + "\n"
 
 

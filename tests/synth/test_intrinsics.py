@@ -338,3 +338,18 @@ def test_a_secret_dynamic_reference_is_not_a_literal_secret() -> None:
     assert reference == hook["Properties"]["AuthenticationConfiguration"]["SecretToken"]
     with pytest.raises(pw.DefinitionError):
         EventWiring(github_webhooks=True, github_secret="ghp_literal-token")
+
+
+def test_a_tag_given_by_a_function_is_refused_where_tags_go_to_the_api() -> None:
+    """dumps(envelope=True) names the tag rather than failing in json.dumps; with values it writes them."""
+    from pipeweaver.synth import dumps
+
+    model = resolve_parameters(from_cloudformation((FIXTURES / "tag-values.yaml").read_text()), VALUES)
+    with pytest.raises(pw.SynthesisError) as caught:
+        dumps(model, envelope=True)
+    assert str(caught.value.path).startswith("tags")
+
+    resolved = resolve_parameters(model, {"Env": "prod", "Team": "web"})
+    assert [{"key": "env", "value": "prod"}, {"key": "web-owner", "value": "web@example.com"}] == json.loads(
+        dumps(resolved, envelope=True)
+    )["tags"]

@@ -16,6 +16,7 @@ from typing import Any, Literal, final
 
 import attrs
 
+from .._codec import api_tags
 from .._masking import MASK, SECRET_CONFIGURATION_KEYS, is_secret
 from .._model import Pipeline
 from .._shapes import join_key
@@ -447,6 +448,8 @@ def _transition_changes(client: Client, name: str, wanted: Mapping[str, str], *,
 
 
 def _declaration(pipeline: Pipeline) -> dict[str, Any]:
+    # The tags travel beside the declaration: a tag given by an expression is refused here too.
+    api_tags(pipeline.tags)
     return to_codepipeline(pipeline)
 
 
