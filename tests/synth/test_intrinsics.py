@@ -353,3 +353,27 @@ def test_a_tag_given_by_a_function_is_refused_where_tags_go_to_the_api() -> None
     assert [{"key": "env", "value": "prod"}, {"key": "web-owner", "value": "web@example.com"}] == json.loads(
         dumps(resolved, envelope=True)
     )["tags"]
+
+
+def test_references_to_names_given_by_functions_are_not_judged() -> None:
+    """#{ns.key} and #{variables.x} may name a namespace, variable or output variable a function gives."""
+    template = _base()
+    properties = template["Resources"]["Pipeline"]["Properties"]
+    compile_, publish = properties["Stages"][1]["Actions"][0], properties["Stages"][2]["Actions"][0]
+    compile_["EnvironmentVariables"] += [
+        {"Name": "COMMIT", "Value": "#{SourceVariables.CommitId}"},
+        {"Name": "TARGET", "Value": "#{variables.Target}"},
+    ]
+    publish["Configuration"]["ObjectKey"] = "app-#{BuildVariables.VERSION}.zip"
+    assert [] == pw.lint(copy.deepcopy(template))
+
+    typo = copy.deepcopy(template)
+    typo["Resources"]["Pipeline"]["Properties"]["Stages"][2]["Actions"][0]["Configuration"]["ObjectKey"] = "#{Build.V}"
+    assert ["PW301"] == [i.code for i in pw.lint(typo)]  # without functions, a wrong namespace is found
+
+    for path in [(*CHECKOUT, "Namespace"), ("Variables", 0, "Name"), (*COMPILE, "OutputVariables", 0)]:
+        parent = _get(properties, path[:-1])
+        parent[path[-1]] = {"Fn::Sub": "x${Suffix}"}  # none of them spells the name referred to
+    template["Parameters"]["Suffix"] = {"Type": "String", "Default": ""}
+    assert [] == [str(i) for i in pw.lint(copy.deepcopy(template))]
+    assert [] == [str(i) for i in pw.lint(from_cloudformation(template))]
