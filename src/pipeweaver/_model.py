@@ -706,9 +706,9 @@ class Plan:
         """A short text view: one line per wave."""
         lines = []
         for sp in self.stages:
-            lines.append(sp.stage.name)
+            lines.append(str(sp.stage.name))  # str(): an imported template's name may be an Expression
             for i, wave in enumerate(sp.waves, 1):
-                lines.append(f"  {i}: " + ", ".join(a.name for a in wave))
+                lines.append(f"  {i}: " + ", ".join(str(a.name) for a in wave))
         return "\n".join(lines)
 
 

@@ -26,6 +26,8 @@ from pipeweaver.synth import (
     resolve_parameters,
     to_cloudformation,
     to_codepipeline,
+    to_dot,
+    to_mermaid,
     to_python,
 )
 
@@ -194,6 +196,11 @@ def test_a_function_in_a_free_text_field_goes_everywhere(paths: list[tuple[Any, 
     resolved = resolve_parameters(model, {"Suffix": ""})
     assert resolve_parameters(base, {}) == resolved
     assert not _has_expression(resolve_parameters(model, RESOLVED))
+    # the views that read names: the action graph, the plan and the diagrams
+    assert len(base.graph()) == len(model.graph())
+    assert model.plan().describe()
+    assert to_mermaid(model)
+    assert to_dot(model)
 
 
 def test_every_field_at_once_is_cfn_lint_clean_and_round_trips() -> None:
