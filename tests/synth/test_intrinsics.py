@@ -384,3 +384,23 @@ def test_references_to_names_given_by_functions_are_not_judged() -> None:
     template["Parameters"]["Suffix"] = {"Type": "String", "Default": ""}
     assert [] == [str(i) for i in pw.lint(copy.deepcopy(template))]
     assert [] == [str(i) for i in pw.lint(from_cloudformation(template))]
+
+
+@pytest.mark.parametrize(
+    ("paths", "code"),
+    [
+        pytest.param([(*CHECKOUT, "Name")], "PW401", id="trigger-names-an-action-named-by-a-function"),
+        pytest.param([(*S2, "Name")], "PW112", id="transition-names-a-stage-named-by-a-function"),
+    ],
+)
+def test_a_literal_reference_to_a_name_given_by_a_function_is_not_an_error(
+    paths: list[tuple[Any, ...]], code: str
+) -> None:
+    """The trigger's `Checkout` or the transition's `Release` may be what the function gives: no issue."""
+    template = _with_functions(paths)
+    assert [] == [str(i) for i in pw.lint(copy.deepcopy(template))]
+    assert [] == [str(i) for i in pw.lint(from_cloudformation(template))]
+
+    literal = _base()
+    _get(literal["Resources"]["Pipeline"]["Properties"], paths[0][:-1])[paths[0][-1]] = "Renamed"
+    assert [code] == [i.code for i in pw.lint(literal)]  # written as text, the mismatch is found

@@ -9,7 +9,7 @@ import re
 from typing import Final
 
 from .._shapes import join_key
-from .._wire import DYNAMIC_REFERENCE
+from .._wire import DYNAMIC_REFERENCE, is_intrinsic
 from ._context import _Context, _did_you_mean, _list, _Target
 from ._registry import _UG, reports, rule_info
 
@@ -296,9 +296,11 @@ def _check_beside(ctx: _Context, found: _Target) -> None:
         elif (literal_key and not 1 <= len(key) <= 128) or (literal_value and len(value) > 256):
             ctx.add("PW605", path, f"tag {key!r} is too long (keys 1-128, values 0-256 characters)", None)
     stage_names = [name for _, _, _, name in ctx.stages if name is not None]
+    # A stage named by a function may be the one a transition names.
+    unknown = any(is_intrinsic(stage.get("name")) for _, _, stage, _ in ctx.stages)
     for stage, reason in found.disabled_transitions.items():
         path = join_key("disabledTransitions", stage)
-        if stage not in stage_names:
+        if stage not in stage_names and not unknown:
             ctx.add(
                 "PW112",
                 path,
