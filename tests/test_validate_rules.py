@@ -485,6 +485,12 @@ CASES = [
         lambda d: _set(d, "triggers", [trigger(pullRequest=[{"filePaths": {"includes": ["src/**"]}}])]),
     ),
     case(
+        "PW715",
+        "name",
+        lambda d: _model(d, name="{{resolve:ssm:/ci/pipeline-name}}"),
+        id="PW715-dynamic-reference-name",
+    ),
+    case(
         "PW714",
         "triggers[0].gitConfiguration.push[0].filePaths.excludes[1]",
         lambda d: _set(

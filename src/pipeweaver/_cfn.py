@@ -337,7 +337,7 @@ class TemplatePipeline:
     Attributes:
         logical_id: The resource's logical id.
         declaration: The camelCase declaration (intrinsic functions kept as dicts).
-        tags: ``Tags`` as a mapping.
+        tags: ``Tags`` as a mapping (a key given as an intrinsic function is an :class:`~pipeweaver.Expression`).
         disabled_transitions: ``DisableInboundStageTransitions`` as stage -> reason (a stage
             given as an intrinsic function is keyed by its :class:`~pipeweaver.Expression`).
         restart_execution_on_update: ``RestartExecutionOnUpdate``, or ``None``.
@@ -351,7 +351,7 @@ class TemplatePipeline:
     def __init__(self, logical_id: str) -> None:
         self.logical_id = logical_id
         self.declaration: dict[str, Any] = {}
-        self.tags: dict[str, Any] = {}
+        self.tags: dict[str | Expression, Any] = {}
         self.disabled_transitions: dict[str | Expression, Any] = {}
         self.restart_execution_on_update: bool | None = None
         self.regions: dict[str, int] = {}
@@ -503,6 +503,14 @@ def _must_be_text(value: Any, path: str, found: TemplatePipeline) -> None:
         )
 
 
+def _expression(raw: Any) -> Expression:
+    """An intrinsic function that keys a mapping (a tag's key, a disabled transition's stage)."""
+    # imported here: `validate` on a template lints its data without the model
+    from ._model import Expression
+
+    return Expression.of(raw)
+
+
 def _extras(extras: Mapping[str, Any], found: TemplatePipeline) -> None:
     tags = extras.get("Tags")
     if tags is not None:
@@ -510,12 +518,13 @@ def _extras(extras: Mapping[str, Any], found: TemplatePipeline) -> None:
             found.issues.append(_issue(f"{found.prefix}.Tags", "Tags must be a list of {Key, Value}", code="PW003"))
         else:
             for i, tag in enumerate(tags):
-                if not isinstance(tag, Mapping) or not isinstance(tag.get("Key"), str):
+                key = tag.get("Key") if isinstance(tag, Mapping) else None
+                if not (isinstance(key, str) or is_intrinsic(key)):
                     found.issues.append(
                         _issue(f"{found.prefix}.Tags[{i}]", "each tag needs a string Key and a Value", code="PW002")
                     )
                     continue
-                found.tags[tag["Key"]] = _text_of(tag.get("Value", ""))
+                found.tags[key if isinstance(key, str) else _expression(key)] = _text_of(tag.get("Value", ""))
                 _must_be_text(tag.get("Value", ""), f"{found.prefix}.Tags[{i}].Value", found)
     disabled = extras.get("DisableInboundStageTransitions")
     if disabled is not None:
@@ -540,14 +549,9 @@ def _extras(extras: Mapping[str, Any], found: TemplatePipeline) -> None:
                     )
                     continue
                 # a stage named by a function (!Sub, !Ref) is keyed by its expression
-                if isinstance(stage, str):
-                    key: str | Expression = stage
-                else:
-                    # imported here: `validate` on a template lints its data without the model
-                    from ._model import Expression
-
-                    key = Expression.of(item["StageName"])
-                found.disabled_transitions[key] = _text_of(item["Reason"])
+                found.disabled_transitions[stage if isinstance(stage, str) else _expression(stage)] = _text_of(
+                    item["Reason"]
+                )
                 _must_be_text(item["Reason"], f"{found.prefix}.DisableInboundStageTransitions[{i}].Reason", found)
     restart = extras.get("RestartExecutionOnUpdate")
     if restart is not None:

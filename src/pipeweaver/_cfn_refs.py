@@ -20,16 +20,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ._loader import LoadFailure, compose
 from ._shapes import join_index, join_key
+from ._wire import DYNAMIC_REFERENCE
 from .errors import Issue
 
 if TYPE_CHECKING:
     import yaml
 
 __all__ = ["DYNAMIC_REFERENCE", "check_references", "resolved_later", "yaml_features"]
-
-#: A CloudFormation dynamic reference (``{{resolve:ssm:/name}}``, ``ssm-secure``, ``secretsmanager``),
-#: which CloudFormation replaces before CodePipeline sees the value.
-DYNAMIC_REFERENCE: Final = re.compile(r"\{\{resolve:(?:ssm|ssm-secure|secretsmanager):[^}]+\}\}")
 
 
 def resolved_later(declaration: Any) -> Any:

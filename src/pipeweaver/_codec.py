@@ -8,6 +8,10 @@ Round trip: ``to_codepipeline(from_codepipeline(d)) == d`` for every structurall
 declaration, with only AWS's own defaults made explicit (``runOrder: 1``, empty
 ``configuration``, ``inputArtifacts`` and ``outputArtifacts``) and the server-assigned
 ``version`` and ``metadata`` dropped.
+
+Over 700 lines because :class:`Renderer` writes every member of the declaration, in both
+spellings, with the path of each value an imported template may give as an expression (so
+that ``resolve=`` can fill it in and an error can name it); the loading half is short.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from .errors import Issue, LoadError, SynthesisError
 
 __all__ = [
     "ExpressionResolver",
+    "api_tags",
     "build_pipeline",
     "dumps",
     "from_codepipeline",
@@ -112,7 +117,7 @@ def to_codepipeline(pipeline: Pipeline, *, resolve: ExpressionResolver | None = 
     if pipeline.variables:
         out["variables"] = [render.variable(v, f"variables[{i}]") for i, v in enumerate(pipeline.variables)]
     if pipeline.triggers:
-        out["triggers"] = [render.trigger(t) for t in pipeline.triggers]
+        out["triggers"] = [render.trigger(t, f"triggers[{i}]") for i, t in enumerate(pipeline.triggers)]
     return out
 
 
@@ -207,6 +212,19 @@ class Renderer:
         #: The spellings of an action's members, resolved once here rather than per action.
         self._action_keys = tuple(self.key[m] for m in _ACTION_MEMBERS)
 
+    def _free(self, value: Any, path: str) -> Any:
+        """A text field an imported template may give as an intrinsic (an artifact or trigger's name):
+        rendered through *text* with its path, so the API resolves it or names where it stands."""
+        if type(value) is str:
+            return value
+        return self.text(value, path) if isinstance(value, Expression) else self.keep(value)
+
+    def _free_all(self, values: Any, path: str) -> list[Any]:
+        """A list of such fields (one call for a list of plain strings, the usual case)."""
+        if all(type(v) is str for v in values):
+            return self.keep_all(values)
+        return [self._free(v, f"{path}[{i}]") for i, v in enumerate(values)]
+
     def store(self, store: ArtifactStore, path: str) -> dict[str, Any]:
         """An ``ArtifactStore`` at *path*."""
         k, keep, text = self.key, self.keep, self.text
@@ -229,7 +247,10 @@ class Renderer:
         name = stage.name
         out: dict[str, Any] = {k["name"]: name if type(name) is str else self.text(name, f"{path}.name")}
         if stage.blockers:
-            out[k["blockers"]] = [{k["name"]: keep(b.name), k["type"]: keep(b.type)} for b in stage.blockers]
+            out[k["blockers"]] = [
+                {k["name"]: self._free(b.name, f"{path}.blockers[{i}].name"), k["type"]: keep(b.type)}
+                for i, b in enumerate(stage.blockers)
+            ]
         out[k["actions"]] = [self.action(a, path, i) for i, a in enumerate(stage.actions)]
         if stage.on_failure is not None:
             f = stage.on_failure
@@ -269,20 +290,22 @@ class Renderer:
         type_id: dict[str, Any] = {k["category"]: keep(t.category)}
         if t.owner is not None:
             type_id[k["owner"]] = keep(t.owner)
-        type_id[k["provider"]] = keep(t.provider)
+        type_id[k["provider"]] = self._free(t.provider, f"{path}.ruleTypeId.provider")
         if t.version is not None:
-            type_id[k["version"]] = keep(t.version)
-        out: dict[str, Any] = {k["name"]: keep(rule.name), k["ruleTypeId"]: type_id}
+            type_id[k["version"]] = self._free(t.version, f"{path}.ruleTypeId.version")
+        out: dict[str, Any] = {k["name"]: self._free(rule.name, f"{path}.name"), k["ruleTypeId"]: type_id}
         if rule.configuration:
             out[k["configuration"]] = self._config(rule.configuration, f"{path}.configuration")
         if rule.commands:
-            out[k["commands"]] = self.keep_all(rule.commands)
+            out[k["commands"]] = self._free_all(rule.commands, f"{path}.commands")
         if rule.inputs:
-            out[k["inputArtifacts"]] = [{k["name"]: keep(a.name)} for a in rule.inputs]
+            out[k["inputArtifacts"]] = [
+                {k["name"]: self._free(a.name, f"{path}.inputArtifacts[{i}].name")} for i, a in enumerate(rule.inputs)
+            ]
         if rule.role_arn is not None:
             out[k["roleArn"]] = self.text(rule.role_arn, f"{path}.roleArn")
         if rule.region is not None:
-            out[k["region"]] = keep(rule.region)
+            out[k["region"]] = self._free(rule.region, f"{path}.region")
         if rule.timeout_in_minutes is not None:
             out[k["timeoutInMinutes"]] = keep(rule.timeout_in_minutes)
         return out
@@ -330,8 +353,12 @@ class Renderer:
             TYPE_ID: {
                 CATEGORY: t.category._value_,
                 OWNER: t.owner._value_,
-                PROVIDER: provider if type(provider) is str else keep(provider),
-                VERSION: version if type(version) is str else keep(version),
+                PROVIDER: provider
+                if type(provider) is str
+                else self._free(provider, f"{stage_path}.actions[{index}].actionTypeId.provider"),
+                VERSION: version
+                if type(version) is str
+                else self._free(version, f"{stage_path}.actions[{index}].actionTypeId.version"),
             },
             RUN_ORDER: run_order
             if type(run_order) is int
@@ -341,23 +368,31 @@ class Renderer:
         if config or not cloudformation:
             out[CONFIGURATION] = config
         if action.commands:
-            out[COMMANDS] = self.keep_all(action.commands)
+            out[COMMANDS] = self._free_all(action.commands, f"{stage_path}.actions[{index}].commands")
         # loops rather than comprehensions: on Python 3.11 each comprehension is a function call
         if action.outputs or not cloudformation:
             outputs: list[dict[str, Any]] = []
-            for a in action.outputs:
-                item: dict[str, Any] = {NAME: a.name if type(a.name) is str else keep(a.name)}
+            for i, a in enumerate(action.outputs):
+                name = a.name
+                if type(name) is not str:
+                    name = self._free(name, f"{stage_path}.actions[{index}].outputArtifacts[{i}].name")
+                item: dict[str, Any] = {NAME: name}
                 if a.files:
-                    item[FILES] = self.keep_all(a.files)
+                    item[FILES] = self._free_all(a.files, f"{stage_path}.actions[{index}].outputArtifacts[{i}].files")
                 outputs.append(item)
             out[OUTPUTS] = outputs
         if action.inputs or not cloudformation:
             inputs: list[dict[str, Any]] = []
-            for a in action.inputs:
-                inputs.append({NAME: a.name if type(a.name) is str else keep(a.name)})
+            for i, a in enumerate(action.inputs):
+                name = a.name
+                if type(name) is not str:
+                    name = self._free(name, f"{stage_path}.actions[{index}].inputArtifacts[{i}].name")
+                inputs.append({NAME: name})
             out[INPUTS] = inputs
         if action.output_variables:
-            out[OUTPUT_VARIABLES] = self.keep_all(action.output_variables)
+            out[OUTPUT_VARIABLES] = self._free_all(
+                action.output_variables, f"{stage_path}.actions[{index}].outputVariables"
+            )
         if action.role_arn is not None:
             path = path or f"{stage_path}.actions[{index}]"
             out[ROLE_ARN] = text(action.role_arn, f"{path}.roleArn")
@@ -365,14 +400,17 @@ class Renderer:
             path = path or f"{stage_path}.actions[{index}]"
             out[REGION] = text(action.region, f"{path}.region")
         if action.namespace is not None:
-            out[NAMESPACE] = keep(action.namespace)
+            out[NAMESPACE] = self._free(action.namespace, f"{stage_path}.actions[{index}].namespace")
         if action.timeout_in_minutes is not None:
             out[TIMEOUT] = keep(action.timeout_in_minutes)
         if action.environment_variables:
             path = path or f"{stage_path}.actions[{index}]"
             envs = []
             for i, e in enumerate(action.environment_variables):
-                item = {NAME: keep(e.name), VALUE: text(e.value, f"{path}.environmentVariables[{i}].value")}
+                item = {
+                    NAME: self._free(e.name, f"{path}.environmentVariables[{i}].name"),
+                    VALUE: text(e.value, f"{path}.environmentVariables[{i}].value"),
+                }
                 if e.type is not None:
                     item[TYPE] = e.type.value
                 envs.append(item)
@@ -388,49 +426,50 @@ class Renderer:
 
     def variable(self, v: Variable, path: str) -> dict[str, Any]:
         """A ``PipelineVariableDeclaration`` at *path*."""
-        k, keep = self.key, self.keep
-        out: dict[str, Any] = {k["name"]: keep(v.name)}
+        k = self.key
+        out: dict[str, Any] = {k["name"]: self._free(v.name, f"{path}.name")}
         if v.default_value is not None:
             out[k["defaultValue"]] = self.text(v.default_value, f"{path}.defaultValue")
         if v.description is not None:
-            out[k["description"]] = keep(v.description)
+            out[k["description"]] = self._free(v.description, f"{path}.description")
         return out
 
-    def _criteria(self, f: GitFilter) -> dict[str, Any]:
-        k, keep = self.key, self.keep
+    def _criteria(self, f: GitFilter, path: str) -> dict[str, Any]:
+        k = self.key
         out: dict[str, Any] = {}
         if f.includes:
-            out[k["includes"]] = [keep(i) for i in f.includes]
+            out[k["includes"]] = self._free_all(f.includes, f"{path}.includes")
         if f.excludes:
-            out[k["excludes"]] = [keep(e) for e in f.excludes]
+            out[k["excludes"]] = self._free_all(f.excludes, f"{path}.excludes")
         return out
 
-    def trigger(self, t: Trigger) -> dict[str, Any]:
-        """A ``PipelineTriggerDeclaration``."""
+    def trigger(self, t: Trigger, path: str = "triggers[0]") -> dict[str, Any]:
+        """A ``PipelineTriggerDeclaration`` (at *path*, where its values may need resolving)."""
         k, keep, criteria = self.key, self.keep, self._criteria
-        git: dict[str, Any] = {k["sourceActionName"]: keep(t.source_action_name)}
+        path = f"{path}.gitConfiguration"
+        git: dict[str, Any] = {k["sourceActionName"]: self._free(t.source_action_name, f"{path}.sourceActionName")}
         if t.push:
             pushes = []
-            for p in t.push:
+            for i, p in enumerate(t.push):
                 item: dict[str, Any] = {}
                 if p.tags is not None:
-                    item[k["tags"]] = criteria(p.tags)
+                    item[k["tags"]] = criteria(p.tags, f"{path}.push[{i}].tags")
                 if p.branches is not None:
-                    item[k["branches"]] = criteria(p.branches)
+                    item[k["branches"]] = criteria(p.branches, f"{path}.push[{i}].branches")
                 if p.file_paths is not None:
-                    item[k["filePaths"]] = criteria(p.file_paths)
+                    item[k["filePaths"]] = criteria(p.file_paths, f"{path}.push[{i}].filePaths")
                 pushes.append(item)
             git[k["push"]] = pushes
         if t.pull_request:
             pulls = []
-            for pr in t.pull_request:
+            for i, pr in enumerate(t.pull_request):
                 item = {}
                 if pr.events:
                     item[k["events"]] = [e.value for e in pr.events]
                 if pr.branches is not None:
-                    item[k["branches"]] = criteria(pr.branches)
+                    item[k["branches"]] = criteria(pr.branches, f"{path}.pullRequest[{i}].branches")
                 if pr.file_paths is not None:
-                    item[k["filePaths"]] = criteria(pr.file_paths)
+                    item[k["filePaths"]] = criteria(pr.file_paths, f"{path}.pullRequest[{i}].filePaths")
                 pulls.append(item)
             git[k["pullRequest"]] = pulls
         return {k["providerType"]: keep(t.provider_type), k["gitConfiguration"]: git}
@@ -641,6 +680,24 @@ def _build_trigger(t: Mapping[str, Any]) -> Trigger:
 # text
 
 
+def api_tags(tags: Mapping[Any, Any], resolve: ExpressionResolver | None = None) -> list[dict[str, Any]]:
+    """
+    *tags* as the API takes them (``[{"key": ..., "value": ...}]``), a key or value given as an
+    expression rendered through *resolve* (by default it raises naming ``tags["key"]``).
+    """
+    r = resolve or _fail_on_expression
+    out = []
+    for key, value in tags.items():
+        path = join_key("tags", str(key))
+        out.append(
+            {
+                "key": r(key, path + ".key") if isinstance(key, Expression) else key,
+                "value": r(value, path) if isinstance(value, Expression) else value,
+            }
+        )
+    return out
+
+
 def dumps(pipeline: Pipeline, *, envelope: bool = False, indent: int | None = 2) -> str:
     """
     Render *pipeline* as JSON text in a stable key order (AWS's member order).
@@ -653,7 +710,7 @@ def dumps(pipeline: Pipeline, *, envelope: bool = False, indent: int | None = 2)
     if envelope:
         body = {"pipeline": body}
         if pipeline.tags:
-            body["tags"] = [{"key": k, "value": v} for k, v in pipeline.tags.items()]
+            body["tags"] = api_tags(pipeline.tags)
     return json.dumps(body, indent=indent, ensure_ascii=False) + "\n"
 
 

@@ -40,6 +40,8 @@ def references(action: Action) -> Iterator[tuple[str, str, str]]:
             for m in VARIABLE_REF.finditer(value):
                 yield m.group(1), m.group(2), f"configuration.{key}"
     for i, command in enumerate(action.commands):
+        if not isinstance(command, str):  # an imported template's intrinsic: no text to read yet
+            continue
         for m in VARIABLE_REF.finditer(command):
             yield m.group(1), m.group(2), f"commands[{i}]"
     for i, env in enumerate(action.environment_variables):

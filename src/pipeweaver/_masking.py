@@ -35,14 +35,28 @@ from typing import Any, Final
 from urllib.parse import quote, quote_plus
 
 from ._catalog import SECRET_KEYS
+from ._wire import SECRET_REFERENCE
 
-__all__ = ["MASK", "MIN_ENCODED", "MIN_LINE", "SECRET_CONFIGURATION_KEYS", "Masker", "forms"]
+__all__ = ["MASK", "MIN_ENCODED", "MIN_LINE", "SECRET_CONFIGURATION_KEYS", "Masker", "forms", "is_secret"]
 
 #: What a masked value becomes, everywhere (and what GetPipeline shows for a secret).
 MASK: Final = "****"
 
 #: Configuration keys AWS documents as secret (GitHub v1 and Alexa Skills Kit, reference §3.1).
 SECRET_CONFIGURATION_KEYS: Final = SECRET_KEYS
+
+
+def is_secret(key: object, value: object, keys: frozenset[str] = SECRET_CONFIGURATION_KEYS) -> bool:
+    """
+    Whether a configuration *value* is secret: a non-empty text under one of the secret *keys*
+    (AWS's own by default), or a CloudFormation dynamic reference to a secret
+    (``{{resolve:secretsmanager:...}}``, ``{{resolve:ssm-secure:...}}``) under any key, since
+    the value CloudFormation puts there is one.
+    """
+    if not isinstance(value, str) or not value:
+        return False
+    return key in keys or SECRET_REFERENCE.search(value) is not None
+
 
 #: Shortest line of a multi-line secret that is masked on its own.
 MIN_LINE: Final = 8
@@ -202,7 +216,7 @@ class Masker:
     def mapping(self, data: Mapping[str, str], secret_keys: Iterable[str] = ()) -> dict[str, str]:
         """Mask every value of *data*; blank the values of keys AWS (or *secret_keys*) call secret."""
         keys = SECRET_CONFIGURATION_KEYS | frozenset(secret_keys)
-        return {k: MASK if k in keys else self(v) for k, v in data.items()}
+        return {k: MASK if k in keys or is_secret(k, v, keys) else self(v) for k, v in data.items()}
 
     def __repr__(self) -> str:
         return f"<Masker with {len(self._values)} secret(s)>"

@@ -261,11 +261,12 @@ Text: TypeAlias = "str | Expression"
 
 def _masked_repr(configuration: Mapping[str, str | Expression]) -> str:
     # A repr ends up in logs, tracebacks and bug reports; keys AWS itself masks as ``****``
-    # (OAuthToken, ClientSecret, ...) are masked here too, whatever the provider. The masker's
-    # module (html, base64, threading) loads with the first repr, not with the model.
-    from ._masking import MASK
+    # (OAuthToken, ClientSecret, ...) are masked here too, whatever the provider, and so is a
+    # dynamic reference to a secret under any key. The masker's module (html, base64,
+    # threading) loads with the first repr, not with the model.
+    from ._masking import MASK, is_secret
 
-    return repr({k: MASK if k in SECRET_KEYS and isinstance(v, str) and v else v for k, v in configuration.items()})
+    return repr({k: MASK if is_secret(k, v, SECRET_KEYS) else v for k, v in configuration.items()})
 
 
 def _texts(value: Mapping[str, Any] | None) -> dict[str, str | Expression]:
@@ -705,9 +706,9 @@ class Plan:
         """A short text view: one line per wave."""
         lines = []
         for sp in self.stages:
-            lines.append(sp.stage.name)
+            lines.append(str(sp.stage.name))  # str(): an imported template's name may be an Expression
             for i, wave in enumerate(sp.waves, 1):
-                lines.append(f"  {i}: " + ", ".join(a.name for a in wave))
+                lines.append(f"  {i}: " + ", ".join(str(a.name) for a in wave))
         return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from typing import Any, Final
 
 from ._shapes import SHAPES
+from ._wire import DYNAMIC_REFERENCE
 from .errors import DefinitionError
 
 __all__ = ["checked", "is_checking", "unchecked"]
@@ -52,7 +53,9 @@ def checked(shape_name: str, *, optional: bool = False) -> Validator:
     Return an attrs validator that applies the constraints of API shape *shape_name*.
 
     A string shape checks the length and pattern of ``str`` values (subclasses included); an
-    integer shape checks the range of ``int`` values other than booleans. Any other value
+    integer shape checks the range of ``int`` values other than booleans. A string holding a
+    CloudFormation dynamic reference (``{{resolve:ssm:/ci/name}}``) is not the value the field
+    will hold, so it is not checked either. Any other value
     passes: ``None`` (an absent optional field; *optional* says so at the call site), an
     :class:`~pipeweaver.Expression` from an imported template, or a value of the wrong type,
     which the field's converter or :func:`pipeweaver.lint` reports. Nothing is checked while
@@ -77,10 +80,14 @@ def checked(shape_name: str, *, optional: bool = False) -> Validator:
             return
         n = len(value)
         if n < least or (hi is not None and n > hi):
+            if DYNAMIC_REFERENCE.search(value):
+                return
             raise DefinitionError(
                 attribute.name, value, f"length must be {lo or 0}..{hi or 'any'} characters ({shape_name})"
             )
         if pattern is not None and not pattern.fullmatch(value):
+            if DYNAMIC_REFERENCE.search(value):
+                return
             raise DefinitionError(attribute.name, value, f"must match {shape['pattern']} ({shape_name})")
 
     def validate_integer(_instance: Any, attribute: Any, value: Any) -> None:

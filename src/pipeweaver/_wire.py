@@ -9,10 +9,19 @@ model, whose attrs classes are the largest part of a cold start.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Final
 
-__all__ = ["NO_NAME", "cfn_key", "is_intrinsic", "unwrap"]
+__all__ = ["DYNAMIC_REFERENCE", "NO_NAME", "SECRET_REFERENCE", "cfn_key", "is_intrinsic", "unwrap"]
+
+#: A CloudFormation dynamic reference (``{{resolve:ssm:/name}}``, ``ssm-secure``, ``secretsmanager``),
+#: which CloudFormation replaces before CodePipeline sees the value: text that is not the value.
+DYNAMIC_REFERENCE: Final = re.compile(r"\{\{resolve:(?:ssm|ssm-secure|secretsmanager):[^}]+\}\}")
+
+#: A dynamic reference to a secret (``ssm-secure``, ``secretsmanager``): what it resolves to is a
+#: secret, so the text that names it is treated as one (masked wherever values are shown).
+SECRET_REFERENCE: Final = re.compile(r"\{\{resolve:(?:ssm-secure|secretsmanager):[^}]+\}\}")
 
 _INTRINSICS = frozenset(
     {

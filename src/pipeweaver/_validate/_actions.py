@@ -12,7 +12,17 @@ from collections.abc import Sequence
 from .. import _catalog
 from .._loader import load_json
 from .._shapes import join_key
-from ._context import _Action, _Context, _dict, _did_you_mean, _earlier, _is_literal, _list, _near
+from ._context import (
+    _Action,
+    _Context,
+    _dict,
+    _did_you_mean,
+    _earlier,
+    _is_expression_key,
+    _is_literal,
+    _list,
+    _near,
+)
 from ._registry import _UG, reports, rule_info
 
 # ---------------------------------------------------------------------------------------------
@@ -412,6 +422,8 @@ def _configuration(ctx: _Context, a: _Action, spec: _catalog.ProviderSpec) -> No
         else:
             return
     input_names = [name for name, _ in a.inputs]
+    if any(_is_expression_key(name) for name in input_names):
+        return  # an input named by a function may be any artifact the configuration names
     for key in spec.artifact_keys:
         value = config.get(key)
         if _is_literal(value) and value not in input_names:
@@ -548,7 +560,7 @@ def _compute_fields(ctx: _Context, a: _Action) -> None:
     ),
 )
 def _artifact_rules(ctx: _Context) -> None:
-    names = list(ctx.producers)
+    names = [name for name in ctx.producers if not _is_expression_key(name)]
     for a in ctx.actions:
         for name, oi in a.outputs:
             first, first_index = ctx.producers[name]
@@ -588,6 +600,9 @@ def _artifact_rules(ctx: _Context) -> None:
 def _consume(ctx: _Context, name: str, path: str, stage: int, run_order: int, who: str, names: Sequence[str]) -> None:
     found = ctx.producers.get(name)
     if found is None:
+        if _is_expression_key(name) or any(_is_expression_key(n) for n in ctx.producers):
+            # A name CloudFormation fills in may be one that no reference spells the same way.
+            return
         ctx.add(
             "PW208",
             path,

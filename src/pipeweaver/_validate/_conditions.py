@@ -13,7 +13,7 @@ from .. import _catalog
 from .._cron import CronError, DeploymentWindowCron
 from .._shapes import join_key
 from ._actions import _consume
-from ._context import _Context, _dict, _did_you_mean, _is_literal, _list, _str
+from ._context import _artifact_key, _Context, _dict, _did_you_mean, _is_expression_key, _is_literal, _list, _str
 from ._registry import _UG, reports, rule_info
 from ._variables import _references
 
@@ -59,7 +59,7 @@ _ALLOWED_RESULTS: Final = {
 )
 def _condition_rules(ctx: _Context) -> None:
     parallel = ctx.decl.get("executionMode") == "PARALLEL"
-    names = list(ctx.producers)
+    names = [name for name in ctx.producers if not _is_expression_key(name)]
     for si, spath, stage, sname in ctx.stages:
         failure = stage.get("onFailure")
         if isinstance(failure, Mapping):
@@ -263,7 +263,7 @@ def _rule(
         elif has_commands and not spec.needs_commands:
             ctx.add("PW511", f"{path}.commands", f"a {provider} rule takes no commands", "remove commands")
     for ii, item in enumerate(_list(rule.get("inputArtifacts"))):
-        name = _str(_dict(item).get("name"))
+        name = _artifact_key(_dict(item).get("name"))
         if name is not None:
             _consume(ctx, name, f"{path}.inputArtifacts[{ii}].name", position[0], position[1], "this rule", names)
     for key, value in config.items():

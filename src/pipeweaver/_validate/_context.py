@@ -7,12 +7,14 @@ Stages, actions, producers and namespaces are read once by ``_index``; the toler
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, cast
 
 import attrs
 
 from .. import _catalog
+from .._wire import is_intrinsic
 from ..errors import Issue
 from ._registry import REGISTRY
 
@@ -50,6 +52,24 @@ def _near(word: str, choices: Iterable[str]) -> str | None:
 def _did_you_mean(word: str, choices: Iterable[str], fallback: str | None = None) -> str | None:
     near = _near(word, choices)
     return f"did you mean {near!r}?" if near is not None else fallback
+
+
+def _artifact_key(value: Any) -> str | None:
+    """
+    An artifact name as the rules index it: its text, or for an intrinsic function (a name
+    CloudFormation fills in, ``!Sub '${App}-source'``) the function's compact JSON, so that
+    two references written the same way match. No literal name starts with ``{``.
+    """
+    if type(value) is str:
+        return value
+    if is_intrinsic(value):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return None
+
+
+def _is_expression_key(name: str) -> bool:
+    """Whether an indexed artifact name stands for an intrinsic function (its value is not known)."""
+    return name.startswith('{"')
 
 
 @attrs.define(slots=True)
@@ -147,7 +167,9 @@ def _index(ctx: _Context) -> None:
             if outputs:
                 for oi, out in enumerate(outputs if type(outputs) is list else _list(outputs)):
                     name = out.get("name") if type(out) is dict else _dict(out).get("name")
-                    if type(name) is str:
+                    if type(name) is not str:
+                        name = _artifact_key(name)
+                    if name is not None:
                         a.outputs.append((name, oi))
                         if name not in producers:
                             producers[name] = (a, oi)
@@ -155,7 +177,9 @@ def _index(ctx: _Context) -> None:
             if inputs:
                 for ii, item in enumerate(inputs if type(inputs) is list else _list(inputs)):
                     name = item.get("name") if type(item) is dict else _dict(item).get("name")
-                    if type(name) is str:
+                    if type(name) is not str:
+                        name = _artifact_key(name)
+                    if name is not None:
                         a.inputs.append((name, ii))
     for variable in _list(ctx.decl.get("variables")):
         name = _str(_dict(variable).get("name"))
@@ -179,7 +203,7 @@ class _Target:
 
     Attributes:
         declaration: API-shaped data (``PipelineDeclaration`` field names).
-        tags: ``(path, key, value)`` of the pipeline's tags.
+        tags: ``(path, key, value)`` of the pipeline's tags (a key or value may be an intrinsic).
         disabled_transitions: Stage name -> reason.
         relocate: Maps an API path to the input's own path (e.g. inside a template);
             ``None`` keeps API paths.
@@ -188,7 +212,7 @@ class _Target:
     """
 
     declaration: Any
-    tags: Sequence[tuple[str, str, str]] = ()
+    tags: Sequence[tuple[str, Any, Any]] = ()
     disabled_transitions: Mapping[str, str] = attrs.field(factory=dict)
     relocate: Callable[[str], str] | None = None
     issues: Sequence[Issue] = ()

@@ -56,18 +56,22 @@ def _declaration_of(target: Any) -> _Target:
     if isinstance(target, _cfn.TemplatePipeline):
         return _Target(
             declaration=_cfn_refs.resolved_later(target.declaration),
-            tags=[(f"tags[{i}]", k, v) for i, (k, v) in enumerate(target.tags.items()) if isinstance(v, str)],
+            tags=[(f"tags[{i}]", k, v) for i, (k, v) in enumerate(target.tags.items())],
             disabled_transitions=_literal(target.disabled_transitions),
             relocate=target.path,
-            issues=target.conversion_issues,
+            issues=[*target.conversion_issues, *_dynamic_name(target.declaration, target.path)],
         )
     if not isinstance(target, Mapping) and _is_pipeline(target):
         from .._codec import to_codepipeline
 
+        # A model holds what a template holds (its expressions, its dynamic references) and
+        # is checked as one: a dynamic reference is a value CloudFormation fills in.
+        rendered = to_codepipeline(target, resolve=_keep_expression)
         return _Target(
-            declaration=to_codepipeline(target, resolve=_keep_expression),
-            tags=[(f"tags[{k!r}]", k, v) for k, v in target.tags.items()],
+            declaration=_cfn_refs.resolved_later(rendered),
+            tags=[(f"tags[{str(k)!r}]", k, v) for k, v in target.tags.items()],
             disabled_transitions=_literal(target.disabled_transitions),
+            issues=_dynamic_name(rendered, str),
         )
     declaration, _prefix = unwrap(target)
     tags: list[tuple[str, str, str]] = []
@@ -82,7 +86,39 @@ def _declaration_of(target: Any) -> _Target:
 
 def _literal(transitions: Mapping[Any, Any]) -> dict[str, str]:
     """The disabled transitions whose stage and reason are text (an intrinsic is CloudFormation's to fill in)."""
-    return {k: v for k, v in transitions.items() if isinstance(k, str) and isinstance(v, str)}
+    return {
+        k: v
+        for k, v in transitions.items()
+        if isinstance(k, str) and isinstance(v, str) and not _cfn_refs.DYNAMIC_REFERENCE.search(k + v)
+    }
+
+
+@reports(
+    rule_info(
+        "PW715",
+        "warning",
+        "Dynamic reference in the pipeline name",
+        "CloudFormation resolves {{resolve:...}} in Name, but AWS recommends against dynamic references in a "
+        "property of the resource's primary identifier: the resolved value may appear wherever the name does.",
+        "Name: '{{resolve:ssm:/ci/pipeline-name}}'",
+        _CFN + "dynamic-references.html",
+    ),
+)
+def _dynamic_name(declaration: Any, relocate: Callable[[str], str]) -> list[Issue]:
+    """A warning for a pipeline ``name`` that is a dynamic reference (never an error: AWS does not forbid it)."""
+    name = declaration.get("name") if isinstance(declaration, Mapping) else None
+    if not (isinstance(name, str) and _cfn_refs.DYNAMIC_REFERENCE.search(name)):
+        return []
+    return [
+        Issue(
+            code="PW715",
+            severity="warning",
+            path=relocate("name"),
+            message="the pipeline name is a dynamic reference; the name is the pipeline's primary identifier, "
+            "where AWS recommends against dynamic references (the resolved value may show wherever the name does)",
+            hint="give the name as text or a parameter (!Ref PipelineName), and keep dynamic references for values",
+        )
+    ]
 
 
 def _api_intrinsics(declaration: Any) -> list[Issue]:

@@ -9,6 +9,7 @@ import re
 from typing import Final
 
 from .._shapes import join_key
+from .._wire import DYNAMIC_REFERENCE, is_intrinsic
 from ._context import _Context, _did_you_mean, _list, _Target
 from ._registry import _UG, reports, rule_info
 
@@ -287,14 +288,19 @@ def _check_beside(ctx: _Context, found: _Target) -> None:
     if len(found.tags) > 50:
         ctx.add("PW604", "tags", f"the pipeline has {len(found.tags)} tags; at most 50 are allowed", None)
     for path, key, value in found.tags:
-        if key.startswith("aws:"):
+        # A key or value CloudFormation fills in (an intrinsic, a dynamic reference) is not text to judge.
+        literal_key = isinstance(key, str) and not DYNAMIC_REFERENCE.search(key)
+        literal_value = isinstance(value, str) and not DYNAMIC_REFERENCE.search(value)
+        if literal_key and key.startswith("aws:"):
             ctx.add("PW605", path, f"tag key {key!r} uses the reserved prefix 'aws:'", "remove the prefix")
-        elif not 1 <= len(key) <= 128 or len(value) > 256:
+        elif (literal_key and not 1 <= len(key) <= 128) or (literal_value and len(value) > 256):
             ctx.add("PW605", path, f"tag {key!r} is too long (keys 1-128, values 0-256 characters)", None)
     stage_names = [name for _, _, _, name in ctx.stages if name is not None]
+    # A stage named by a function may be the one a transition names.
+    unknown = any(is_intrinsic(stage.get("name")) for _, _, stage, _ in ctx.stages)
     for stage, reason in found.disabled_transitions.items():
         path = join_key("disabledTransitions", stage)
-        if stage not in stage_names:
+        if stage not in stage_names and not unknown:
             ctx.add(
                 "PW112",
                 path,

@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import _catalog
 from .._glob import compile_glob
+from .._wire import is_intrinsic
 from ..errors import DefinitionError
 from ._context import _Action, _Context, _dict, _did_you_mean, _list, _str
 from ._registry import _UG, reports, rule_info
@@ -62,6 +63,8 @@ def _trigger_rules(ctx: _Context) -> None:
     for a in ctx.actions:
         if a.name is not None:
             by_name.setdefault(a.name, []).append(a)
+    # An action named by a function (!Ref SourceActionName) may be the one a trigger names.
+    unknown = any(is_intrinsic(a.data.get("name")) for a in ctx.actions)
     seen: dict[str, int] = {}
     for ti, trigger in enumerate(_list(ctx.decl.get("triggers"))):
         git = _dict(_dict(trigger).get("gitConfiguration"))
@@ -72,12 +75,13 @@ def _trigger_rules(ctx: _Context) -> None:
             found = by_name.get(name, [])
             if not found:
                 sources = [a.name for a in ctx.actions if a.is_source and a.name]
-                ctx.add(
-                    "PW401",
-                    npath,
-                    f"trigger source action {name!r} does not exist",
-                    _did_you_mean(name, sources, f"source actions: {', '.join(sources) or '(none)'}"),
-                )
+                if not unknown:
+                    ctx.add(
+                        "PW401",
+                        npath,
+                        f"trigger source action {name!r} does not exist",
+                        _did_you_mean(name, sources, f"source actions: {', '.join(sources) or '(none)'}"),
+                    )
             elif all(a.category is not None for a in found) and not any(
                 a.is_source and a.provider == _catalog.CONNECTION_SOURCE.provider for a in found
             ):

@@ -13,6 +13,7 @@ from typing import Final
 from .. import _catalog
 from .._loader import load_json
 from .._shapes import join_key
+from .._wire import is_intrinsic
 from ._context import _Action, _Context, _dict, _did_you_mean, _earlier, _list, _str
 from ._registry import _UG, reports, rule_info
 
@@ -234,6 +235,11 @@ def _only_in_env_values(text: str) -> bool:
         _UG + "reference-variables.html",
     ),
 )
+def _named_by_functions(items: object) -> bool:
+    """Whether a pipeline variable's name is an intrinsic function (so any name may be declared)."""
+    return any(is_intrinsic(_dict(item).get("name")) for item in _list(items))
+
+
 def _references(
     ctx: _Context,
     path: str,
@@ -266,7 +272,7 @@ def _references(
                 )
             continue
         if ns == "variables":
-            if key not in ctx.variables:
+            if key not in ctx.variables and not _named_by_functions(ctx.decl.get("variables")):
                 ctx.add(
                     "PW303",
                     path,
@@ -278,6 +284,8 @@ def _references(
             continue
         producer = ctx.namespaces.get(ns)
         if producer is None:
+            if any(is_intrinsic(a.data.get("namespace")) for a in ctx.actions):
+                continue  # a namespace CloudFormation fills in may be this one
             ctx.add(
                 "PW301",
                 path,
@@ -296,7 +304,9 @@ def _references(
             continue
         outputs: Sequence[str] | None = None
         if producer.provider == _catalog.COMMANDS.provider and producer.category == _catalog.COMMANDS.category:
-            outputs = [v for v in _list(producer.data.get("outputVariables")) if isinstance(v, str)]
+            declared = _list(producer.data.get("outputVariables"))
+            # an output variable named by a function may be any key: then none is judged
+            outputs = None if any(is_intrinsic(v) for v in declared) else [v for v in declared if isinstance(v, str)]
         elif producer.spec is not None:
             outputs = producer.spec.output_variables
         if outputs is not None and key not in outputs:

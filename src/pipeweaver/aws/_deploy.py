@@ -16,7 +16,8 @@ from typing import Any, Literal, final
 
 import attrs
 
-from .._masking import MASK, SECRET_CONFIGURATION_KEYS
+from .._codec import api_tags
+from .._masking import MASK, SECRET_CONFIGURATION_KEYS, is_secret
 from .._model import Pipeline
 from .._shapes import join_key
 from .._validate import lint
@@ -228,7 +229,7 @@ def _mask_change(change: Change, keys: frozenset[str]) -> Change:
     match = _CONFIGURATION_KEY.search(change.path)
     if match is not None:
         key = match.group(1) or re.sub(r"\\(.)", r"\1", match.group(2) or "")
-        if key in keys:
+        if key in keys or is_secret(key, change.before) or is_secret(key, change.after):
             return attrs.evolve(
                 change,
                 before=None if change.before is None else MASK,
@@ -345,7 +346,10 @@ def _diff_actions(want: list[dict[str, Any]], have: list[dict[str, Any]], stage_
 def _masked(value: Any, keys: frozenset[str] = SECRET_CONFIGURATION_KEYS) -> Any:
     """A copy of *value* with the values of the secret configuration *keys* masked, at any depth."""
     if isinstance(value, Mapping):
-        return {k: MASK if k in keys and isinstance(v, str) else _masked(v, keys) for k, v in value.items()}
+        return {
+            k: MASK if (k in keys and isinstance(v, str)) or is_secret(k, v, keys) else _masked(v, keys)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_masked(v, keys) for v in value]
     return value
@@ -444,6 +448,8 @@ def _transition_changes(client: Client, name: str, wanted: Mapping[str, str], *,
 
 
 def _declaration(pipeline: Pipeline) -> dict[str, Any]:
+    # The tags travel beside the declaration: a tag given by an expression is refused here too.
+    api_tags(pipeline.tags)
     return to_codepipeline(pipeline)
 
 

@@ -17,7 +17,7 @@ from typing import NoReturn, TextIO
 
 import attrs
 
-from .._masking import SECRET_CONFIGURATION_KEYS, Masker
+from .._masking import SECRET_CONFIGURATION_KEYS, Masker, is_secret
 from .._model import Action, EnvironmentVariableType, Expression, Pipeline, Stage
 from ..errors import ArtifactError
 from ._base import (
@@ -198,8 +198,9 @@ class Attempts:
                 fail_expression(key)
             job.resolved[key] = self.resolve(value)
         secrets = set()
-        for key in SECRET_CONFIGURATION_KEYS & job.resolved.keys():
-            secrets.add(job.resolved[key])
+        for key, resolved in job.resolved.items():
+            if key in SECRET_CONFIGURATION_KEYS or is_secret(key, resolved):
+                secrets.add(resolved)
         environment: dict[str, str] = {}
         for env in action.environment_variables:
             if isinstance(env.value, Expression):

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from .._codec import to_codepipeline
-from .._masking import MASK, SECRET_CONFIGURATION_KEYS
+from .._masking import MASK, SECRET_CONFIGURATION_KEYS, is_secret
 from .._model import Action, Expression, Pipeline, Stage
 from .._shapes import shape_limits
 from .._validate import lint
@@ -30,12 +30,14 @@ def definition(pipeline: Pipeline) -> dict[str, Any]:
     """The pipeline as the history stores it (and compares it on retry and rollback)."""
     data = to_codepipeline(pipeline, resolve=_keep)
     # Stored in the history: secret configuration values become ****, as GetPipeline shows
-    # them (no local handler reads them; found by tests/security/test_secrets.py).
+    # them (no local handler reads them; found by tests/security/test_secrets.py), and so do
+    # dynamic references to secrets.
     for stage in data["stages"]:
         for action in stage["actions"]:
             configuration = action.get("configuration") or {}
-            for key in SECRET_CONFIGURATION_KEYS & configuration.keys():
-                configuration[key] = MASK
+            for key, value in configuration.items():
+                if key in SECRET_CONFIGURATION_KEYS or is_secret(key, value):
+                    configuration[key] = MASK
     return data
 
 

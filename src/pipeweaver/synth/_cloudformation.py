@@ -141,7 +141,7 @@ def _properties(pipeline: Pipeline, found: set[str] | None = None) -> dict[str, 
     if pipeline.variables:
         props["Variables"] = [render.variable(v, f"variables[{i}]") for i, v in enumerate(pipeline.variables)]
     if pipeline.triggers:
-        props["Triggers"] = [render.trigger(t) for t in pipeline.triggers]
+        props["Triggers"] = [render.trigger(t, f"triggers[{i}]") for i, t in enumerate(pipeline.triggers)]
     if pipeline.artifact_stores is not None:
         # A list of {Region, ArtifactStore} in templates, where the API has a map by region.
         props["ArtifactStores"] = [
@@ -156,7 +156,7 @@ def _properties(pipeline: Pipeline, found: set[str] | None = None) -> dict[str, 
     if pipeline.restart_execution_on_update is not None:
         props["RestartExecutionOnUpdate"] = pipeline.restart_execution_on_update
     if pipeline.tags:
-        props["Tags"] = [{"Key": k, "Value": _raw(v)} for k, v in pipeline.tags.items()]
+        props["Tags"] = [{"Key": _raw(k), "Value": _raw(v)} for k, v in pipeline.tags.items()]
     return props
 
 
@@ -257,7 +257,13 @@ def to_cloudformation(
 
 
 def _describe(name: str | Expression) -> str:
-    return name if isinstance(name, str) else "(named by CloudFormation)" if name.raw == _cfn.NO_NAME else str(name)
+    if isinstance(name, str):
+        return name
+    if name.raw == _cfn.NO_NAME:
+        return "(named by CloudFormation)"
+    # A template's Description is literal text: a ${Var} there is never substituted, and
+    # cfn-lint reports it (E1029), so a name built by Fn::Sub is described by its function.
+    return f"(named by {name.function})" if "${" in name.raw_json else str(name)
 
 
 _SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
@@ -796,10 +802,15 @@ def resolve_parameters(pipeline: Pipeline, values: Mapping[str, str]) -> Pipelin
     def text(value: Any) -> Any:
         return lenient(value, "") if isinstance(value, Expression) else value
 
+    def key(value: Any) -> Any:
+        # a tag key or transition's stage named by a function: its text, or the Expression kept
+        resolved = text(value)
+        return value if is_intrinsic(resolved) else resolved
+
     declaration = _expressions(to_codepipeline(pipeline, resolve=lenient))
     return build_pipeline(
         declaration,
-        tags=_expressions({k: text(v) for k, v in pipeline.tags.items()}),
-        disabled_transitions=_expressions({k: text(v) for k, v in pipeline.disabled_transitions.items()}),
+        tags=_expressions({key(k): text(v) for k, v in pipeline.tags.items()}),
+        disabled_transitions=_expressions({key(k): text(v) for k, v in pipeline.disabled_transitions.items()}),
         restart_execution_on_update=pipeline.restart_execution_on_update,
     )

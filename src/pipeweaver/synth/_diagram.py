@@ -49,10 +49,10 @@ def _subtitle(action: Action) -> str:
 # -- Mermaid --------------------------------------------------------------------------------------
 
 
-def _mermaid_text(text: str) -> str:
+def _mermaid_text(text: str | Expression) -> str:
     # Mermaid entity codes keep quotes and markup characters literal inside "..." labels.
     out = []
-    for char in text:
+    for char in _name(text):  # an imported template's name may be an expression: its JSON
         if char == '"':
             out.append("#quot;")
         elif char == "<":
@@ -104,9 +104,9 @@ def to_mermaid(pipeline: Pipeline, *, direction: str = "LR") -> str:
 # -- DOT --------------------------------------------------------------------------------------------
 
 
-def _dot_text(text: str) -> str:
+def _dot_text(text: str | Expression) -> str:
     out = []
-    for char in text:
+    for char in _name(text):  # an imported template's name may be an expression: its JSON
         if char in ('"', "\\"):
             out.append("\\" + char)
         elif char in "\r\n\t":

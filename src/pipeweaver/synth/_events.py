@@ -26,6 +26,7 @@ import attrs
 from .. import _catalog
 from .._cron import aws_cron
 from .._model import Action, ActionCategory, Expression, Pipeline
+from .._wire import SECRET_REFERENCE
 from ..errors import DefinitionError, SynthesisError
 
 __all__ = ["NOTIFICATION_EVENTS", "EventWiring", "add_event_wiring", "aws_cron"]
@@ -57,15 +58,20 @@ NOTIFICATION_EVENTS = (
 _SECRET_REF = re.compile(r"^secretsmanager:(?P<id>[A-Za-z0-9/_+=.@:-]+?)(?::(?P<key>[A-Za-z0-9_.-]+))?$")
 
 
+def _dynamic_secret(value: str) -> bool:
+    """A CloudFormation dynamic reference to a Secrets Manager secret, written out whole."""
+    return value.startswith("{{resolve:secretsmanager:") and SECRET_REFERENCE.fullmatch(value) is not None
+
+
 def _secret(value: str | None) -> str | None:
     if value is None:
         return None
-    if not _SECRET_REF.fullmatch(value):
+    if not (_SECRET_REF.fullmatch(value) or _dynamic_secret(value)):
         raise DefinitionError(
             "github_secret",
             "<hidden>",
-            "give a Secrets Manager reference 'secretsmanager:<secret-id>[:<json-key>]' (never the secret itself), "
-            "or leave it out to get a NoEcho parameter",
+            "give a Secrets Manager reference 'secretsmanager:<secret-id>[:<json-key>]' or a dynamic reference "
+            "'{{resolve:secretsmanager:...}}' (never the secret itself), or leave it out to get a NoEcho parameter",
         )
     return value
 
@@ -84,7 +90,8 @@ class EventWiring:
         schedule_timezone: IANA time zone of *schedule*.
         github_webhooks: For GitHub (v1) sources, an ``AWS::CodePipeline::Webhook`` (and
             ``PollForSourceChanges: 'false'``).
-        github_secret: ``secretsmanager:<secret-id>[:<json-key>]`` for the webhook secret;
+        github_secret: ``secretsmanager:<secret-id>[:<json-key>]`` for the webhook secret, or
+            the ``{{resolve:secretsmanager:...}}`` dynamic reference itself (written as given);
             ``None`` declares a NoEcho parameter ``GitHubWebhookSecret`` instead.
         detect_changes: Set ``DetectChanges`` on connection sources (``None`` leaves it).
         notifications: Add an SNS topic (with its policy) and a notification rule for the
@@ -354,11 +361,13 @@ def _trail(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
 
 
 def _github_webhook(template: dict[str, Any], logical_id: str, action: Action, wiring: EventWiring) -> None:
-    if wiring.github_secret is not None:
+    if wiring.github_secret is not None and _dynamic_secret(wiring.github_secret):
+        secret: Any = wiring.github_secret
+    elif wiring.github_secret is not None:
         match = _SECRET_REF.fullmatch(wiring.github_secret)
         assert match is not None
         secret_id, key = match.group("id"), match.group("key")
-        secret: Any = f"{{{{resolve:secretsmanager:{secret_id}:SecretString" + (f":{key}}}}}" if key else "}}")
+        secret = f"{{{{resolve:secretsmanager:{secret_id}:SecretString" + (f":{key}}}}}" if key else "}}")
     else:
         param = "GitHubWebhookSecret"
         template.setdefault("Parameters", {})[param] = {
