@@ -1,7 +1,8 @@
 """The pipeline model: frozen, slotted, keyword-only attrs classes for every field of the
 CodePipeline pipeline declaration (V1 and V2), and enums holding AWS's exact strings.
 
-Layer: model. Imports :mod:`pipeweaver.errors` and :mod:`pipeweaver._names`; it knows nothing of
+Layer: model. Imports :mod:`pipeweaver.errors`, :mod:`pipeweaver._names` and
+:mod:`pipeweaver._when` (the ``when`` of conditional elements); it knows nothing of
 wire formats (see :mod:`pipeweaver._codec`), graphs or execution. Construction checks single
 fields; whole-pipeline rules live in :mod:`pipeweaver._validate`. ``Pipeline.graph()`` and
 ``Pipeline.validate()`` reach those layers through :data:`pipeweaver._services.SERVICES`, which

@@ -707,8 +707,11 @@ def from_cloudformation(
             template's ``Conditions`` are evaluated with them and each ``Fn::If`` in the
             pipeline becomes the branch it chooses (``AWS::NoValue`` leaves the stage, action,
             artifact, tag or property out), as CloudFormation does on deployment. Without
-            them an ``Fn::If`` stays an expression where text may stand, and one that
-            chooses a stage, an action or another object is refused.
+            them every branch is kept: an ``Fn::If`` item of the stages, actions, input or
+            output artifacts, triggers, variables or tags becomes its element with a ``when``
+            (:class:`~pipeweaver.When`; the pipeline carries the conditions as
+            :class:`~pipeweaver.TemplateConditions`), an ``Fn::If`` where text may stand
+            stays an expression, and one for another object or list is refused.
 
     Intrinsic functions become :class:`~pipeweaver.Expression` values, written back
     unchanged by :func:`to_cloudformation`; give them values with ``resolve=`` (see
@@ -722,7 +725,7 @@ def from_cloudformation(
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
-       *parameters* chooses the ``Fn::If`` branches.
+       *parameters* chooses the ``Fn::If`` branches; without it, conditional elements are kept.
     """
     data = _cfn.load_template(template)
     places: dict[_cfn_conditions.Place, tuple[str, bool]] = {}
