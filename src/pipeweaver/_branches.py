@@ -36,7 +36,7 @@ def _elements(pipeline: Pipeline) -> list[tuple[str, When]]:
                 out += [(join_index(join_key(here, member), k), a.when) for k, a in enumerate(artifacts) if a.when]
     out += [(join_index("variables", i), v.when) for i, v in enumerate(pipeline.variables) if v.when is not None]
     out += [(join_index("triggers", i), t.when) for i, t in enumerate(pipeline.triggers) if t.when is not None]
-    out += [(join_key("tags", key), when) for key, when in pipeline.tags_when.items()]
+    out += [(f"tags[{key!r}]", when) for key, when in pipeline.tags_when.items()]  # as lint names a tag
     return out
 
 

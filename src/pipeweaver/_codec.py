@@ -123,7 +123,13 @@ def to_codepipeline(pipeline: Pipeline, *, resolve: ExpressionResolver | None = 
     return out
 
 
-def choose_branches(pipeline: Pipeline, resolve: ExpressionResolver | None = None) -> Pipeline:
+#: How to give a parameter its value, as a SynthesisError for an uncomputable condition says.
+_GIVE_PARAMETERS: Final = "pass resolve=parameter_resolver({...}) with its parameters"
+
+
+def choose_branches(
+    pipeline: Pipeline, resolve: ExpressionResolver | None = None, *, way_out: str = _GIVE_PARAMETERS
+) -> Pipeline:
     """
     *pipeline* as its parameter values deploy it: the elements whose ``when`` holds, and no other.
 
@@ -134,12 +140,14 @@ def choose_branches(pipeline: Pipeline, resolve: ExpressionResolver | None = Non
 
     Raises:
         SynthesisError: naming the condition (and the parameter without a value), at the path
-            of the first element it decides.
+            of the first element it decides, and *way_out*: how the caller gives values.
     """
-    return resolve_conditions(pipeline, resolve or _fail_on_expression)[0]
+    return resolve_conditions(pipeline, resolve or _fail_on_expression, way_out=way_out)[0]
 
 
-def resolve_conditions(pipeline: Pipeline, resolve: ExpressionResolver) -> tuple[Pipeline, ExpressionResolver]:
+def resolve_conditions(
+    pipeline: Pipeline, resolve: ExpressionResolver, *, way_out: str = _GIVE_PARAMETERS
+) -> tuple[Pipeline, ExpressionResolver]:
     """
     :func:`choose_branches`, and a *resolve* that also gives an ``Fn::If`` expression (of a
     condition of :attr:`Pipeline.template_conditions`) the branch the same values choose.
@@ -164,7 +172,7 @@ def resolve_conditions(pipeline: Pipeline, resolve: ExpressionResolver) -> tuple
         except ConditionUnknown as exc:
             raise SynthesisError(
                 f"present only for some values of condition {exc.condition}, whose value cannot be computed: "
-                f"{exc.reason} (pass resolve=parameter_resolver({{...}}) with its parameters)",
+                f"{exc.reason} ({way_out})",
                 path=_branches.where(pipeline, exc.condition),
             ) from None
         pipeline = _branches.choose(pipeline, truth)[0]
@@ -182,8 +190,7 @@ def resolve_conditions(pipeline: Pipeline, resolve: ExpressionResolver) -> tuple
             branch = arguments[1] if conditions.evaluate([name], values)[name] else arguments[2]
         except ConditionUnknown as exc:
             raise SynthesisError(
-                f"value is chosen by condition {name}, whose value cannot be computed: {exc.reason} "
-                "(pass resolve=parameter_resolver({...}) with its parameters)",
+                f"value is chosen by condition {name}, whose value cannot be computed: {exc.reason} ({way_out})",
                 path=path,
             ) from None
         if branch == NO_VALUE:

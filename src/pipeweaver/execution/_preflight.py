@@ -36,12 +36,11 @@ def deployed(pipeline: Pipeline) -> Pipeline:
         ExecutionError: naming the condition and the parameter without a value.
     """
     try:
-        return choose_branches(pipeline)
+        return choose_branches(
+            pipeline, way_out="CLI: --parameter NAME=VALUE; Python: synth.resolve_parameters(pipeline, {...}) first"
+        )
     except SynthesisError as exc:
-        raise ExecutionError(
-            f"the pipeline cannot run locally: {exc} (CLI: --parameter NAME=VALUE; Python: "
-            "synth.resolve_parameters(pipeline, {...}))"
-        ) from None
+        raise ExecutionError(f"the pipeline cannot run locally: {exc}") from None
 
 
 def definition(pipeline: Pipeline) -> dict[str, Any]:
