@@ -78,9 +78,16 @@ def _one(value: Any) -> tuple[str, Any] | None:
 
 def has_fn_if(value: Any) -> bool:
     """Whether *value* holds an ``Fn::If`` anywhere."""
+    # each container once: a parsed template may share one sub-object many times over (YAML
+    # aliases), and a walk of every copy would be exponential in the nesting
+    seen: set[int] = set()
     stack = [value]
     while stack:
         node = stack.pop()
+        if isinstance(node, Mapping | list):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
         if isinstance(node, Mapping):
             if "Fn::If" in node and len(node) == 1:
                 return True
