@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 import pipeweaver as pw
-from pipeweaver import _cfn
+from pipeweaver import _branches, _cfn, _cfn_conditions
 from pipeweaver.synth import (
+    EventWiring,
     from_cloudformation,
     parameter_resolver,
     resolve_parameters,
@@ -233,3 +234,39 @@ def test_a_local_run_of_the_generated_python_takes_its_parameters(tmp_path: Path
 
     assert "Approve/Release" in prod.output
     assert "Approve" not in dev.output
+
+
+def test_event_wiring_reaches_a_source_inside_a_conditional_stage() -> None:
+    """The S3 source of a stage present only when IsProd still gets its rule and PollForSourceChanges."""
+    text = _text("novalue-first.yaml").replace(
+        "          - Name: Preview\n            Actions:\n",
+        "          - Name: Preview\n            Actions:\n"
+        "              - Name: Assets\n"
+        '                ActionTypeId: {Category: Source, Owner: AWS, Provider: S3, Version: "1"}\n'
+        "                Configuration: {S3Bucket: assets, S3ObjectKey: assets.zip}\n"
+        "                OutputArtifacts: [{Name: Assets}]\n",
+    )
+    model = from_cloudformation(text)
+
+    template = to_cloudformation(model, events=EventWiring(source_rules=True))
+
+    preview = template["Resources"]["Pipeline"]["Properties"]["Stages"][2]["Fn::If"][2]
+    assert "false" == preview["Actions"][0]["Configuration"]["PollForSourceChanges"]
+
+
+def test_lift_and_wrap_are_inverse_and_choose_maps_paths_back() -> None:
+    """The three Fn::If forms lift to items with their condition values and wrap back as written."""
+    no = _cfn_conditions.NO_VALUE
+    stages = [{"Name": "S"}, {"Fn::If": ["C", {"Name": "A"}, {"Name": "B"}]}, {"Fn::If": ["D", no, {"Name": "E"}]}]
+
+    lifted, places = _cfn_conditions.lift({"Stages": stages})
+
+    assert ["S", "A", "B", "E"] == [s["Name"] for s in lifted["Stages"]]
+    assert {("Stages", 1): ("C", True), ("Stages", 2): ("C", False), ("Stages", 3): ("D", False)} == places
+    assert stages == _cfn_conditions.wrap(lifted["Stages"], [None, ("C", True), ("C", False), ("D", False)])
+
+    model = from_cloudformation(_text("either.yaml"))
+    chosen, moved = _branches.choose(model, {"IsProd": False})
+    assert ["Source", "Build", "DeployDev", "Configure"] == [s.name for s in chosen.stages]
+    assert "stages[3].actions[0].name" == _cfn_conditions.relocate("stages[2].actions[0].name", moved)
+    assert "stages[1].actions[1]" == _cfn_conditions.relocate("stages[1].actions[0]", moved)
