@@ -26,6 +26,8 @@ from pipeweaver.synth import (
     resolve_parameters,
     to_cloudformation,
     to_codepipeline,
+    to_dot,
+    to_mermaid,
     to_python,
 )
 
@@ -270,3 +272,13 @@ def test_lift_and_wrap_are_inverse_and_choose_maps_paths_back() -> None:
     assert ["Source", "Build", "DeployDev", "Configure"] == [s.name for s in chosen.stages]
     assert "stages[3].actions[0].name" == _cfn_conditions.relocate("stages[2].actions[0].name", moved)
     assert "stages[1].actions[1]" == _cfn_conditions.relocate("stages[1].actions[0]", moved)
+
+
+def test_diagrams_draw_every_branch_and_say_when() -> None:
+    model = from_cloudformation(_text("either.yaml"))
+
+    mermaid, dot = to_mermaid(model), to_dot(model)
+
+    assert '"DeployDev (when IsProd is false)"' in mermaid
+    assert "Build: CodeBuild (when IsProd is true)" in mermaid
+    assert 'label="DeployProd (when IsProd is true)"' in dot
