@@ -908,6 +908,14 @@ def _whens(value: Mapping[str, When] | None) -> dict[str, When]:
     return dict(value or {})
 
 
+def _tagged(instance: Any, _attribute: Any, value: Mapping[str, When]) -> None:
+    unknown = sorted(set(value) - set(instance.tags)) if value else None
+    if unknown:
+        raise DefinitionError(
+            "tags_when", unknown, f"names tags that tags does not set (it sets {sorted(instance.tags)})"
+        )
+
+
 @final
 @attrs.frozen(kw_only=True)
 class Pipeline:
@@ -955,7 +963,7 @@ class Pipeline:
     tags: Mapping[str, str] = attrs.field(factory=dict, converter=_strmap, hash=False)
     disabled_transitions: Mapping[str, str] = attrs.field(factory=dict, converter=_strmap, hash=False)
     restart_execution_on_update: bool | None = None
-    tags_when: Mapping[str, When] = attrs.field(factory=dict, converter=_whens, hash=False)
+    tags_when: Mapping[str, When] = attrs.field(factory=dict, converter=_whens, hash=False, validator=_tagged)
     template_conditions: TemplateConditions | None = None
 
     # -- navigation -------------------------------------------------------------------------

@@ -282,3 +282,14 @@ def test_diagrams_draw_every_branch_and_say_when() -> None:
     assert '"DeployDev (when IsProd is false)"' in mermaid
     assert "Build: CodeBuild (when IsProd is true)" in mermaid
     assert 'label="DeployProd (when IsProd is true)"' in dot
+
+
+def test_a_condition_for_a_tag_the_pipeline_does_not_set_is_refused() -> None:
+    with pytest.raises(pw.DefinitionError, match="tags_when"):
+        pw.Pipeline(
+            name="p",
+            role_arn="arn:aws:iam::111111111111:role/r",
+            stages=[],
+            tags={"team": "a"},
+            tags_when={"tier": pw.When("IsProd")},
+        )
