@@ -49,8 +49,14 @@ def is_conditional(pipeline: Pipeline) -> bool:
         if stage.when is not None:
             return True
         for action in stage.actions:
-            if action.when is not None or any(a.when is not None for a in (*action.inputs, *action.outputs)):
+            if action.when is not None:
                 return True
+            for artifact in action.inputs:
+                if artifact.when is not None:
+                    return True
+            for artifact in action.outputs:
+                if artifact.when is not None:
+                    return True
     return any(v.when is not None for v in pipeline.variables) or any(t.when is not None for t in pipeline.triggers)
 
 

@@ -523,6 +523,9 @@ def wrap(items: Sequence[Any], conditions: Sequence[tuple[str, bool] | None]) ->
 def objects(items: Any) -> Iterator[Any]:
     """The objects a template list may hold: its items, and both branches of an ``Fn::If`` item."""
     for item in items if isinstance(items, list) else ():
+        if type(item) is dict and "Fn::If" not in item:  # most items: read on every template written
+            yield item
+            continue
         branches = _branches(item)
         if branches is None:
             yield item

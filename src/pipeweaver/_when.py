@@ -21,7 +21,6 @@ from typing import Any, final
 
 import attrs
 
-from . import _cfn_conditions
 from ._public import publish
 from .errors import DefinitionError
 
@@ -104,7 +103,10 @@ class TemplateConditions:
             ConditionUnknown: naming the condition that cannot be computed and why (the
                 parameter without a value, an undeclared condition).
         """
-        return _cfn_conditions.evaluate(self.template, names, values)
+        # imported here: the model (which loads this module) needs no condition evaluation to load
+        from ._cfn_conditions import evaluate
+
+        return evaluate(self.template, names, values)
 
 
 publish(globals(), __all__, "pipeweaver")

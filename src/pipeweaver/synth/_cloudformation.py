@@ -728,7 +728,7 @@ def from_cloudformation(
        *parameters* chooses the ``Fn::If`` branches; without it, conditional elements are kept.
     """
     data = _cfn.load_template(template)
-    places: dict[_cfn_conditions.Place, tuple[str, bool]] = {}
+    places: dict[_cfn_conditions.Place, tuple[str, bool]] | None = None
     if parameters is not None:
         data = _choose_branches(data, logical_id, parameters)
     else:
@@ -746,21 +746,26 @@ def from_cloudformation(
         disabled_transitions=_expressions(found.disabled_transitions),
         restart_execution_on_update=found.restart_execution_on_update,
     )
-    properties = data["Resources"][found.logical_id]["Properties"]
-    if places or _cfn_conditions.has_fn_if(properties):
-        pipeline = _conditional(pipeline, data, properties, places)
+    if places is not None:  # None: no Fn::If left to keep (or the branches were chosen)
+        pipeline = _conditional(pipeline, data, data["Resources"][found.logical_id]["Properties"], places)
     return pipeline
 
 
 def _keep_branches(
     template: dict[str, Any], logical_id: str | None
-) -> tuple[dict[str, Any], dict[_cfn_conditions.Place, tuple[str, bool]]]:
-    """*template* with the pipeline's conditional list items lifted (:func:`pipeweaver._cfn_conditions.lift`)."""
-    chosen = _cfn.declaration_of(template, logical_id).logical_id  # raises for no pipeline or several
+) -> tuple[dict[str, Any], dict[_cfn_conditions.Place, tuple[str, bool]] | None]:
+    """
+    *template* with the pipeline's conditional list items lifted (:func:`pipeweaver._cfn_conditions.lift`),
+    and where they were; ``None`` for a pipeline without ``Fn::If``.
+    """
+    ids = _cfn.find_pipelines(template)
+    chosen = logical_id if logical_id is not None else ids[0] if len(ids) == 1 else None
+    if chosen not in ids:
+        return template, None  # no pipeline or several: the declaration says which, with its issues
     resource = template["Resources"][chosen]
-    properties = resource.get("Properties")
+    properties = resource.get("Properties") if isinstance(resource, Mapping) else None
     if not isinstance(properties, Mapping) or not _cfn_conditions.has_fn_if(properties):
-        return template, {}
+        return template, None
     lifted, places = _cfn_conditions.lift(properties)
     return {**template, "Resources": {**template["Resources"], chosen: {**resource, "Properties": lifted}}}, places
 
