@@ -41,6 +41,8 @@ LAYERS: dict[str, tuple[int, str]] = {
     "_cfn": (2, ""),
     "_cfn_refs": (2, ""),
     "_cfn_conditions": (2, ""),
+    "_when": (2, ""),
+    "_branches": (2, ""),
     "actions": (2, ""),
     "_graph": (3, ""),
     "_validate": (3, ""),

@@ -59,6 +59,7 @@ if typing.TYPE_CHECKING:
     from ._triggers import GitPullRequest, GitPush, TriggerDecision
     from ._triggers import evaluate as evaluate_trigger
     from ._validate import lint, validate
+    from ._when import TemplateConditions, When
     from .errors import (
         ArtifactError,
         AwsError,
@@ -138,10 +139,12 @@ __all__ = [
     "StageStatus",
     "SuccessConditions",
     "SynthesisError",
+    "TemplateConditions",
     "Trigger",
     "TriggerDecision",
     "ValidationError",
     "Variable",
+    "When",
     "build_graph",
     "critical_path",
     "evaluate_trigger",
@@ -190,6 +193,7 @@ _HOMES: dict[str, tuple[str, str]] = {
         )
     },
     **{name: ("._graph", name) for name in ("CriticalPath", "build_graph", "critical_path")},
+    **{name: ("._when", name) for name in ("TemplateConditions", "When")},
     **{name: ("._triggers", name) for name in ("GitPullRequest", "GitPush", "TriggerDecision")},
     "evaluate_trigger": ("._triggers", "evaluate"),
     **{name: ("._validate", name) for name in ("lint", "validate")},

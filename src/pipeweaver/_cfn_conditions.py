@@ -10,7 +10,9 @@ This module does the same to a pipeline resource's ``Properties``, so that
   that can occur (:func:`combinations`) and reports where each issue holds
   (:func:`describe`);
 * :func:`pipeweaver.synth.from_cloudformation` given ``parameters=`` builds the pipeline that
-  those parameter values deploy (:func:`evaluate`, :func:`select`).
+  those parameter values deploy (:func:`evaluate`, :func:`select`); without them it keeps each
+  conditional stage, action, artifact, trigger, variable or tag (:func:`lift`), and
+  :func:`pipeweaver.synth.to_cloudformation` writes them back (:func:`wrap`).
 
 Combinations: a condition is a function of parameters. A parameter with ``AllowedValues`` takes
 each of them; an ``Fn::Equals`` whose operands cannot be enumerated (a parameter without
@@ -28,17 +30,23 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from ._shapes import join_index, join_key
+from ._wire import is_intrinsic
 
 __all__ = [
+    "CONDITIONAL_LISTS",
     "MAX_COMBINATIONS",
     "NO_VALUE",
     "ConditionUnknown",
+    "closure",
     "combinations",
     "conditions_used",
     "describe",
     "evaluate",
     "has_fn_if",
+    "lift",
+    "objects",
     "select",
+    "wrap",
 ]
 
 #: ``AWS::NoValue``: the property or list item is left out.
@@ -70,9 +78,16 @@ def _one(value: Any) -> tuple[str, Any] | None:
 
 def has_fn_if(value: Any) -> bool:
     """Whether *value* holds an ``Fn::If`` anywhere."""
+    # each container once: a parsed template may share one sub-object many times over (YAML
+    # aliases), and a walk of every copy would be exponential in the nesting
+    seen: set[int] = set()
     stack = [value]
     while stack:
         node = stack.pop()
+        if isinstance(node, Mapping | list):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
         if isinstance(node, Mapping):
             if "Fn::If" in node and len(node) == 1:
                 return True
@@ -410,3 +425,136 @@ def relocate(path: str, moved: Mapping[str, str]) -> str:
             return moved[head] + path[cut:]
         cut = max(path.rfind(".", 0, cut), path.rfind("[", 0, cut))
     return path
+
+
+# ---------------------------------------------------------------------------------------------
+# conditional list items, kept (import without parameter values) and written back
+
+#: The lists of a pipeline's ``Properties`` whose items may be conditional, by their parent:
+#: ``()`` the properties themselves, ``("Stages",)`` a stage, ``("Stages", "Actions")`` an action.
+CONDITIONAL_LISTS: Final = {
+    (): ("Stages", "Triggers", "Variables", "Tags"),
+    ("Stages",): ("Actions",),
+    ("Stages", "Actions"): ("InputArtifacts", "OutputArtifacts"),
+}
+
+#: Where a kept item sits: the list names and indexes down to it, ``("Stages", 2, "Actions", 0)``.
+Place = tuple[str | int, ...]
+
+
+def _branches(item: Any) -> list[tuple[Any, bool]] | None:
+    """The objects of an ``Fn::If`` list item with the condition value each needs, else ``None``."""
+    call = _one(item)
+    if call is None or call[0] != "Fn::If":
+        return None
+    argument = call[1]
+    if not (isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str)):
+        return None
+    out = [(branch, value) for branch, value in ((argument[1], True), (argument[2], False)) if branch != NO_VALUE]
+    # an object each (not a nested Fn::If, not another function): anything else stays as written
+    if not out or not all(isinstance(b, Mapping) and not is_intrinsic(b) for b, _ in out):
+        return None
+    return out
+
+
+def lift(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Place, tuple[str, bool]]]:
+    """
+    *properties* with each conditional list item replaced by the objects it may hold.
+
+    ``- !If [C, A, B]`` becomes ``A`` then ``B``, ``- !If [C, A, !Ref AWS::NoValue]`` becomes
+    ``A`` (and ``!If [C, !Ref AWS::NoValue, B]`` ``B``), in the lists of
+    :data:`CONDITIONAL_LISTS`; the map says, for the place of each such object in the result,
+    the condition and the value it needs. Two tags of one key (``!If [C, {Key: k, ...}, {Key:
+    k, ...}]``) and other forms are left as written (the import refuses them, naming the condition).
+    """
+    places: dict[Place, tuple[str, bool]] = {}
+
+    def walk(node: Mapping[str, Any], kind: tuple[str, ...], place: Place) -> dict[str, Any]:
+        out = dict(node)
+        for name in CONDITIONAL_LISTS.get(kind, ()):
+            items = node.get(name)
+            if not isinstance(items, list):
+                continue
+            kept: list[Any] = []
+            for item in items:
+                branches = _branches(item)
+                # one key in both branches: the model's tags hold one value per key
+                if (
+                    branches is not None
+                    and name == "Tags"
+                    and len({str(b.get("Key")) for b, _ in branches}) == 1 < len(branches)
+                ):
+                    branches = None
+                for branch, value in branches if branches is not None else [(item, None)]:
+                    here = (*place, name, len(kept))
+                    if value is not None:
+                        places[here] = (item["Fn::If"][0], value)
+                    kept.append(walk(branch, (*kind, name), here) if isinstance(branch, Mapping) else branch)
+            out[name] = kept
+        return out
+
+    return walk(properties, (), ()), places
+
+
+def wrap(items: Sequence[Any], conditions: Sequence[tuple[str, bool] | None]) -> list[Any]:
+    """
+    The inverse of :func:`lift` for one list: each item with a condition becomes an ``Fn::If``
+    item, and two neighbours with opposite values of one condition one ``!If [C, A, B]``.
+    """
+    out: list[Any] = []
+    i = 0
+    while i < len(items):
+        when = conditions[i]
+        if when is None:
+            out.append(items[i])
+            i += 1
+            continue
+        condition, value = when
+        following = conditions[i + 1] if i + 1 < len(items) else None
+        if value and following == (condition, False):
+            out.append({"Fn::If": [condition, items[i], items[i + 1]]})
+            i += 2
+            continue
+        out.append({"Fn::If": [condition, items[i], NO_VALUE] if value else [condition, NO_VALUE, items[i]]})
+        i += 1
+    return out
+
+
+def objects(items: Any) -> Iterator[Any]:
+    """The objects a template list may hold: its items, and both branches of an ``Fn::If`` item."""
+    for item in items if isinstance(items, list) else ():
+        if type(item) is dict and "Fn::If" not in item:  # most items: read on every template written
+            yield item
+            continue
+        branches = _branches(item)
+        if branches is None:
+            yield item
+        else:
+            yield from (branch for branch, _ in branches)
+
+
+def closure(template: Mapping[str, Any], names: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The conditions *names* and those they refer to, and the parameters they read, as declared in *template*."""
+    conditions, parameters = _section(template, "Conditions"), _section(template, "Parameters")
+    kept: dict[str, Any] = {}
+    read: dict[str, Any] = {}
+    todo = list(names)
+    while todo:
+        name = todo.pop(0)
+        if name in kept or name not in conditions:
+            continue
+        kept[name] = conditions[name]
+        stack = [conditions[name]]
+        while stack:
+            node = stack.pop()
+            call = _one(node)
+            if call is not None and call[0] == "Condition" and isinstance(call[1], str):
+                todo.append(call[1])
+            elif call is not None and call[0] == "Ref" and isinstance(call[1], str) and call[1] in parameters:
+                read[call[1]] = parameters[call[1]]
+            elif isinstance(node, Mapping):
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
+    order = list(conditions)
+    return {n: kept[n] for n in order if n in kept}, {p: read[p] for p in parameters if p in read}

@@ -20,7 +20,8 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from . import _names
+from . import _branches, _names
+from ._cfn_conditions import NO_VALUE, ConditionUnknown
 from ._model import (
     Action,
     ActionType,
@@ -45,6 +46,7 @@ from ._model import (
     Variable,
 )
 from ._shapes import SHAPES, check_shape, join_key
+from ._when import TemplateConditions
 
 # Model-free facts of the wire formats, kept importable from here for the codec's users.
 from ._wire import NO_NAME, cfn_key, is_intrinsic, unwrap
@@ -54,6 +56,8 @@ __all__ = [
     "ExpressionResolver",
     "api_tags",
     "build_pipeline",
+    "choose_branches",
+    "resolve_conditions",
     "dumps",
     "from_codepipeline",
     "is_intrinsic",
@@ -90,12 +94,15 @@ def to_codepipeline(pipeline: Pipeline, *, resolve: ExpressionResolver | None = 
     Args:
         pipeline: The model.
         resolve: Turns :class:`~pipeweaver.Expression` values (from imported CloudFormation
-            templates) into strings; by default an expression raises.
+            templates) into strings; by default an expression raises. It also gives the
+            parameters that conditional elements (a ``when``) are decided by: see
+            :func:`choose_branches` (which also gives each ``Fn::If`` expression its branch).
 
     Raises:
-        SynthesisError: naming the path of a value that cannot be rendered.
+        SynthesisError: naming the path of a value that cannot be rendered, or the condition
+            whose value cannot be computed.
     """
-    r = resolve or _fail_on_expression
+    pipeline, r = resolve_conditions(pipeline, resolve or _fail_on_expression)
 
     def text(value: str | Expression, path: str) -> Any:
         return r(value, path) if isinstance(value, Expression) else value
@@ -119,6 +126,87 @@ def to_codepipeline(pipeline: Pipeline, *, resolve: ExpressionResolver | None = 
     if pipeline.triggers:
         out["triggers"] = [render.trigger(t, f"triggers[{i}]") for i, t in enumerate(pipeline.triggers)]
     return out
+
+
+#: How to give a parameter its value, as a SynthesisError for an uncomputable condition says.
+_GIVE_PARAMETERS: Final = "pass resolve=parameter_resolver({...}) with its parameters"
+
+
+def choose_branches(
+    pipeline: Pipeline, resolve: ExpressionResolver | None = None, *, way_out: str = _GIVE_PARAMETERS
+) -> Pipeline:
+    """
+    *pipeline* as its parameter values deploy it: the elements whose ``when`` holds, and no other.
+
+    Each condition of :attr:`Pipeline.template_conditions` is computed as CloudFormation
+    does, from the parameters it reads: *resolve* is asked for ``{"Ref": name}`` (as
+    :func:`pipeweaver.synth.parameter_resolver` answers), and a parameter it does not resolve
+    takes its ``Default``. A pipeline without conditional elements is returned as it is.
+
+    Raises:
+        SynthesisError: naming the condition (and the parameter without a value), at the path
+            of the first element it decides, and *way_out*: how the caller gives values.
+    """
+    return resolve_conditions(pipeline, resolve or _fail_on_expression, way_out=way_out)[0]
+
+
+def resolve_conditions(
+    pipeline: Pipeline, resolve: ExpressionResolver, *, way_out: str = _GIVE_PARAMETERS
+) -> tuple[Pipeline, ExpressionResolver]:
+    """
+    :func:`choose_branches`, and a *resolve* that also gives an ``Fn::If`` expression (of a
+    condition of :attr:`Pipeline.template_conditions`) the branch the same values choose.
+    """
+    spec = pipeline.template_conditions
+    conditional = _branches.is_conditional(pipeline)
+    if spec is None and not conditional:
+        return pipeline, resolve
+
+    def lookup(name: str) -> str | None:
+        try:
+            value = resolve(Expression.of({"Ref": name}), join_key("Parameters", name))
+        except SynthesisError:
+            return None  # the Default, if the template declares one
+        return value if isinstance(value, str) else None
+
+    values = _branches.parameter_values(pipeline, lookup)
+    spec = spec or TemplateConditions()
+    if conditional:
+        try:
+            truth = spec.evaluate(_branches.condition_names(pipeline), values)
+        except ConditionUnknown as exc:
+            raise SynthesisError(
+                f"present only for some values of condition {exc.condition}, whose value cannot be computed: "
+                f"{exc.reason} ({way_out})",
+                path=_branches.where(pipeline, exc.condition),
+            ) from None
+        pipeline = _branches.choose(pipeline, truth)[0]
+    if not spec.conditions:
+        return pipeline, resolve
+    conditions = spec
+
+    def chosen(expr: Expression, path: str) -> Any:
+        raw = expr.raw
+        arguments = raw.get("Fn::If") if isinstance(raw, dict) and len(raw) == 1 else None
+        if not (isinstance(arguments, list) and len(arguments) == 3 and isinstance(arguments[0], str)):
+            return resolve(expr, path)
+        name = arguments[0]
+        try:
+            branch = arguments[1] if conditions.evaluate([name], values)[name] else arguments[2]
+        except ConditionUnknown as exc:
+            raise SynthesisError(
+                f"value is chosen by condition {name}, whose value cannot be computed: {exc.reason} ({way_out})",
+                path=path,
+            ) from None
+        if branch == NO_VALUE:
+            raise SynthesisError(
+                f"condition {name} chooses AWS::NoValue here, which leaves out a property this model holds a value "
+                "for; import the template with from_cloudformation(..., parameters={...}) instead",
+                path=path,
+            )
+        return chosen(Expression.of(branch), path) if is_intrinsic(branch) else branch
+
+    return pipeline, chosen
 
 
 Text = Callable[[Any, str], Any]

@@ -1,7 +1,8 @@
 """The pipeline model: frozen, slotted, keyword-only attrs classes for every field of the
 CodePipeline pipeline declaration (V1 and V2), and enums holding AWS's exact strings.
 
-Layer: model. Imports :mod:`pipeweaver.errors` and :mod:`pipeweaver._names`; it knows nothing of
+Layer: model. Imports :mod:`pipeweaver.errors`, :mod:`pipeweaver._names` and
+:mod:`pipeweaver._when` (the ``when`` of conditional elements); it knows nothing of
 wire formats (see :mod:`pipeweaver._codec`), graphs or execution. Construction checks single
 fields; whole-pipeline rules live in :mod:`pipeweaver._validate`. ``Pipeline.graph()`` and
 ``Pipeline.validate()`` reach those layers through :data:`pipeweaver._services.SERVICES`, which
@@ -29,6 +30,7 @@ from ._catalog import SECRET_KEYS
 from ._names import checked, checked_count, checked_each
 from ._public import publish
 from ._services import SERVICES
+from ._when import TemplateConditions, When
 from .errors import DefinitionError
 
 if TYPE_CHECKING:
@@ -310,6 +312,8 @@ class Artifact:
     Attributes:
         name: 1-100 characters: letters, digits, ``-`` and ``_``. Unique in the pipeline.
         files: For Compute (``Commands``) outputs only: the paths to collect (1-10).
+        when: In an imported template, the condition under which this input or output is
+            listed (``!If [IsProd, {Name: Binary}, !Ref AWS::NoValue]``); see :class:`When`.
 
     .. versionadded:: 0.1.0
     """
@@ -321,6 +325,7 @@ class Artifact:
         validator=_items("FilePathList", "FilePath"),
         kw_only=True,
     )
+    when: When | None = attrs.field(default=None, kw_only=True)
 
 
 @final
@@ -425,6 +430,7 @@ class Action:
         namespace: Variable namespace; ``#{namespace.Key}`` references this action's outputs.
         timeout_in_minutes: 5-86400; used by manual approvals.
         environment_variables: Environment for Commands/EKS actions.
+        when: The template condition under which the action exists (:class:`When`).
 
     .. versionadded:: 0.1.0
     """
@@ -450,6 +456,7 @@ class Action:
     environment_variables: tuple[EnvironmentVariable, ...] = attrs.field(
         default=(), converter=_env, validator=checked_count("EnvironmentVariableList")
     )
+    when: When | None = None
 
     @property
     def category(self) -> ActionCategory:
@@ -641,6 +648,8 @@ class Stage:
     """
     A stage: actions run by ``run_order`` (``StageDeclaration``).
 
+    ``when`` (:class:`When`): in an imported template, the condition under which the stage exists.
+
     .. versionadded:: 0.1.0
     """
 
@@ -650,6 +659,7 @@ class Stage:
     on_failure: FailureConditions | None = None
     on_success: SuccessConditions | None = None
     before_entry: BeforeEntryConditions | None = None
+    when: When | None = None
 
     def action(self, name: str) -> Action:
         """Return the action called *name* (``KeyError`` naming the choices if absent)."""
@@ -747,6 +757,8 @@ class ArtifactStore:
 class Variable:
     """A pipeline-level variable (V2), referenced as ``#{variables.name}``.
 
+    ``when`` (:class:`When`): in an imported template, the condition under which it is declared.
+
     .. versionadded:: 0.1.0
     """
 
@@ -755,6 +767,7 @@ class Variable:
         default=None, validator=checked("PipelineVariableValue", optional=True)
     )
     description: str | None = attrs.field(default=None, validator=checked("PipelineVariableDescription", optional=True))
+    when: When | None = None
 
     @property
     def ref(self) -> str:
@@ -854,6 +867,7 @@ class Trigger:
         source_action_name: The source action it applies to (an :class:`Action` is accepted).
         push: Push filters (OR'ed), 1-3.
         pull_request: Pull-request filters (OR'ed), 1-3.
+        when: The template condition under which the trigger exists (:class:`When`).
 
     .. versionadded:: 0.1.0
     """
@@ -866,6 +880,7 @@ class Trigger:
         default=(), converter=_pull, validator=checked_count("GitPullRequestFilterList")
     )
     provider_type: str = "CodeStarSourceConnection"
+    when: When | None = None
 
 
 def _stages(value: Iterable[Stage]) -> tuple[Stage, ...]:
@@ -890,6 +905,18 @@ def _strmap(value: Mapping[str, str] | None) -> dict[str, str]:
     return dict(value or {})
 
 
+def _whens(value: Mapping[str, When] | None) -> dict[str, When]:
+    return dict(value or {})
+
+
+def _tagged(instance: Any, _attribute: Any, value: Mapping[str, When]) -> None:
+    unknown = sorted(set(value) - set(instance.tags)) if value else None
+    if unknown:
+        raise DefinitionError(
+            "tags_when", unknown, f"names tags that tags does not set (it sets {sorted(instance.tags)})"
+        )
+
+
 @final
 @attrs.frozen(kw_only=True)
 class Pipeline:
@@ -911,6 +938,12 @@ class Pipeline:
         disabled_transitions: Stage name -> reason, for stages whose inbound transition is
             disabled (``DisableInboundStageTransitions`` in CloudFormation).
         restart_execution_on_update: CloudFormation's ``RestartExecutionOnUpdate``.
+        tags_when: Tag key -> the template condition under which that tag is set (:class:`When`).
+        template_conditions: The template's ``Conditions`` (and the ``Parameters`` they read)
+            that the ``when`` of its elements name; see :class:`TemplateConditions`.
+
+    An imported template's conditional elements stay in the model (each with its ``when``);
+    :func:`pipeweaver.synth.to_codepipeline` and local runs keep those the parameter values choose.
 
     .. versionadded:: 0.1.0
     """
@@ -931,6 +964,8 @@ class Pipeline:
     tags: Mapping[str, str] = attrs.field(factory=dict, converter=_strmap, hash=False)
     disabled_transitions: Mapping[str, str] = attrs.field(factory=dict, converter=_strmap, hash=False)
     restart_execution_on_update: bool | None = None
+    tags_when: Mapping[str, When] = attrs.field(factory=dict, converter=_whens, hash=False, validator=_tagged)
+    template_conditions: TemplateConditions | None = None
 
     # -- navigation -------------------------------------------------------------------------
 

@@ -585,8 +585,9 @@ def test_expressions_survive_model_template_model(pipeline: pw.Pipeline) -> None
 
 
 def test_structural_intrinsic_is_one_clear_problem() -> None:
-    """An Fn::If standing for a whole stage is reported once, at the stage, with a hint."""
-    text = TEMPLATE + (
+    """An Fn::If standing for a whole stage is kept as a conditional stage; one whose branch is
+    another function (what the stage holds is unknown) is reported once, at the stage, with a hint."""
+    stage = (
         "        - !If\n"
         "          - Prod\n"
         "          - Name: Approve\n"
@@ -596,9 +597,11 @@ def test_structural_intrinsic_is_one_clear_problem() -> None:
         "          - !Ref AWS::NoValue\n"
     )
 
+    kept = from_cloudformation(TEMPLATE + stage)
     with pytest.raises(pw.LoadError) as info:
-        from_cloudformation(text)
+        from_cloudformation(TEMPLATE + "        - !If [Prod, !ImportValue SharedStage, !Ref AWS::NoValue]\n")
 
+    assert pw.When("Prod") == kept.stage("Approve").when
     assert ["Resources.Pipe.Properties.Stages[2]"] == [i.path for i in info.value.issues]
     assert "Fn::If" in info.value.issues[0].message
 

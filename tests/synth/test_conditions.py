@@ -128,11 +128,11 @@ def test_a_condition_without_a_value_is_refused_naming_it() -> None:
 
 
 def test_without_parameters_a_conditional_object_is_refused_once_with_the_way_out() -> None:
-    """No PW001/PW002 cascade: one issue at the Fn::If, naming its condition and parameters=."""
+    """An Fn::If for a whole property (not a list item): one issue at it, naming its condition and parameters=."""
     with pytest.raises(pw.LoadError) as caught:
-        from_cloudformation(_text("stage.yaml"))
+        from_cloudformation(_text("pipeline-type.yaml"))
 
-    assert [("PW003", "Resources.Pipeline.Properties.Stages[2]")] == [(i.code, i.path) for i in caught.value.issues]
+    assert [("PW003", "Resources.Pipeline.Properties.PipelineType")] == [(i.code, i.path) for i in caught.value.issues]
     assert "Fn::If on condition IsProd" in caught.value.issues[0].message
     assert "parameters=" in (caught.value.issues[0].hint or "")
 

@@ -44,6 +44,12 @@ def _is_pipeline(target: object) -> bool:
     return isinstance(target, Pipeline)
 
 
+def _is_conditional(pipeline: Pipeline) -> bool:
+    from .._branches import is_conditional  # loaded with the model
+
+    return is_conditional(pipeline)
+
+
 def _declaration_of(target: Any) -> _Target:
     """
     Turn whatever ``lint`` was given into the API-shaped declaration its rules read.
@@ -257,6 +263,11 @@ def lint(target: Pipeline | Mapping[str, Any] | Any, *, region: str | None = Non
     """
     if isinstance(target, str | bytes) or _cfn.looks_like_template(target):
         return _lint_template(target, region)
+    if not isinstance(target, Mapping) and _is_pipeline(target) and _is_conditional(target):
+        try:
+            return _lint_model_branches(target, region)
+        except Exception as exc:  # report, never raise
+            return [_internal("conditions", exc)]
     try:
         found = _declaration_of(target)
     except Exception as exc:  # a model that cannot even be rendered: report, never raise
@@ -378,16 +389,49 @@ def _lint_branches(template: Mapping[str, Any], logical_id: str, region: str | N
     """
     resource = template["Resources"][logical_id]
     properties = resource["Properties"]
-    combinations = _cfn_conditions.combinations(template, _cfn_conditions.conditions_used(properties))
-    holds: dict[Issue, list[int]] = {}
-    for n, truth in enumerate(combinations):
+
+    def one(truth: dict[str, bool]) -> list[Issue]:
         chosen, moved = _cfn_conditions.select(properties, truth)
         branch = {**template, "Resources": {**template["Resources"], logical_id: {**resource, "Properties": chosen}}}
         found = _cfn.declaration_of(branch, logical_id)
         prefix = found.prefix + "."
-        for issue in lint(found, region=region):
-            if issue.path.startswith(prefix):
-                issue = attrs.evolve(issue, path=prefix + _cfn_conditions.relocate(issue.path[len(prefix) :], moved))
+        return [
+            attrs.evolve(issue, path=prefix + _cfn_conditions.relocate(issue.path[len(prefix) :], moved))
+            if issue.path.startswith(prefix)
+            else issue
+            for issue in lint(found, region=region)
+        ]
+
+    return _per_combination(_cfn_conditions.combinations(template, _cfn_conditions.conditions_used(properties)), one)
+
+
+def _lint_model_branches(pipeline: Pipeline, region: str | None) -> list[Issue]:
+    """
+    Lint a model with conditional elements (a ``when``) once per combination of the values of
+    the conditions they name that can occur, as :func:`_lint_branches` does for a template.
+    Paths are those of the model as it is, every element of every branch in it.
+    """
+    from .. import _branches, _when
+
+    def one(truth: dict[str, bool]) -> list[Issue]:
+        chosen, moved = _branches.choose(pipeline, truth)
+        return [attrs.evolve(i, path=_cfn_conditions.relocate(i.path, moved)) for i in lint(chosen, region=region)]
+
+    spec = pipeline.template_conditions or _when.TemplateConditions()
+    return _per_combination(_cfn_conditions.combinations(spec.template, _branches.condition_names(pipeline)), one)
+
+
+def _per_combination(
+    combinations: list[dict[str, bool]], lint_one: Callable[[dict[str, bool]], list[Issue]]
+) -> list[Issue]:
+    """
+    The issues *lint_one* finds under each combination of condition values: one that holds in
+    every combination once, as it is; one that holds in some saying when (``when IsProd is
+    false: ...``).
+    """
+    holds: dict[Issue, list[int]] = {}
+    for n, truth in enumerate(combinations):
+        for issue in lint_one(truth):
             holds.setdefault(issue, []).append(n)
     out = []
     for issue, where in holds.items():

@@ -310,8 +310,8 @@ def _exit_for(execution: Execution) -> None:
     "parameters",
     multiple=True,
     metavar="NAME=VALUE",
-    help="CloudFormation TARGET: a value for a template parameter (repeatable); parameters not given "
-    "take the template's Default.",
+    help="CloudFormation TARGET (or a pipeline imported from one, with its template's conditions): a value "
+    "for a template parameter (repeatable); parameters not given take the template's Default.",
 )
 @click.option(
     "--stack-output",
@@ -362,8 +362,9 @@ def run(
     every log, the history and the report; `retry` re-reads --secret-file and --secret-env.
 
     A CloudFormation TARGET runs with its parameters filled in (--parameter, else each
-    parameter's Default); what still depends on the stack (Fn::GetAtt, a parameter
-    without a value) is named before anything runs.
+    parameter's Default), and so does a Python TARGET imported from a template (its
+    stages, actions and other elements with a ``when`` are chosen by them); what still
+    depends on the stack (Fn::GetAtt, a parameter without a value) is named before anything runs.
 
     Exit status: 0 when the execution succeeded, 1 otherwise.
     """
@@ -372,8 +373,12 @@ def run(
     pipeline = to_pipeline(loaded, parameters=given if loaded.kind == "cloudformation" else None)
     if loaded.kind == "cloudformation":
         pipeline = _with_parameters(pipeline, {**_parameter_defaults(loaded.data), **given})
+    elif pipeline.template_conditions is not None:  # a model of an imported template (to_python's output)
+        pipeline = _with_parameters(pipeline, given)
     elif given:
-        raise click.UsageError("--parameter is for CloudFormation templates; this TARGET is not one")
+        raise click.UsageError(
+            "--parameter is for CloudFormation templates and pipelines built from one; this TARGET is neither"
+        )
     source_paths: dict[str, Path] = dict(loaded.local_sources)
     for name, value in pairs(sources, "--source").items():
         source_paths[name] = Path(value)

@@ -64,7 +64,7 @@ from ._engine import LEASE_SECONDS, Engine
 from ._handle import LocalExecutionHandle
 from ._handlers import HandlerFn, HandlerRegistry, builtin_handlers
 from ._history import History, runner_id
-from ._preflight import definition, missing_message, preflight
+from ._preflight import definition, deployed, missing_message, preflight
 from ._recovery import (
     automated_rollback,
     fail_interrupted,
@@ -350,8 +350,10 @@ class LocalExecutor:
         Raises:
             ValidationError: the pipeline breaks AWS's rules (every issue listed).
             HandlerNotFoundError: some actions have no handler (each named, with how to register one).
-            ExecutionError: other reasons it cannot run locally (missing sources, functions, variables).
+            ExecutionError: other reasons it cannot run locally (missing sources, functions, variables,
+                a condition of an imported template whose parameter has no default).
         """
+        pipeline = deployed(pipeline)
         values = preflight(
             pipeline,
             variables or {},

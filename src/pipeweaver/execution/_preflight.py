@@ -10,20 +10,37 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from .._codec import to_codepipeline
+from .._codec import choose_branches, to_codepipeline
 from .._masking import MASK, SECRET_CONFIGURATION_KEYS, is_secret
 from .._model import Action, Expression, Pipeline, Stage
 from .._shapes import shape_limits
 from .._validate import lint
-from ..errors import ExecutionError, HandlerNotFoundError, ValidationError
+from ..errors import ExecutionError, HandlerNotFoundError, SynthesisError, ValidationError
 from ._base import ActionFailed
 from ._handlers import Builtins, HandlerFn
 
-__all__ = ["definition", "missing_message", "preflight"]
+__all__ = ["definition", "deployed", "missing_message", "preflight"]
 
 
 def _keep(expr: Expression, _path: str) -> Any:
     return expr.raw
+
+
+def deployed(pipeline: Pipeline) -> Pipeline:
+    """
+    *pipeline* with the conditional elements of an imported template chosen by its parameter
+    defaults (``pipeweaver run --parameter`` and ``synth.resolve_parameters`` choose them by the
+    values given, before this).
+
+    Raises:
+        ExecutionError: naming the condition and the parameter without a value.
+    """
+    try:
+        return choose_branches(
+            pipeline, way_out="CLI: --parameter NAME=VALUE; Python: synth.resolve_parameters(pipeline, {...}) first"
+        )
+    except SynthesisError as exc:
+        raise ExecutionError(f"the pipeline cannot run locally: {exc}") from None
 
 
 def definition(pipeline: Pipeline) -> dict[str, Any]:

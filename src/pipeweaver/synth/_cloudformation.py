@@ -16,16 +16,20 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .. import _catalog, _cfn, _cfn_conditions
-from .._codec import ExpressionResolver, Renderer, build_pipeline, is_intrinsic, to_codepipeline
+import attrs
+
+from .. import _branches, _catalog, _cfn, _cfn_conditions
+from .._codec import ExpressionResolver, Renderer, build_pipeline, is_intrinsic, resolve_conditions, to_codepipeline
 from .._codec import raw_expressions as _raw
 from .._loader import load_json
 from .._model import (
     Action,
     Expression,
     Pipeline,
+    Stage,
 )
 from .._shapes import join_key
+from .._when import TemplateConditions, When
 from ..errors import Issue, LoadError, SynthesisError
 from ._events import EventWiring, add_event_wiring
 
@@ -157,7 +161,33 @@ def _properties(pipeline: Pipeline, found: set[str] | None = None) -> dict[str, 
         props["RestartExecutionOnUpdate"] = pipeline.restart_execution_on_update
     if pipeline.tags:
         props["Tags"] = [{"Key": _raw(k), "Value": _raw(v)} for k, v in pipeline.tags.items()]
+    if _branches.is_conditional(pipeline):
+        _wrap_conditional(props, pipeline)
     return props
+
+
+def _wrap_conditional(props: dict[str, Any], pipeline: Pipeline) -> None:
+    """Write each element with a ``when`` back as the ``Fn::If`` list item it was imported from."""
+
+    def whens(items: Any) -> list[tuple[str, bool] | None]:
+        return [None if i.when is None else (i.when.condition, i.when.value) for i in items]
+
+    for stage, rendered in zip(pipeline.stages, props["Stages"], strict=True):
+        for action, out in zip(stage.actions, rendered["Actions"], strict=True):
+            for member, artifacts in (("InputArtifacts", action.inputs), ("OutputArtifacts", action.outputs)):
+                if member in out:
+                    out[member] = _cfn_conditions.wrap(out[member], whens(artifacts))
+        rendered["Actions"] = _cfn_conditions.wrap(rendered["Actions"], whens(stage.actions))
+    props["Stages"] = _cfn_conditions.wrap(props["Stages"], whens(pipeline.stages))
+    for member, items in (("Variables", pipeline.variables), ("Triggers", pipeline.triggers)):
+        if member in props:
+            props[member] = _cfn_conditions.wrap(props[member], whens(items))
+    if "Tags" in props:
+        when = pipeline.tags_when
+        props["Tags"] = _cfn_conditions.wrap(
+            props["Tags"],
+            [None if k not in when else (when[k].condition, when[k].value) for k in pipeline.tags],
+        )
 
 
 def pipeline_properties(pipeline: Pipeline) -> dict[str, Any]:
@@ -249,6 +279,13 @@ def to_cloudformation(
         steps.append(wire)
     for step in steps:
         step(template, pipeline, logical_id)
+    spec = pipeline.template_conditions
+    if spec is not None:
+        # the conditions the pipeline's Fn::If functions name, and the parameters they read
+        template["Parameters"].update(dict(spec.parameters))
+        ordered = list(template)
+        ordered.insert(ordered.index("Resources"), "Conditions")
+        template = {k: dict(spec.conditions) if k == "Conditions" else template[k] for k in ordered}
     template["Parameters"].update({k: dict(v) for k, v in (parameters or {}).items()})
     _declare_parameters(template, props["Stages"], found)
     if not template["Parameters"]:
@@ -304,8 +341,8 @@ def _declare_parameters(template: dict[str, Any], stages: list[dict[str, Any]], 
     template steps may have changed since, and their conditions (rare, read whole).
     tests/synth/test_cloudformation_render.py checks the result against a walk of every node.
     """
-    for stage in stages:
-        for action in stage["Actions"]:
+    for stage in _cfn_conditions.objects(stages):
+        for action in _cfn_conditions.objects(stage["Actions"]):
             config = action.get("Configuration")
             if config:
                 _referenced(config, found)
@@ -676,8 +713,11 @@ def from_cloudformation(
             template's ``Conditions`` are evaluated with them and each ``Fn::If`` in the
             pipeline becomes the branch it chooses (``AWS::NoValue`` leaves the stage, action,
             artifact, tag or property out), as CloudFormation does on deployment. Without
-            them an ``Fn::If`` stays an expression where text may stand, and one that
-            chooses a stage, an action or another object is refused.
+            them every branch is kept: an ``Fn::If`` item of the stages, actions, input or
+            output artifacts, triggers, variables or tags becomes its element with a ``when``
+            (:class:`~pipeweaver.When`; the pipeline carries the conditions as
+            :class:`~pipeweaver.TemplateConditions`), an ``Fn::If`` where text may stand
+            stays an expression, and one for another object or list is refused.
 
     Intrinsic functions become :class:`~pipeweaver.Expression` values, written back
     unchanged by :func:`to_cloudformation`; give them values with ``resolve=`` (see
@@ -691,11 +731,14 @@ def from_cloudformation(
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
-       *parameters* chooses the ``Fn::If`` branches.
+       *parameters* chooses the ``Fn::If`` branches; without it, conditional elements are kept.
     """
     data = _cfn.load_template(template)
+    places: dict[_cfn_conditions.Place, tuple[str, bool]] | None = None
     if parameters is not None:
         data = _choose_branches(data, logical_id, parameters)
+    else:
+        data, places = _keep_branches(data, logical_id)
     found = _cfn.declaration_of(data, logical_id)
     if found.issues:
         raise LoadError(
@@ -703,11 +746,80 @@ def from_cloudformation(
             found.issues,
         )
     declaration = _expressions(found.declaration)
-    return build_pipeline(
+    pipeline = build_pipeline(
         declaration,
         tags=_expressions(found.tags),
         disabled_transitions=_expressions(found.disabled_transitions),
         restart_execution_on_update=found.restart_execution_on_update,
+    )
+    if places is not None:  # None: no Fn::If left to keep (or the branches were chosen)
+        pipeline = _conditional(pipeline, data, data["Resources"][found.logical_id]["Properties"], places)
+    return pipeline
+
+
+def _keep_branches(
+    template: dict[str, Any], logical_id: str | None
+) -> tuple[dict[str, Any], dict[_cfn_conditions.Place, tuple[str, bool]] | None]:
+    """
+    *template* with the pipeline's conditional list items lifted (:func:`pipeweaver._cfn_conditions.lift`),
+    and where they were; ``None`` for a pipeline without ``Fn::If``.
+    """
+    ids = _cfn.find_pipelines(template)
+    chosen = logical_id if logical_id is not None else ids[0] if len(ids) == 1 else None
+    if chosen not in ids:
+        return template, None  # no pipeline or several: the declaration says which, with its issues
+    resource = template["Resources"][chosen]
+    properties = resource.get("Properties") if isinstance(resource, Mapping) else None
+    if not isinstance(properties, Mapping) or not _cfn_conditions.has_fn_if(properties):
+        return template, None
+    lifted, places = _cfn_conditions.lift(properties)
+    return {**template, "Resources": {**template["Resources"], chosen: {**resource, "Properties": lifted}}}, places
+
+
+def _conditional(
+    pipeline: Pipeline,
+    template: Mapping[str, Any],
+    properties: Mapping[str, Any],
+    places: Mapping[_cfn_conditions.Place, tuple[str, bool]],
+) -> Pipeline:
+    """*pipeline* with the ``when`` of each lifted item, and the conditions the pipeline uses."""
+
+    def when(*place: str | int) -> When | None:
+        found = places.get(place)
+        return None if found is None else When(*found)
+
+    def marked(items: tuple[Any, ...], place: tuple[str | int, ...], inner: Any = None) -> list[Any]:
+        out = []
+        for i, item in enumerate(items):
+            if inner is not None:
+                item = inner(item, (*place, i))
+            w = when(*place, i)
+            out.append(item if w is None else attrs.evolve(item, when=w))
+        return out
+
+    def action(a: Action, place: tuple[str | int, ...]) -> Action:
+        if not any(p[: len(place)] == place for p in places):
+            return a
+        return attrs.evolve(
+            a,
+            inputs=marked(a.inputs, (*place, "InputArtifacts")),
+            outputs=marked(a.outputs, (*place, "OutputArtifacts")),
+        )
+
+    def stage(s: Stage, place: tuple[str | int, ...]) -> Stage:
+        return attrs.evolve(s, actions=marked(s.actions, (*place, "Actions"), action))
+
+    tags = properties.get("Tags")
+    keys = [t.get("Key") if isinstance(t, Mapping) else None for t in tags] if isinstance(tags, list) else []
+    names = [*dict.fromkeys([c for c, _ in places.values()] + _cfn_conditions.conditions_used(properties))]
+    conditions, read = _cfn_conditions.closure(template, names)
+    return attrs.evolve(
+        pipeline,
+        stages=marked(pipeline.stages, ("Stages",), stage),
+        triggers=marked(pipeline.triggers, ("Triggers",)),
+        variables=marked(pipeline.variables, ("Variables",)),
+        tags_when={str(keys[p[1]]): When(*w) for p, w in places.items() if p[0] == "Tags" and isinstance(p[1], int)},
+        template_conditions=TemplateConditions(conditions=conditions, parameters=read) if conditions else None,
     )
 
 
@@ -785,17 +897,22 @@ def resolve_parameters(pipeline: Pipeline, values: Mapping[str, str]) -> Pipelin
     Every :class:`~pipeweaver.Expression` that :func:`parameter_resolver` can resolve with
     *values* (a ``Ref`` to one of them, an ``Fn::Sub`` whose variables are all known)
     becomes its string; every other expression (``Fn::GetAtt``, ``Fn::If``, a ``Ref`` to a
-    parameter not in *values*) is kept as it was. This is how an imported template is given
+    parameter not in *values*) is kept as it was. Conditional elements (a ``when``) are
+    chosen by the conditions those values (and the parameters' defaults) give, or refused
+    with :class:`~pipeweaver.errors.SynthesisError` naming the condition. This is how an imported template is given
     the values it would get on deployment, e.g. to run it locally
     (``pipeweaver run template.yaml --parameter Branch=main``).
 
     .. versionadded:: 0.1.0
     """
     strict = parameter_resolver(values)
+    spec = pipeline.template_conditions
+    # conditional elements chosen (or refused, naming the condition), Fn::If values given their branch
+    pipeline, conditional = resolve_conditions(pipeline, strict)
 
     def lenient(expr: Expression, path: str) -> Any:
         try:
-            return strict(expr, path)
+            return conditional(expr, path)
         except SynthesisError:
             return expr.raw  # turned back into the same Expression below
 
@@ -808,9 +925,13 @@ def resolve_parameters(pipeline: Pipeline, values: Mapping[str, str]) -> Pipelin
         return value if is_intrinsic(resolved) else resolved
 
     declaration = _expressions(to_codepipeline(pipeline, resolve=lenient))
-    return build_pipeline(
+    resolved = build_pipeline(
         declaration,
         tags=_expressions({key(k): text(v) for k, v in pipeline.tags.items()}),
         disabled_transitions=_expressions({key(k): text(v) for k, v in pipeline.disabled_transitions.items()}),
         restart_execution_on_update=pipeline.restart_execution_on_update,
     )
+    if spec is not None and _cfn_conditions.has_fn_if(_raw(declaration)):
+        # an Fn::If left (its condition has no value yet) still needs the conditions it names
+        resolved = attrs.evolve(resolved, template_conditions=spec)
+    return resolved

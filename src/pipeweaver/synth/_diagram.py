@@ -14,7 +14,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 
-from .._model import Action, Artifact, Expression, Pipeline
+from .._model import Action, Artifact, Expression, Pipeline, Stage
 from ..errors import SynthesisError
 
 __all__ = ["to_dot", "to_mermaid", "to_png", "to_svg"]
@@ -43,7 +43,12 @@ def _edges(pipeline: Pipeline) -> Iterator[tuple[Action, Action, Artifact]]:
 
 def _subtitle(action: Action) -> str:
     kind = action.provider if action.owner.value == "AWS" else f"{action.owner.value}/{action.provider}"
-    return f"{action.category.value}: {kind}"
+    return f"{action.category.value}: {kind}" + _when(action)
+
+
+def _when(element: Stage | Action) -> str:
+    """What a conditional element of an imported template is shown with (every branch is drawn)."""
+    return "" if element.when is None else f" (when {element.when})"
 
 
 # -- Mermaid --------------------------------------------------------------------------------------
@@ -85,7 +90,7 @@ def to_mermaid(pipeline: Pipeline, *, direction: str = "LR") -> str:
     ids = _node_ids(pipeline)
     lines = [f"flowchart {direction}"]
     for i, stage in enumerate(pipeline.stages):
-        lines.append(f'    subgraph s{i}["{_mermaid_text(stage.name)}"]')
+        lines.append(f'    subgraph s{i}["{_mermaid_text(stage.name + _when(stage))}"]')
         lines.append("        direction TB")
         for wave in stage.waves():
             for action in wave:
@@ -138,7 +143,7 @@ def to_dot(pipeline: Pipeline, *, direction: str = "LR") -> str:
     ends: list[tuple[str, str]] = []
     for i, stage in enumerate(pipeline.stages):
         lines.append(f"    subgraph cluster_s{i} {{")
-        lines.append(f'        label={_dot_text(stage.name)}; style="rounded"; color="#888888";')
+        lines.append(f'        label={_dot_text(stage.name + _when(stage))}; style="rounded"; color="#888888";')
         previous: list[str] = []
         for wave in stage.waves():
             names = [ids[id(a)] for a in wave]

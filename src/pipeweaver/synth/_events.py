@@ -23,7 +23,7 @@ from typing import Any, Literal, final
 
 import attrs
 
-from .. import _catalog
+from .. import _catalog, _cfn_conditions
 from .._cron import aws_cron
 from .._model import Action, ActionCategory, Expression, Pipeline
 from .._wire import SECRET_REFERENCE
@@ -141,10 +141,10 @@ def _pipeline_arn(logical_id: str) -> dict[str, Any]:
 
 def _config_of(template: dict[str, Any], logical_id: str, stage: str, action: str) -> dict[str, Any]:
     props = template["Resources"][logical_id]["Properties"]
-    for s in props.get("Stages", []):
+    for s in _cfn_conditions.objects(props.get("Stages", [])):
         if s.get("Name") != stage:
             continue
-        for a in s.get("Actions", []):
+        for a in _cfn_conditions.objects(s.get("Actions", [])):
             if a.get("Name") == action:
                 config = a.setdefault("Configuration", {})
                 if not isinstance(config, dict):

@@ -22,6 +22,7 @@ import attrs
 from .. import _names, actions
 from .._loader import load_json
 from .._model import Action, Artifact, Expression, Pipeline
+from .._when import When
 
 __all__ = ["to_python"]
 
@@ -400,7 +401,7 @@ class _Writer:
             value = getattr(obj, field.name)
             if _is_default(field, value):
                 continue
-            if cls is Artifact and field.name == "name":
+            if (cls is Artifact and field.name == "name") or cls is When:  # pw.When("IsProd", False)
                 items.append(("", self.value(value)))
             else:
                 items.append((f"{field.name}=", self.value(value)))

@@ -1,0 +1,136 @@
+"""A pipeline's conditional elements (those with a ``when``, :class:`pipeweaver.When`): which
+there are, what their conditions are worth for given parameter values, and the pipeline those
+values deploy.
+
+Layer: model (on :mod:`pipeweaver._model`; :mod:`pipeweaver._when` holds the classes the model
+refers to). Rendering to CodePipeline JSON (:func:`pipeweaver._codec.choose_branches`), local
+runs and :func:`pipeweaver.lint` (once per combination of condition values) use these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from ._model import Pipeline
+from ._shapes import join_index, join_key
+from ._when import TemplateConditions, When
+
+__all__ = ["choose", "condition_names", "is_conditional", "parameter_values", "where"]
+
+
+def _elements(pipeline: Pipeline) -> list[tuple[str, When]]:
+    """Every ``(API path, When)`` of *pipeline*, in declaration order (tags by key at the end)."""
+    out: list[tuple[str, When]] = []
+    for i, stage in enumerate(pipeline.stages):
+        path = join_index("stages", i)
+        if stage.when is not None:
+            out.append((path, stage.when))
+        for j, action in enumerate(stage.actions):
+            here = join_index(join_key(path, "actions"), j)
+            if action.when is not None:
+                out.append((here, action.when))
+            for member, artifacts in (("inputArtifacts", action.inputs), ("outputArtifacts", action.outputs)):
+                out += [(join_index(join_key(here, member), k), a.when) for k, a in enumerate(artifacts) if a.when]
+    out += [(join_index("variables", i), v.when) for i, v in enumerate(pipeline.variables) if v.when is not None]
+    out += [(join_index("triggers", i), t.when) for i, t in enumerate(pipeline.triggers) if t.when is not None]
+    out += [(f"tags[{key!r}]", when) for key, when in pipeline.tags_when.items()]  # as lint names a tag
+    return out
+
+
+def is_conditional(pipeline: Pipeline) -> bool:
+    """Whether *pipeline* has an element with a ``when``."""
+    # asked on every rendering: a scan without the paths _elements builds
+    if pipeline.tags_when:
+        return True
+    for stage in pipeline.stages:
+        if stage.when is not None:
+            return True
+        for action in stage.actions:
+            if action.when is not None:
+                return True
+            for artifact in action.inputs:
+                if artifact.when is not None:
+                    return True
+            for artifact in action.outputs:
+                if artifact.when is not None:
+                    return True
+    return any(v.when is not None for v in pipeline.variables) or any(t.when is not None for t in pipeline.triggers)
+
+
+def condition_names(pipeline: Pipeline) -> list[str]:
+    """The conditions the elements of *pipeline* depend on, in first-use order."""
+    return list(dict.fromkeys(when.condition for _, when in _elements(pipeline)))
+
+
+def where(pipeline: Pipeline, condition: str) -> str:
+    """The API path of the first element that depends on *condition* (for messages)."""
+    return next((path for path, when in _elements(pipeline) if when.condition == condition), "")
+
+
+def parameter_values(pipeline: Pipeline, lookup: Callable[[str], str | None]) -> dict[str, str]:
+    """
+    The values *lookup* gives for the parameters the conditions of *pipeline* read.
+
+    *lookup* answers ``None`` for a parameter it has no value for (its ``Default`` then
+    applies when the conditions are evaluated, :meth:`TemplateConditions.evaluate`).
+    """
+    spec = pipeline.template_conditions or TemplateConditions()
+    wanted: set[str] = set(spec.parameters)
+    stack: list[Any] = list(spec.conditions.values())
+    while stack:  # Refs to undeclared parameters and pseudo parameters (AWS::Region) too
+        node = stack.pop()
+        if isinstance(node, Mapping):
+            if isinstance(node.get("Ref"), str):
+                wanted.add(node["Ref"])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return {name: value for name in sorted(wanted) if (value := lookup(name)) is not None}
+
+
+def choose(pipeline: Pipeline, truth: Mapping[str, bool]) -> tuple[Pipeline, dict[str, str]]:
+    """
+    *pipeline* as condition values *truth* deploy it, and where its parts were.
+
+    Elements whose ``when`` does not hold are left out, the others lose their ``when``, and
+    the result carries no :class:`TemplateConditions`. The map goes from API paths in the
+    result to the same part's path in *pipeline*, at each place where they part (as
+    :func:`pipeweaver._cfn_conditions.select` gives; :func:`pipeweaver._cfn_conditions.relocate`
+    maps any path through it).
+    """
+    moved: dict[str, str] = {}
+
+    def keep(items: tuple[Any, ...], new: str, old: str) -> list[tuple[Any, str, str]]:
+        kept: list[tuple[Any, str, str]] = []
+        for i, item in enumerate(items):
+            if item.when is not None and not item.when.holds(truth):
+                continue
+            here, there = join_index(new, len(kept)), join_index(old, i)
+            if len(kept) != i:  # a moved parent is in the map already; relocate follows it
+                moved[here] = there
+            kept.append((attrs.evolve(item, when=None) if item.when is not None else item, here, there))
+        return kept
+
+    stages = []
+    for stage, new, old in keep(pipeline.stages, "stages", "stages"):
+        actions = []
+        for action, a_new, a_old in keep(stage.actions, join_key(new, "actions"), join_key(old, "actions")):
+            inputs = keep(action.inputs, join_key(a_new, "inputArtifacts"), join_key(a_old, "inputArtifacts"))
+            outputs = keep(action.outputs, join_key(a_new, "outputArtifacts"), join_key(a_old, "outputArtifacts"))
+            actions.append(attrs.evolve(action, inputs=[a for a, _, _ in inputs], outputs=[a for a, _, _ in outputs]))
+        stages.append(attrs.evolve(stage, actions=actions))
+    chosen = attrs.evolve(
+        pipeline,
+        stages=stages,
+        variables=[v for v, _, _ in keep(pipeline.variables, "variables", "variables")],
+        triggers=[t for t, _, _ in keep(pipeline.triggers, "triggers", "triggers")],
+        tags={
+            k: v for k, v in pipeline.tags.items() if k not in pipeline.tags_when or pipeline.tags_when[k].holds(truth)
+        },
+        tags_when={},
+        template_conditions=None,
+    )
+    return chosen, moved
