@@ -4,8 +4,8 @@ Usage: ``python bench/child.py WORKLOAD CONTENDER SIZE``. Imports happen before 
 starts; the timed region is the work itself. pipeweaver loads its modules lazily, on first use,
 so "before the clock" means importing every module of the package (:func:`_preload`), and the
 synth and lint rows also run their work once on a 2-action pipeline first: the in-process rows
-measure the work, and the cold rows measure what a first call costs a user. Prints one JSON object: ``{"seconds": ...}`` plus
-workload facts, or ``{"skipped": reason}`` when a piece under test is not available.
+measure the work, and the cold rows measure what a first call costs a user. Prints one JSON
+object: ``{"seconds": ...}`` plus workload facts, or ``{"skipped": reason}`` when a piece under test is not available.
 """
 
 from __future__ import annotations
