@@ -9,6 +9,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,6 +94,40 @@ def test_keyboard_interrupt_inside_the_executor_stops_the_run_and_leaves_no_thre
     assert ActionStatus.ABANDONED is execution.action("S", "Long").status
     assert not execution.ran("T", "Never")
     assert not set(_action_threads()) - before
+
+
+def test_a_stop_is_recorded_before_the_end_it_causes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow history write of STOPPING (a busy machine, seen in CI) does not let the abandoned
+    run end first: the execution ends STOPPED in memory and in history, never STOPPING after it."""
+    from pipeweaver.execution._history import History
+
+    real_write = History.write
+
+    def slow_stopping(self: History, ops: Any) -> None:
+        ops = list(ops)
+        if any(params[:1] == (ExecutionStatus.STOPPING.value,) for _sql, params in ops):
+            # the run thread wakes (as its deadline polling does) and gets every chance to end meanwhile
+            for run in list(x._engine.runs.values()):
+                run.completions.put(None)
+            time.sleep(0.3)
+        real_write(self, ops)
+
+    monkeypatch.setattr(History, "write", slow_stopping)
+    running = threading.Event()
+
+    def handler(ctx: ActionContext) -> None:
+        running.set()
+        ctx.cancel.wait(60)
+
+    with LocalExecutor(tmp_path / "wd", handlers={FAKE: handler}, validate=False) as x:
+        handle = x.start(pipeline(pw.Stage(name="S", actions=[custom("Long")])))
+        assert running.wait(10)
+        handle.stop(abandon=True, reason="enough")
+        execution = handle.wait(timeout=30)
+    assert ExecutionStatus.STOPPED is execution.status
+    with LocalExecutor(tmp_path / "wd", validate=False) as y:
+        [recorded] = y.history()
+    assert ExecutionStatus.STOPPED is recorded.status
 
 
 def test_ctrl_c_while_the_lease_renewer_starts_still_closes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

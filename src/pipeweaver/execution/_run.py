@@ -97,6 +97,9 @@ class Run:
         self.feed = Feed()
         self.followup: Run | None = None
         self.rule_cancels: set[threading.Event] = set()
+        # Held while a stop is recorded and while the execution's end is: without it, a stop's
+        # STOPPING could land after the STOPPED of the end it caused, in memory and in history.
+        self._ending = threading.Lock()
         self.overrides = Overrides()
         self.run_dir = engine.workdir / "runs" / identity.id
         self.outbox = Outbox(engine.history, identity.id, identity.owner, self.emit)
@@ -272,9 +275,10 @@ class Run:
     def _finish(self, status: ExecutionStatus, summary: str | None) -> None:
         summary = self.engine.masker(summary) if summary else summary
         ended = self.clock.now()
-        self.progress.end(status, summary, ended)
-        self.outbox.write(History.op_status(self.identity.id, status, summary, ended))
-        self.outbox.flush()
+        with self._ending:
+            self.progress.end(status, summary, ended)
+            self.outbox.write(History.op_status(self.identity.id, status, summary, ended))
+            self.outbox.flush()
         snap = self.snapshot()
         self.emit(
             ExecutionFinished(
@@ -623,26 +627,30 @@ class Run:
         self.feed.wait_closed()
 
     def request_stop(self, abandon: bool, reason: str, by: str) -> None:
-        status = self.progress.status
-        if status.is_terminal:
-            raise ExecutionError(f"execution {self.identity.id} already ended {status.value}; it cannot be stopped")
-        control = self.control
-        if control.stop_requested and not abandon:
-            raise ExecutionError(
-                f"execution {self.identity.id} is already stopping; use abandon=True to abandon its actions"
+        with self._ending:
+            status = self.progress.status
+            if status.is_terminal:
+                raise ExecutionError(f"execution {self.identity.id} already ended {status.value}; it cannot be stopped")
+            control = self.control
+            if control.stop_requested and not abandon:
+                raise ExecutionError(
+                    f"execution {self.identity.id} is already stopping; use abandon=True to abandon its actions"
+                )
+            control.stop_reason = reason[:200]
+            # STOPPING is recorded before the flags that let the run end are set
+            self.progress.stopping()
+            self.engine.history.write(
+                [
+                    History.op_status(self.identity.id, ExecutionStatus.STOPPING, reason or None, None),
+                    History.op_audit(
+                        self.identity.id, by, "StopAndAbandon" if abandon else "StopAndWait", summary=reason
+                    ),
+                ]
             )
-        control.stop_reason = reason[:200]
-        control.stop_requested = True
-        if abandon:
-            control.abandon = True
-            for cancel in list(self.rule_cancels):
-                cancel.set()
-        self.progress.stopping()
-        self.engine.history.write(
-            [
-                History.op_status(self.identity.id, ExecutionStatus.STOPPING, reason or None, None),
-                History.op_audit(self.identity.id, by, "StopAndAbandon" if abandon else "StopAndWait", summary=reason),
-            ]
-        )
+            control.stop_requested = True
+            if abandon:
+                control.abandon = True
+                for cancel in list(self.rule_cancels):
+                    cancel.set()
         self.engine.gate(self.identity.pipeline).wake()
         self.completions.put(None)
