@@ -144,3 +144,80 @@ def test_a_computed_name_among_several_pipeline_calls_is_not_guessed(tmp_path: P
     assert loaded.pipeline_obj is not None
 
     assert PythonLineMap(source, loaded.pipeline_obj).line_of("pipelineType") is None
+
+
+APPROVAL = textwrap.dedent(
+    """\
+    import pipeweaver as pw
+    from pipeweaver import actions
+
+    source = actions.s3_source("Source", bucket="b", object_key="k.zip", output="Src")
+    {made}
+    deploy = actions.s3_deploy("Ship", bucket="site", input={made_name}.output())
+
+    pipeline = pw.Pipeline(
+        name="web",
+        role_arn="arn:aws:iam::123456789012:role/pipeline",
+        artifact_store=pw.ArtifactStore(location="my-bucket"),
+        stages=[pw.Stage(name="Source", actions=[source]), pw.Stage(name="Ship", actions=[{made_name}, deploy])],
+    )
+    """
+)
+
+
+def test_output_of_an_approval_is_one_error_at_the_line_that_called_it(cli: Cli, tmp_path: Path) -> None:
+    """approve.output(): text, JSON and SARIF name the line and the action, with a hint that fits an approval."""
+    made = 'approve = actions.manual_approval("Approve")'
+    (tmp_path / "release.py").write_text(APPROVAL.replace("{made}", made).replace("{made_name}", "approve"))
+
+    text = cli("validate", "release.py")
+    report = json.loads(cli("validate", "--format", "json", "release.py").stdout)
+    sarif = json.loads(cli("validate", "--format", "sarif", "release.py").stdout)["runs"][0]["results"]
+
+    assert 1 == text.returncode
+    assert "Traceback" not in text.stderr
+    assert text.stdout.startswith(
+        "release.py:6: error PW000 <pipeline>: output() of action 'Approve' (Approval/AWS/Manual): "
+        "Manual approval actions produce no output artifact, so there is nothing to pass on\n"
+        "    hint: give the next action an artifact made by an earlier action"
+    )
+    (issue,) = [i for t in report["targets"] for i in t["issues"]]
+    assert (6, "PW000") == (issue["line"], issue["code"])
+    assert "'Approve'" in issue["message"]
+    assert "release.py" not in issue["message"]
+    assert issue["hint"].startswith("give the next action an artifact made by an earlier action")
+    assert 6 == sarif[0]["locations"][0]["physicalLocation"]["region"]["startLine"]
+
+
+def test_output_of_a_build_without_outputs_names_the_keyword_to_declare_one(cli: Cli, tmp_path: Path) -> None:
+    made = 'build = actions.codebuild("Build", project_name="p", input=source.output())'
+    (tmp_path / "release.py").write_text(APPROVAL.replace("{made}", made).replace("{made_name}", "build"))
+
+    text = cli("validate", "release.py").stdout
+    synth = cli("synth", "release.py")
+
+    assert "release.py:6: error PW000 <pipeline>: output() of action 'Build' (Build/AWS/CodeBuild)" in text
+    assert "    hint: declare it where the action is made: outputs=['BuildOutput'] in its typed factory" in text
+    assert 1 == synth.returncode
+    assert synth.stderr.startswith("Error: release.py:6: output() of action 'Build'")
+    assert "Traceback" not in synth.stderr
+
+
+def test_output_in_a_pipeline_function_names_the_line_inside_it(cli: Cli, tmp_path: Path) -> None:
+    """A TARGET that builds its pipeline in a function: the line is the one inside the function."""
+    source = APPROVAL.replace("{made}", 'approve = actions.manual_approval("Approve")').replace(
+        "{made_name}", "approve"
+    )
+    body = textwrap.indent(source.split("\n", 2)[2], "    ")
+    (tmp_path / "release.py").write_text(
+        source.split("\n", 2)[0]
+        + "\n"
+        + source.split("\n", 2)[1]
+        + "\n\ndef make():\n"
+        + body
+        + "    return pipeline\n"
+    )
+
+    text = cli("validate", "release.py:make").stdout
+
+    assert "release.py:8: error PW000 <pipeline>: make() failed: output() of action 'Approve'" in text
