@@ -86,12 +86,52 @@ def test_artifact_path_to_a_produced_artifact_missing_from_inputs_says_add_it() 
     )
 
 
-def test_output_of_an_action_without_outputs_says_where_to_declare_one() -> None:
-    """build.output() on an action with no outputs names the fix at the factory, not output(name=...)."""
-    approval = actions.manual_approval("Approve")
-    with pytest.raises(pw.DefinitionError, match="has no output artifact to pass on; declare one") as info:
-        approval.output()
+@pytest.mark.parametrize(
+    "action",
+    [
+        actions.manual_approval("Approve"),
+        actions.s3_deploy("Ship", bucket="bkt-site", extract=True, input="Site"),
+        actions.pipeline_invoke("Next", pipeline_name="other"),
+    ],
+    ids=["manual-approval", "s3-deploy", "pipeline-invoke"],
+)
+def test_output_of_an_action_that_can_never_have_one_says_so(action: pw.Action) -> None:
+    """A Manual approval or an S3 deploy produces no artifact: no advice to declare one, or to name one."""
+    with pytest.raises(pw.DefinitionError) as info:
+        action.output()
+
+    kind = f"{action.category}/{action.owner}/{action.provider}"
+    assert f"output() of action {action.name!r} ({kind}): " in info.value.message
+    assert "produce no output artifact, so there is nothing to pass on" in info.value.message
+    assert info.value.hint is not None
+    assert "earlier action" in info.value.hint
+    assert "output=" not in str(info.value)
     assert "output(name=" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("action", "keyword"),
+    [
+        (actions.codebuild("Build", project_name="p", input="Src"), "outputs=['BuildOutput']"),
+        (actions.commands("Cmd", commands=["make"], input="Src"), "output='CmdOutput'"),
+        (
+            pw.Action(name="Mine", action_type=pw.ActionType(category="Build", owner="Custom", provider="Mine")),
+            "outputs=['MineOutput']",
+        ),
+    ],
+    ids=["codebuild", "commands", "custom"],
+)
+def test_output_of_an_action_that_may_have_one_names_the_keyword_to_declare_it(action: pw.Action, keyword: str) -> None:
+    """The factory keyword fits the provider (output= for one artifact, outputs= for several), and pw.Action's too."""
+    with pytest.raises(pw.DefinitionError) as info:
+        action.output()
+
+    assert f"action {action.name!r}" in info.value.message
+    assert "declares no output artifact" in info.value.message
+    assert info.value.hint is not None
+    assert f"{keyword} in its typed factory" in info.value.hint
+    assert f"outputs=[pw.Artifact('{action.name}Output')] in pw.Action(...)" in info.value.hint
+    assert str(info.value).endswith(f"\n    hint: {info.value.hint}")
 
 
 def test_output_of_an_action_with_several_outputs_asks_for_a_name() -> None:

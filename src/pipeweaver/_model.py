@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, final
 import attrs
 
 from . import _names
-from ._catalog import SECRET_KEYS
+from ._catalog import SECRET_KEYS, lookup
 from ._names import checked, checked_count, checked_each
 from ._public import publish
 from ._services import SERVICES
@@ -484,12 +484,7 @@ class Action:
             if len(self.outputs) == 1:
                 return self.outputs[0]
             if not self.outputs:
-                raise DefinitionError(
-                    "outputs",
-                    [],
-                    f"action {self.name!r} has no output artifact to pass on; declare one where the action "
-                    "is made (outputs=['Name'] or output='Name' in the factory)",
-                )
+                raise self._no_output()
             names = [a.name for a in self.outputs]
             raise DefinitionError(
                 "outputs", names, f"action {self.name!r} has {len(names)} outputs; pick one with output(name=...)"
@@ -498,6 +493,37 @@ class Action:
             if artifact.name == name:
                 return artifact
         raise DefinitionError("outputs", name, f"action {self.name!r} has no output artifact {name!r}")
+
+    def _no_output(self) -> DefinitionError:
+        """Why ``output()`` has nothing to return, and a fix that fits this action's provider."""
+        kind = f"{self.category}/{self.owner}/{self.provider}"
+        spec = lookup(self.action_type)
+        message = f"output() of action {self.name!r} ({kind}): the action declares no output artifact"
+        if spec is not None and spec.outputs[1] == 0:
+            # Declaring an output would only move the error to lint (PW2xx): say it can never have one.
+            return DefinitionError(
+                "outputs",
+                self.outputs,
+                "no output artifact",
+                message=f"output() of action {self.name!r} ({kind}): {self.provider} {self.category.lower()} "
+                "actions produce no output artifact, so there is nothing to pass on",
+                hint="give the next action an artifact made by an earlier action (a source's or a build's "
+                ".output()) instead",
+            )
+        example = f"{self.name}Output" if re.fullmatch(r"[A-Za-z0-9_\-]{1,90}", self.name) else "Output"
+        if spec is not None and spec.outputs[1] == 1:
+            # The typed factories of one-output providers take one artifact: output=..., not outputs=[...].
+            factory = f"output={example!r}"
+        else:
+            factory = f"outputs=[{example!r}]"
+        return DefinitionError(
+            "outputs",
+            self.outputs,
+            "no output artifact",
+            message=message,
+            hint=f"declare it where the action is made: {factory} in its typed factory from pipeweaver.actions, "
+            f"or outputs=[pw.Artifact({example!r})] in pw.Action(...)",
+        )
 
     def variable(self, key: str) -> str:
         """

@@ -104,15 +104,24 @@ class DefinitionError(PipeweaverError, ValueError):
         field: The Python name of the field, e.g. ``"run_order"``.
         value: The rejected value.
         rule: The rule it broke, in words.
+        hint: How to fix it, or ``None``; the text of the error ends with it.
+        message: The text without the hint: ``field=value is invalid: rule`` unless the raiser
+            said it better (a method called on an object that cannot answer it).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       ``hint`` and ``message``.
     """
 
-    def __init__(self, field: str, value: object, rule: str) -> None:
+    def __init__(
+        self, field: str, value: object, rule: str, *, hint: str | None = None, message: str | None = None
+    ) -> None:
         self.field = field
         self.value = value
         self.rule = rule
-        super().__init__(f"{field}={value!r} is invalid: {rule}")
+        self.hint = hint
+        self.message = message if message is not None else f"{field}={value!r} is invalid: {rule}"
+        super().__init__(f"{self.message}\n    hint: {hint}" if hint else self.message)
 
 
 class _IssuesError(PipeweaverError, ValueError):

@@ -241,6 +241,12 @@ def test_pipeweaver_toml_wins_over_pyproject_in_the_same_folder(cli: Cli, tmp_pa
         ('[lint]\nfail-on = "never"\n', "[lint] fail-on: 'never' is not one of error, warning"),
         ("[lint\nignore = 1\n", "not valid TOML"),
         ('[lint.per-file-ignores]\n"pipes/[a" = ["PW208"]\n', "[lint] per-file-ignores.'pipes/[a':"),
+        ('[lint]\nignore = ["PW7O1"]\n', "'PW7O1' is not a pipeweaver rule code (did you mean 'PW701'?)"),
+        ('[lint]\nseverity = { pw7l4 = "error" }\n', "'pw7l4' is not a pipeweaver rule code (did you mean 'PW714'?)"),
+        ('ignore = ["PW702"]\n', "top level: unknown key 'ignore' (did you mean [lint] ignore = ...?)"),
+        ('fail-on = "warning"\n', "top level: unknown key 'fail-on' (did you mean [lint] fail-on = ...?)"),
+        ('[lints]\nignore = ["PW702"]\n', "top level: unknown key 'lints' (did you mean [lint]?)"),
+        ("[output]\nformat = 'json'\n", "top level: unknown key 'output'; pipeweaver reads only [lint], whose keys"),
     ],
 )
 def test_a_malformed_policy_is_one_line_naming_the_file_and_key(
@@ -256,3 +262,42 @@ def test_a_malformed_policy_is_one_line_naming_the_file_and_key(
     assert done.stderr.startswith(f"Error: {tmp_path / 'pipeweaver.toml'}: ")
     assert 1 == len(done.stderr.strip().splitlines())
     assert message in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        ('[tool.pipeweaver]\nignore = ["PW702"]\n', "[tool.pipeweaver]: unknown key 'ignore' (did you mean "),
+        ('[tool.pipeweaver]\nseverity = { PW702 = "error" }\n', "[tool.pipeweaver.lint] severity = ...?)"),
+        ('[tool.pipeweaver.lnt]\nignore = ["PW702"]\n', "[tool.pipeweaver]: unknown key 'lnt' (did you mean "),
+        ("[tool.pipeweaver]\ncolour = true\n", "pipeweaver reads only [tool.pipeweaver.lint], whose keys are ignore"),
+        ("[tool.pipeweaver]\nlint = 3\n", "[tool.pipeweaver.lint] must be a table"),
+    ],
+)
+def test_a_pyproject_setting_outside_the_lint_table_is_an_error(
+    cli: Cli, tmp_path: Path, policy: str, message: str
+) -> None:
+    """[tool.pipeweaver] ignore = [...] used to be read as no policy at all; now it says where it belongs."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n\n[tool.ruff]\nline-length = 120\n\n' + policy)
+    _write(tmp_path)
+
+    done = cli("validate", "pipe.py")
+
+    assert 2 == done.returncode
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"Error: {tmp_path / 'pyproject.toml'}: ")
+    assert 1 == len(done.stderr.strip().splitlines())
+    assert message in done.stderr
+
+
+def test_other_tools_tables_in_a_pyproject_are_not_pipeweavers_business(cli: Cli, tmp_path: Path) -> None:
+    """Only [tool.pipeweaver] is checked: [project], [tool.ruff] and friends pass untouched."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "app"\n\n[tool.ruff]\nignore = ["E501"]\n\n[tool.pipeweaver.lint]\nignore = ["PW212"]\n'
+    )
+    _write(tmp_path)
+
+    done = cli("validate", "pipe.py")
+
+    assert "PW212" not in done.stdout
+    assert "PW208" in done.stdout

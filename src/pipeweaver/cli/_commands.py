@@ -95,8 +95,15 @@ def collect_findings(spec: str, policy: LintPolicy | None = None) -> list[Findin
             Finding(
                 target=spec,
                 file=file,
-                line=None,
-                issue=Issue(code="PW000", severity="error", path="", message=str(exc)),
+                line=exc.line,
+                # With the line apart, the message need not repeat the file and line.
+                issue=Issue(
+                    code="PW000",
+                    severity="error",
+                    path="",
+                    message=exc.detail if exc.line is not None else str(exc),
+                    hint=exc.hint,
+                ),
             )
         ]
     file = str(loaded.path) if loaded.path is not None else None

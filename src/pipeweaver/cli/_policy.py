@@ -15,7 +15,10 @@ The policy lives in ``pipeweaver.toml`` or in the ``[tool.pipeweaver]`` table of
     [tool.pipeweaver.lint.per-file-severity]
     "legacy/**" = { PW110 = "warning" }       # the glob syntax of trigger filters: ** crosses folders
 
-In ``pipeweaver.toml`` the same keys sit under ``[lint]``. A Python or YAML TARGET can also
+In ``pipeweaver.toml`` the same keys sit under ``[lint]``. Any other key in pipeweaver's part of
+the file (``[tool.pipeweaver] ignore = ...``, a top-level ``ignore`` in ``pipeweaver.toml``) is
+an error naming the file, the key and where it belongs, never a setting silently not applied.
+A Python or YAML TARGET can also
 silence a code on one line with a comment on the line the report names::
 
     configuration={"ProjectName": name},  # pipeweaver: ignore[PW701]
@@ -136,9 +139,7 @@ def load_policy(path: Path | None) -> LintPolicy:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     header = "tool.pipeweaver.lint" if path.name == "pyproject.toml" else "lint"
-    table: Any = document
-    for key in header.split("."):
-        table = table.get(key, {}) if isinstance(table, dict) else table
+    table: Any = _lint_table(document, path, header)
     where = f"{path}: [{header}]"
     if not isinstance(table, dict):
         raise ConfigError(f'{where} must be a table, like: [{header}] ignore = ["PW701"]')
@@ -162,6 +163,31 @@ def load_policy(path: Path | None) -> LintPolicy:
             for pattern, grades in _table(table.get("per-file-severity", {}), f"{where} per-file-severity")
         ),
     )
+
+
+def _lint_table(document: dict[str, Any], path: Path, header: str) -> Any:
+    """The lint table of *document*, after refusing any other key of pipeweaver's own part of the file."""
+    # pipeweaver's part: all of pipeweaver.toml, or [tool.pipeweaver] of a pyproject.toml (whose
+    # other tables belong to other tools). Every key in it is checked, so a setting written in the
+    # wrong place is an error instead of a policy silently not applied.
+    owner = header.removesuffix("lint").rstrip(".")
+    own: Any = document
+    for key in owner.split(".") if owner else ():
+        own = own.get(key, {}) if isinstance(own, dict) else own
+    where = f"{path}: [{owner}]" if owner else f"{path}: top level"
+    if not isinstance(own, dict):
+        raise ConfigError(f'{path}: {owner} must be a table, like: [{header}] ignore = ["PW701"]')
+    for key in own:
+        if key == "lint":
+            continue
+        if key in _KEYS:
+            raise ConfigError(f"{where}: unknown key {key!r} (did you mean [{header}] {key} = ...?)")
+        if difflib.get_close_matches(key, ["lint"], n=1):
+            raise ConfigError(f"{where}: unknown key {key!r} (did you mean [{header}]?)")
+        raise ConfigError(
+            f"{where}: unknown key {key!r}; pipeweaver reads only [{header}], whose keys are {', '.join(_KEYS)}"
+        )
+    return own.get("lint", {})
 
 
 def _table(value: object, where: str) -> Iterable[tuple[str, object]]:
@@ -195,12 +221,25 @@ def _grades(value: object, where: str) -> dict[str, Severity]:
     return grades
 
 
+#: Characters a typed rule code may hold in place of a digit: PW7O1 (letter O), PW7l4 (letter l).
+_LOOKALIKES: Final = str.maketrans("OoIlL", "00111")
+
+
 def _known(code: str, where: str) -> None:
     if code not in RULES:
         raise ConfigError(
-            f"{where}: {code!r} is not a pipeweaver rule code{_suggest(code, list(RULES))} "
-            f"(docs/rules.md lists every code)"
+            f"{where}: {code!r} is not a pipeweaver rule code{_suggest_code(code)} (docs/rules.md lists every code)"
         )
+
+
+def _suggest_code(code: str) -> str:
+    """``(did you mean 'PW701'?)`` for a code that differs by a letter that looks like a digit, or case."""
+    prefix, digits = code[:2].upper(), code[2:].translate(_LOOKALIKES)
+    # A look-alike letter is a near-certain answer; string similarity alone prefers an
+    # unrelated code (PW7O1 is as close to PW714 as to PW701).
+    if prefix + digits in RULES:
+        return f" (did you mean {prefix + digits!r}?)"
+    return _suggest(code, list(RULES))
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:

@@ -7,8 +7,12 @@ them: ``pw.Action(name="Build", ...)`` or ``actions.codebuild("Build", ...)``. I
 the rest of the path is followed through keyword arguments (``run_order=``, ``configuration=``)
 and dict keys (``"ProjectName": ...``) as far as the source spells it out.
 
+A typed factory spells configuration keys as keywords of its own (``environment_variables=``
+for ``EnvironmentVariables``), so a configuration key is looked up on the factory call itself.
+
 Names computed at run time (f-strings, loops) cannot be found in the source; the issue then
-points at the nearest enclosing object that can, or carries no line.
+points at the nearest enclosing object that can, or carries no line. A pipeline whose name is
+computed is the file's one ``Pipeline(...)`` call without a literal name, when there is one.
 """
 
 from __future__ import annotations
@@ -52,11 +56,15 @@ def _name_of(call: ast.Call) -> str | None:
 
 def _kind_of(call: ast.Call) -> str:
     """``Pipeline``, ``Stage``, ``Action`` (any other call that names something) or ``other``."""
-    func = call.func
-    called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    called = _called(call)
     if called in ("Pipeline", "Stage"):
         return called
     return "other" if called in ("Artifact", "Variable", "Rule", "Condition", "Trigger") else "Action"
+
+
+def _called(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
 
 
 def _inside(inner: ast.expr, outer: ast.expr) -> bool:
@@ -66,12 +74,19 @@ def _inside(inner: ast.expr, outer: ast.expr) -> bool:
     ) <= (outer.end_lineno or outer.lineno, outer.end_col_offset or 0)
 
 
+def _is_factory(node: ast.expr) -> bool:
+    """Whether *node* is a call that builds an action other than ``pw.Action(...)`` itself."""
+    return isinstance(node, ast.Call) and _kind_of(node) == "Action" and _called(node) != "Action"
+
+
 class PythonLineMap:
     """Line numbers (1-based) for issue paths of one pipeline built by one Python file."""
 
     def __init__(self, source: str, pipeline: Pipeline) -> None:
         self._pipeline = pipeline
         self._calls: dict[str, list[ast.Call]] = {}
+        #: Every ``Pipeline(...)`` call whose name is not a literal (f-string, variable, none).
+        self._unnamed_pipelines: list[ast.Call] = []
         try:
             tree = ast.parse(source)
         except (SyntaxError, ValueError):
@@ -81,14 +96,26 @@ class PythonLineMap:
                 name = _name_of(node)
                 if name is not None:
                     self._calls.setdefault(name, []).append(node)
+                elif _kind_of(node) == "Pipeline":
+                    self._unnamed_pipelines.append(node)
 
     def _call(self, name: object, kind: str, within: ast.Call | None) -> ast.Call | None:
-        found = self._calls.get(name, []) if isinstance(name, str) else []
-        if within is not None:
-            found = [call for call in found if _inside(call, within)] or found
+        # The enclosing call is never its own child: a stage named like its action would
+        # otherwise be found again when the action is looked up inside it.
+        found = [call for call in self._calls.get(name, []) if call is not within] if isinstance(name, str) else []
+        if kind == "Pipeline":
+            found = [call for call in found if _kind_of(call) == "Pipeline"]
+            if not found and len(self._unnamed_pipelines) == 1:
+                # A computed name (f"{app}-release") is not in the source, but the one
+                # Pipeline(...) call whose name is not spelled out is the one that built it.
+                return self._unnamed_pipelines[0]
         # An artifact or variable may share an action's name: prefer the call that builds the
-        # kind of object wanted (pw.Stage for a stage; for an action, anything but the others).
-        ranked = sorted(found, key=lambda call: _kind_of(call) != kind)
+        # kind of object wanted (pw.Stage for a stage; for an action, anything but the others),
+        # then one inside the enclosing call over one elsewhere (an action built beforehand).
+        ranked = sorted(
+            found,
+            key=lambda call: (_kind_of(call) != kind, within is not None and not _inside(call, within)),
+        )
         return ranked[0] if ranked else None
 
     def _objects(self, parts: list[str | int]) -> Iterator[tuple[object, str, int]]:
@@ -118,6 +145,10 @@ class PythonLineMap:
         node: ast.expr = call
         for part in parts[used:]:
             child = self._member(node, part)
+            if child is None and part == "configuration" and _is_factory(node):
+                # A typed factory spells each configuration key as a keyword of its own
+                # (ProjectName -> project_name): look the next part up on the call itself.
+                continue
             if child is None:
                 break
             node = child
@@ -126,8 +157,12 @@ class PythonLineMap:
     @staticmethod
     def _member(node: ast.expr, part: str | int) -> ast.expr | None:
         if isinstance(node, ast.Call) and isinstance(part, str):
+            names = {part, _snake(part)}
+            if _is_factory(node):
+                # The factories take one artifact as input= / output= where the model has lists.
+                names |= {name.removesuffix("s") for name in names if name in ("inputs", "outputs")}
             for keyword in node.keywords:
-                if keyword.arg in (part, _snake(part)):
+                if keyword.arg in names:
                     return keyword.value
             return None
         if isinstance(node, ast.Dict) and isinstance(part, str):

@@ -19,7 +19,7 @@ import attrs
 
 from .._cfn import load_template
 from .._loader import LoadFailure, load_json
-from ..errors import LoadError, PipeweaverError
+from ..errors import DefinitionError, LoadError, PipeweaverError
 
 if TYPE_CHECKING:
     # At run time only where a Python TARGET is read: a JSON or YAML file never needs the model.
@@ -37,11 +37,24 @@ class TargetError(Exception):
     """A TARGET could not be turned into a pipeline; the message says what was tried."""
 
     def __init__(
-        self, message: str, *, usage: bool = False, issues: tuple[Any, ...] = (), no_pipeline: bool = False
+        self,
+        message: str,
+        *,
+        usage: bool = False,
+        issues: tuple[Any, ...] = (),
+        no_pipeline: bool = False,
+        line: int | None = None,
+        detail: str | None = None,
+        hint: str | None = None,
     ) -> None:
         super().__init__(message)
         self.usage = usage
         self.issues = issues
+        #: The line of the TARGET's file where building the pipeline failed, when known.
+        self.line = line
+        #: The message without the file and line (a report that shows them apart), and how to fix it.
+        self.detail = detail if detail is not None else message
+        self.hint = hint
         #: The target is a Python file that holds no pipeline at all (a helper module, a test file):
         #: a command given several targets skips it instead of stopping.
         self.no_pipeline = no_pipeline
@@ -106,6 +119,27 @@ def read_structured(path: Path) -> tuple[Any, str]:
         raise TargetError(f"{path}: {exc.summary}: {detail}") from None
 
 
+def _model_error(path: Path, exc: PipeweaverError, prefix: str = "") -> TargetError:
+    """A pipeweaver error raised while the TARGET's file built its pipeline, at the file's line that raised it."""
+    import traceback  # only when the user's code failed
+
+    wanted = path.resolve()
+    line = next(
+        (
+            frame.lineno
+            for frame in reversed(traceback.extract_tb(exc.__traceback__))
+            if Path(frame.filename).resolve() == wanted
+        ),
+        None,
+    )
+    # A DefinitionError keeps its hint apart, so a report can show it as one.
+    hint = getattr(exc, "hint", None)
+    detail = prefix + (exc.message if isinstance(exc, DefinitionError) else str(exc))
+    where = f"{path}:{line}" if line is not None else str(path)
+    message = f"{where}: {detail}" + (f"\n    hint: {hint}" if hint else "")
+    return TargetError(message, line=line, detail=detail, hint=hint)
+
+
 def _user_code_error(what: str, exc: BaseException) -> TargetError:
     import traceback  # only when the user's code failed
 
@@ -119,7 +153,7 @@ def _user_code_error(what: str, exc: BaseException) -> TargetError:
     return TargetError(f"{what} raised {type(exc).__name__}: {exc}{where}")
 
 
-def _resolve_attr(module: Any, attr: str | None, described: str) -> Pipeline:
+def _resolve_attr(module: Any, attr: str | None, described: str, path: Path | None = None) -> Pipeline:
     from .. import Pipeline
 
     candidates = [attr] if attr else list(DEFAULT_ATTRS)
@@ -133,6 +167,8 @@ def _resolve_attr(module: Any, attr: str | None, described: str) -> Pipeline:
             try:
                 produced = value()
             except PipeweaverError as exc:
+                if path is not None:
+                    raise _model_error(path, exc, f"{name}() failed: ") from None
                 raise TargetError(f"{described}:{name}() failed: {exc}") from None
             except Exception as exc:
                 raise _user_code_error(f"{described}:{name}()", exc) from None
@@ -220,12 +256,12 @@ def _load_python_file(path: Path, attr: str | None, spec: str) -> tuple[Pipeline
     try:
         module_spec.loader.exec_module(module)
     except PipeweaverError as exc:
-        raise TargetError(f"{path}: {exc}") from None
+        raise _model_error(path, exc) from None
     except SyntaxError as exc:
         raise TargetError(f"{exc.filename}:{exc.lineno}: syntax error: {exc.msg}") from None
     except Exception as exc:
         raise _user_code_error(f"importing {path}", exc) from None
-    pipeline = _resolve_attr(module, attr, str(path) if attr is None else spec.rsplit(":", 1)[0])
+    pipeline = _resolve_attr(module, attr, str(path) if attr is None else spec.rsplit(":", 1)[0], path)
     base = path.resolve().parent
     return pipeline, _local_sources(module, base), _local_emulation(module, base)
 
