@@ -229,5 +229,8 @@ def worker(
         for outcome in outcomes:
             click.echo(f"  {outcome}")
         return
+    # serve() retries failed polls for ever (AWS hiccups pass); a missing region or endpoint
+    # never does, so the client is built here, where its error ends the command.
+    _aws_call(lambda: job_worker.client)
     click.echo(f"serving {action_type} with {handler_ref}; Ctrl-C or SIGTERM stops after in-flight jobs", err=True)
     _aws_call(job_worker.serve)
