@@ -147,6 +147,22 @@ def test_first_hour_page_runs_as_written(tmp_path: Path) -> None:
     assert any(c.startswith("python3 -m pytest") for c in ran)
 
 
+def test_rollback_pattern_runs_as_written(tmp_path: Path) -> None:
+    """The unit-test how-to's rollback test passes under pytest, as a reader would run it."""
+    (code,) = [block for block in _python_blocks("howto/unit-test.md") if "assert_rolled_back(" in block]
+    (tmp_path / "test_rollback.py").write_text(code)
+    tested = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "test_rollback.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert 0 == tested.returncode, tested.stdout + tested.stderr
+    assert "1 passed" in tested.stdout
+
+
 @pytest.mark.parametrize("page", ["first-hour.md", "tutorial.md"])
 def test_install_step_installs_what_the_page_runs(page: str) -> None:
     """A page that runs pytest installs it in its install step (a fresh venv has pipeweaver's dependencies only)."""
