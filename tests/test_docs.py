@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -144,6 +145,68 @@ def test_first_hour_page_runs_as_written(tmp_path: Path) -> None:
         c.split()[1] for c in ran if c.startswith("pipeweaver ")
     }
     assert any(c.startswith("python3 -m pytest") for c in ran)
+
+
+def test_rollback_pattern_runs_as_written(tmp_path: Path) -> None:
+    """The unit-test how-to's rollback test passes under pytest, as a reader would run it."""
+    (code,) = [block for block in _python_blocks("howto/unit-test.md") if "assert_rolled_back(" in block]
+    (tmp_path / "test_rollback.py").write_text(code)
+    tested = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", "test_rollback.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert 0 == tested.returncode, tested.stdout + tested.stderr
+    assert "1 passed" in tested.stdout
+
+
+@pytest.mark.parametrize("page", ["first-hour.md", "tutorial.md"])
+def test_install_step_installs_what_the_page_runs(page: str) -> None:
+    """A page that runs pytest installs it in its install step (a fresh venv has pipeweaver's dependencies only)."""
+    text = (DOCS / page).read_text()
+    install = next(line for line in text.splitlines() if "pip install" in line)
+
+    assert "python3 -m pytest" in text
+    assert "pytest" in install.split("#")[0].split()
+
+
+def test_readme_commands_run_as_written(tmp_path: Path) -> None:
+    """README's command-line block is true: from a copy of the clone each command works (deploy, without AWS, says
+    what to set)."""
+    root = DOCS.parent
+    block = re.search(r"## The command line\n.*?```console\n(.*?)```", (root / "README.md").read_text(), re.S)
+    assert block is not None
+    shutil.copytree(root / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns("__pycache__"))
+    bin_dir = Path(sys.executable).parent
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(tmp_path),
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "NO_COLOR": "1",
+        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}),
+    }
+    commands = [line[2:] for line in block.group(1).splitlines() if line.startswith("$ ")]
+    assert 7 == len(commands)
+    for command in commands:
+        done = subprocess.run(
+            ["bash", "-c", command],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=300,
+        )
+        if command.startswith("pipeweaver deploy"):
+            assert (1, True) == (done.returncode, "no AWS region is configured" in done.stderr), done.stderr
+        else:
+            assert 0 == done.returncode, f"$ {command}\n{done.stdout}{done.stderr}"
+    for written in ("release.svg", "report.html", "template.json", "release.py"):
+        assert (tmp_path / written).stat().st_size > 0, written
 
 
 def test_cli_page_names_every_command() -> None:

@@ -398,8 +398,15 @@ def _pick(template: Mapping[str, Any], logical_id: str | None) -> str:
         )
     if len(ids) > 1:
         raise LoadError(
-            f"the template defines {len(ids)} pipelines; say which one with logical_id=",
-            [_issue("Resources", f"pipelines: {', '.join(map(str, ids))}", f"pass logical_id={ids[0]!r} (or another)")],
+            f"the template defines {len(ids)} pipelines; say which one with --logical-id ID (pipeweaver "
+            "commands) or logical_id= (Python)",
+            [
+                _issue(
+                    "Resources",
+                    f"pipelines: {', '.join(map(str, ids))}",
+                    f"pass --logical-id {ids[0]} or logical_id={ids[0]!r} (or another of them)",
+                )
+            ],
         )
     return ids[0]
 

@@ -554,7 +554,8 @@ class Blocker:
     """
 
     name: str = attrs.field(validator=checked("BlockerName"))
-    type: str = "Schedule"
+    #: AWS's only blocker type (BlockerType); another value is reported by validation.
+    type: Literal["Schedule"] = "Schedule"
 
 
 @final
@@ -566,8 +567,9 @@ class RuleType:
     """
 
     provider: str = attrs.field(validator=checked("RuleProvider"))
-    category: str = "Rule"
-    owner: str | None = "AWS"
+    #: AWS's only rule category (RuleCategory) and owner (RuleOwner); other values are reported by validation.
+    category: Literal["Rule"] = "Rule"
+    owner: Literal["AWS"] | None = "AWS"
     version: str | None = attrs.field(default="1", validator=checked("Version", optional=True))
 
 
@@ -762,7 +764,8 @@ class EncryptionKey:
     """
 
     id: str | Expression = attrs.field(validator=checked("EncryptionKeyId"))
-    type: str = "KMS"
+    #: AWS's only key type (EncryptionKeyType); another value is reported by validation.
+    type: Literal["KMS"] = "KMS"
 
 
 @final
@@ -774,7 +777,8 @@ class ArtifactStore:
     """
 
     location: str | Expression = attrs.field(validator=checked("ArtifactStoreLocation"))
-    type: str = "S3"
+    #: AWS's only artifact store type (ArtifactStoreType); another value is reported by validation.
+    type: Literal["S3"] = "S3"
     encryption_key: EncryptionKey | None = None
 
 
@@ -905,7 +909,8 @@ class Trigger:
     pull_request: tuple[GitPullRequestFilter, ...] = attrs.field(
         default=(), converter=_pull, validator=checked_count("GitPullRequestFilterList")
     )
-    provider_type: str = "CodeStarSourceConnection"
+    #: AWS's only trigger provider (PipelineTriggerProviderType); another value is reported by validation.
+    provider_type: Literal["CodeStarSourceConnection"] = "CodeStarSourceConnection"
     when: When | None = None
 
 

@@ -158,7 +158,7 @@ def test_worker_reference_errors(cli: Cli, tmp_path: Path, ref: str, needle: str
     assert needle in result.stderr
 
 
-@pytest.mark.parametrize("command", ["diff", "deploy", "fetch"])
+@pytest.mark.parametrize("command", ["diff", "deploy", "fetch", "worker", "worker --once"])
 def test_missing_region_is_one_clean_line(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
@@ -167,8 +167,13 @@ def test_missing_region_is_one_clean_line(
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    target = "web" if command == "fetch" else str(QUICKSTART)
-    result = cli(command, target)
+    (tmp_path / "handlers.py").write_text("def run(context):\n    return None\n")
+    if command.startswith("worker"):
+        # Without a region the worker used to poll (and fail) for ever: it must end at once.
+        args = [*command.split(), "handlers:run", "--provider", "Scan", "--poll-interval", "0.1"]
+    else:
+        args = [command, "web" if command == "fetch" else str(QUICKSTART)]
+    result = cli(*args)
     assert 1 == result.returncode, result.stderr
     assert "internal error" not in result.stderr
     assert "Traceback" not in result.stderr

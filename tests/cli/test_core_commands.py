@@ -104,6 +104,20 @@ def test_help_on_every_subcommand(cli: Cli) -> None:
         assert (0, True) == (result.returncode, "Usage:" in result.stdout), command
 
 
+def test_help_reads_as_plain_text(cli: Cli) -> None:
+    """Help is for a terminal: no reST/Markdown markup (backticks, roles), examples kept on one line."""
+    top = cli("--help")
+    commands = [line.split()[0] for line in top.stdout.split("Commands:")[1].strip().splitlines()]
+    for command in ["", *commands]:
+        shown = cli(*([command] if command else []), "--help").stdout
+        for markup in ("`", ":class:", ":mod:", ":func:", ":meth:"):
+            assert markup not in shown, f"{command or 'pipeweaver'} --help shows {markup!r}:\n{shown}"
+    validate = cli("validate", "--help").stdout
+    assert "    # pipeweaver: ignore[PW701]\n" in validate
+    run = cli("run", "--help").stdout
+    assert "    LOCAL = pipeweaver.execution.LocalEmulation(sources=..., functions=...,\n" in run
+
+
 def test_validate_clean_api_json_exits_0(cli: Cli, good_json: Path) -> None:
     """A valid get-pipeline envelope validates with exit 0 and says so."""
     result = cli("validate", str(good_json))

@@ -104,9 +104,12 @@ def test_a_codebuild_rule_is_refused_before_the_run(tmp_path: Path) -> None:
     """CodePipeline rule reference (RULES): a CodeBuild rule runs a CodeBuild project in AWS.
 
     Local: refused: without a rule handler the pipeline is refused before its execution starts,
-    saying how to give one (``LocalEmulation(rules={'CodeBuild': ...})``).
+    saying how to give one (``--rule CodeBuild=...``, ``LocalEmulation(rules={'CodeBuild': ...})``).
     """
     rule = pw.Rule(name="Scan", rule_type=pw.RuleType(provider="CodeBuild"), configuration={"ProjectName": "scan"})
 
-    with pytest.raises(ExecutionError, match=r"no local handler for rule provider CodeBuild; give one with LOCAL"):
+    with pytest.raises(
+        ExecutionError,
+        match=r"no local handler for rule provider CodeBuild; give one with --rule CodeBuild=module:callable",
+    ):
         _run(tmp_path, _pipeline(rule))

@@ -726,7 +726,7 @@ def test_missing_secret_fails_the_action_with_a_fix(tmp_path: Path) -> None:
     e = LocalExecutor(tmp_path / "wd", handlers={"Build/Custom/Fake/1": lambda ctx: None}, validate=False).run(p)
 
     assert ExecutionStatus.FAILED == e.status
-    assert "secret 'nope' is not in the local secret store; pass LocalExecutor(secrets=" in (
+    assert "secret 'nope' is not in the local secret store; give it with --secret-file FILE" in (
         e.action("A", "Uses").error or ""
     )
 

@@ -70,3 +70,12 @@ def testing_toolkit(pipeline: pw.Pipeline) -> None:
     """run_with_fakes returns the same Execution record."""
     assert_type(run_with_fakes(pipeline, {"Build": fake(variables={"v": "1"})}, workdir="."), Execution)
     LocalExecutor().history(pipeline, status="Succeeded")
+
+
+def single_value_aws_words() -> None:
+    """Fields AWS allows one word for take exactly it (and may be left out)."""
+    pw.ArtifactStore(location="bucket", type="S3", encryption_key=pw.EncryptionKey(id="alias/k", type="KMS"))
+    pw.Blocker(name="b", type="Schedule")
+    pw.RuleType(provider="Commands", category="Rule", owner="AWS")
+    pw.RuleType(provider="Commands", owner=None)
+    pw.Trigger(source_action_name="Source", provider_type="CodeStarSourceConnection")

@@ -23,6 +23,12 @@ def misspelt_enum_words(pipeline: pw.Pipeline) -> None:
     pw.Pipeline(name="p", role_arn="r", stages=pipeline.stages, execution_mode="QUEUD")  # expect: arg-type
     pw.Pipeline(name="p", role_arn="r", stages=pipeline.stages, pipeline_type="v2")  # expect: arg-type
     LocalExecutor().retry("id", "Build", mode="FAILED")  # expect: call-overload
+    pw.ArtifactStore(location="bucket", type="s3")  # expect: arg-type
+    pw.EncryptionKey(id="alias/k", type="KMS_DSSE")  # expect: arg-type
+    pw.Blocker(name="b", type="Manual")  # expect: arg-type
+    pw.RuleType(provider="Commands", category="Rules")  # expect: arg-type
+    pw.RuleType(provider="Commands", owner="Custom")  # expect: arg-type
+    pw.Trigger(source_action_name="Source", provider_type="GitHub")  # expect: arg-type
     LocalExecutor().history(pipeline, status="Succeded")  # expect: arg-type
 
 

@@ -18,7 +18,7 @@ from .._files import write_atomic as _write_atomic
 from ..errors import PipeweaverError
 from ._target import TargetError
 
-__all__ = ["main", "pairs", "write_atomic"]
+__all__ = ["logical_id_option", "main", "pairs", "write_atomic"]
 
 
 #: Each command and the sibling module that defines it. A command's module is imported when the
@@ -103,6 +103,16 @@ def pairs(values: tuple[str, ...], option: str, *, form: str = "NAME=VALUE", emp
             raise click.UsageError(f"{option} {item!r}: expected {form}")
         out[key] = value
     return out
+
+
+#: ``--logical-id``, on every command that takes a TARGET which may be a CloudFormation template.
+logical_id_option = click.option(
+    "--logical-id",
+    "logical_id",
+    default=None,
+    metavar="ID",
+    help="CloudFormation TARGET with several pipelines: the logical id of the one to use.",
+)
 
 
 def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:

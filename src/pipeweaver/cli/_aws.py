@@ -19,7 +19,7 @@ import click
 
 from ..errors import AwsError
 from ..execution import ActionHandler
-from ._app import main, pairs, write_atomic
+from ._app import logical_id_option, main, pairs, write_atomic
 from ._target import load_target, to_pipeline
 
 __all__: list[str] = []
@@ -73,8 +73,9 @@ _endpoint = click.option(
 @_region
 @_endpoint
 @click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE", help="Extra resource tag (repeatable).")
-@click.option("--dry-run", is_flag=True, help="Only show what would change (same as `pipeweaver diff`).")
+@click.option("--dry-run", is_flag=True, help="Only show what would change (same as 'pipeweaver diff').")
 @_secret_property
+@logical_id_option
 def deploy(
     target: str,
     region: str | None,
@@ -82,9 +83,10 @@ def deploy(
     tags: tuple[str, ...],
     dry_run: bool,
     secret_properties: tuple[str, ...],
+    logical_id: str | None,
 ) -> None:
     """Create or update TARGET in AWS CodePipeline (validated first; no-op when unchanged)."""
-    pipeline = to_pipeline(load_target(target))
+    pipeline = to_pipeline(load_target(target), logical_id=logical_id)
     extra = pairs(tags, "--tag", form="KEY=VALUE")
     with _boto3_needed():
         from ..aws import deploy, diff
@@ -110,12 +112,19 @@ def deploy(
 @_region
 @_endpoint
 @_secret_property
-def diff(target: str, region: str | None, endpoint_url: str | None, secret_properties: tuple[str, ...]) -> None:
+@logical_id_option
+def diff(
+    target: str,
+    region: str | None,
+    endpoint_url: str | None,
+    secret_properties: tuple[str, ...],
+    logical_id: str | None,
+) -> None:
     """Show how TARGET differs from the live pipeline of the same name.
 
     Exit status: 0 when equal, 1 when they differ or the pipeline does not exist.
     """
-    pipeline = to_pipeline(load_target(target))
+    pipeline = to_pipeline(load_target(target), logical_id=logical_id)
     with _boto3_needed():
         from ..aws import diff as diff_pipeline
     _configure(region, endpoint_url)
@@ -229,5 +238,8 @@ def worker(
         for outcome in outcomes:
             click.echo(f"  {outcome}")
         return
+    # serve() retries failed polls for ever (AWS hiccups pass); a missing region or endpoint
+    # never does, so the client is built here, where its error ends the command.
+    _aws_call(lambda: job_worker.client)
     click.echo(f"serving {action_type} with {handler_ref}; Ctrl-C or SIGTERM stops after in-flight jobs", err=True)
     _aws_call(job_worker.serve)

@@ -17,7 +17,7 @@ from .. import lint
 from .._validate import RULES, RuleInfo
 from .._wire import unwrap
 from ..errors import Issue
-from ._app import main, write_atomic
+from ._app import logical_id_option, main, write_atomic
 from ._policy import LintPolicy, Suppression, find_policy_file, inline_markers, load_policy
 from ._target import Loaded, TargetError, load_target, to_pipeline
 
@@ -305,9 +305,12 @@ def _version() -> str:
 def validate(targets: tuple[str, ...], fmt: str, output: Path | None, fail_on: str | None, config: Path | None) -> None:
     """Check pipelines against every rule AWS enforces; report every issue at once.
 
-    The project's lint policy (``[tool.pipeweaver.lint]`` in pyproject.toml, or pipeweaver.toml)
-    can ignore or re-grade rules per project and per file; ``# pipeweaver: ignore[PW701]`` on
-    the reported line of a Python or YAML file silences one finding.
+    The project's lint policy (the [tool.pipeweaver.lint] table of pyproject.toml, or
+    pipeweaver.toml) can ignore or re-grade rules per project and per file. A comment on the
+    reported line of a Python or YAML file silences one finding there:
+
+    \b
+        # pipeweaver: ignore[PW701]
 
     Exit status: 0 when nothing at the --fail-on level (default: no errors), 1 otherwise,
     2 for usage errors and a malformed policy.
@@ -391,7 +394,7 @@ def _emit(text: str, output: Path | None) -> None:
     show_default=True,
     help="Refuse to synthesize a pipeline with errors.",
 )
-@click.option("--logical-id", default=None, help="CloudFormation TARGET with several pipelines: which one.")
+@logical_id_option
 def synth(target: str, fmt: str, output: Path | None, envelope: bool, check: bool, logical_id: str | None) -> None:
     """Render TARGET as CodePipeline JSON, a CloudFormation template, or Python code."""
     pipeline = to_pipeline(load_target(target), logical_id=logical_id)
@@ -429,9 +432,10 @@ def synth(target: str, fmt: str, output: Path | None, envelope: bool, check: boo
     help="mermaid and dot are text; svg is drawn by pipeweaver itself (no Graphviz needed).",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
-def graph(target: str, fmt: str, output: Path | None) -> None:
+@logical_id_option
+def graph(target: str, fmt: str, output: Path | None, logical_id: str | None) -> None:
     """Draw TARGET's stages, actions and artifact flow."""
-    pipeline = to_pipeline(load_target(target))
+    pipeline = to_pipeline(load_target(target), logical_id=logical_id)
     if fmt == "svg":
         from ..report import pipeline_svg
 
@@ -445,7 +449,7 @@ def graph(target: str, fmt: str, output: Path | None) -> None:
 
 @main.command(name="import")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--logical-id", default=None, help="Template with several pipelines: which one.")
+@logical_id_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
 def import_(file: Path, logical_id: str | None, output: Path | None) -> None:
     """Turn an API JSON file or a CloudFormation template into pipeweaver Python code."""

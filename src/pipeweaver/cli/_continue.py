@@ -47,7 +47,7 @@ _KINDS = ("BEFORE_ENTRY", "ON_SUCCESS")
     "--approve",
     type=click.Choice(["auto", "prompt", "reject", "wait"]),
     default=None,
-    help="As for `run`: prompt in a terminal; required without one when the pipeline has approvals.",
+    help="As for 'run': prompt in a terminal; required without one when the pipeline has approvals.",
 )
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report to FILE.")
 @_secret_flags
@@ -153,7 +153,7 @@ def continue_execution(
     "--approve",
     type=click.Choice(["auto", "prompt", "reject", "wait"]),
     default=None,
-    help="For an ended execution continued here, as for `run`.",
+    help="For an ended execution continued here, as for 'run'.",
 )
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report to FILE.")
 @_secret_flags
@@ -175,10 +175,10 @@ def override(
 ) -> None:
     """Override STAGE's BEFORE_ENTRY or ON_SUCCESS condition (OverrideStageCondition).
 
-    While the condition is being evaluated by a running `pipeweaver run`, it passes at once
+    While the condition is being evaluated by a running 'pipeweaver run', it passes at once
     (that process applies the override within a second). When the execution ended because the
     condition failed, it continues here: the stage is entered, or (ON_SUCCESS) counts as
-    succeeded and the next stage runs; secrets are given again as for `retry`.
+    succeeded and the next stage runs; secrets are given again as for 'retry'.
     """
     probe = _history_executor(workdir)
     full_id = _full_id(probe, execution_id, workdir)

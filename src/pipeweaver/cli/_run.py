@@ -32,7 +32,7 @@ from ..execution import (
     LocalExecutor,
     Observer,
 )
-from ._app import main, pairs, write_atomic
+from ._app import logical_id_option, main, pairs, write_atomic
 from ._progress import LiveProgress, PlainProgress
 from ._secrets import _secret_flags, _Secrets, pass_env
 from ._target import load_target, to_pipeline
@@ -278,7 +278,7 @@ def _exit_for(execution: Execution) -> None:
     type=click.Choice(["auto", "prompt", "reject", "wait"]),
     default=None,
     help="How manual approvals are answered: auto-approve, ask at the terminal, reject, or wait for "
-    "`pipeweaver approve/reject` from another shell. Default: prompt in a terminal; without one, "
+    "'pipeweaver approve/reject' from another shell. Default: prompt in a terminal; without one, "
     "a pipeline with approvals needs this option.",
 )
 @click.option("--report", type=click.Path(dir_okay=False, path_type=Path), help="Write an HTML report to FILE.")
@@ -288,6 +288,22 @@ def _exit_for(execution: Execution) -> None:
     multiple=True,
     metavar="PROJECT=FILE",
     help="Buildspec for a CodeBuild project whose input artifact has none (repeatable).",
+)
+@click.option(
+    "--bucket",
+    "buckets",
+    multiple=True,
+    metavar="BUCKET=FOLDER",
+    help="Local folder standing in for an S3 bucket of S3 deploys and sources (repeatable); default: "
+    "WORKDIR/s3/BUCKET.",
+)
+@click.option(
+    "--timeout",
+    "timeouts",
+    multiple=True,
+    metavar="STAGE/ACTION=SECONDS",
+    help="Time limit of an action (or STAGE/rule:RULE for a condition's rule) over AWS's default for its "
+    "type (repeatable).",
 )
 @click.option(
     "--function",
@@ -305,6 +321,14 @@ def _exit_for(execution: Execution) -> None:
     help="Handler for a custom action (repeatable): KEY is Category/Owner/Provider/Version (e.g. "
     "Build/Custom/Jenkins/1) or Stage/Action.",
 )
+@click.option(
+    "--rule",
+    "rules",
+    multiple=True,
+    metavar="PROVIDER=MODULE:CALLABLE",
+    help="Local handler for a condition rule provider (repeatable), adding to or replacing the built-ins.",
+)
+@logical_id_option
 @click.option(
     "--parameter",
     "parameters",
@@ -339,8 +363,12 @@ def run(
     approve: str | None,
     report: Path | None,
     buildspecs: tuple[str, ...],
+    buckets: tuple[str, ...],
+    timeouts: tuple[str, ...],
     functions: tuple[str, ...],
     handlers: tuple[str, ...],
+    rules: tuple[str, ...],
+    logical_id: str | None,
     parameters: tuple[str, ...],
     stack_outputs: tuple[str, ...],
     alarms: tuple[str, ...],
@@ -353,24 +381,29 @@ def run(
 ) -> None:
     """Run TARGET on this machine with CodePipeline's semantics.
 
-    A Python TARGET may hold its local stand-ins for AWS as ``LOCAL =
-    pipeweaver.execution.LocalEmulation(sources=..., functions=..., buildspecs=..., handlers=...)``;
-    --source, --function, --buildspec and --handler add to it or replace its entries.
+    A Python TARGET may hold its local stand-ins for AWS in a module-level setting:
+
+    \b
+        LOCAL = pipeweaver.execution.LocalEmulation(sources=..., functions=...,
+            buildspecs=..., buckets=..., secrets=..., handlers=..., rules=...)
+
+    --source, --function, --buildspec, --bucket, --secret-file, --handler and --rule add to
+    it or replace its entries.
 
     Commands get only PATH, HOME, LANG, LC_* and TMPDIR from this shell (add more with
     --pass-env). Secrets given with --secret, --secret-file or --secret-env are masked in
-    every log, the history and the report; `retry` re-reads --secret-file and --secret-env.
+    every log, the history and the report; 'retry' re-reads --secret-file and --secret-env.
 
     A CloudFormation TARGET runs with its parameters filled in (--parameter, else each
     parameter's Default), and so does a Python TARGET imported from a template (its
-    stages, actions and other elements with a ``when`` are chosen by them); what still
+    stages, actions and other elements with a "when" are chosen by them); what still
     depends on the stack (Fn::GetAtt, a parameter without a value) is named before anything runs.
 
     Exit status: 0 when the execution succeeded, 1 otherwise.
     """
     loaded = load_target(target)
     given = pairs(parameters, "--parameter")
-    pipeline = to_pipeline(loaded, parameters=given if loaded.kind == "cloudformation" else None)
+    pipeline = to_pipeline(loaded, logical_id=logical_id, parameters=given if loaded.kind == "cloudformation" else None)
     if loaded.kind == "cloudformation":
         pipeline = _with_parameters(pipeline, {**_parameter_defaults(loaded.data), **given})
     elif pipeline.template_conditions is not None:  # a model of an imported template (to_python's output)
@@ -392,6 +425,12 @@ def run(
             raise click.UsageError(f"--buildspec {project}={file}: no such file")
     given_secrets = _Secrets(secrets, secret_files, secret_env)
     local = loaded.local
+    folders = {bucket: Path(folder) for bucket, folder in pairs(buckets, "--bucket", form="BUCKET=FOLDER").items()}
+    for bucket, folder in folders.items():
+        if folder.exists() and not folder.is_dir():
+            raise click.UsageError(f"--bucket {bucket}={folder}: not a folder")
+    limits = _timeouts(timeouts, pipeline)
+    rule_handlers = {name: _callable(ref, f"--rule {name}") for name, ref in pairs(rules, "--rule").items()}
     callables = {name: _callable(ref, f"--function {name}") for name, ref in pairs(functions, "--function").items()}
     extra = {key: _callable(ref, f"--handler {key}") for key, ref in pairs(handlers, "--handler").items()}
     outputs: dict[str, dict[str, str]] = {k: dict(v) for k, v in (local.stack_outputs if local else {}).items()}
@@ -420,6 +459,9 @@ def run(
             handlers={**(local.handlers if local else {}), **extra},
             observers=observers,
             buildspecs={**(local.buildspecs if local else {}), **specs},
+            buckets={**(local.buckets if local else {}), **folders},
+            rules={**(local.rules if local else {}), **rule_handlers},
+            timeouts=limits,
             secrets={**_named_secrets(local), **given_secrets.store},
             env_passthrough=pass_env,
             stack_outputs=outputs,
@@ -438,6 +480,30 @@ def run(
         started=lambda execution_id: given_secrets.record(workdir, execution_id),
     )
     _exit_for(execution)
+
+
+def _timeouts(values: tuple[str, ...], pipeline: Pipeline) -> dict[str, float]:
+    """``--timeout STAGE/ACTION=SECONDS`` values, checked against *pipeline* (a misspelt key would never apply)."""
+    known = {f"{stage.name}/{action.name}" for stage, action in pipeline.actions()}
+    for stage in pipeline.stages:
+        for block in (stage.before_entry, stage.on_success, stage.on_failure):
+            for condition in getattr(block, "conditions", ()) or ():
+                known.update(f"{stage.name}/rule:{rule.name}" for rule in condition.rules)
+    out: dict[str, float] = {}
+    for key, text in pairs(values, "--timeout", form="STAGE/ACTION=SECONDS", empty=False).items():
+        if key not in known:
+            raise click.UsageError(
+                f"--timeout {key}={text}: the pipeline has no action (or rule) {key}; "
+                f"write STAGE/ACTION or STAGE/rule:RULE, one of: {', '.join(sorted(known))}"
+            )
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = -1.0
+        if not 0 < seconds < float("inf"):
+            raise click.UsageError(f"--timeout {key}={text}: give a number of seconds above 0, e.g. {key}=600")
+        out[key] = seconds
+    return out
 
 
 def _callable(reference: str, flag: str) -> Any:
@@ -668,7 +734,7 @@ _summary = click.option("--summary", default="", help="Why (recorded in the hist
 @_summary
 @_workdir
 def approve(execution_id: str, stage: str, action: str, summary: str, workdir: Path) -> None:
-    """Approve a manual approval that a local `pipeweaver run --approve wait` is waiting on."""
+    """Approve a manual approval that a local 'pipeweaver run --approve wait' is waiting on."""
     _decide(execution_id, stage, action, summary, workdir, True)
 
 
@@ -679,5 +745,5 @@ def approve(execution_id: str, stage: str, action: str, summary: str, workdir: P
 @_summary
 @_workdir
 def reject(execution_id: str, stage: str, action: str, summary: str, workdir: Path) -> None:
-    """Reject a manual approval that a local `pipeweaver run` is waiting on (the action fails)."""
+    """Reject a manual approval that a local 'pipeweaver run' is waiting on (the action fails)."""
     _decide(execution_id, stage, action, summary, workdir, False)

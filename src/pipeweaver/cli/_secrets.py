@@ -52,7 +52,7 @@ _secret_options = [
         multiple=True,
         metavar="VALUE",
         help="A value to mask in logs (repeatable). Prefer --secret-file or --secret-env: argv is visible to "
-        "other users of the machine, and `retry` cannot re-read it.",
+        "other users of the machine, and 'retry' cannot re-read it.",
     ),
     click.option(
         "--secret-file",

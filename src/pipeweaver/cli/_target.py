@@ -326,9 +326,16 @@ def to_pipeline(
 
     *parameters* (a template's) choose its ``Fn::If`` branches, as on deployment.
     """
+    where = str(loaded.path or loaded.spec)
+    if logical_id is not None and loaded.kind != "cloudformation":
+        # Silently ignoring it would let a user believe they chose one pipeline of several.
+        raise TargetError(
+            f"{where}: --logical-id {logical_id} chooses a pipeline of a CloudFormation template; "
+            "this TARGET is not one (leave --logical-id out)",
+            usage=True,
+        )
     if loaded.pipeline_obj is not None:
         return loaded.pipeline_obj
-    where = str(loaded.path or loaded.spec)
     # imported here: `validate` lints a file's data and does not pay for the synth package
     from ..synth import from_cloudformation, from_codepipeline
 

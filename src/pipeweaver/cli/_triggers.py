@@ -24,7 +24,7 @@ import click
 from .. import Pipeline, PullRequestEvent
 from ..execution import LocalExecutor
 from ..triggers import GitEvent, GitPullRequest, GitPush, TriggerDecision, check_patterns, evaluate
-from ._app import main, pairs
+from ._app import logical_id_option, main, pairs
 from ._secrets import pass_env
 from ._target import load_target, to_pipeline
 
@@ -51,7 +51,7 @@ _approve = click.option(
     type=click.Choice(sorted(_APPROVALS)),
     default="wait",
     show_default=True,
-    help="How manual approvals are answered: auto-approve, reject, or wait for `pipeweaver approve`.",
+    help="How manual approvals are answered: auto-approve, reject, or wait for 'pipeweaver approve'.",
 )
 _grace = click.option(
     "--grace",
@@ -62,9 +62,11 @@ _grace = click.option(
 )
 
 
-def _pipeline_and_sources(target: str, sources: tuple[str, ...]) -> tuple[Pipeline, dict[str, Path]]:
+def _pipeline_and_sources(
+    target: str, sources: tuple[str, ...], logical_id: str | None
+) -> tuple[Pipeline, dict[str, Path]]:
     loaded = load_target(target)
-    pipeline = to_pipeline(loaded)
+    pipeline = to_pipeline(loaded, logical_id=logical_id)
     paths = dict(loaded.local_sources)
     paths.update({k: Path(v) for k, v in pairs(sources, "--source", form="ACTION=PATH", empty=False).items()})
     for name, path in paths.items():
@@ -150,6 +152,7 @@ def _drain(handles: Sequence[object], grace: float) -> str:
 @click.option("--repository", default=None, help="owner/repo (or CodeCommit name) the event comes from.")
 @click.option("--event-wiring", is_flag=True, help="Assume synthesized EventBridge rules/webhooks are deployed.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@logical_id_option
 def triggers(
     target: str,
     branch: str | None,
@@ -160,6 +163,7 @@ def triggers(
     repository: str | None,
     event_wiring: bool,
     fmt: str,
+    logical_id: str | None,
 ) -> None:
     """Say whether a git event would start TARGET, for which source and why.
 
@@ -169,7 +173,7 @@ def triggers(
     """
     if sum(x is not None for x in (branch, tag, pull_request)) != 1:
         raise click.UsageError("give exactly one of --branch, --tag or --pull-request")
-    pipeline = to_pipeline(load_target(target))
+    pipeline = to_pipeline(load_target(target), logical_id=logical_id)
     check_patterns(pipeline)
     event: GitEvent
     if pull_request is not None:
@@ -238,8 +242,10 @@ def triggers(
 @_grace
 @pass_env
 @_workdir
+@logical_id_option
 def watch(
     target: str,
+    logical_id: str | None,
     sources: tuple[str, ...],
     interval: float,
     schedule: str | None,
@@ -258,7 +264,7 @@ def watch(
     """
     from ..execution import Watcher
 
-    pipeline, paths = _pipeline_and_sources(target, sources)
+    pipeline, paths = _pipeline_and_sources(target, sources, logical_id)
     if not paths and not schedule:
         raise click.UsageError("nothing to watch: give --source ACTION=PATH and/or --schedule CRON")
     executor = _executor(workdir, paths, approve, pass_env)
@@ -333,8 +339,10 @@ def watch(
 @_grace
 @pass_env
 @_workdir
+@logical_id_option
 def serve(
     target: str,
+    logical_id: str | None,
     host: str,
     port: int,
     secret_env: str,
@@ -358,7 +366,7 @@ def serve(
     """
     from ..execution import Delivery, WebhookReceiver
 
-    pipeline, paths = _pipeline_and_sources(target, sources)
+    pipeline, paths = _pipeline_and_sources(target, sources, logical_id)
     secret = os.environ.get(secret_env) or None
     if secret is None and not allow_unsigned:
         raise click.UsageError(f"set the webhook secret in ${secret_env} (or pass --allow-unsigned for local testing)")

@@ -99,8 +99,9 @@ class Emulator:
                 self._engine.masker.add([value])
                 return value
         raise ActionFailed(
-            f"{where}: secret {name!r} is not in the local secret store; "
-            f"pass LocalExecutor(secrets={{{name!r}: '...'}})",
+            f"{where}: secret {name!r} is not in the local secret store; give it with --secret-file FILE "
+            f"holding a line {name}=VALUE (pipeweaver run), LOCAL = LocalEmulation(secrets={{{name!r}: ...}}) in "
+            f"the pipeline file, or LocalExecutor(secrets={{{name!r}: '...'}})",
             failure_type=FailureType.CONFIGURATION_ERROR,
         )
 
@@ -117,8 +118,9 @@ class Emulator:
         mapped = self._emulation.buckets.get(bucket)
         if mapped is None:
             fix = (
-                "use the bucket's S3 name, or map the name to a local folder with "
-                f"LocalExecutor(buckets={{{bucket!r}: 'path/to/folder'}})"
+                f"use the bucket's S3 name, or map the name to a local folder with --bucket {bucket}=FOLDER "
+                f"(pipeweaver run), LOCAL = LocalEmulation(buckets={{{bucket!r}: 'path/to/folder'}}) in the "
+                f"pipeline file, or LocalExecutor(buckets={{{bucket!r}: 'path/to/folder'}})"
             )
             problem = s3_bucket_problem(bucket)
             if problem is not None:

@@ -110,7 +110,8 @@ def preflight(
                     if provider not in rule_providers:
                         problems.append(
                             f"{stage.name} {kind} rule {rule.name}: no local handler for rule provider {provider}; "
-                            f"give one with LOCAL = LocalEmulation(rules={{{provider!r}: my_rule}}) in the pipeline "
+                            f"give one with --rule {provider}=module:callable (pipeweaver run), "
+                            f"LOCAL = LocalEmulation(rules={{{provider!r}: my_rule}}) in the pipeline "
                             f"file, or LocalExecutor(rules={{{provider!r}: my_rule}})"
                         )
                     elif provider not in own_rules:
@@ -157,8 +158,9 @@ def _builtin_needs(
     where = f"{stage.name}/{action.name}"
     if name in ("git_source", "s3_source", "ecr_source") and source_for(stage.name, action.name) is None:
         return [
-            f"{where}: no local source; pass LocalExecutor(sources={{{action.name!r}: 'path/to/repo'}}) "
-            f"(CLI: --source {action.name}=PATH)"
+            f"{where}: no local source; give one with --source {action.name}=PATH (pipeweaver run), "
+            f"LOCAL = LocalEmulation(sources={{{action.name!r}: 'path/to/repo'}}) in the pipeline file, "
+            f"or LocalExecutor(sources={{{action.name!r}: 'path/to/repo'}})"
         ]
     if name == "lambda_invoke":
         fn = action.configuration.get("FunctionName")

@@ -538,6 +538,7 @@ class Run:
                 job.error = (
                     f"timed out after {_duration(self.engine.timeout_for(stage, job.action))} "
                     "(the action type's limit; change it with "
+                    f"--timeout {stage.name}/{job.action.name}=SECONDS (pipeweaver run) or "
                     f"LocalExecutor(timeouts={{'{stage.name}/{job.action.name}': seconds}}))"
                 )
                 finished.append(job)

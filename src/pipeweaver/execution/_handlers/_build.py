@@ -303,8 +303,10 @@ class BuildHandlers(_Bound):
                     break
             else:
                 raise ActionFailed(
-                    f"no buildspec for project {project!r}: none in the input artifact (buildspec.yml), no "
-                    f"BuildspecOverride, and none given as LocalExecutor(buildspecs={{{project!r}: ...}})",
+                    f"no buildspec for project {project!r}: none in the input artifact (buildspec.yml) and no "
+                    f"BuildspecOverride; give one with --buildspec {project}=FILE (pipeweaver run), "
+                    f"LOCAL = LocalEmulation(buildspecs={{{project!r}: 'buildspec.yml'}}) in the pipeline file, "
+                    f"or LocalExecutor(buildspecs={{{project!r}: ...}})",
                     failure_type=FailureType.CONFIGURATION_ERROR,
                 )
         if isinstance(source, Mapping):

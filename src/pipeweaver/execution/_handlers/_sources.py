@@ -156,7 +156,9 @@ class SourceHandlers(_Bound):
         found = self._x.source_for(ctx.stage.name, ctx.action.name)
         if found is None:
             raise ActionFailed(
-                f"no local source for action {ctx.stage.name}/{ctx.action.name}; pass "
+                f"no local source for action {ctx.stage.name}/{ctx.action.name}; give one with "
+                f"--source {ctx.action.name}=PATH (pipeweaver run), LOCAL = LocalEmulation(sources="
+                f"{{{ctx.action.name!r}: 'path/to/repo-or-folder'}}) in the pipeline file, or "
                 f"LocalExecutor(sources={{{ctx.action.name!r}: 'path/to/repo-or-folder'}})",
                 failure_type=FailureType.CONFIGURATION_ERROR,
             )
