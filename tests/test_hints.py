@@ -33,8 +33,21 @@ def test_undeclared_namespace_names_the_action_that_emits_the_variable() -> None
 
     assert [
         "set namespace 'SourceVariables' on action 'Source' (S3 emits ETag): "
-        'namespace="SourceVariables" in Python, "namespace": "SourceVariables" in JSON'
+        'namespace="SourceVariables" in Python, Namespace: SourceVariables in CloudFormation, '
+        '"namespace": "SourceVariables" in JSON'
     ] == hints
+
+
+def test_a_reference_under_the_wrong_namespace_names_the_right_one() -> None:
+    """#{Build.VersionId} where the S3 source emits VersionId under 'SourceVars': use that namespace."""
+    source = actions.s3_source("Source", bucket="bkt-a", object_key="k.zip", namespace="SourceVars")
+    build = actions.codebuild(
+        "Build", project_name="p", input=source.output(), environment_variables={"V": "#{Build.VersionId}"}
+    )
+
+    assert [
+        "did you mean #{SourceVars.VersionId}? (the action that emits VersionId has namespace 'SourceVars')"
+    ] == _hints(_pipeline([source], [build]), "PW301")
 
 
 def test_undeclared_namespace_suggests_reserved_names_only_for_a_case_slip() -> None:

@@ -767,7 +767,7 @@ def test_hints_name_near_misses() -> None:
     expectations = {
         "PW202": "did you mean 'CodeBuild'?",
         "PW208": "did you mean 'BuildOutput'?",
-        "PW301": "did you mean 'SourceVariables'?",
+        "PW301": "did you mean #{SourceVariables.BranchName}? (the action that emits BranchName has namespace 'SourceVariables')",
         "PW401": "did you mean 'Source'?",
         "PW508": "did you mean 'VariableCheck'?",
     }

@@ -155,8 +155,21 @@ def _undeclared_namespace_hint(ctx: _Context, ns: str, key: str, stage: int, run
         a = emitters[0]
         return (
             f"set namespace {ns!r} on action {a.label} ({a.provider} emits {key}): "
-            f'namespace="{ns}" in Python, "namespace": "{ns}" in JSON'
+            f'namespace="{ns}" in Python, Namespace: {ns} in CloudFormation, "namespace": "{ns}" in JSON'
         )
+    # An earlier action that emits *key* under a namespace of its own: the reference names the wrong one.
+    named = {
+        a.namespace
+        for a in ctx.actions
+        if a.namespace is not None
+        and _earlier(a, stage, run_order)
+        and a.spec is not None
+        and a.spec.output_variables
+        and key in a.spec.output_variables
+    }
+    if len(named) == 1:
+        [other] = named
+        return f"did you mean #{{{other}.{key}}}? (the action that emits {key} has namespace {other!r})"
     # A reserved namespace is a likely meaning only when it differs in case alone.
     reserved = [r for r in _RESERVED_NAMESPACES if r.lower() == ns.lower()]
     return _did_you_mean(
