@@ -43,18 +43,32 @@ class When:
     element]``. Two neighbours with opposite values of one condition are written back as one
     ``!If [IsProd, first, second]``.
 
+    A property chosen by ``Fn::If`` (``Configuration: !If [IsProd, {...}, {...}]``,
+    ``OutputArtifacts: !If [IsProd, [...], !Ref AWS::NoValue]``, a trigger's branch filter list)
+    is the same thing said inside the element: it imports as the element twice, once per
+    branch, ``When("IsProd", inside="Configuration")`` then ``When("IsProd", False,
+    inside="Configuration")``, and the two are written back as the one element with the
+    ``Fn::If`` at that property. So lint, CodePipeline JSON and local runs treat both forms alike.
+
     Attributes:
         condition: A name in the template's ``Conditions`` (:class:`TemplateConditions`).
         value: The value the condition must have.
+        inside: For one of two alternatives that differ only in one property, the template
+            path of that property in the element (``Configuration``,
+            ``GitConfiguration.Push[0].Branches.Includes``), where ``to_cloudformation`` writes
+            the ``Fn::If``; ``None`` writes it around the element.
 
     .. versionadded:: 0.2.0
+    .. versionchanged:: 0.2.0
+       *inside*: a property chosen by ``Fn::If``.
     """
 
     condition: str = attrs.field(validator=_name)
     value: bool = True
+    inside: str | None = attrs.field(default=None, kw_only=True, validator=attrs.validators.optional(_name))
 
     def __invert__(self) -> When:
-        return When(self.condition, not self.value)
+        return When(self.condition, not self.value, inside=self.inside)
 
     def holds(self, truth: Mapping[str, bool]) -> bool:
         """Whether the element exists for the condition values *truth* (which must name the condition)."""

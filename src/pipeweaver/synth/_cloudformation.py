@@ -166,11 +166,18 @@ def _properties(pipeline: Pipeline, found: set[str] | None = None) -> dict[str, 
     return props
 
 
+def _side(when: When) -> _cfn_conditions.Side:
+    """*when* as :func:`pipeweaver._cfn_conditions.wrap` takes it."""
+    if when.inside is None:
+        return (when.condition, when.value)
+    return (when.condition, when.value, when.inside)
+
+
 def _wrap_conditional(props: dict[str, Any], pipeline: Pipeline) -> None:
     """Write each element with a ``when`` back as the ``Fn::If`` list item it was imported from."""
 
-    def whens(items: Any) -> list[tuple[str, bool] | None]:
-        return [None if i.when is None else (i.when.condition, i.when.value) for i in items]
+    def whens(items: Any) -> list[_cfn_conditions.Side | None]:
+        return [None if i.when is None else _side(i.when) for i in items]
 
     for stage, rendered in zip(pipeline.stages, props["Stages"], strict=True):
         for action, out in zip(stage.actions, rendered["Actions"], strict=True):
@@ -734,7 +741,7 @@ def from_cloudformation(
        *parameters* chooses the ``Fn::If`` branches; without it, conditional elements are kept.
     """
     data = _cfn.load_template(template)
-    places: dict[_cfn_conditions.Place, tuple[str, bool]] | None = None
+    places: dict[_cfn_conditions.Place, _cfn_conditions.Side] | None = None
     if parameters is not None:
         data = _choose_branches(data, logical_id, parameters)
     else:
@@ -759,7 +766,7 @@ def from_cloudformation(
 
 def _keep_branches(
     template: dict[str, Any], logical_id: str | None
-) -> tuple[dict[str, Any], dict[_cfn_conditions.Place, tuple[str, bool]] | None]:
+) -> tuple[dict[str, Any], dict[_cfn_conditions.Place, _cfn_conditions.Side] | None]:
     """
     *template* with the pipeline's conditional list items lifted (:func:`pipeweaver._cfn_conditions.lift`),
     and where they were; ``None`` for a pipeline without ``Fn::If``.
@@ -780,13 +787,13 @@ def _conditional(
     pipeline: Pipeline,
     template: Mapping[str, Any],
     properties: Mapping[str, Any],
-    places: Mapping[_cfn_conditions.Place, tuple[str, bool]],
+    places: Mapping[_cfn_conditions.Place, _cfn_conditions.Side],
 ) -> Pipeline:
     """*pipeline* with the ``when`` of each lifted item, and the conditions the pipeline uses."""
 
     def when(*place: str | int) -> When | None:
         found = places.get(place)
-        return None if found is None else When(*found)
+        return None if found is None else When(found[0], found[1], inside=found[2] if len(found) > 2 else None)
 
     def marked(items: tuple[Any, ...], place: tuple[str | int, ...], inner: Any = None) -> list[Any]:
         out = []
@@ -811,14 +818,16 @@ def _conditional(
 
     tags = properties.get("Tags")
     keys = [t.get("Key") if isinstance(t, Mapping) else None for t in tags] if isinstance(tags, list) else []
-    names = [*dict.fromkeys([c for c, _ in places.values()] + _cfn_conditions.conditions_used(properties))]
+    names = [*dict.fromkeys([side[0] for side in places.values()] + _cfn_conditions.conditions_used(properties))]
     conditions, read = _cfn_conditions.closure(template, names)
     return attrs.evolve(
         pipeline,
         stages=marked(pipeline.stages, ("Stages",), stage),
         triggers=marked(pipeline.triggers, ("Triggers",)),
         variables=marked(pipeline.variables, ("Variables",)),
-        tags_when={str(keys[p[1]]): When(*w) for p, w in places.items() if p[0] == "Tags" and isinstance(p[1], int)},
+        tags_when={
+            str(keys[p[1]]): When(w[0], w[1]) for p, w in places.items() if p[0] == "Tags" and isinstance(p[1], int)
+        },
         template_conditions=TemplateConditions(conditions=conditions, parameters=read) if conditions else None,
     )
 
