@@ -14,7 +14,8 @@ from typing import Any
 
 import attrs
 
-from ._model import Pipeline
+from ._cfn_conditions import NO_VALUE, conditions_used
+from ._model import Expression, Pipeline, PipelineType
 from ._shapes import join_index, join_key
 from ._when import TemplateConditions, When
 
@@ -24,6 +25,8 @@ __all__ = ["choose", "condition_names", "is_conditional", "parameter_values", "w
 def _elements(pipeline: Pipeline) -> list[tuple[str, When]]:
     """Every ``(API path, When)`` of *pipeline*, in declaration order (tags by key at the end)."""
     out: list[tuple[str, When]] = []
+    if isinstance(pipeline.pipeline_type, Expression):  # PipelineType: !If [IsProd, V2, V1]
+        out += [("pipelineType", When(name)) for name in conditions_used(pipeline.pipeline_type.raw)]
     for i, stage in enumerate(pipeline.stages):
         path = join_index("stages", i)
         if stage.when is not None:
@@ -43,7 +46,7 @@ def _elements(pipeline: Pipeline) -> list[tuple[str, When]]:
 def is_conditional(pipeline: Pipeline) -> bool:
     """Whether *pipeline* has an element with a ``when``."""
     # asked on every rendering: a scan without the paths _elements builds
-    if pipeline.tags_when:
+    if pipeline.tags_when or isinstance(pipeline.pipeline_type, Expression):
         return True
     for stage in pipeline.stages:
         if stage.when is not None:
@@ -132,5 +135,17 @@ def choose(pipeline: Pipeline, truth: Mapping[str, bool]) -> tuple[Pipeline, dic
         },
         tags_when={},
         template_conditions=None,
+        pipeline_type=_chosen_type(pipeline.pipeline_type, truth),
     )
     return chosen, moved
+
+
+def _chosen_type(value: Any, truth: Mapping[str, bool]) -> Any:
+    """A pipeline type *value*, or for an ``Fn::If`` the branch *truth* chooses (``None`` for AWS::NoValue)."""
+    if not isinstance(value, Expression):
+        return value
+    raw = value.raw
+    while isinstance(raw, dict) and list(raw) == ["Fn::If"]:
+        condition, yes, no = raw["Fn::If"]
+        raw = yes if truth[condition] else no
+    return None if raw == NO_VALUE else PipelineType(raw)

@@ -44,6 +44,7 @@ __all__ = [
     "describe",
     "evaluate",
     "has_fn_if",
+    "if_leaves",
     "lift",
     "objects",
     "select",
@@ -96,6 +97,17 @@ def has_fn_if(value: Any) -> bool:
         elif isinstance(node, list):
             stack.extend(node)
     return False
+
+
+def if_leaves(raw: Any) -> list[Any] | None:
+    """The values an ``Fn::If`` (and the ``Fn::If`` functions in its branches) may give, else ``None``."""
+    arguments = raw.get("Fn::If") if isinstance(raw, dict) and len(raw) == 1 else None
+    if not (isinstance(arguments, list) and len(arguments) == 3 and isinstance(arguments[0], str)):
+        return None
+    out: list[Any] = []
+    for branch in arguments[1:]:
+        out += if_leaves(branch) or [branch]
+    return out
 
 
 def conditions_used(value: Any) -> list[str]:

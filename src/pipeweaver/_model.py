@@ -27,6 +27,7 @@ import attrs
 
 from . import _names
 from ._catalog import SECRET_KEYS
+from ._cfn_conditions import if_leaves
 from ._names import checked, checked_count, checked_each
 from ._public import publish
 from ._services import SERVICES
@@ -214,7 +215,18 @@ def _retry_mode(value: RetryMode | RetryModeName | None) -> RetryMode | None:
     return None if value is None else _to_enum(RetryMode, "retry_mode", value)
 
 
-def _pipeline_type(value: PipelineType | PipelineTypeName | None) -> PipelineType | None:
+def _pipeline_type(
+    value: PipelineType | PipelineTypeName | Expression | None,
+) -> PipelineType | Expression | None:
+    if isinstance(value, Expression):
+        # PipelineType: !If [IsProd, V2, V1]: each branch a type (or AWS::NoValue), chosen by the conditions
+        leaves = if_leaves(value.raw)
+        if leaves is None:
+            raise DefinitionError("pipeline_type", value, "must be V1, V2 or an Fn::If choosing between them")
+        for leaf in leaves:
+            if leaf != {"Ref": "AWS::NoValue"}:
+                _to_enum(PipelineType, "pipeline_type", leaf)
+        return value
     return None if value is None else _to_enum(PipelineType, "pipeline_type", value)
 
 
@@ -930,7 +942,9 @@ class Pipeline:
         artifact_store: The artifact bucket (single-region pipelines).
         artifact_stores: Region -> artifact bucket (cross-region pipelines); exactly one of
             *artifact_store* and *artifact_stores* is set.
-        pipeline_type: ``V1`` or ``V2``; ``None`` leaves it out of the JSON.
+        pipeline_type: ``V1`` or ``V2``; ``None`` leaves it out of the JSON. In an imported
+            template, an ``Fn::If`` :class:`Expression` choosing between them (``!If [IsProd,
+            V2, V1]``), chosen by the parameters as conditional elements are.
         execution_mode: ``SUPERSEDED`` (AWS's default), ``QUEUED`` or ``PARALLEL``.
         variables: Pipeline-level variables (V2).
         triggers: Git triggers (V2).
@@ -953,7 +967,7 @@ class Pipeline:
     stages: tuple[Stage, ...] = attrs.field(converter=_stages)
     artifact_store: ArtifactStore | None = None
     artifact_stores: Mapping[str, ArtifactStore] | None = attrs.field(default=None, converter=_stores, hash=False)
-    pipeline_type: PipelineType | None = attrs.field(default=None, converter=_pipeline_type)
+    pipeline_type: PipelineType | Expression | None = attrs.field(default=None, converter=_pipeline_type)
     execution_mode: ExecutionMode | None = attrs.field(default=None, converter=_execution_mode)
     variables: tuple[Variable, ...] = attrs.field(
         default=(), converter=_variables, validator=checked_count("PipelineVariableDeclarationList")
@@ -997,7 +1011,9 @@ class Pipeline:
 
     @property
     def effective_type(self) -> PipelineType:
-        """``pipeline_type``, or ``V1`` when it is left out."""
+        """``pipeline_type``, or ``V1`` when it is left out (for a type chosen by a condition, choose first)."""
+        if isinstance(self.pipeline_type, Expression):
+            raise DefinitionError("pipeline_type", self.pipeline_type, "is chosen by a template condition")
         return self.pipeline_type or PipelineType.V1
 
     @property

@@ -141,7 +141,7 @@ def _properties(pipeline: Pipeline, found: set[str] | None = None) -> dict[str, 
     if pipeline.execution_mode is not None:
         props["ExecutionMode"] = pipeline.execution_mode.value
     if pipeline.pipeline_type is not None:
-        props["PipelineType"] = pipeline.pipeline_type.value
+        props["PipelineType"] = _raw(pipeline.pipeline_type)
     if pipeline.variables:
         props["Variables"] = [render.variable(v, f"variables[{i}]") for i, v in enumerate(pipeline.variables)]
     if pipeline.triggers:
