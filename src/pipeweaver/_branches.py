@@ -65,12 +65,13 @@ def is_conditional(pipeline: Pipeline) -> bool:
 
 def condition_names(pipeline: Pipeline) -> list[str]:
     """The conditions the elements of *pipeline* depend on, in first-use order."""
-    return list(dict.fromkeys(when.condition for _, when in _elements(pipeline)))
+    return list(dict.fromkeys(w.condition for _, when in _elements(pipeline) for w in when.chain()))
 
 
 def where(pipeline: Pipeline, condition: str) -> str:
     """The API path of the first element that depends on *condition* (for messages)."""
-    return next((path for path, when in _elements(pipeline) if when.condition == condition), "")
+    found = (path for path, when in _elements(pipeline) if any(w.condition == condition for w in when.chain()))
+    return next(found, "")
 
 
 def parameter_values(pipeline: Pipeline, lookup: Callable[[str], str | None]) -> dict[str, str]:

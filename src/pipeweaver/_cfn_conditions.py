@@ -456,21 +456,35 @@ Place = tuple[str | int, ...]
 #: The condition a kept item needs and its value, and for an item whose property was chosen
 #: by ``Fn::If``, that property's template path in the item: ``("C", True)``, ``("C", False, "Configuration")``.
 Side = tuple[str, bool] | tuple[str, bool, str]
+#: The ``Fn::If`` functions around a kept item, outermost first (one for most items).
+Chain = tuple[Side, ...]
 
 
-def _branches(item: Any) -> list[tuple[Any, bool]] | None:
-    """The objects of an ``Fn::If`` list item with the condition value each needs, else ``None``."""
+def _branches(item: Any) -> list[tuple[Any, Chain]] | None:
+    """
+    The objects of an ``Fn::If`` list item with the condition values each needs (outermost
+    first: ``!If [A, !If [B, X, !Ref AWS::NoValue], Y]`` gives X with ``(A, True), (B,
+    True)`` and Y with ``(A, False)``), else ``None``.
+    """
     call = _one(item)
     if call is None or call[0] != "Fn::If":
         return None
     argument = call[1]
     if not (isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str)):
         return None
-    out = [(branch, value) for branch, value in ((argument[1], True), (argument[2], False)) if branch != NO_VALUE]
-    # an object each (not a nested Fn::If, not another function): anything else stays as written
-    if not out or not all(isinstance(b, Mapping) and not is_intrinsic(b) for b, _ in out):
-        return None
-    return out
+    out: list[tuple[Any, Chain]] = []
+    for branch, value in ((argument[1], True), (argument[2], False)):
+        side: Side = (argument[0], value)
+        if branch == NO_VALUE:
+            continue
+        inner = _branches(branch) if _is_if(branch) else None
+        if inner is not None:
+            out += [(b, (side, *chain)) for b, chain in inner]
+        elif isinstance(branch, Mapping) and not is_intrinsic(branch):
+            out.append((branch, (side,)))
+        else:  # another function, a nested Fn::If of another form: stays as written
+            return None
+    return out or None
 
 
 def _inside(item: Mapping[str, Any], children: Sequence[str]) -> tuple[str, Any] | None:
@@ -561,7 +575,7 @@ def _put(value: Any, path: str, part: Any) -> Any:
     return put(value, steps)
 
 
-def lift(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Place, Side]]:
+def lift(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Place, Chain]]:
     """
     *properties* with each conditional list item replaced by the objects it may hold.
 
@@ -575,7 +589,7 @@ def lift(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Place, Sid
     of one key (``!If [C, {Key: k, ...}, {Key: k, ...}]``) and other forms are left as written
     (the import refuses them, naming the condition).
     """
-    places: dict[Place, Side] = {}
+    places: dict[Place, Chain] = {}
 
     def walk(node: Mapping[str, Any], kind: tuple[str, ...], place: Place) -> dict[str, Any]:
         out = dict(node)
@@ -585,9 +599,7 @@ def lift(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Place, Sid
                 continue
             kept: list[Any] = []
             for item in items:
-                branches: list[tuple[Any, Side | None]] | None = [
-                    (b, (item["Fn::If"][0], v)) for b, v in _branches(item) or ()
-                ] or None
+                branches: list[tuple[Any, Chain | None]] | None = list(_branches(item) or ()) or None
                 # one key in both branches: the model's tags hold one value per key
                 if (
                     branches is not None
@@ -599,8 +611,8 @@ def lift(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Place, Sid
                     found = _inside(item, CONDITIONAL_LISTS.get((*kind, name), ()))
                     if found is not None:
                         path, (condition, yes, no) = found[0], found[1]["Fn::If"]
-                        branches = [(_put(item, path, yes), (condition, True, path))]
-                        branches.append((_put(item, path, no), (condition, False, path)))
+                        branches = [(_put(item, path, yes), ((condition, True, path),))]
+                        branches.append((_put(item, path, no), ((condition, False, path),)))
                 for branch, side in branches if branches is not None else [(item, None)]:
                     here = (*place, name, len(kept))
                     if side is not None:
@@ -612,39 +624,53 @@ def lift(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Place, Sid
     return walk(properties, (), ()), places
 
 
-def wrap(items: Sequence[Any], conditions: Sequence[Side | None]) -> list[Any]:
+def wrap(items: Sequence[Any], chains: Sequence[Chain | None]) -> list[Any]:
     """
     The inverse of :func:`lift` for one list: each item with a condition becomes an ``Fn::If``
-    item, and two neighbours with opposite values of one condition one ``!If [C, A, B]`` (or,
-    when both name the property they differ in, the one item with ``Fn::If`` at that property).
+    item (``Fn::If`` inside ``Fn::If`` for a chain), two neighbours with opposite values of one
+    condition one ``!If [C, A, B]``, and when both name the property they differ in, the one
+    item with ``Fn::If`` at that property.
     """
     out: list[Any] = []
     i = 0
     while i < len(items):
-        when = conditions[i]
-        if when is None:
-            out.append(items[i])
-            i += 1
-            continue
-        condition, value = when[0], when[1]
-        following = conditions[i + 1] if i + 1 < len(items) else None
-        if value and following is not None and following[:2] == (condition, False):
-            first, second = items[i], items[i + 1]
-            path = when[2] if len(when) > 2 else None
-            if (
-                path is not None
-                and following[2:] == when[2:]
-                and _put(first, path, NO_VALUE) == _put(second, path, NO_VALUE)
-            ):
-                branches = [_at(first, path), _at(second, path)]
-                out.append(_put(first, path, {"Fn::If": [condition, *branches]}))
-            else:
-                out.append({"Fn::If": [condition, first, second]})
-            i += 2
-            continue
-        out.append({"Fn::If": [condition, items[i], NO_VALUE] if value else [condition, NO_VALUE, items[i]]})
-        i += 1
+        item, used = _unit(items, [c or () for c in chains], i)
+        out.append(item)
+        i += used
     return out
+
+
+def _unit(items: Sequence[Any], chains: Sequence[Chain], i: int) -> tuple[Any, int]:
+    """The template item the items from *i* on make (one ``Fn::If`` with its branches), and how many it took."""
+    if not chains[i]:
+        return items[i], 1
+    condition, value = chains[i][0][0], chains[i][0][1]
+    first, used = _side(items, chains, i, (condition, value))
+    if not value:
+        return {"Fn::If": [condition, NO_VALUE, first]}, used
+    k = i + used
+    if not (k < len(items) and chains[k] and chains[k][0][:2] == (condition, False)):
+        return {"Fn::If": [condition, first, NO_VALUE]}, used
+    second, more = _side(items, chains, k, (condition, False))
+    head = chains[i][0]
+    path = head[2] if len(chains[i]) == 1 and len(head) == 3 else None
+    if (
+        path is not None
+        and chains[k] == ((condition, False, path),)
+        and _put(first, path, NO_VALUE) == _put(second, path, NO_VALUE)
+    ):
+        return _put(first, path, {"Fn::If": [condition, _at(first, path), _at(second, path)]}), used + more
+    return {"Fn::If": [condition, first, second]}, used + more
+
+
+def _side(items: Sequence[Any], chains: Sequence[Chain], i: int, head: tuple[str, bool]) -> tuple[Any, int]:
+    """One branch of the ``Fn::If`` *head*: the item at *i*, or the ``Fn::If`` the next items make inside it."""
+    if len(chains[i]) == 1:
+        return items[i], 1
+    end = i
+    while end < len(items) and chains[end] and chains[end][0][:2] == head:
+        end += 1
+    return _unit(items[i:end], [c[1:] for c in chains[i:end]], 0)
 
 
 def objects(items: Any) -> Iterator[Any]:

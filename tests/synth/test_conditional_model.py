@@ -264,8 +264,8 @@ def test_lift_and_wrap_are_inverse_and_choose_maps_paths_back() -> None:
     lifted, places = _cfn_conditions.lift({"Stages": stages})
 
     assert ["S", "A", "B", "E"] == [s["Name"] for s in lifted["Stages"]]
-    assert {("Stages", 1): ("C", True), ("Stages", 2): ("C", False), ("Stages", 3): ("D", False)} == places
-    assert stages == _cfn_conditions.wrap(lifted["Stages"], [None, ("C", True), ("C", False), ("D", False)])
+    assert {("Stages", 1): (("C", True),), ("Stages", 2): (("C", False),), ("Stages", 3): (("D", False),)} == places
+    assert stages == _cfn_conditions.wrap(lifted["Stages"], [None, *places.values()])
 
     model = from_cloudformation(_text("either.yaml"))
     chosen, moved = _branches.choose(model, {"IsProd": False})

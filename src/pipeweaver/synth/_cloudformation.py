@@ -166,18 +166,25 @@ def _properties(pipeline: Pipeline, found: set[str] | None = None) -> dict[str, 
     return props
 
 
-def _side(when: When) -> _cfn_conditions.Side:
+def _chain(when: When) -> _cfn_conditions.Chain:
     """*when* as :func:`pipeweaver._cfn_conditions.wrap` takes it."""
-    if when.inside is None:
-        return (when.condition, when.value)
-    return (when.condition, when.value, when.inside)
+    return tuple((w.condition, w.value) if w.inside is None else (w.condition, w.value, w.inside) for w in when.chain())
+
+
+def _when(chain: _cfn_conditions.Chain) -> When:
+    """The inverse of :func:`_chain`."""
+    when = None
+    for side in chain:
+        when = When(side[0], side[1], inside=side[2] if len(side) > 2 else None, under=when)
+    assert when is not None
+    return when
 
 
 def _wrap_conditional(props: dict[str, Any], pipeline: Pipeline) -> None:
     """Write each element with a ``when`` back as the ``Fn::If`` list item it was imported from."""
 
-    def whens(items: Any) -> list[_cfn_conditions.Side | None]:
-        return [None if i.when is None else _side(i.when) for i in items]
+    def whens(items: Any) -> list[_cfn_conditions.Chain | None]:
+        return [None if i.when is None else _chain(i.when) for i in items]
 
     for stage, rendered in zip(pipeline.stages, props["Stages"], strict=True):
         for action, out in zip(stage.actions, rendered["Actions"], strict=True):
@@ -193,7 +200,7 @@ def _wrap_conditional(props: dict[str, Any], pipeline: Pipeline) -> None:
         when = pipeline.tags_when
         props["Tags"] = _cfn_conditions.wrap(
             props["Tags"],
-            [None if k not in when else (when[k].condition, when[k].value) for k in pipeline.tags],
+            [None if k not in when else _chain(when[k]) for k in pipeline.tags],
         )
 
 
@@ -741,7 +748,7 @@ def from_cloudformation(
        *parameters* chooses the ``Fn::If`` branches; without it, conditional elements are kept.
     """
     data = _cfn.load_template(template)
-    places: dict[_cfn_conditions.Place, _cfn_conditions.Side] | None = None
+    places: dict[_cfn_conditions.Place, _cfn_conditions.Chain] | None = None
     if parameters is not None:
         data = _choose_branches(data, logical_id, parameters)
     else:
@@ -766,7 +773,7 @@ def from_cloudformation(
 
 def _keep_branches(
     template: dict[str, Any], logical_id: str | None
-) -> tuple[dict[str, Any], dict[_cfn_conditions.Place, _cfn_conditions.Side] | None]:
+) -> tuple[dict[str, Any], dict[_cfn_conditions.Place, _cfn_conditions.Chain] | None]:
     """
     *template* with the pipeline's conditional list items lifted (:func:`pipeweaver._cfn_conditions.lift`),
     and where they were; ``None`` for a pipeline without ``Fn::If``.
@@ -787,13 +794,13 @@ def _conditional(
     pipeline: Pipeline,
     template: Mapping[str, Any],
     properties: Mapping[str, Any],
-    places: Mapping[_cfn_conditions.Place, _cfn_conditions.Side],
+    places: Mapping[_cfn_conditions.Place, _cfn_conditions.Chain],
 ) -> Pipeline:
     """*pipeline* with the ``when`` of each lifted item, and the conditions the pipeline uses."""
 
     def when(*place: str | int) -> When | None:
         found = places.get(place)
-        return None if found is None else When(found[0], found[1], inside=found[2] if len(found) > 2 else None)
+        return None if found is None else _when(found)
 
     def marked(items: tuple[Any, ...], place: tuple[str | int, ...], inner: Any = None) -> list[Any]:
         out = []
@@ -818,16 +825,15 @@ def _conditional(
 
     tags = properties.get("Tags")
     keys = [t.get("Key") if isinstance(t, Mapping) else None for t in tags] if isinstance(tags, list) else []
-    names = [*dict.fromkeys([side[0] for side in places.values()] + _cfn_conditions.conditions_used(properties))]
+    used = [side[0] for chain in places.values() for side in chain]
+    names = [*dict.fromkeys(used + _cfn_conditions.conditions_used(properties))]
     conditions, read = _cfn_conditions.closure(template, names)
     return attrs.evolve(
         pipeline,
         stages=marked(pipeline.stages, ("Stages",), stage),
         triggers=marked(pipeline.triggers, ("Triggers",)),
         variables=marked(pipeline.variables, ("Variables",)),
-        tags_when={
-            str(keys[p[1]]): When(w[0], w[1]) for p, w in places.items() if p[0] == "Tags" and isinstance(p[1], int)
-        },
+        tags_when={str(keys[p[1]]): _when(w) for p, w in places.items() if p[0] == "Tags" and isinstance(p[1], int)},
         template_conditions=TemplateConditions(conditions=conditions, parameters=read) if conditions else None,
     )
 

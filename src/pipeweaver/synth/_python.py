@@ -402,7 +402,7 @@ class _Writer:
             if _is_default(field, value):
                 continue
             # pw.Artifact("Code"), pw.When("IsProd", False, inside="Configuration")
-            if (cls is Artifact and field.name == "name") or (cls is When and field.name != "inside"):
+            if (cls is Artifact and field.name == "name") or (cls is When and field.name in ("condition", "value")):
                 items.append(("", self.value(value)))
             else:
                 items.append((f"{field.name}=", self.value(value)))
