@@ -40,13 +40,15 @@ def _elements(pipeline: Pipeline) -> list[tuple[str, When]]:
     out += [(join_index("variables", i), v.when) for i, v in enumerate(pipeline.variables) if v.when is not None]
     out += [(join_index("triggers", i), t.when) for i, t in enumerate(pipeline.triggers) if t.when is not None]
     out += [(f"tags[{key!r}]", when) for key, when in pipeline.tags_when.items()]  # as lint names a tag
+    held = pipeline.disabled_transitions_when
+    out += [(f"disabledTransitions[{str(key)!r}]", when) for key, when in held.items()]
     return out
 
 
 def is_conditional(pipeline: Pipeline) -> bool:
     """Whether *pipeline* has an element with a ``when``."""
     # asked on every rendering: a scan without the paths _elements builds
-    if pipeline.tags_when or isinstance(pipeline.pipeline_type, Expression):
+    if pipeline.tags_when or pipeline.disabled_transitions_when or isinstance(pipeline.pipeline_type, Expression):
         return True
     for stage in pipeline.stages:
         if stage.when is not None:
@@ -135,6 +137,12 @@ def choose(pipeline: Pipeline, truth: Mapping[str, bool]) -> tuple[Pipeline, dic
             k: v for k, v in pipeline.tags.items() if k not in pipeline.tags_when or pipeline.tags_when[k].holds(truth)
         },
         tags_when={},
+        disabled_transitions={
+            k: v
+            for k, v in pipeline.disabled_transitions.items()
+            if k not in pipeline.disabled_transitions_when or pipeline.disabled_transitions_when[k].holds(truth)
+        },
+        disabled_transitions_when={},
         template_conditions=None,
         pipeline_type=_chosen_type(pipeline.pipeline_type, truth),
     )

@@ -446,10 +446,13 @@ def relocate(path: str, moved: Mapping[str, str]) -> str:
 #: The lists of a pipeline's ``Properties`` whose items may be conditional, by their parent:
 #: ``()`` the properties themselves, ``("Stages",)`` a stage, ``("Stages", "Actions")`` an action.
 CONDITIONAL_LISTS: Final = {
-    (): ("Stages", "Triggers", "Variables", "Tags"),
+    (): ("Stages", "Triggers", "Variables", "Tags", "DisableInboundStageTransitions"),
     ("Stages",): ("Actions",),
     ("Stages", "Actions"): ("InputArtifacts", "OutputArtifacts"),
 }
+
+#: The lists of :data:`CONDITIONAL_LISTS` that the model holds as maps, with their key.
+_KEYED: Final = {"Tags": "Key", "DisableInboundStageTransitions": "StageName"}
 
 #: Where a kept item sits: the list names and indexes down to it, ``("Stages", 2, "Actions", 0)``.
 Place = tuple[str | int, ...]
@@ -600,14 +603,11 @@ def lift(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Place, Cha
             kept: list[Any] = []
             for item in items:
                 branches: list[tuple[Any, Chain | None]] | None = list(_branches(item) or ()) or None
-                # one key in both branches: the model's tags hold one value per key
-                if (
-                    branches is not None
-                    and name == "Tags"
-                    and len({str(b.get("Key")) for b, _ in branches}) == 1 < len(branches)
-                ):
+                # one key in both branches: the model's tags (and transitions) hold one value per key
+                key = _KEYED.get(name)
+                if branches is not None and key and len({str(b.get(key)) for b, _ in branches}) == 1 < len(branches):
                     branches = None
-                if branches is None and isinstance(item, Mapping) and name != "Tags":
+                if branches is None and isinstance(item, Mapping) and not key:
                     found = _inside(item, CONDITIONAL_LISTS.get((*kind, name), ()))
                     if found is not None:
                         path, (condition, yes, no) = found[0], found[1]["Fn::If"]

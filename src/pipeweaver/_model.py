@@ -929,6 +929,15 @@ def _tagged(instance: Any, _attribute: Any, value: Mapping[str, When]) -> None:
         )
 
 
+def _held(instance: Any, _attribute: Any, value: Mapping[str, When]) -> None:
+    unknown = [str(k) for k in value if k not in instance.disabled_transitions] if value else None
+    if unknown:
+        held = [str(k) for k in instance.disabled_transitions]
+        raise DefinitionError(
+            "disabled_transitions_when", unknown, f"names stages that disabled_transitions does not hold ({held})"
+        )
+
+
 @final
 @attrs.frozen(kw_only=True)
 class Pipeline:
@@ -953,6 +962,8 @@ class Pipeline:
             disabled (``DisableInboundStageTransitions`` in CloudFormation).
         restart_execution_on_update: CloudFormation's ``RestartExecutionOnUpdate``.
         tags_when: Tag key -> the template condition under which that tag is set (:class:`When`).
+        disabled_transitions_when: Stage name (a key of ``disabled_transitions``) -> the
+            template condition under which that transition is disabled (:class:`When`).
         template_conditions: The template's ``Conditions`` (and the ``Parameters`` they read)
             that the ``when`` of its elements name; see :class:`TemplateConditions`.
 
@@ -979,6 +990,9 @@ class Pipeline:
     disabled_transitions: Mapping[str, str] = attrs.field(factory=dict, converter=_strmap, hash=False)
     restart_execution_on_update: bool | None = None
     tags_when: Mapping[str, When] = attrs.field(factory=dict, converter=_whens, hash=False, validator=_tagged)
+    disabled_transitions_when: Mapping[str, When] = attrs.field(
+        factory=dict, converter=_whens, hash=False, validator=_held
+    )
     template_conditions: TemplateConditions | None = None
 
     # -- navigation -------------------------------------------------------------------------

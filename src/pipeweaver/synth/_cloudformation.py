@@ -196,6 +196,12 @@ def _wrap_conditional(props: dict[str, Any], pipeline: Pipeline) -> None:
     for member, items in (("Variables", pipeline.variables), ("Triggers", pipeline.triggers)):
         if member in props:
             props[member] = _cfn_conditions.wrap(props[member], whens(items))
+    if "DisableInboundStageTransitions" in props:
+        held = pipeline.disabled_transitions_when
+        props["DisableInboundStageTransitions"] = _cfn_conditions.wrap(
+            props["DisableInboundStageTransitions"],
+            [None if k not in held else _chain(held[k]) for k in pipeline.disabled_transitions],
+        )
     if "Tags" in props:
         when = pipeline.tags_when
         props["Tags"] = _cfn_conditions.wrap(
@@ -826,6 +832,7 @@ def _conditional(
     tags = properties.get("Tags")
     keys = [t.get("Key") if isinstance(t, Mapping) else None for t in tags] if isinstance(tags, list) else []
     used = [side[0] for chain in places.values() for side in chain]
+    held = list(pipeline.disabled_transitions)
     names = [*dict.fromkeys(used + _cfn_conditions.conditions_used(properties))]
     conditions, read = _cfn_conditions.closure(template, names)
     return attrs.evolve(
@@ -834,6 +841,11 @@ def _conditional(
         triggers=marked(pipeline.triggers, ("Triggers",)),
         variables=marked(pipeline.variables, ("Variables",)),
         tags_when={str(keys[p[1]]): _when(w) for p, w in places.items() if p[0] == "Tags" and isinstance(p[1], int)},
+        disabled_transitions_when={
+            held[p[1]]: _when(w)
+            for p, w in places.items()
+            if p[0] == "DisableInboundStageTransitions" and isinstance(p[1], int) and p[1] < len(held)
+        },
         template_conditions=TemplateConditions(conditions=conditions, parameters=read) if conditions else None,
     )
 
