@@ -9,8 +9,9 @@ runs and :func:`pipeweaver.lint` (once per combination of condition values) use 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import attrs
 
@@ -18,6 +19,7 @@ from ._cfn_conditions import NO_VALUE, conditions_used
 from ._model import Expression, Pipeline, PipelineType
 from ._shapes import join_index, join_key
 from ._when import TemplateConditions, When
+from ._wire import is_intrinsic
 
 __all__ = ["choose", "condition_names", "is_conditional", "parameter_values", "where"]
 
@@ -35,6 +37,10 @@ def _elements(pipeline: Pipeline) -> list[tuple[str, When]]:
             here = join_index(join_key(path, "actions"), j)
             if action.when is not None:
                 out.append((here, action.when))
+            for key, value in action.configuration.items():
+                if _is_fn_if(value):  # PrimarySource: !If [IsProd, Code, !Ref AWS::NoValue]
+                    at = join_key(join_key(here, "configuration"), key)
+                    out += [(at, When(name)) for name in conditions_used(value.raw)]
             for member, artifacts in (("inputArtifacts", action.inputs), ("outputArtifacts", action.outputs)):
                 out += [(join_index(join_key(here, member), k), a.when) for k, a in enumerate(artifacts) if a.when]
     out += [(join_index("variables", i), v.when) for i, v in enumerate(pipeline.variables) if v.when is not None]
@@ -54,7 +60,7 @@ def is_conditional(pipeline: Pipeline) -> bool:
         if stage.when is not None:
             return True
         for action in stage.actions:
-            if action.when is not None:
+            if action.when is not None or any(_is_fn_if(v) for v in action.configuration.values()):
                 return True
             for artifact in action.inputs:
                 if artifact.when is not None:
@@ -126,7 +132,15 @@ def choose(pipeline: Pipeline, truth: Mapping[str, bool]) -> tuple[Pipeline, dic
         for action, a_new, a_old in keep(stage.actions, join_key(new, "actions"), join_key(old, "actions")):
             inputs = keep(action.inputs, join_key(a_new, "inputArtifacts"), join_key(a_old, "inputArtifacts"))
             outputs = keep(action.outputs, join_key(a_new, "outputArtifacts"), join_key(a_old, "outputArtifacts"))
-            actions.append(attrs.evolve(action, inputs=[a for a, _, _ in inputs], outputs=[a for a, _, _ in outputs]))
+            configuration = _chosen_configuration(action.configuration, truth)
+            actions.append(
+                attrs.evolve(
+                    action,
+                    inputs=[a for a, _, _ in inputs],
+                    outputs=[a for a, _, _ in outputs],
+                    configuration=configuration,
+                )
+            )
         stages.append(attrs.evolve(stage, actions=actions))
     chosen = attrs.evolve(
         pipeline,
@@ -147,6 +161,40 @@ def choose(pipeline: Pipeline, truth: Mapping[str, bool]) -> tuple[Pipeline, dic
         pipeline_type=_chosen_type(pipeline.pipeline_type, truth),
     )
     return chosen, moved
+
+
+def _is_fn_if(value: Any) -> TypeGuard[Expression]:
+    # an Expression's JSON has sorted keys and one function: its text starts with the name
+    return isinstance(value, Expression) and value.raw_json.startswith('{"Fn::If":')
+
+
+def _chosen_configuration(configuration: Mapping[str, Any], truth: Mapping[str, bool]) -> Mapping[str, Any]:
+    """
+    *configuration* with each ``Fn::If`` value replaced by the branch *truth* chooses, as
+    CloudFormation passes it (text; ``AWS::NoValue`` leaves the key out).
+    """
+    if not any(_is_fn_if(v) for v in configuration.values()):
+        return configuration
+    out: dict[str, Any] = {}
+    for key, value in configuration.items():
+        if not _is_fn_if(value):
+            out[key] = value
+            continue
+        raw = value.raw
+        while isinstance(raw, dict) and list(raw) == ["Fn::If"] and raw["Fn::If"][0] in truth:
+            condition, yes, no = raw["Fn::If"]
+            raw = yes if truth[condition] else no
+        if raw == NO_VALUE:
+            continue
+        if isinstance(raw, bool):
+            out[key] = "true" if raw else "false"
+        elif isinstance(raw, int | float | str):
+            out[key] = str(raw)
+        elif is_intrinsic(raw):
+            out[key] = Expression.of(raw)
+        else:  # a list or object: the JSON text CloudFormation passes for it
+            out[key] = json.dumps(raw, separators=(",", ":"))
+    return out
 
 
 def _chosen_type(value: Any, truth: Mapping[str, bool]) -> Any:

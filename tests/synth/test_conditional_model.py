@@ -393,3 +393,16 @@ def test_alternatives_that_differ_elsewhere_are_written_around_the_element() -> 
 
     assert 1 == len(actions)
     assert ["IsProd", 1, 2] == [actions[0]["Fn::If"][0], *(b["RunOrder"] for b in actions[0]["Fn::If"][1:])]
+
+
+def test_a_configuration_value_chosen_by_fn_if_is_linted_and_resolved_per_branch() -> None:
+    """PrimarySource: !If [IsProd, Code, !Ref AWS::NoValue] leaves the key out when IsProd is false."""
+    model = from_cloudformation(_text("configuration-values.yaml"))
+
+    dev = to_codepipeline(model, resolve=_resolver("dev"))["stages"][1]["actions"][0]["configuration"]
+    prod = to_codepipeline(model, resolve=_resolver("prod"))["stages"][1]["actions"][0]["configuration"]
+
+    assert {"ProjectName": "compile", "BatchEnabled": "false"} == dev
+    assert {"ProjectName": "compile", "PrimarySource": "Code", "BatchEnabled": "true"} == prod
+    assert ["IsProd"] == _branches.condition_names(model)
+    assert [] == pw.lint(model)
