@@ -736,8 +736,11 @@ def from_cloudformation(
             them every branch is kept: an ``Fn::If`` item of the stages, actions, input or
             output artifacts, triggers, variables or tags becomes its element with a ``when``
             (:class:`~pipeweaver.When`; the pipeline carries the conditions as
-            :class:`~pipeweaver.TemplateConditions`), an ``Fn::If`` where text may stand
-            stays an expression, and one for another object or list is refused.
+            :class:`~pipeweaver.TemplateConditions`; ``Fn::If`` inside ``Fn::If`` gives a
+            ``When`` with ``under``), an element whose property is chosen by ``Fn::If``
+            between objects or lists becomes the element once per branch (``When`` with
+            ``inside``), an ``Fn::If`` where text may stand or in ``PipelineType`` stays an
+            expression, and other forms are refused, naming the condition.
 
     Intrinsic functions become :class:`~pipeweaver.Expression` values, written back
     unchanged by :func:`to_cloudformation`; give them values with ``resolve=`` (see
