@@ -37,7 +37,7 @@ def _elements(pipeline: Pipeline) -> list[tuple[str, When]]:
             here = join_index(join_key(path, "actions"), j)
             if action.when is not None:
                 out.append((here, action.when))
-            for key, value in action.configuration.items():
+            for key, value in action.configuration.items() if pipeline.template_conditions else ():
                 if _is_fn_if(value):  # PrimarySource: !If [IsProd, Code, !Ref AWS::NoValue]
                     at = join_key(join_key(here, "configuration"), key)
                     out += [(at, When(name)) for name in conditions_used(value.raw)]
@@ -52,7 +52,7 @@ def _elements(pipeline: Pipeline) -> list[tuple[str, When]]:
 
 
 def is_conditional(pipeline: Pipeline) -> bool:
-    """Whether *pipeline* has an element with a ``when``."""
+    """Whether *pipeline* has an element with a ``when`` or a value its template conditions choose."""
     # asked on every rendering: a scan without the paths _elements builds
     if pipeline.tags_when or pipeline.disabled_transitions_when or isinstance(pipeline.pipeline_type, Expression):
         return True
@@ -60,7 +60,9 @@ def is_conditional(pipeline: Pipeline) -> bool:
         if stage.when is not None:
             return True
         for action in stage.actions:
-            if action.when is not None or any(_is_fn_if(v) for v in action.configuration.values()):
+            if action.when is not None or (
+                pipeline.template_conditions and any(_is_fn_if(v) for v in action.configuration.values())
+            ):
                 return True
             for artifact in action.inputs:
                 if artifact.when is not None:
@@ -132,7 +134,12 @@ def choose(pipeline: Pipeline, truth: Mapping[str, bool]) -> tuple[Pipeline, dic
         for action, a_new, a_old in keep(stage.actions, join_key(new, "actions"), join_key(old, "actions")):
             inputs = keep(action.inputs, join_key(a_new, "inputArtifacts"), join_key(a_old, "inputArtifacts"))
             outputs = keep(action.outputs, join_key(a_new, "outputArtifacts"), join_key(a_old, "outputArtifacts"))
-            configuration = _chosen_configuration(action.configuration, truth)
+            # an Fn::If value of a template's conditions (without them, resolve= decides, as before)
+            configuration = (
+                _chosen_configuration(action.configuration, truth)
+                if pipeline.template_conditions
+                else action.configuration
+            )
             actions.append(
                 attrs.evolve(
                     action,
