@@ -90,7 +90,7 @@ def to_mermaid(pipeline: Pipeline, *, direction: str = "LR") -> str:
     ids = _node_ids(pipeline)
     lines = [f"flowchart {direction}"]
     for i, stage in enumerate(pipeline.stages):
-        lines.append(f'    subgraph s{i}["{_mermaid_text(stage.name + _when(stage))}"]')
+        lines.append(f'    subgraph s{i}["{_mermaid_text(_name(stage.name) + _when(stage))}"]')
         lines.append("        direction TB")
         for wave in stage.waves():
             for action in wave:
@@ -143,7 +143,7 @@ def to_dot(pipeline: Pipeline, *, direction: str = "LR") -> str:
     ends: list[tuple[str, str]] = []
     for i, stage in enumerate(pipeline.stages):
         lines.append(f"    subgraph cluster_s{i} {{")
-        lines.append(f'        label={_dot_text(stage.name + _when(stage))}; style="rounded"; color="#888888";')
+        lines.append(f'        label={_dot_text(_name(stage.name) + _when(stage))}; style="rounded"; color="#888888";')
         previous: list[str] = []
         for wave in stage.waves():
             names = [ids[id(a)] for a in wave]
