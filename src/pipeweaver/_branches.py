@@ -9,14 +9,17 @@ runs and :func:`pipeweaver.lint` (once per combination of condition values) use 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 import attrs
 
-from ._model import Pipeline
+from ._cfn_conditions import NO_VALUE, conditions_used
+from ._model import Expression, Pipeline, PipelineType
 from ._shapes import join_index, join_key
 from ._when import TemplateConditions, When
+from ._wire import is_intrinsic
 
 __all__ = ["choose", "condition_names", "is_conditional", "parameter_values", "where"]
 
@@ -24,6 +27,8 @@ __all__ = ["choose", "condition_names", "is_conditional", "parameter_values", "w
 def _elements(pipeline: Pipeline) -> list[tuple[str, When]]:
     """Every ``(API path, When)`` of *pipeline*, in declaration order (tags by key at the end)."""
     out: list[tuple[str, When]] = []
+    if isinstance(pipeline.pipeline_type, Expression):  # PipelineType: !If [IsProd, V2, V1]
+        out += [("pipelineType", When(name)) for name in conditions_used(pipeline.pipeline_type.raw)]
     for i, stage in enumerate(pipeline.stages):
         path = join_index("stages", i)
         if stage.when is not None:
@@ -32,24 +37,32 @@ def _elements(pipeline: Pipeline) -> list[tuple[str, When]]:
             here = join_index(join_key(path, "actions"), j)
             if action.when is not None:
                 out.append((here, action.when))
+            for key, value in action.configuration.items() if pipeline.template_conditions else ():
+                if _is_fn_if(value):  # PrimarySource: !If [IsProd, Code, !Ref AWS::NoValue]
+                    at = join_key(join_key(here, "configuration"), key)
+                    out += [(at, When(name)) for name in conditions_used(value.raw)]
             for member, artifacts in (("inputArtifacts", action.inputs), ("outputArtifacts", action.outputs)):
                 out += [(join_index(join_key(here, member), k), a.when) for k, a in enumerate(artifacts) if a.when]
     out += [(join_index("variables", i), v.when) for i, v in enumerate(pipeline.variables) if v.when is not None]
     out += [(join_index("triggers", i), t.when) for i, t in enumerate(pipeline.triggers) if t.when is not None]
     out += [(f"tags[{key!r}]", when) for key, when in pipeline.tags_when.items()]  # as lint names a tag
+    held = pipeline.disabled_transitions_when
+    out += [(f"disabledTransitions[{str(key)!r}]", when) for key, when in held.items()]
     return out
 
 
 def is_conditional(pipeline: Pipeline) -> bool:
-    """Whether *pipeline* has an element with a ``when``."""
+    """Whether *pipeline* has an element with a ``when`` or a value its template conditions choose."""
     # asked on every rendering: a scan without the paths _elements builds
-    if pipeline.tags_when:
+    if pipeline.tags_when or pipeline.disabled_transitions_when or isinstance(pipeline.pipeline_type, Expression):
         return True
     for stage in pipeline.stages:
         if stage.when is not None:
             return True
         for action in stage.actions:
-            if action.when is not None:
+            if action.when is not None or (
+                pipeline.template_conditions and any(_is_fn_if(v) for v in action.configuration.values())
+            ):
                 return True
             for artifact in action.inputs:
                 if artifact.when is not None:
@@ -62,12 +75,13 @@ def is_conditional(pipeline: Pipeline) -> bool:
 
 def condition_names(pipeline: Pipeline) -> list[str]:
     """The conditions the elements of *pipeline* depend on, in first-use order."""
-    return list(dict.fromkeys(when.condition for _, when in _elements(pipeline)))
+    return list(dict.fromkeys(w.condition for _, when in _elements(pipeline) for w in when.chain()))
 
 
 def where(pipeline: Pipeline, condition: str) -> str:
     """The API path of the first element that depends on *condition* (for messages)."""
-    return next((path for path, when in _elements(pipeline) if when.condition == condition), "")
+    found = (path for path, when in _elements(pipeline) if any(w.condition == condition for w in when.chain()))
+    return next(found, "")
 
 
 def parameter_values(pipeline: Pipeline, lookup: Callable[[str], str | None]) -> dict[str, str]:
@@ -120,7 +134,20 @@ def choose(pipeline: Pipeline, truth: Mapping[str, bool]) -> tuple[Pipeline, dic
         for action, a_new, a_old in keep(stage.actions, join_key(new, "actions"), join_key(old, "actions")):
             inputs = keep(action.inputs, join_key(a_new, "inputArtifacts"), join_key(a_old, "inputArtifacts"))
             outputs = keep(action.outputs, join_key(a_new, "outputArtifacts"), join_key(a_old, "outputArtifacts"))
-            actions.append(attrs.evolve(action, inputs=[a for a, _, _ in inputs], outputs=[a for a, _, _ in outputs]))
+            # an Fn::If value of a template's conditions (without them, resolve= decides, as before)
+            configuration = (
+                _chosen_configuration(action.configuration, truth)
+                if pipeline.template_conditions
+                else action.configuration
+            )
+            actions.append(
+                attrs.evolve(
+                    action,
+                    inputs=[a for a, _, _ in inputs],
+                    outputs=[a for a, _, _ in outputs],
+                    configuration=configuration,
+                )
+            )
         stages.append(attrs.evolve(stage, actions=actions))
     chosen = attrs.evolve(
         pipeline,
@@ -131,6 +158,58 @@ def choose(pipeline: Pipeline, truth: Mapping[str, bool]) -> tuple[Pipeline, dic
             k: v for k, v in pipeline.tags.items() if k not in pipeline.tags_when or pipeline.tags_when[k].holds(truth)
         },
         tags_when={},
+        disabled_transitions={
+            k: v
+            for k, v in pipeline.disabled_transitions.items()
+            if k not in pipeline.disabled_transitions_when or pipeline.disabled_transitions_when[k].holds(truth)
+        },
+        disabled_transitions_when={},
         template_conditions=None,
+        pipeline_type=_chosen_type(pipeline.pipeline_type, truth),
     )
     return chosen, moved
+
+
+def _is_fn_if(value: Any) -> TypeGuard[Expression]:
+    # an Expression's JSON has sorted keys and one function: its text starts with the name
+    return isinstance(value, Expression) and value.raw_json.startswith('{"Fn::If":')
+
+
+def _chosen_configuration(configuration: Mapping[str, Any], truth: Mapping[str, bool]) -> Mapping[str, Any]:
+    """
+    *configuration* with each ``Fn::If`` value replaced by the branch *truth* chooses, as
+    CloudFormation passes it (text; ``AWS::NoValue`` leaves the key out).
+    """
+    if not any(_is_fn_if(v) for v in configuration.values()):
+        return configuration
+    out: dict[str, Any] = {}
+    for key, value in configuration.items():
+        if not _is_fn_if(value):
+            out[key] = value
+            continue
+        raw = value.raw
+        while isinstance(raw, dict) and list(raw) == ["Fn::If"] and raw["Fn::If"][0] in truth:
+            condition, yes, no = raw["Fn::If"]
+            raw = yes if truth[condition] else no
+        if raw == NO_VALUE:
+            continue
+        if isinstance(raw, bool):
+            out[key] = "true" if raw else "false"
+        elif isinstance(raw, int | float | str):
+            out[key] = str(raw)
+        elif is_intrinsic(raw):
+            out[key] = Expression.of(raw)
+        else:  # a list or object: the JSON text CloudFormation passes for it
+            out[key] = json.dumps(raw, separators=(",", ":"))
+    return out
+
+
+def _chosen_type(value: Any, truth: Mapping[str, bool]) -> Any:
+    """A pipeline type *value*, or for an ``Fn::If`` the branch *truth* chooses (``None`` for AWS::NoValue)."""
+    if not isinstance(value, Expression):
+        return value
+    raw = value.raw
+    while isinstance(raw, dict) and list(raw) == ["Fn::If"]:
+        condition, yes, no = raw["Fn::If"]
+        raw = yes if truth[condition] else no
+    return None if raw == NO_VALUE else PipelineType(raw)

@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from . import _loader
+from ._cfn_conditions import if_leaves
 from ._loader import LoadFailure, load_json, load_yaml
 from ._shapes import SHAPES, check_shape, join_index, join_key, number_text
 from ._wire import NO_NAME, cfn_key, is_intrinsic
@@ -226,11 +227,23 @@ _A_SHAPE = {"structure": "an object", "list": "a list", "map": "a mapping"}
 _NUMBERS = ("integer", "long")
 
 
+#: Enum shapes whose value the model keeps as an ``Fn::If`` between members (see ``Pipeline.pipeline_type``).
+_CHOSEN = ("PipelineType",)
+
+
+def _chooses_between(value: Any, members: list[str]) -> bool:
+    """Whether *value* is an ``Fn::If`` (nested ones too) whose branches are each a member or ``AWS::NoValue``."""
+    leaves = if_leaves(value)
+    return leaves is not None and all(leaf in members or leaf == {"Ref": "AWS::NoValue"} for leaf in leaves)
+
+
 def _convert(value: Any, shape_name: str, tpath: str, issues: list[Issue]) -> Any:
     """Turn a CloudFormation value into the API's spelling, guided by the API shape."""
     shape = SHAPES[shape_name]
     kind = shape["type"]
     if is_intrinsic(value):
+        if shape_name in _CHOSEN and _chooses_between(value, shape["enum"]):
+            return value  # PipelineType: !If [IsProd, V2, V1], kept (pipeweaver._branches chooses it)
         if (kind != "string" and kind not in _NUMBERS) or "enum" in shape:
             function = next(iter(value))
             what = f"one of {', '.join(shape['enum'])}" if "enum" in shape else _A_SHAPE.get(kind, f"a {kind}")

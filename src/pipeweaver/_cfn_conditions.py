@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from ._shapes import join_index, join_key
+from ._shapes import _IDENT, join_index, join_key
 from ._wire import is_intrinsic
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "describe",
     "evaluate",
     "has_fn_if",
+    "if_leaves",
     "lift",
     "objects",
     "select",
@@ -95,6 +97,17 @@ def has_fn_if(value: Any) -> bool:
         elif isinstance(node, list):
             stack.extend(node)
     return False
+
+
+def if_leaves(raw: Any) -> list[Any] | None:
+    """The values an ``Fn::If`` (and the ``Fn::If`` functions in its branches) may give, else ``None``."""
+    arguments = raw.get("Fn::If") if isinstance(raw, dict) and len(raw) == 1 else None
+    if not (isinstance(arguments, list) and len(arguments) == 3 and isinstance(arguments[0], str)):
+        return None
+    out: list[Any] = []
+    for branch in arguments[1:]:
+        out += if_leaves(branch) or [branch]
+    return out
 
 
 def conditions_used(value: Any) -> list[str]:
@@ -433,41 +446,153 @@ def relocate(path: str, moved: Mapping[str, str]) -> str:
 #: The lists of a pipeline's ``Properties`` whose items may be conditional, by their parent:
 #: ``()`` the properties themselves, ``("Stages",)`` a stage, ``("Stages", "Actions")`` an action.
 CONDITIONAL_LISTS: Final = {
-    (): ("Stages", "Triggers", "Variables", "Tags"),
+    (): ("Stages", "Triggers", "Variables", "Tags", "DisableInboundStageTransitions"),
     ("Stages",): ("Actions",),
     ("Stages", "Actions"): ("InputArtifacts", "OutputArtifacts"),
 }
 
+#: The lists of :data:`CONDITIONAL_LISTS` that the model holds as maps, with their key.
+_KEYED: Final = {"Tags": "Key", "DisableInboundStageTransitions": "StageName"}
+
 #: Where a kept item sits: the list names and indexes down to it, ``("Stages", 2, "Actions", 0)``.
 Place = tuple[str | int, ...]
+#: The condition a kept item needs and its value, and for an item whose property was chosen
+#: by ``Fn::If``, that property's template path in the item: ``("C", True)``, ``("C", False, "Configuration")``.
+Side = tuple[str, bool] | tuple[str, bool, str]
+#: The ``Fn::If`` functions around a kept item, outermost first (one for most items).
+Chain = tuple[Side, ...]
 
 
-def _branches(item: Any) -> list[tuple[Any, bool]] | None:
-    """The objects of an ``Fn::If`` list item with the condition value each needs, else ``None``."""
+def _branches(item: Any) -> list[tuple[Any, Chain]] | None:
+    """
+    The objects of an ``Fn::If`` list item with the condition values each needs (outermost
+    first: ``!If [A, !If [B, X, !Ref AWS::NoValue], Y]`` gives X with ``(A, True), (B,
+    True)`` and Y with ``(A, False)``), else ``None``.
+    """
     call = _one(item)
     if call is None or call[0] != "Fn::If":
         return None
     argument = call[1]
     if not (isinstance(argument, list) and len(argument) == 3 and isinstance(argument[0], str)):
         return None
-    out = [(branch, value) for branch, value in ((argument[1], True), (argument[2], False)) if branch != NO_VALUE]
-    # an object each (not a nested Fn::If, not another function): anything else stays as written
-    if not out or not all(isinstance(b, Mapping) and not is_intrinsic(b) for b, _ in out):
-        return None
-    return out
+    out: list[tuple[Any, Chain]] = []
+    for branch, value in ((argument[1], True), (argument[2], False)):
+        side: Side = (argument[0], value)
+        if branch == NO_VALUE:
+            continue
+        inner = _branches(branch) if _is_if(branch) else None
+        if inner is not None:
+            out += [(b, (side, *chain)) for b, chain in inner]
+        elif isinstance(branch, Mapping) and not is_intrinsic(branch):
+            out.append((branch, (side,)))
+        else:  # another function, a nested Fn::If of another form: stays as written
+            return None
+    return out or None
 
 
-def lift(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Place, tuple[str, bool]]]:
+def _inside(item: Mapping[str, Any], children: Sequence[str]) -> tuple[str, Any] | None:
+    """
+    The one ``Fn::If`` in *item* that chooses a whole object or list (its template path in
+    *item* and the function), else ``None``.
+
+    Not looked for: inside the *children* lists (their items are elements of their own), inside
+    ``Configuration`` (whose values are text, an ``Fn::If`` there an expression) and inside
+    branches. An item with two such functions is left as written (its import refuses them).
+    """
+    found: list[tuple[str, Any]] = []
+
+    def look(node: Any, path: str, top: bool) -> None:
+        call = _one(node)
+        if call is not None and call[0] == "Fn::If":
+            argument = call[1]
+            if (
+                isinstance(argument, list)
+                and len(argument) == 3
+                and isinstance(argument[0], str)
+                and not top
+                and any(isinstance(b, list) or (isinstance(b, Mapping) and not is_intrinsic(b)) for b in argument[1:])
+                and all(b == NO_VALUE or not is_intrinsic(b) for b in argument[1:])
+            ):
+                found.append((path, node))
+            return
+        if isinstance(node, Mapping) and not is_intrinsic(node):
+            for key, value in node.items():
+                if not (isinstance(key, str) and _IDENT.fullmatch(key)):
+                    continue
+                if top and key in children and isinstance(value, list):
+                    continue  # the items are elements of their own
+                if key == "Configuration" and not _is_if(value):
+                    continue  # text values: an Fn::If there is an expression
+                look(value, join_key(path, key), False)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                look(value, join_index(path, i), False)
+
+    look(item, "", True)
+    return found[0] if len(found) == 1 else None
+
+
+def _is_if(value: Any) -> bool:
+    call = _one(value)
+    return call is not None and call[0] == "Fn::If"
+
+
+_STEP: Final = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def _steps(path: str) -> list[str | int]:
+    return [key if key else int(index) for key, index in _STEP.findall(path)]
+
+
+def _at(value: Any, path: str) -> Any:
+    """The part of *value* at template *path* (as :func:`_inside` gives it), or :data:`NO_VALUE`."""
+    for step in _steps(path):
+        if isinstance(step, int):
+            if not (isinstance(value, list) and step < len(value)):
+                return NO_VALUE
+        elif not (isinstance(value, Mapping) and step in value):
+            return NO_VALUE
+        value = value[step]
+    return value
+
+
+def _put(value: Any, path: str, part: Any) -> Any:
+    """A copy of *value* with *part* at *path* (:data:`NO_VALUE` removes the property)."""
+    steps = _steps(path)
+
+    def put(node: Any, rest: list[str | int]) -> Any:
+        step, *more = rest
+        if isinstance(node, list) and isinstance(step, int):
+            out_list = list(node)
+            out_list[step] = put(node[step], more) if more else part
+            return out_list
+        out = dict(node)
+        if more:
+            out[step] = put(node[step], more)
+        elif part == NO_VALUE:
+            out.pop(step, None)
+        else:
+            out[step] = part
+        return out
+
+    return put(value, steps)
+
+
+def lift(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Place, Chain]]:
     """
     *properties* with each conditional list item replaced by the objects it may hold.
 
     ``- !If [C, A, B]`` becomes ``A`` then ``B``, ``- !If [C, A, !Ref AWS::NoValue]`` becomes
     ``A`` (and ``!If [C, !Ref AWS::NoValue, B]`` ``B``), in the lists of
     :data:`CONDITIONAL_LISTS`; the map says, for the place of each such object in the result,
-    the condition and the value it needs. Two tags of one key (``!If [C, {Key: k, ...}, {Key:
-    k, ...}]``) and other forms are left as written (the import refuses them, naming the condition).
+    the condition and the value it needs. An item (not itself conditional) with one property
+    chosen by ``Fn::If`` between objects or lists (``Configuration: !If [C, {...}, {...}]``,
+    ``OutputArtifacts: !If [C, [...], !Ref AWS::NoValue]``) becomes the item with each branch,
+    and the map adds the property's path in the item: ``(C, True, "Configuration")``. Two tags
+    of one key (``!If [C, {Key: k, ...}, {Key: k, ...}]``) and other forms are left as written
+    (the import refuses them, naming the condition).
     """
-    places: dict[Place, tuple[str, bool]] = {}
+    places: dict[Place, Chain] = {}
 
     def walk(node: Mapping[str, Any], kind: tuple[str, ...], place: Place) -> dict[str, Any]:
         out = dict(node)
@@ -477,18 +602,21 @@ def lift(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Place, tup
                 continue
             kept: list[Any] = []
             for item in items:
-                branches = _branches(item)
-                # one key in both branches: the model's tags hold one value per key
-                if (
-                    branches is not None
-                    and name == "Tags"
-                    and len({str(b.get("Key")) for b, _ in branches}) == 1 < len(branches)
-                ):
+                branches: list[tuple[Any, Chain | None]] | None = list(_branches(item) or ()) or None
+                # one key in both branches: the model's tags (and transitions) hold one value per key
+                key = _KEYED.get(name)
+                if branches is not None and key and len({str(b.get(key)) for b, _ in branches}) == 1 < len(branches):
                     branches = None
-                for branch, value in branches if branches is not None else [(item, None)]:
+                if branches is None and isinstance(item, Mapping) and not key:
+                    found = _inside(item, CONDITIONAL_LISTS.get((*kind, name), ()))
+                    if found is not None:
+                        path, (condition, yes, no) = found[0], found[1]["Fn::If"]
+                        branches = [(_put(item, path, yes), ((condition, True, path),))]
+                        branches.append((_put(item, path, no), ((condition, False, path),)))
+                for branch, side in branches if branches is not None else [(item, None)]:
                     here = (*place, name, len(kept))
-                    if value is not None:
-                        places[here] = (item["Fn::If"][0], value)
+                    if side is not None:
+                        places[here] = side
                     kept.append(walk(branch, (*kind, name), here) if isinstance(branch, Mapping) else branch)
             out[name] = kept
         return out
@@ -496,28 +624,53 @@ def lift(properties: Mapping[str, Any]) -> tuple[dict[str, Any], dict[Place, tup
     return walk(properties, (), ()), places
 
 
-def wrap(items: Sequence[Any], conditions: Sequence[tuple[str, bool] | None]) -> list[Any]:
+def wrap(items: Sequence[Any], chains: Sequence[Chain | None]) -> list[Any]:
     """
     The inverse of :func:`lift` for one list: each item with a condition becomes an ``Fn::If``
-    item, and two neighbours with opposite values of one condition one ``!If [C, A, B]``.
+    item (``Fn::If`` inside ``Fn::If`` for a chain), two neighbours with opposite values of one
+    condition one ``!If [C, A, B]``, and when both name the property they differ in, the one
+    item with ``Fn::If`` at that property.
     """
     out: list[Any] = []
     i = 0
     while i < len(items):
-        when = conditions[i]
-        if when is None:
-            out.append(items[i])
-            i += 1
-            continue
-        condition, value = when
-        following = conditions[i + 1] if i + 1 < len(items) else None
-        if value and following == (condition, False):
-            out.append({"Fn::If": [condition, items[i], items[i + 1]]})
-            i += 2
-            continue
-        out.append({"Fn::If": [condition, items[i], NO_VALUE] if value else [condition, NO_VALUE, items[i]]})
-        i += 1
+        item, used = _unit(items, [c or () for c in chains], i)
+        out.append(item)
+        i += used
     return out
+
+
+def _unit(items: Sequence[Any], chains: Sequence[Chain], i: int) -> tuple[Any, int]:
+    """The template item the items from *i* on make (one ``Fn::If`` with its branches), and how many it took."""
+    if not chains[i]:
+        return items[i], 1
+    condition, value = chains[i][0][0], chains[i][0][1]
+    first, used = _side(items, chains, i, (condition, value))
+    if not value:
+        return {"Fn::If": [condition, NO_VALUE, first]}, used
+    k = i + used
+    if not (k < len(items) and chains[k] and chains[k][0][:2] == (condition, False)):
+        return {"Fn::If": [condition, first, NO_VALUE]}, used
+    second, more = _side(items, chains, k, (condition, False))
+    head = chains[i][0]
+    path = head[2] if len(chains[i]) == 1 and len(head) == 3 else None
+    if (
+        path is not None
+        and chains[k] == ((condition, False, path),)
+        and _put(first, path, NO_VALUE) == _put(second, path, NO_VALUE)
+    ):
+        return _put(first, path, {"Fn::If": [condition, _at(first, path), _at(second, path)]}), used + more
+    return {"Fn::If": [condition, first, second]}, used + more
+
+
+def _side(items: Sequence[Any], chains: Sequence[Chain], i: int, head: tuple[str, bool]) -> tuple[Any, int]:
+    """One branch of the ``Fn::If`` *head*: the item at *i*, or the ``Fn::If`` the next items make inside it."""
+    if len(chains[i]) == 1:
+        return items[i], 1
+    end = i
+    while end < len(items) and chains[end] and chains[end][0][:2] == head:
+        end += 1
+    return _unit(items[i:end], [c[1:] for c in chains[i:end]], 0)
 
 
 def objects(items: Any) -> Iterator[Any]:

@@ -119,7 +119,9 @@ def to_codepipeline(pipeline: Pipeline, *, resolve: ExpressionResolver | None = 
     out["stages"] = [render.stage(stage, f"stages[{i}]") for i, stage in enumerate(pipeline.stages)]
     if pipeline.execution_mode is not None:
         out["executionMode"] = pipeline.execution_mode.value
-    if pipeline.pipeline_type is not None:
+    if isinstance(pipeline.pipeline_type, Expression):  # not chosen: an Fn::If without its conditions
+        out["pipelineType"] = text(pipeline.pipeline_type, "pipelineType")
+    elif pipeline.pipeline_type is not None:
         out["pipelineType"] = pipeline.pipeline_type.value
     if pipeline.variables:
         out["variables"] = [render.variable(v, f"variables[{i}]") for i, v in enumerate(pipeline.variables)]

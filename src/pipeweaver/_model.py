@@ -27,6 +27,7 @@ import attrs
 
 from . import _names
 from ._catalog import SECRET_KEYS, lookup
+from ._cfn_conditions import if_leaves
 from ._names import checked, checked_count, checked_each
 from ._public import publish
 from ._services import SERVICES
@@ -214,7 +215,18 @@ def _retry_mode(value: RetryMode | RetryModeName | None) -> RetryMode | None:
     return None if value is None else _to_enum(RetryMode, "retry_mode", value)
 
 
-def _pipeline_type(value: PipelineType | PipelineTypeName | None) -> PipelineType | None:
+def _pipeline_type(
+    value: PipelineType | PipelineTypeName | Expression | None,
+) -> PipelineType | Expression | None:
+    if isinstance(value, Expression):
+        # PipelineType: !If [IsProd, V2, V1]: each branch a type (or AWS::NoValue), chosen by the conditions
+        leaves = if_leaves(value.raw)
+        if leaves is None:
+            raise DefinitionError("pipeline_type", value, "must be V1, V2 or an Fn::If choosing between them")
+        for leaf in leaves:
+            if leaf != {"Ref": "AWS::NoValue"}:
+                _to_enum(PipelineType, "pipeline_type", leaf)
+        return value
     return None if value is None else _to_enum(PipelineType, "pipeline_type", value)
 
 
@@ -948,6 +960,15 @@ def _tagged(instance: Any, _attribute: Any, value: Mapping[str, When]) -> None:
         )
 
 
+def _held(instance: Any, _attribute: Any, value: Mapping[str, When]) -> None:
+    unknown = [str(k) for k in value if k not in instance.disabled_transitions] if value else None
+    if unknown:
+        held = [str(k) for k in instance.disabled_transitions]
+        raise DefinitionError(
+            "disabled_transitions_when", unknown, f"names stages that disabled_transitions does not hold ({held})"
+        )
+
+
 @final
 @attrs.frozen(kw_only=True)
 class Pipeline:
@@ -961,7 +982,9 @@ class Pipeline:
         artifact_store: The artifact bucket (single-region pipelines).
         artifact_stores: Region -> artifact bucket (cross-region pipelines); exactly one of
             *artifact_store* and *artifact_stores* is set.
-        pipeline_type: ``V1`` or ``V2``; ``None`` leaves it out of the JSON.
+        pipeline_type: ``V1`` or ``V2``; ``None`` leaves it out of the JSON. In an imported
+            template, an ``Fn::If`` :class:`Expression` choosing between them (``!If [IsProd,
+            V2, V1]``), chosen by the parameters as conditional elements are.
         execution_mode: ``SUPERSEDED`` (AWS's default), ``QUEUED`` or ``PARALLEL``.
         variables: Pipeline-level variables (V2).
         triggers: Git triggers (V2).
@@ -970,6 +993,8 @@ class Pipeline:
             disabled (``DisableInboundStageTransitions`` in CloudFormation).
         restart_execution_on_update: CloudFormation's ``RestartExecutionOnUpdate``.
         tags_when: Tag key -> the template condition under which that tag is set (:class:`When`).
+        disabled_transitions_when: Stage name (a key of ``disabled_transitions``) -> the
+            template condition under which that transition is disabled (:class:`When`).
         template_conditions: The template's ``Conditions`` (and the ``Parameters`` they read)
             that the ``when`` of its elements name; see :class:`TemplateConditions`.
 
@@ -984,7 +1009,7 @@ class Pipeline:
     stages: tuple[Stage, ...] = attrs.field(converter=_stages)
     artifact_store: ArtifactStore | None = None
     artifact_stores: Mapping[str, ArtifactStore] | None = attrs.field(default=None, converter=_stores, hash=False)
-    pipeline_type: PipelineType | None = attrs.field(default=None, converter=_pipeline_type)
+    pipeline_type: PipelineType | Expression | None = attrs.field(default=None, converter=_pipeline_type)
     execution_mode: ExecutionMode | None = attrs.field(default=None, converter=_execution_mode)
     variables: tuple[Variable, ...] = attrs.field(
         default=(), converter=_variables, validator=checked_count("PipelineVariableDeclarationList")
@@ -996,6 +1021,9 @@ class Pipeline:
     disabled_transitions: Mapping[str, str] = attrs.field(factory=dict, converter=_strmap, hash=False)
     restart_execution_on_update: bool | None = None
     tags_when: Mapping[str, When] = attrs.field(factory=dict, converter=_whens, hash=False, validator=_tagged)
+    disabled_transitions_when: Mapping[str, When] = attrs.field(
+        factory=dict, converter=_whens, hash=False, validator=_held
+    )
     template_conditions: TemplateConditions | None = None
 
     # -- navigation -------------------------------------------------------------------------
@@ -1028,7 +1056,9 @@ class Pipeline:
 
     @property
     def effective_type(self) -> PipelineType:
-        """``pipeline_type``, or ``V1`` when it is left out."""
+        """``pipeline_type``, or ``V1`` when it is left out (for a type chosen by a condition, choose first)."""
+        if isinstance(self.pipeline_type, Expression):
+            raise DefinitionError("pipeline_type", self.pipeline_type, "is chosen by a template condition")
         return self.pipeline_type or PipelineType.V1
 
     @property

@@ -43,25 +43,47 @@ class When:
     element]``. Two neighbours with opposite values of one condition are written back as one
     ``!If [IsProd, first, second]``.
 
+    A property chosen by ``Fn::If`` (``Configuration: !If [IsProd, {...}, {...}]``,
+    ``OutputArtifacts: !If [IsProd, [...], !Ref AWS::NoValue]``, a trigger's branch filter list)
+    is the same thing said inside the element: it imports as the element twice, once per
+    branch, ``When("IsProd", inside="Configuration")`` then ``When("IsProd", False,
+    inside="Configuration")``, and the two are written back as the one element with the
+    ``Fn::If`` at that property. So lint, CodePipeline JSON and local runs treat both forms alike.
+
     Attributes:
         condition: A name in the template's ``Conditions`` (:class:`TemplateConditions`).
         value: The value the condition must have.
+        inside: For one of two alternatives that differ only in one property, the template
+            path of that property in the element (``Configuration``,
+            ``GitConfiguration.Push[0].Branches.Includes``), where ``to_cloudformation`` writes
+            the ``Fn::If``; ``None`` writes it around the element.
+        under: For an ``Fn::If`` inside a branch of another (``!If [A, !If [B, element,
+            !Ref AWS::NoValue], !Ref AWS::NoValue]`` is ``When("B", under=When("A"))``), the
+            outer one: the element exists when both hold.
 
     .. versionadded:: 0.2.0
+    .. versionchanged:: 0.2.0
+       *inside*: a property chosen by ``Fn::If``; *under*: ``Fn::If`` inside ``Fn::If``.
     """
 
     condition: str = attrs.field(validator=_name)
     value: bool = True
+    inside: str | None = attrs.field(default=None, kw_only=True, validator=attrs.validators.optional(_name))
+    under: When | None = attrs.field(default=None, kw_only=True)
 
     def __invert__(self) -> When:
-        return When(self.condition, not self.value)
+        return When(self.condition, not self.value, inside=self.inside, under=self.under)
 
     def holds(self, truth: Mapping[str, bool]) -> bool:
-        """Whether the element exists for the condition values *truth* (which must name the condition)."""
-        return truth[self.condition] is self.value
+        """Whether the element exists for the condition values *truth* (which must name the conditions)."""
+        return truth[self.condition] is self.value and (self.under is None or self.under.holds(truth))
+
+    def chain(self) -> list[When]:
+        """The ``Fn::If`` functions around the element, outermost first (``under`` before this one)."""
+        return [*(self.under.chain() if self.under is not None else ()), self]
 
     def __str__(self) -> str:
-        return f"{self.condition} is {'true' if self.value else 'false'}"
+        return " and ".join(f"{w.condition} is {'true' if w.value else 'false'}" for w in self.chain())
 
 
 def _mapping(value: Mapping[str, Any] | None) -> dict[str, Any]:

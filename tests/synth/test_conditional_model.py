@@ -15,6 +15,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import pipeweaver as pw
@@ -36,7 +37,7 @@ from ._lint import cfn_lint
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "conditions"
 #: Fn::If around a whole property (not a list item): these import only with parameter values.
-WHOLE_PROPERTY = {"artifacts.yaml", "configuration.yaml", "pipeline-type.yaml", "trigger-filter.yaml"}
+WHOLE_PROPERTY: set[str] = set()
 KEPT = sorted(p.name for p in FIXTURES.glob("*.yaml") if p.name not in WHOLE_PROPERTY)
 BROKEN = "input-missing-when-dev.yaml"
 VALUES = {"RoleArn": "arn:aws:iam::111111111111:role/pipeline", "ArtifactBucket": "artifacts-111111111111"}
@@ -264,8 +265,8 @@ def test_lift_and_wrap_are_inverse_and_choose_maps_paths_back() -> None:
     lifted, places = _cfn_conditions.lift({"Stages": stages})
 
     assert ["S", "A", "B", "E"] == [s["Name"] for s in lifted["Stages"]]
-    assert {("Stages", 1): ("C", True), ("Stages", 2): ("C", False), ("Stages", 3): ("D", False)} == places
-    assert stages == _cfn_conditions.wrap(lifted["Stages"], [None, ("C", True), ("C", False), ("D", False)])
+    assert {("Stages", 1): (("C", True),), ("Stages", 2): (("C", False),), ("Stages", 3): (("D", False),)} == places
+    assert stages == _cfn_conditions.wrap(lifted["Stages"], [None, *places.values()])
 
     model = from_cloudformation(_text("either.yaml"))
     chosen, moved = _branches.choose(model, {"IsProd": False})
@@ -293,3 +294,115 @@ def test_a_condition_for_a_tag_the_pipeline_does_not_set_is_refused() -> None:
             tags={"team": "a"},
             tags_when={"tier": pw.When("IsProd")},
         )
+
+
+def test_a_property_chosen_by_fn_if_imports_as_the_element_once_per_branch() -> None:
+    """Configuration, an artifact list, a trigger filter: two alternatives, each saying where the Fn::If was."""
+    config = from_cloudformation(_text("configuration.yaml"))
+    props = from_cloudformation(_text("properties.yaml"))
+    trigger = from_cloudformation(_text("trigger-filter.yaml"))
+
+    assert [
+        ({"ProjectName": "compile-release"}, pw.When("IsProd", inside="Configuration")),
+        ({"ProjectName": "compile-debug"}, pw.When("IsProd", False, inside="Configuration")),
+    ] == [(dict(a.configuration), a.when) for a in config.stage("Build").actions]
+    assert [(["Code", "Assets"], True), (["Code"], False)] == [
+        ([i.name for i in a.inputs], a.when.value if a.when else None) for a in props.stage("Build").actions[:2]
+    ]
+    assert {} == dict(props.stage("Build").actions[3].configuration)
+    includes = "GitConfiguration.Push[0].Branches.Includes"
+    assert [pw.When("IsProd", inside=includes), pw.When("IsProd", False, inside=includes)] == [
+        t.when for t in trigger.triggers
+    ]
+
+
+def test_fn_if_inside_fn_if_needs_both_conditions() -> None:
+    model = from_cloudformation(_text("nested.yaml"))
+
+    def deployed(env: str) -> list[str]:
+        chosen = resolve_parameters(model, {"Env": env})
+        return [f"{s.name}/{a.name}" for s, a in chosen.actions()]
+
+    assert pw.When("IsProd", under=pw.When("NotDev")) == model.stage("Approve").when
+    assert "NotDev is true and IsProd is false" == str(model.stage("Smoke").when)
+    assert ["Source/Fetch", "Build/Compile"] == deployed("dev")
+    assert ["Source/Fetch", "Build/Compile", "Smoke/Check"] == deployed("staging")
+    assert ["Source/Fetch", "Build/Compile", "Build/Scan", "Approve/Release"] == deployed("prod")
+
+
+def test_pipeline_type_and_transitions_chosen_by_conditions() -> None:
+    typed = from_cloudformation(_text("pipeline-type.yaml"))
+    held = from_cloudformation(_text("transitions-when.yaml"))
+
+    assert pw.Expression.of({"Fn::If": ["IsProd", "V2", "V1"]}) == typed.pipeline_type
+    assert "V2" == to_codepipeline(typed, resolve=_resolver("prod"))["pipelineType"]
+    assert "V1" == to_codepipeline(typed, resolve=_resolver("dev"))["pipelineType"]
+    assert {"Release": "not in dev"} == dict(resolve_parameters(held, {"Env": "dev"}).disabled_transitions)
+    assert {"Build": "held in prod"} == dict(
+        resolve_parameters(held, {"Env": "prod", "HeldStage": "Build"}).disabled_transitions
+    )
+    assert {"Release": ~pw.When("IsProd")} == {
+        str(k): w for k, w in held.disabled_transitions_when.items() if k == "Release"
+    }
+
+
+def test_a_true_error_in_one_branch_of_a_property_names_the_condition() -> None:
+    """Configuration without ProjectName when IsProd is false: one error, on the template and on the model."""
+    text = _text("configuration.yaml").replace("{ProjectName: compile-debug}", "{Unknown: x}")
+
+    on_template = [(i.code, i.message) for i in pw.lint(text) if i.is_error]
+    on_model = [(i.code, i.path, i.message) for i in pw.lint(from_cloudformation(text)) if i.is_error]
+
+    assert on_template
+    assert all(m.startswith("when IsProd is false: ") for _, m in on_template)
+    assert on_model
+    assert all(m.startswith("when IsProd is false: ") for _, _, m in on_model)
+    assert all(p.startswith("stages[1].actions[1]") for _, p, _ in on_model)
+    assert sorted(c for c, _ in on_template) == sorted(c for c, _, _ in on_model)
+
+
+def test_a_condition_chosen_property_without_a_value_is_refused_naming_the_condition() -> None:
+    text = _text("configuration.yaml").replace("AllowedValues: [dev, prod], Default: dev", "AllowedValues: [dev, prod]")
+    typed = _text("pipeline-type.yaml").replace(
+        "AllowedValues: [dev, prod], Default: dev", "AllowedValues: [dev, prod]"
+    )
+
+    for model, path in (
+        (from_cloudformation(text), "stages[1].actions[0]"),
+        (from_cloudformation(typed), "pipelineType"),
+    ):
+        with pytest.raises(pw.SynthesisError) as caught:
+            to_codepipeline(model, resolve=parameter_resolver(VALUES | {"PipelineName": "p"}))
+        assert path == caught.value.path
+        assert "condition IsProd" in str(caught.value)
+
+
+def test_alternatives_that_differ_elsewhere_are_written_around_the_element() -> None:
+    """Edited so that the two branches differ in more than the property: the Fn::If goes back around the action."""
+    model = from_cloudformation(_text("configuration.yaml"))
+    build = model.stage("Build")
+    edited = attrs.evolve(
+        model,
+        stages=[
+            model.stages[0],
+            attrs.evolve(build, actions=[build.actions[0], attrs.evolve(build.actions[1], run_order=2)]),
+        ],
+    )
+
+    actions = to_cloudformation(edited)["Resources"]["Pipeline"]["Properties"]["Stages"][1]["Actions"]
+
+    assert 1 == len(actions)
+    assert ["IsProd", 1, 2] == [actions[0]["Fn::If"][0], *(b["RunOrder"] for b in actions[0]["Fn::If"][1:])]
+
+
+def test_a_configuration_value_chosen_by_fn_if_is_linted_and_resolved_per_branch() -> None:
+    """PrimarySource: !If [IsProd, Code, !Ref AWS::NoValue] leaves the key out when IsProd is false."""
+    model = from_cloudformation(_text("configuration-values.yaml"))
+
+    dev = to_codepipeline(model, resolve=_resolver("dev"))["stages"][1]["actions"][0]["configuration"]
+    prod = to_codepipeline(model, resolve=_resolver("prod"))["stages"][1]["actions"][0]["configuration"]
+
+    assert {"ProjectName": "compile", "BatchEnabled": "false"} == dev
+    assert {"ProjectName": "compile", "PrimarySource": "Code", "BatchEnabled": "true"} == prod
+    assert ["IsProd"] == _branches.condition_names(model)
+    assert [] == pw.lint(model)

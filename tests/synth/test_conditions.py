@@ -129,10 +129,13 @@ def test_a_condition_without_a_value_is_refused_naming_it() -> None:
 
 def test_without_parameters_a_conditional_object_is_refused_once_with_the_way_out() -> None:
     """An Fn::If for a whole property (not a list item): one issue at it, naming its condition and parameters=."""
+    text = _text("pipeline-type.yaml").replace(
+        "PipelineType: !If [IsProd, V2, V1]", "PipelineType: V2\n      ExecutionMode: !If [IsProd, QUEUED, SUPERSEDED]"
+    )
     with pytest.raises(pw.LoadError) as caught:
-        from_cloudformation(_text("pipeline-type.yaml"))
+        from_cloudformation(text)
 
-    assert [("PW003", "Resources.Pipeline.Properties.PipelineType")] == [(i.code, i.path) for i in caught.value.issues]
+    assert [("PW003", "Resources.Pipeline.Properties.ExecutionMode")] == [(i.code, i.path) for i in caught.value.issues]
     assert "Fn::If on condition IsProd" in caught.value.issues[0].message
     assert "parameters=" in (caught.value.issues[0].hint or "")
 

@@ -141,7 +141,7 @@ def _properties(pipeline: Pipeline, found: set[str] | None = None) -> dict[str, 
     if pipeline.execution_mode is not None:
         props["ExecutionMode"] = pipeline.execution_mode.value
     if pipeline.pipeline_type is not None:
-        props["PipelineType"] = pipeline.pipeline_type.value
+        props["PipelineType"] = _raw(pipeline.pipeline_type)
     if pipeline.variables:
         props["Variables"] = [render.variable(v, f"variables[{i}]") for i, v in enumerate(pipeline.variables)]
     if pipeline.triggers:
@@ -166,11 +166,25 @@ def _properties(pipeline: Pipeline, found: set[str] | None = None) -> dict[str, 
     return props
 
 
+def _chain(when: When) -> _cfn_conditions.Chain:
+    """*when* as :func:`pipeweaver._cfn_conditions.wrap` takes it."""
+    return tuple((w.condition, w.value) if w.inside is None else (w.condition, w.value, w.inside) for w in when.chain())
+
+
+def _when(chain: _cfn_conditions.Chain) -> When:
+    """The inverse of :func:`_chain`."""
+    when = None
+    for side in chain:
+        when = When(side[0], side[1], inside=side[2] if len(side) > 2 else None, under=when)
+    assert when is not None
+    return when
+
+
 def _wrap_conditional(props: dict[str, Any], pipeline: Pipeline) -> None:
     """Write each element with a ``when`` back as the ``Fn::If`` list item it was imported from."""
 
-    def whens(items: Any) -> list[tuple[str, bool] | None]:
-        return [None if i.when is None else (i.when.condition, i.when.value) for i in items]
+    def whens(items: Any) -> list[_cfn_conditions.Chain | None]:
+        return [None if i.when is None else _chain(i.when) for i in items]
 
     for stage, rendered in zip(pipeline.stages, props["Stages"], strict=True):
         for action, out in zip(stage.actions, rendered["Actions"], strict=True):
@@ -182,11 +196,17 @@ def _wrap_conditional(props: dict[str, Any], pipeline: Pipeline) -> None:
     for member, items in (("Variables", pipeline.variables), ("Triggers", pipeline.triggers)):
         if member in props:
             props[member] = _cfn_conditions.wrap(props[member], whens(items))
+    if "DisableInboundStageTransitions" in props:
+        held = pipeline.disabled_transitions_when
+        props["DisableInboundStageTransitions"] = _cfn_conditions.wrap(
+            props["DisableInboundStageTransitions"],
+            [None if k not in held else _chain(held[k]) for k in pipeline.disabled_transitions],
+        )
     if "Tags" in props:
         when = pipeline.tags_when
         props["Tags"] = _cfn_conditions.wrap(
             props["Tags"],
-            [None if k not in when else (when[k].condition, when[k].value) for k in pipeline.tags],
+            [None if k not in when else _chain(when[k]) for k in pipeline.tags],
         )
 
 
@@ -716,8 +736,11 @@ def from_cloudformation(
             them every branch is kept: an ``Fn::If`` item of the stages, actions, input or
             output artifacts, triggers, variables or tags becomes its element with a ``when``
             (:class:`~pipeweaver.When`; the pipeline carries the conditions as
-            :class:`~pipeweaver.TemplateConditions`), an ``Fn::If`` where text may stand
-            stays an expression, and one for another object or list is refused.
+            :class:`~pipeweaver.TemplateConditions`; ``Fn::If`` inside ``Fn::If`` gives a
+            ``When`` with ``under``), an element whose property is chosen by ``Fn::If``
+            between objects or lists becomes the element once per branch (``When`` with
+            ``inside``), an ``Fn::If`` where text may stand or in ``PipelineType`` stays an
+            expression, and other forms are refused, naming the condition.
 
     Intrinsic functions become :class:`~pipeweaver.Expression` values, written back
     unchanged by :func:`to_cloudformation`; give them values with ``resolve=`` (see
@@ -734,7 +757,7 @@ def from_cloudformation(
        *parameters* chooses the ``Fn::If`` branches; without it, conditional elements are kept.
     """
     data = _cfn.load_template(template)
-    places: dict[_cfn_conditions.Place, tuple[str, bool]] | None = None
+    places: dict[_cfn_conditions.Place, _cfn_conditions.Chain] | None = None
     if parameters is not None:
         data = _choose_branches(data, logical_id, parameters)
     else:
@@ -759,7 +782,7 @@ def from_cloudformation(
 
 def _keep_branches(
     template: dict[str, Any], logical_id: str | None
-) -> tuple[dict[str, Any], dict[_cfn_conditions.Place, tuple[str, bool]] | None]:
+) -> tuple[dict[str, Any], dict[_cfn_conditions.Place, _cfn_conditions.Chain] | None]:
     """
     *template* with the pipeline's conditional list items lifted (:func:`pipeweaver._cfn_conditions.lift`),
     and where they were; ``None`` for a pipeline without ``Fn::If``.
@@ -780,13 +803,13 @@ def _conditional(
     pipeline: Pipeline,
     template: Mapping[str, Any],
     properties: Mapping[str, Any],
-    places: Mapping[_cfn_conditions.Place, tuple[str, bool]],
+    places: Mapping[_cfn_conditions.Place, _cfn_conditions.Chain],
 ) -> Pipeline:
     """*pipeline* with the ``when`` of each lifted item, and the conditions the pipeline uses."""
 
     def when(*place: str | int) -> When | None:
         found = places.get(place)
-        return None if found is None else When(*found)
+        return None if found is None else _when(found)
 
     def marked(items: tuple[Any, ...], place: tuple[str | int, ...], inner: Any = None) -> list[Any]:
         out = []
@@ -811,14 +834,21 @@ def _conditional(
 
     tags = properties.get("Tags")
     keys = [t.get("Key") if isinstance(t, Mapping) else None for t in tags] if isinstance(tags, list) else []
-    names = [*dict.fromkeys([c for c, _ in places.values()] + _cfn_conditions.conditions_used(properties))]
+    used = [side[0] for chain in places.values() for side in chain]
+    held = list(pipeline.disabled_transitions)
+    names = [*dict.fromkeys(used + _cfn_conditions.conditions_used(properties))]
     conditions, read = _cfn_conditions.closure(template, names)
     return attrs.evolve(
         pipeline,
         stages=marked(pipeline.stages, ("Stages",), stage),
         triggers=marked(pipeline.triggers, ("Triggers",)),
         variables=marked(pipeline.variables, ("Variables",)),
-        tags_when={str(keys[p[1]]): When(*w) for p, w in places.items() if p[0] == "Tags" and isinstance(p[1], int)},
+        tags_when={str(keys[p[1]]): _when(w) for p, w in places.items() if p[0] == "Tags" and isinstance(p[1], int)},
+        disabled_transitions_when={
+            held[p[1]]: _when(w)
+            for p, w in places.items()
+            if p[0] == "DisableInboundStageTransitions" and isinstance(p[1], int) and p[1] < len(held)
+        },
         template_conditions=TemplateConditions(conditions=conditions, parameters=read) if conditions else None,
     )
 

@@ -401,7 +401,8 @@ class _Writer:
             value = getattr(obj, field.name)
             if _is_default(field, value):
                 continue
-            if (cls is Artifact and field.name == "name") or cls is When:  # pw.When("IsProd", False)
+            # pw.Artifact("Code"), pw.When("IsProd", False, inside="Configuration")
+            if (cls is Artifact and field.name == "name") or (cls is When and field.name in ("condition", "value")):
                 items.append(("", self.value(value)))
             else:
                 items.append((f"{field.name}=", self.value(value)))
