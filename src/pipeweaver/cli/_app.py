@@ -21,7 +21,7 @@ from .._files import write_atomic as _write_atomic
 from ..errors import PipeweaverError
 from ._target import TargetError
 
-__all__ = ["logical_id_option", "main", "pairs", "write_atomic"]
+__all__ = ["check_output_path", "logical_id_option", "main", "pairs", "write_atomic"]
 
 
 #: Each command and the sibling module that defines it. A command's module is imported when the
@@ -138,6 +138,20 @@ logical_id_option = click.option(
     metavar="ID",
     help="CloudFormation TARGET with several pipelines: the logical id of the one to use.",
 )
+
+
+def check_output_path(path: Path | None, flag: str) -> None:
+    """Refuse an output *path* whose folder is missing, before the command does its work.
+
+    ``write_atomic`` would refuse it too, but only at the end: after a whole pipeline ran.
+    """
+    if path is None:
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise click.UsageError(
+            f"{flag} {path}: folder {folder} does not exist; create it, or give a path in a folder that does"
+        )
 
 
 def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:

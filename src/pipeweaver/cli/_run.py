@@ -32,7 +32,7 @@ from ..execution import (
     LocalExecutor,
     Observer,
 )
-from ._app import logical_id_option, main, pairs, write_atomic
+from ._app import check_output_path, logical_id_option, main, pairs, write_atomic
 from ._progress import LiveProgress, PlainProgress
 from ._secrets import _secret_flags, _Secrets, pass_env
 from ._target import load_target, to_pipeline
@@ -215,6 +215,7 @@ def _drive(
     *started* gets the execution id once it runs, inside the Ctrl-C handling (so an interrupt
     while it works still stops the execution).
     """
+    check_output_path(report, "--report")  # (retry and override too) before anything runs
     tty = sys.stdout.isatty() and not plain
     progress: LiveProgress | PlainProgress
     if tty:
@@ -401,6 +402,7 @@ def run(
 
     Exit status: 0 when the execution succeeded, 1 otherwise.
     """
+    check_output_path(report, "--report")
     loaded = load_target(target)
     given = pairs(parameters, "--parameter")
     pipeline = to_pipeline(loaded, logical_id=logical_id, parameters=given if loaded.kind == "cloudformation" else None)
@@ -679,6 +681,7 @@ def history(
 
     EXECUTION_ID may be shortened to any beginning that only one execution has.
     """
+    check_output_path(report, "--report")
     executor = _history_executor(workdir)
     if execution_id is None:
         if report is not None:
