@@ -92,13 +92,19 @@ def summary_lines(execution: Execution) -> list[str]:
 
 
 class _Approvals:
-    """Answers manual approvals at the terminal (``--approve prompt``)."""
+    """Answers manual approvals at the terminal (``--approve prompt``).
 
-    def __init__(self, progress: LiveProgress | None) -> None:
+    The answer is left as a decision file, as `pipeweaver approve` leaves one, and the run's main
+    loop applies it with the user as the approver: a policy's own answer would be recorded as
+    "Approved by policy", though a person answered.
+    """
+
+    def __init__(self, progress: LiveProgress | None, workdir: Path) -> None:
         self.progress = progress
+        self.workdir = workdir
         self.lock = threading.Lock()
 
-    def __call__(self, request: ApprovalRequested) -> tuple[bool, str]:
+    def __call__(self, request: ApprovalRequested) -> None:
         name = f"{request.stage}/{request.action}"
         custom = request.custom_data
 
@@ -109,17 +115,20 @@ class _Approvals:
 
         with self.lock:
             answer = bool(self.progress.paused(ask)) if self.progress is not None else ask()
-        return answer, f"answered at the terminal by {_who()}"
+        path = _decision_file(self.workdir, request.execution_id, request.stage, request.action)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps({"approved": answer, "summary": "answered at the terminal", "by": _who()}))
+        return  # still waiting, until the main loop applies the decision file
 
 
-def _approval_policy(mode: str, progress: LiveProgress | None) -> ApprovalPolicy:
+def _approval_policy(mode: str, progress: LiveProgress | None, workdir: Path) -> ApprovalPolicy:
     if mode == "auto":
         return "approve"
     if mode == "reject":
         return "reject"
     if mode == "wait":
         return "wait"
-    return _Approvals(progress)
+    return _Approvals(progress, workdir)
 
 
 def _effective_mode(mode: str | None, pipeline: Pipeline) -> str:
@@ -143,12 +152,16 @@ def _decision_file(workdir: Path, execution_id: str, stage: str, action: str) ->
     return workdir / "approvals" / execution_id / f"{stage}__{action}.json"
 
 
-def _apply_decisions(handle: ExecutionHandle, workdir: Path, announced: set[str]) -> None:
-    """Answer waiting approvals from decision files that `pipeweaver approve/reject` wrote."""
+def _apply_decisions(handle: ExecutionHandle, workdir: Path, announced: set[str], *, announce: bool = True) -> None:
+    """Answer waiting approvals from decision files that `pipeweaver approve/reject` (or the prompt) wrote.
+
+    Unless *announce* is false (the terminal prompts for them: a hint printed meanwhile would land
+    on the prompt's line), each waiting approval is announced once with the command that answers it.
+    """
     for key in handle.pending_approvals():
         stage, _, action = key.partition("/")
         path = _decision_file(workdir, handle.id, stage, action)
-        if key not in announced:
+        if announce and key not in announced:
             announced.add(key)
             click.echo(
                 f"{key} is waiting: run `pipeweaver approve {handle.id} {stage} {action}` (or reject) "
@@ -209,6 +222,7 @@ def _drive(
     workdir: Path,
     secrets: list[str],
     started: Callable[[str], None] | None = None,
+    prompting: bool = False,
 ) -> Execution:
     """Run *start(observers)* with progress; print the summary; write the report.
 
@@ -229,9 +243,9 @@ def _drive(
             started(handle.id)
         if isinstance(progress, LiveProgress):
             with progress:
-                execution = _wait(handle, workdir)
+                execution = _wait(handle, workdir, announce=not prompting)
         else:
-            execution = _wait(handle, workdir)
+            execution = _wait(handle, workdir, announce=not prompting)
     except KeyboardInterrupt:
         click.echo("\nstopping: running actions are abandoned", err=True)
         # It may have ended on its own meanwhile; then there is nothing to stop.
@@ -247,14 +261,14 @@ def _drive(
     return execution
 
 
-def _wait(handle: ExecutionHandle, workdir: Path) -> Execution:
+def _wait(handle: ExecutionHandle, workdir: Path, *, announce: bool = True) -> Execution:
     # Short waits keep the main thread responsive to Ctrl-C and to decision files.
     announced: set[str] = set()
     while True:
         execution = handle.wait(0.2)
         if execution.status.is_terminal:
             return execution
-        _apply_decisions(handle, workdir, announced)
+        _apply_decisions(handle, workdir, announced, announce=announce)
         _apply_overrides(handle, workdir, announced)
 
 
@@ -466,7 +480,7 @@ def run(
         executor = LocalExecutor(
             workdir=workdir,
             emulation=local,
-            approval=_approval_policy(mode, live),
+            approval=_approval_policy(mode, live, workdir),
             sources={**(local.sources if local else {}), **source_paths},
             functions={**(local.functions if local else {}), **callables},
             handlers={**(local.handlers if local else {}), **extra},
@@ -491,6 +505,7 @@ def run(
         workdir=workdir,
         secrets=given_secrets.all_values,
         started=lambda execution_id: given_secrets.record(workdir, execution_id),
+        prompting=mode == "prompt",
     )
     _exit_for(execution)
 
