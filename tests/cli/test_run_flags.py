@@ -386,3 +386,18 @@ def test_a_misspelt_var_is_a_usage_error_with_a_near_name(cli: Cli, tmp_path: Pa
         "declares); did you mean environment? the pipeline's: environment"
     ) in out
     assert "cannot run locally" not in out
+
+
+def test_a_failure_message_is_printed_once_in_the_summary(cli: Cli, tmp_path: Path) -> None:
+    """The failed action's line carries its error; the execution's summary does not repeat it."""
+    project = _project(tmp_path, "slow")
+    text = (project / "p.py").read_text().replace('commands=["sleep 30"]', 'commands=["exit 3"]')
+    (project / "p.py").write_text(text)
+
+    code, out = _run(cli, project)
+    assert 1 == code, out
+    summary = out.split(" of flags: Failed\n", 1)[1]
+    line = next(x for x in summary.splitlines() if x.startswith("  Wait/Slow: Failed in "))
+    error = line.split(" - ", 1)[1]
+    assert error
+    assert 1 == summary.count(error), summary

@@ -86,8 +86,12 @@ def summary_lines(execution: Execution) -> list[str]:
         )
     for name, ref in execution.artifacts.items():
         lines.append(f"  artifact {name}: sha256 {ref.sha256[:16]}... ({ref.size} bytes)")
-    if execution.status_summary:
-        lines.append(f"  {execution.status_summary}")
+    summary = execution.status_summary
+    # The execution's summary is usually "Action: <the action's error>", which the action's line
+    # above already shows: a long failure message is printed once.
+    errors = {a.error for a in execution.actions if a.error}
+    if summary and not any(summary == e or summary.endswith(f": {e}") for e in errors):
+        lines.append(f"  {summary}")
     return lines
 
 
