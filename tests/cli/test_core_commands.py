@@ -152,6 +152,21 @@ def test_validate_json_format(cli: Cli, bad_json: Path) -> None:
     assert body["errors"] == sum(1 for i in body["targets"][0]["issues"] if i["severity"] == "error")
 
 
+@pytest.mark.parametrize("fmt", ["text", "sarif"])
+def test_validate_to_a_file_says_what_it_wrote(cli: Cli, bad_json: Path, tmp_path: Path, fmt: str) -> None:
+    """-o FILE exits 1 for errors; stderr says so in one line, as graph and synth do."""
+    out = tmp_path / f"out.{fmt}"
+    result = cli("validate", "--format", fmt, "-o", str(out), str(bad_json))
+    body = json.loads(cli("validate", "--format", "json", str(bad_json)).stdout)
+    errors = body["errors"]
+
+    assert 1 == result.returncode
+    assert "" == result.stdout
+    assert 1 == len(result.stderr.strip().splitlines()), result.stderr
+    assert result.stderr.startswith(f"wrote {out}: {errors} error{'s' if errors != 1 else ''}, "), result.stderr
+    assert " warning" in result.stderr
+
+
 def test_validate_sarif_has_rules_and_locations(cli: Cli, bad_json: Path, tmp_path: Path) -> None:
     """--format sarif writes a SARIF 2.1.0 log: rules for each code, results with file, line and logical path."""
     out = tmp_path / "out.sarif"
