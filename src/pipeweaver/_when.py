@@ -47,7 +47,7 @@ class When:
         condition: A name in the template's ``Conditions`` (:class:`TemplateConditions`).
         value: The value the condition must have.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     condition: str = attrs.field(validator=_name)
@@ -84,7 +84,7 @@ class TemplateConditions:
             ``{"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}}``.
         parameters: Parameter name -> its declaration (``Type``, ``Default``, ``AllowedValues``).
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     conditions: Mapping[str, Any] = attrs.field(factory=dict, converter=_mapping, hash=False)
