@@ -11,9 +11,14 @@ import pytest
 from .conftest import _script
 
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parents[2] / "examples").glob("*.py"))
+QUICKSTART = str(Path(__file__).parents[2] / "examples" / "quickstart.py")
 
 
-@pytest.mark.parametrize("args", [["history"], ["validate", *EXAMPLES]], ids=["history", "validate"])
+@pytest.mark.parametrize(
+    "args",
+    [["history"], ["validate", *EXAMPLES], ["run", QUICKSTART, "--approve", "auto", "--plain"]],
+    ids=["history", "validate", "run"],
+)
 def test_a_closed_stdout_stops_quietly_with_the_sigpipe_status(tmp_path: Path, args: list[str]) -> None:
     """Its stdout is a real pipe whose reading end is closed before the command writes anything."""
     (tmp_path / ".pipeweaver").mkdir()
@@ -29,3 +34,10 @@ def test_a_closed_stdout_stops_quietly_with_the_sigpipe_status(tmp_path: Path, a
         os.close(write_end)
     assert "" == result.stderr
     assert 141 == result.returncode
+
+
+def test_a_run_whose_reader_went_away_still_runs_to_its_end(tmp_path: Path) -> None:
+    """Progress lines from the engine's threads stop quietly; the execution is not abandoned."""
+    test_a_closed_stdout_stops_quietly_with_the_sigpipe_status(tmp_path, ["run", QUICKSTART, "--approve", "auto"])
+    listing = subprocess.run([*_script(), "history"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert "Succeeded" in listing.stdout, listing.stdout + listing.stderr
