@@ -161,6 +161,10 @@ def test_timeout_message_names_the_flag_and_the_flag_sets_the_limit(cli: Cli, tm
     ("value", "needle"),
     [
         ("Wait/Nope=1", "--timeout Wait/Nope=1: the pipeline has no action (or rule) Wait/Nope"),
+        (
+            "Wait/Slwo=1",
+            "--timeout Wait/Slwo=1: the pipeline has no action (or rule) Wait/Slwo; did you mean Wait/Slow? ",
+        ),
         ("Wait/Slow=soon", "--timeout Wait/Slow=soon: give a number of seconds above 0"),
         ("Wait/Slow=0", "--timeout Wait/Slow=0: give a number of seconds above 0"),
         ("Wait/Slow", "--timeout 'Wait/Slow': expected STAGE/ACTION=SECONDS"),
