@@ -344,7 +344,7 @@ class DeploymentWindowCron:
     An EventBridge ``cron(...)`` (no seconds field) or a classic five-field cron is refused
     with a message saying how this dialect differs.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     expression: str

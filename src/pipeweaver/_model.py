@@ -1048,10 +1048,16 @@ class Pipeline:
             (s, a) for s, a in self.actions() if a.name == action_name and (not stage_name or s.name == stage_name)
         ]
         if len(found) != 1:
-            raise KeyError(
-                f"{name!r} names {len(found)} actions; use 'Stage/Action' with one of "
-                f"{[f'{s.name}/{a.name}' for s, a in self.actions()]}"
-            )
+            known = [f"{s.name}/{a.name}" for s, a in self.actions()]
+            if not found:
+                # A misspelt name is the likely mistake: name the close action, not only the syntax.
+                import difflib
+
+                names = sorted({*known, *(a.name for _, a in self.actions())})
+                near = difflib.get_close_matches(name, names, n=1)
+                if near:
+                    raise KeyError(f"the pipeline has no action {name!r}; did you mean {near[0]!r}? (actions: {known})")
+            raise KeyError(f"{name!r} names {len(found)} actions; use 'Stage/Action' with one of {known}")
         return found[0]
 
     @property

@@ -61,9 +61,7 @@ class When:
             !Ref AWS::NoValue], !Ref AWS::NoValue]`` is ``When("B", under=When("A"))``), the
             outer one: the element exists when both hold.
 
-    .. versionadded:: 0.2.0
-    .. versionchanged:: 0.2.0
-       *inside*: a property chosen by ``Fn::If``; *under*: ``Fn::If`` inside ``Fn::If``.
+    .. versionadded:: 0.1.0
     """
 
     condition: str = attrs.field(validator=_name)
@@ -106,7 +104,7 @@ class TemplateConditions:
             ``{"IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]}}``.
         parameters: Parameter name -> its declaration (``Type``, ``Default``, ``AllowedValues``).
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     conditions: Mapping[str, Any] = attrs.field(factory=dict, converter=_mapping, hash=False)

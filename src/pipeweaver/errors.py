@@ -109,8 +109,6 @@ class DefinitionError(PipeweaverError, ValueError):
             said it better (a method called on an object that cannot answer it).
 
     .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0
-       ``hint`` and ``message``.
     """
 
     def __init__(

@@ -163,8 +163,10 @@ def test_missing_region_is_one_clean_line(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
 ) -> None:
     """With no region anywhere boto3 looks, the AWS commands say how to set one (not 'internal error')."""
-    for key in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    for key in ("AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(key, raising=False)
+    # botocore does not read AWS_REGION: with it set there is still no region, so it is not named.
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     (tmp_path / "handlers.py").write_text("def run(context):\n    return None\n")
@@ -179,4 +181,6 @@ def test_missing_region_is_one_clean_line(
     assert "Traceback" not in result.stderr
     assert "no AWS region is configured" in result.stderr
     assert "--region" in result.stderr
+    assert "set AWS_DEFAULT_REGION, or set a region in your AWS profile" in result.stderr
+    assert "AWS_REGION" not in result.stderr
     assert 1 == len(result.stderr.strip().splitlines()), result.stderr

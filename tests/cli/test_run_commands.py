@@ -161,6 +161,12 @@ def test_approve_from_another_process(project: Path) -> None:
     [
         (["run", "release.py", "--source", "Source=nowhere"], 2, "--source Source=nowhere: no such file or folder"),
         (["history", "--workdir", "never"], 2, "no execution history here"),
+        (
+            ["run", "release.py", "--approve", "auto", "--report", "nodir/r.html"],
+            2,
+            "--report nodir/r.html: folder nodir does not exist; create it",
+        ),
+        (["history", "0000-not-an-id", "--report", "nodir/r.html"], 2, "--report nodir/r.html: folder nodir does not"),
         (["history", "0000-not-an-id"], 1, "no execution id starts with '0000-not-an-id'"),
         (["approve", "0000-not-an-id", "Release", "Gate"], 1, "no execution id starts with '0000-not-an-id'"),
         (["retry", "0000-not-an-id", "Check"], 1, "no execution id starts with '0000-not-an-id'"),
@@ -176,6 +182,7 @@ def test_run_error_paths(cli: Cli, project: Path, args: list[str], code: int, ne
     assert code == result.returncode, result.stdout + result.stderr
     assert needle in result.stderr
     assert "Traceback" not in result.stderr
+    assert "" == result.stdout  # refused before anything ran
 
 
 def test_invalid_pipeline_is_refused_before_running(cli: Cli, tmp_path: Path) -> None:

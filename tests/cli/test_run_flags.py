@@ -55,6 +55,13 @@ publish = pw.Action(
 )
 STAGE = pw.Stage(name="Ship", actions=[publish])
 """,
+    "invoke": """
+notify = pw.Action(
+    name="Notify", action_type=pw.ActionType(category="Invoke", provider="Lambda"),
+    configuration={"FunctionName": "notify"},
+)
+STAGE = pw.Stage(name="Tell", actions=[notify])
+""",
     "rule": """
 say = pw.Action(
     name="Say", inputs=[src], action_type=pw.ActionType(category="Compute", provider="Commands"),
@@ -154,6 +161,10 @@ def test_timeout_message_names_the_flag_and_the_flag_sets_the_limit(cli: Cli, tm
     ("value", "needle"),
     [
         ("Wait/Nope=1", "--timeout Wait/Nope=1: the pipeline has no action (or rule) Wait/Nope"),
+        (
+            "Wait/Slwo=1",
+            "--timeout Wait/Slwo=1: the pipeline has no action (or rule) Wait/Slwo; did you mean Wait/Slow? ",
+        ),
         ("Wait/Slow=soon", "--timeout Wait/Slow=soon: give a number of seconds above 0"),
         ("Wait/Slow=0", "--timeout Wait/Slow=0: give a number of seconds above 0"),
         ("Wait/Slow", "--timeout 'Wait/Slow': expected STAGE/ACTION=SECONDS"),
@@ -249,3 +260,148 @@ def test_logical_id_on_a_python_target_is_refused(cli: Cli, tmp_path: Path) -> N
     result = cli("graph", "p.py", "--logical-id", "First", cwd=project)
     assert 2 == result.returncode
     assert "--logical-id First chooses a pipeline of a CloudFormation template" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("stage", "flag", "value", "needle"),
+    [
+        (
+            "build",
+            "--source",
+            "Nope=src",
+            "--source Nope=src: the pipeline has no source action 'Nope' (--source takes STAGE/ACTION or ACTION); "
+            "the pipeline's: Source, Source/Source",
+        ),
+        (
+            "build",
+            "--source",
+            "Sorce=src",
+            "--source Sorce=src: the pipeline has no source action 'Sorce' (--source takes STAGE/ACTION or "
+            "ACTION); did you mean Source? the pipeline's: Source, Source/Source",
+        ),
+        (
+            "build",
+            "--buildspec",
+            "web-bild=bs.yml",
+            "--buildspec web-bild=bs.yml: the pipeline has no CodeBuild project 'web-bild' (--buildspec takes its "
+            "ProjectName); did you mean web-build? the pipeline's: web-build",
+        ),
+        (
+            "publish",
+            "--bucket",
+            "legacy_Bukcet=out",
+            "--bucket legacy_Bukcet=out: the pipeline has no S3 bucket 'legacy_Bukcet' (--bucket takes its "
+            "BucketName or S3Bucket); did you mean legacy_Bucket? the pipeline's: b-source, legacy_Bucket",
+        ),
+        (
+            "invoke",
+            "--function",
+            "notfy=hooks:notify",
+            "--function notfy=hooks:notify: the pipeline has no Lambda function 'notfy' (--function takes its "
+            "FunctionName); did you mean notify? the pipeline's: notify",
+        ),
+        (
+            "slow",
+            "--buildspec",
+            "web-build=bs.yml",
+            "--buildspec web-build=bs.yml: the pipeline has no CodeBuild project 'web-build' (--buildspec takes "
+            "its ProjectName); it has no CodeBuild project",
+        ),
+    ],
+)
+def test_stand_in_flags_for_names_the_pipeline_lacks_are_usage_errors(
+    cli: Cli, tmp_path: Path, stage: str, flag: str, value: str, needle: str
+) -> None:
+    """A misspelt name in --source/--buildspec/--bucket/--function is refused before anything runs (exit 2).
+
+    The executor looks stand-ins up by name, so the misspelt flag used to be ignored silently.
+    """
+    project = _project(tmp_path, stage)
+    (project / "bs.yml").write_text("version: 0.2\nphases:\n  build:\n    commands:\n      - true\n")
+    (project / "hooks.py").write_text("def notify(event):\n    return None\n")
+
+    code, out = _run(cli, project, flag, value)
+    assert 2 == code, out
+    assert needle in out
+    assert "Source/Source:" not in out  # nothing ran
+
+
+def test_function_flag_for_a_name_the_pipeline_has_runs(cli: Cli, tmp_path: Path) -> None:
+    """The check lets through a FunctionName the pipeline has."""
+    project = _project(tmp_path, "invoke")
+    (project / "hooks.py").write_text(
+        "import boto3\n\n"
+        "def notify(event):\n"
+        "    job = event['CodePipeline.job']['id']\n"
+        "    boto3.client('codepipeline', region_name='us-east-1').put_job_success_result(jobId=job)\n"
+    )
+
+    code, out = _run(cli, project, "--function", "notify=hooks:notify")
+    assert 0 == code, out
+
+
+@pytest.mark.parametrize(
+    ("setting", "needle"),
+    [
+        ('LOCAL_SOURCES = {"Source": "ap"}', "LOCAL_SOURCES['Source'] in p.py: no such file or folder "),
+        (
+            'from pipeweaver.execution import LocalEmulation\nLOCAL = LocalEmulation(sources={"Source": "ap"})',
+            "LOCAL = LocalEmulation(sources={'Source': 'ap'}) in p.py: no such file or folder ",
+        ),
+    ],
+)
+def test_a_missing_source_folder_in_the_file_names_the_setting(
+    cli: Cli, tmp_path: Path, setting: str, needle: str
+) -> None:
+    """A bad path from the pipeline file names the setting and the file, not a --source never typed."""
+    project = _project(tmp_path, "build")
+    text = (project / "p.py").read_text().replace('LOCAL_SOURCES = {"Source": "src"}', setting)
+    (project / "p.py").write_text(text)
+
+    code, out = _run(cli, project)
+    assert 1 == code, out
+    assert needle in out
+    assert "give one with --source Source=PATH" in out
+    assert "--source Source=" + str(project) not in out
+    assert "Source/Source:" not in out  # nothing ran
+
+    # --source replaces the file's entry, so the bad path does not matter then.
+    code, out = _run(cli, project, "--source", "Source=src", "--buildspec", "web-build=bs.yml")
+    assert "no such file or folder" not in out
+
+
+def test_a_misspelt_var_is_a_usage_error_with_a_near_name(cli: Cli, tmp_path: Path) -> None:
+    """--var for a variable the pipeline does not declare is the flag's mistake: exit 2, naming --var."""
+    project = _project(tmp_path, "slow")
+    text = (
+        (project / "p.py")
+        .read_text()
+        .replace(
+            'pipeline_type="V2",',
+            'pipeline_type="V2", variables=[pw.Variable(name="environment", default_value="dev")],',
+        )
+    )
+    (project / "p.py").write_text(text)
+
+    code, out = _run(cli, project, "--var", "enviroment=prod")
+    assert 2 == code, out
+    assert (
+        "--var enviroment=prod: the pipeline has no variable 'enviroment' (--var takes a variable the pipeline "
+        "declares); did you mean environment? the pipeline's: environment"
+    ) in out
+    assert "cannot run locally" not in out
+
+
+def test_a_failure_message_is_printed_once_in_the_summary(cli: Cli, tmp_path: Path) -> None:
+    """The failed action's line carries its error; the execution's summary does not repeat it."""
+    project = _project(tmp_path, "slow")
+    text = (project / "p.py").read_text().replace('commands=["sleep 30"]', 'commands=["exit 3"]')
+    (project / "p.py").write_text(text)
+
+    code, out = _run(cli, project)
+    assert 1 == code, out
+    summary = out.split(" of flags: Failed\n", 1)[1]
+    line = next(x for x in summary.splitlines() if x.startswith("  Wait/Slow: Failed in "))
+    error = line.split(" - ", 1)[1]
+    assert error
+    assert 1 == summary.count(error), summary

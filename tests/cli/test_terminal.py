@@ -58,7 +58,11 @@ def test_live_table_and_prompt_approve(tmp_path: Path) -> None:
     assert "Deploy/DeployStack log" in screen
     assert "SIMULATED (nothing was deployed)" in screen
     assert "Release greeting 1.4.0?" in screen
-    assert "answered at the terminal by" in screen
+    # The person who answered is the approver (not "policy"), and no hint to run `pipeweaver approve`
+    # is printed onto the prompt's line.
+    assert re.search(r"Approved by \S+: answered at the terminal", screen), screen[-2000:]
+    assert "by policy" not in screen
+    assert "is waiting: run" not in screen
     assert "Deploy/DeployStack: Succeeded" in screen
 
 

@@ -109,8 +109,10 @@ def test_fake_writing_an_undeclared_artifact_fails_clearly(release: pw.Pipeline,
 
 def test_unknown_fake_key_is_a_key_error(release: pw.Pipeline, tmp_path: Path) -> None:
     """A fake for an action the pipeline does not have is refused before anything runs."""
-    with pytest.raises(KeyError, match="'Deploi' names 0 actions"):
+    with pytest.raises(KeyError, match=r"the pipeline has no action 'Deploi'; did you mean 'Deploy'\?"):
         run_with_fakes(release, {"Deploi": fake()}, workdir=tmp_path)
+    with pytest.raises(KeyError, match="'Nothing/Like/It' names 0 actions; use 'Stage/Action' with one of"):
+        run_with_fakes(release, {"Nothing/Like/It": fake()}, workdir=tmp_path)
 
 
 def test_builtin_mode_runs_real_handlers_for_unfaked_actions(tmp_path: Path) -> None:

@@ -251,7 +251,7 @@ _REVISION_VARIABLES: Final = {
 def revision_variable(provider: str) -> str | None:
     """The output variable of *provider*'s source that holds its revision (``CommitId``, ...), or ``None``.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
     kind = revision_type(provider)
     return _REVISION_VARIABLES.get(kind) if kind is not None else None

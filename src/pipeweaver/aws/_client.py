@@ -38,9 +38,24 @@ def default_client(service: str, session: Any = None, **kwargs: Any) -> Client:
     except botocore.exceptions.NoRegionError:
         raise AwsError(
             f"no AWS region is configured for {service}: pass --region (on the command line), set "
-            "AWS_REGION or AWS_DEFAULT_REGION, or set a region in your AWS profile",
+            f"{_region_variable()}, or set a region in your AWS profile",
             code="NoRegion",
         ) from None
+
+
+def _region_variable() -> str:
+    """The environment variable the installed botocore reads the region from.
+
+    botocore reads ``AWS_DEFAULT_REGION`` only (not ``AWS_REGION``, which Lambda and CodeBuild
+    also set): the message names what this botocore reads, from its own table.
+    """
+    from botocore import configprovider
+
+    table = getattr(configprovider, "BOTOCORE_DEFAUT_SESSION_VARIABLES", None) or getattr(
+        configprovider, "BOTOCORE_DEFAULT_SESSION_VARIABLES", {}
+    )
+    names = table.get("region", (None, "AWS_DEFAULT_REGION"))[1]
+    return " or ".join(names) if isinstance(names, list | tuple) else str(names or "AWS_DEFAULT_REGION")
 
 
 def error_code(exc: BaseException) -> str:

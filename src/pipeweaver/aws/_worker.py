@@ -549,7 +549,7 @@ def worker_policy(
 
     Takes a :class:`CustomActionType` as well as its :class:`~pipeweaver.ActionType`.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
     if isinstance(action_type, CustomActionType):
         action_type = action_type.action_type

@@ -2,15 +2,18 @@
 
 Every error a user can cause ends as one readable line on stderr and exit code 1 (or 2 for a
 usage mistake): pipeweaver's own errors and :class:`~pipeweaver.cli._target.TargetError` are
-turned into click exceptions here, so no command prints a traceback for them.
+turned into click exceptions here, so no command prints a traceback for them. When the reader
+of stdout goes away (``pipeweaver history | head -1``) the command stops quietly with exit
+status 141 (128 + SIGPIPE), as a Unix tool ended by SIGPIPE does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -18,7 +21,7 @@ from .._files import write_atomic as _write_atomic
 from ..errors import PipeweaverError
 from ._target import TargetError
 
-__all__ = ["logical_id_option", "main", "pairs", "write_atomic"]
+__all__ = ["check_output_path", "logical_id_option", "main", "pairs", "write_atomic"]
 
 
 #: Each command and the sibling module that defines it. A command's module is imported when the
@@ -59,7 +62,12 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            # Flushed here, so that a reader gone before the last buffered line is seen below.
+            sys.stdout.flush()
+            return result
+        except BrokenPipeError:
+            _stdout_closed()
         except TargetError as exc:
             if exc.usage:
                 raise click.UsageError(str(exc)) from None
@@ -78,6 +86,23 @@ class _Group(click.Group):
             raise click.ClickException(
                 f"internal error: {type(exc).__name__}: {exc} (set PIPEWEAVER_DEBUG=1 for the traceback and report it)"
             ) from None
+
+
+#: The exit status when the reader of stdout goes away (``pipeweaver history | head -1``): 128 + SIGPIPE,
+#: what the shell reports for a tool that SIGPIPE ended (``seq 1 100000 | head -1`` under ``set -o
+#: pipefail``). Not 0: the output was cut short, so the command's own status is unknown.
+EXIT_STDOUT_CLOSED = 128 + 13
+
+
+def _stdout_closed() -> NoReturn:
+    """Stop quietly, as Unix tools do when the reader of their output is gone."""
+    # Python ignores SIGPIPE, so a closed pipe is a BrokenPipeError instead of an ended process.
+    # stdout now points at /dev/null, so the interpreter's flush of what is still buffered at exit
+    # does not raise again and print "Exception ignored ...".
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_STDOUT_CLOSED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -113,6 +138,20 @@ logical_id_option = click.option(
     metavar="ID",
     help="CloudFormation TARGET with several pipelines: the logical id of the one to use.",
 )
+
+
+def check_output_path(path: Path | None, flag: str) -> None:
+    """Refuse an output *path* whose folder is missing, before the command does its work.
+
+    ``write_atomic`` would refuse it too, but only at the end: after a whole pipeline ran.
+    """
+    if path is None:
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise click.UsageError(
+            f"{flag} {path}: folder {folder} does not exist; create it, or give a path in a folder that does"
+        )
 
 
 def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:

@@ -346,10 +346,17 @@ def validate(targets: tuple[str, ...], fmt: str, output: Path | None, fail_on: s
             text += f" ({len(everything) - len(reported)} suppressed)"
     if output is not None:
         write_atomic(output, text + "\n")
+        # As graph and synth do: a run that exits 1 must not be silent about why.
+        counts = f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}"
+        click.echo(f"wrote {output}: {counts}", err=True)
     else:
         click.echo(text)
     if errors or (warnings and (fail_on or policy.fail_on) == "warning"):
         raise SystemExit(1)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _refuse_invalid(pipeline: Pipeline) -> None:

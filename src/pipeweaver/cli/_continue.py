@@ -125,7 +125,7 @@ def continue_execution(
     def start(observers: list[Observer], live: LiveProgress | None) -> LocalExecutionHandle:
         executor = LocalExecutor(
             workdir=workdir,
-            approval=_approval_policy(approval_mode, live),
+            approval=_approval_policy(approval_mode, live, workdir),
             observers=observers,
             secrets=dict(given_secrets.store),
             env_passthrough=pass_env,
@@ -134,7 +134,15 @@ def continue_execution(
         given_secrets.record(workdir, execution_id)
         return resume(executor, execution_id)
 
-    execution = _drive(start, pipeline, plain=plain, report=report, workdir=workdir, secrets=given_secrets.all_values)
+    execution = _drive(
+        start,
+        pipeline,
+        plain=plain,
+        report=report,
+        workdir=workdir,
+        secrets=given_secrets.all_values,
+        prompting=approval_mode == "prompt",
+    )
     _exit_for(execution)
 
 

@@ -170,14 +170,22 @@ class PlainProgress:
         self.show_logs = show_logs
         self._lock = threading.Lock()
         self._t0: datetime | None = None
+        self._closed = False
 
     def _line(self, at: datetime, text: str) -> None:
         if self._t0 is None:
             self._t0 = at
         offset = (at - self._t0).total_seconds()
         with self._lock:
-            self.stream.write(f"[{offset:7.2f}s] {text}\n")
-            self.stream.flush()
+            if self._closed:
+                return
+            try:
+                self.stream.write(f"[{offset:7.2f}s] {text}\n")
+                self.stream.flush()
+            except BrokenPipeError:
+                # The reader went away (`run ... | head`). The execution goes on to its end (a closed
+                # pager does not abandon a deploy); the command then exits 141 without a word.
+                self._closed = True
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, ExecutionStarted):

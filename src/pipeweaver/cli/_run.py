@@ -32,7 +32,7 @@ from ..execution import (
     LocalExecutor,
     Observer,
 )
-from ._app import logical_id_option, main, pairs, write_atomic
+from ._app import check_output_path, logical_id_option, main, pairs, write_atomic
 from ._progress import LiveProgress, PlainProgress
 from ._secrets import _secret_flags, _Secrets, pass_env
 from ._target import load_target, to_pipeline
@@ -86,19 +86,29 @@ def summary_lines(execution: Execution) -> list[str]:
         )
     for name, ref in execution.artifacts.items():
         lines.append(f"  artifact {name}: sha256 {ref.sha256[:16]}... ({ref.size} bytes)")
-    if execution.status_summary:
-        lines.append(f"  {execution.status_summary}")
+    summary = execution.status_summary
+    # The execution's summary is usually "Action: <the action's error>", which the action's line
+    # above already shows: a long failure message is printed once.
+    errors = {a.error for a in execution.actions if a.error}
+    if summary and not any(summary == e or summary.endswith(f": {e}") for e in errors):
+        lines.append(f"  {summary}")
     return lines
 
 
 class _Approvals:
-    """Answers manual approvals at the terminal (``--approve prompt``)."""
+    """Answers manual approvals at the terminal (``--approve prompt``).
 
-    def __init__(self, progress: LiveProgress | None) -> None:
+    The answer is left as a decision file, as `pipeweaver approve` leaves one, and the run's main
+    loop applies it with the user as the approver: a policy's own answer would be recorded as
+    "Approved by policy", though a person answered.
+    """
+
+    def __init__(self, progress: LiveProgress | None, workdir: Path) -> None:
         self.progress = progress
+        self.workdir = workdir
         self.lock = threading.Lock()
 
-    def __call__(self, request: ApprovalRequested) -> tuple[bool, str]:
+    def __call__(self, request: ApprovalRequested) -> None:
         name = f"{request.stage}/{request.action}"
         custom = request.custom_data
 
@@ -109,17 +119,20 @@ class _Approvals:
 
         with self.lock:
             answer = bool(self.progress.paused(ask)) if self.progress is not None else ask()
-        return answer, f"answered at the terminal by {_who()}"
+        path = _decision_file(self.workdir, request.execution_id, request.stage, request.action)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, json.dumps({"approved": answer, "summary": "answered at the terminal", "by": _who()}))
+        return  # still waiting, until the main loop applies the decision file
 
 
-def _approval_policy(mode: str, progress: LiveProgress | None) -> ApprovalPolicy:
+def _approval_policy(mode: str, progress: LiveProgress | None, workdir: Path) -> ApprovalPolicy:
     if mode == "auto":
         return "approve"
     if mode == "reject":
         return "reject"
     if mode == "wait":
         return "wait"
-    return _Approvals(progress)
+    return _Approvals(progress, workdir)
 
 
 def _effective_mode(mode: str | None, pipeline: Pipeline) -> str:
@@ -143,12 +156,16 @@ def _decision_file(workdir: Path, execution_id: str, stage: str, action: str) ->
     return workdir / "approvals" / execution_id / f"{stage}__{action}.json"
 
 
-def _apply_decisions(handle: ExecutionHandle, workdir: Path, announced: set[str]) -> None:
-    """Answer waiting approvals from decision files that `pipeweaver approve/reject` wrote."""
+def _apply_decisions(handle: ExecutionHandle, workdir: Path, announced: set[str], *, announce: bool = True) -> None:
+    """Answer waiting approvals from decision files that `pipeweaver approve/reject` (or the prompt) wrote.
+
+    Unless *announce* is false (the terminal prompts for them: a hint printed meanwhile would land
+    on the prompt's line), each waiting approval is announced once with the command that answers it.
+    """
     for key in handle.pending_approvals():
         stage, _, action = key.partition("/")
         path = _decision_file(workdir, handle.id, stage, action)
-        if key not in announced:
+        if announce and key not in announced:
             announced.add(key)
             click.echo(
                 f"{key} is waiting: run `pipeweaver approve {handle.id} {stage} {action}` (or reject) "
@@ -209,12 +226,14 @@ def _drive(
     workdir: Path,
     secrets: list[str],
     started: Callable[[str], None] | None = None,
+    prompting: bool = False,
 ) -> Execution:
     """Run *start(observers)* with progress; print the summary; write the report.
 
     *started* gets the execution id once it runs, inside the Ctrl-C handling (so an interrupt
     while it works still stops the execution).
     """
+    check_output_path(report, "--report")  # (retry and override too) before anything runs
     tty = sys.stdout.isatty() and not plain
     progress: LiveProgress | PlainProgress
     if tty:
@@ -228,9 +247,9 @@ def _drive(
             started(handle.id)
         if isinstance(progress, LiveProgress):
             with progress:
-                execution = _wait(handle, workdir)
+                execution = _wait(handle, workdir, announce=not prompting)
         else:
-            execution = _wait(handle, workdir)
+            execution = _wait(handle, workdir, announce=not prompting)
     except KeyboardInterrupt:
         click.echo("\nstopping: running actions are abandoned", err=True)
         # It may have ended on its own meanwhile; then there is nothing to stop.
@@ -246,14 +265,14 @@ def _drive(
     return execution
 
 
-def _wait(handle: ExecutionHandle, workdir: Path) -> Execution:
+def _wait(handle: ExecutionHandle, workdir: Path, *, announce: bool = True) -> Execution:
     # Short waits keep the main thread responsive to Ctrl-C and to decision files.
     announced: set[str] = set()
     while True:
         execution = handle.wait(0.2)
         if execution.status.is_terminal:
             return execution
-        _apply_decisions(handle, workdir, announced)
+        _apply_decisions(handle, workdir, announced, announce=announce)
         _apply_overrides(handle, workdir, announced)
 
 
@@ -401,6 +420,7 @@ def run(
 
     Exit status: 0 when the execution succeeded, 1 otherwise.
     """
+    check_output_path(report, "--report")
     loaded = load_target(target)
     given = pairs(parameters, "--parameter")
     pipeline = to_pipeline(loaded, logical_id=logical_id, parameters=given if loaded.kind == "cloudformation" else None)
@@ -412,26 +432,37 @@ def run(
         raise click.UsageError(
             "--parameter is for CloudFormation templates and pipelines built from one; this TARGET is neither"
         )
-    source_paths: dict[str, Path] = dict(loaded.local_sources)
-    for name, value in pairs(sources, "--source").items():
-        source_paths[name] = Path(value)
-    for name, path in source_paths.items():
-        if not path.exists():
-            raise click.UsageError(f"--source {name}={path}: no such file or folder")
+    names = _PipelineNames(pipeline)
+    given_sources = pairs(sources, "--source")
+    for name, value in given_sources.items():
+        names.check("--source", name, value, names.sources, "source action", "STAGE/ACTION or ACTION")
+        if not Path(value).exists():
+            raise click.UsageError(f"--source {name}={value}: no such file or folder")
+    _check_file_sources(loaded, names, given_sources)
+    source_paths: dict[str, Path] = {**loaded.local_sources, **{k: Path(v) for k, v in given_sources.items()}}
     values = pairs(variables, "--var")
+    declared = {v.name for v in pipeline.variables}
+    for name, value in values.items():
+        # Refused here as the flag's mistake (exit 2); the executor would refuse it too, but as the pipeline's.
+        names.check("--var", name, value, declared, "variable", "a variable the pipeline declares")
     specs = {project: Path(file) for project, file in pairs(buildspecs, "--buildspec").items()}
     for project, file in specs.items():
+        names.check("--buildspec", project, str(file), names.projects, "CodeBuild project", "its ProjectName")
         if not file.is_file():
             raise click.UsageError(f"--buildspec {project}={file}: no such file")
     given_secrets = _Secrets(secrets, secret_files, secret_env)
     local = loaded.local
     folders = {bucket: Path(folder) for bucket, folder in pairs(buckets, "--bucket", form="BUCKET=FOLDER").items()}
     for bucket, folder in folders.items():
+        names.check("--bucket", bucket, str(folder), names.buckets, "S3 bucket", "its BucketName or S3Bucket")
         if folder.exists() and not folder.is_dir():
             raise click.UsageError(f"--bucket {bucket}={folder}: not a folder")
     limits = _timeouts(timeouts, pipeline)
     rule_handlers = {name: _callable(ref, f"--rule {name}") for name, ref in pairs(rules, "--rule").items()}
-    callables = {name: _callable(ref, f"--function {name}") for name, ref in pairs(functions, "--function").items()}
+    given_functions = pairs(functions, "--function")
+    for name, ref in given_functions.items():
+        names.check("--function", name, ref, names.functions, "Lambda function", "its FunctionName")
+    callables = {name: _callable(ref, f"--function {name}") for name, ref in given_functions.items()}
     extra = {key: _callable(ref, f"--handler {key}") for key, ref in pairs(handlers, "--handler").items()}
     outputs: dict[str, dict[str, str]] = {k: dict(v) for k, v in (local.stack_outputs if local else {}).items()}
     for key, value in pairs(stack_outputs, "--stack-output").items():
@@ -453,7 +484,7 @@ def run(
         executor = LocalExecutor(
             workdir=workdir,
             emulation=local,
-            approval=_approval_policy(mode, live),
+            approval=_approval_policy(mode, live, workdir),
             sources={**(local.sources if local else {}), **source_paths},
             functions={**(local.functions if local else {}), **callables},
             handlers={**(local.handlers if local else {}), **extra},
@@ -478,8 +509,106 @@ def run(
         workdir=workdir,
         secrets=given_secrets.all_values,
         started=lambda execution_id: given_secrets.record(workdir, execution_id),
+        prompting=mode == "prompt",
     )
     _exit_for(execution)
+
+
+class _PipelineNames:
+    """The names `pipeweaver run`'s stand-in flags may use, as the pipeline has them.
+
+    The executor looks its stand-ins up by these names and ignores any other, so a misspelt
+    flag would run the pipeline without it (and then blame a missing stand-in): each flag's name
+    is checked here first. A set is ``None`` when one of the names holds a variable or an
+    expression, known only when the action runs; then nothing can be refused.
+    """
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.sources: set[str] | None = set()
+        self.projects: set[str] | None = set()
+        self.buckets: set[str] | None = set()
+        self.functions: set[str] | None = set()
+        self.images: set[str] = set()  # ECR source actions, whose stand-in is an image digest
+        for stage, action in pipeline.actions():
+            kind = action.action_type
+            config = action.configuration
+            if kind.category == "Source":
+                self.sources = _add(self.sources, f"{stage.name}/{action.name}", action.name)
+                if kind.provider == "ECR":
+                    self.images.update((f"{stage.name}/{action.name}", action.name))
+            if kind.provider == "CodeBuild":
+                self.projects = _add(self.projects, config.get("ProjectName"))
+            if kind.provider == "S3":
+                self.buckets = _add(self.buckets, config.get("BucketName" if kind.category == "Deploy" else "S3Bucket"))
+            if kind.provider == "Lambda":
+                self.functions = _add(self.functions, *_function_names(config.get("FunctionName")))
+        for stage in pipeline.stages:
+            for block in (stage.before_entry, stage.on_success, stage.on_failure):
+                for condition in getattr(block, "conditions", ()) or ():
+                    for rule in condition.rules:
+                        if rule.rule_type.provider == "LambdaInvoke":
+                            self.functions = _add(
+                                self.functions, *_function_names(rule.configuration.get("FunctionName"))
+                            )
+
+    @staticmethod
+    def check(flag: str, name: str, value: str, known: set[str] | None, what: str, form: str) -> None:
+        """Refuse ``flag name=value`` when *name* is none of the pipeline's *known* names of *what*."""
+        if known is None or name in known:
+            return
+        import difflib
+
+        near = difflib.get_close_matches(name, sorted(known), n=1)
+        hint = f"did you mean {near[0]}? " if near else ""
+        listed = f"the pipeline's: {', '.join(sorted(known))}" if known else f"it has no {what}"
+        raise click.UsageError(
+            f"{flag} {name}={value}: the pipeline has no {what} {name!r} ({flag} takes {form}); {hint}{listed}"
+        )
+
+
+def _check_file_sources(loaded: Any, names: _PipelineNames, overridden: Mapping[str, str]) -> None:
+    """Refuse a missing folder the pipeline file's LOCAL_SOURCES or LOCAL gives (and no --source replaces).
+
+    The message names the setting and the file, not a --source flag the user never typed; it is
+    exit 1, not a usage error, as the command line is right and the file is not.
+    """
+    where = loaded.path or loaded.spec
+    for name, path in loaded.local_sources.items():
+        if name not in overridden and not Path(path).exists():
+            raise click.ClickException(
+                f"LOCAL_SOURCES[{name!r}] in {where}: no such file or folder {path}; fix the path (relative "
+                f"to the file's folder) or give one with --source {name}=PATH"
+            )
+    local = loaded.local
+    for name, value in (local.sources if local is not None else {}).items():
+        # An ECR source's stand-in is an image digest, not a path.
+        if name in overridden or name in names.images or not isinstance(value, str | Path):
+            continue
+        if not Path(value).exists():
+            folder = Path(where).parent if loaded.path else Path.cwd()
+            raise click.ClickException(
+                f"LOCAL = LocalEmulation(sources={{{name!r}: {str(value)!r}}}) in {where}: no such file or folder "
+                f"{(folder / value) if not Path(value).is_absolute() else value}; fix the path (relative to the "
+                f"file's folder) or give one with --source {name}=PATH"
+            )
+
+
+def _add(names: set[str] | None, *values: Any) -> set[str] | None:
+    if names is None:
+        return None
+    for value in values:
+        if not isinstance(value, str) or "#{" in value:
+            return None  # known only when the action runs
+        names.add(value)
+    return names
+
+
+def _function_names(value: Any) -> tuple[Any, ...]:
+    """A FunctionName and, for an ARN, the short name the executor also looks it up by."""
+    if not isinstance(value, str):
+        return (value,)
+    short = value.split(":function:")[-1].split(":")[0]
+    return (value, short) if short != value else (value,)
 
 
 def _timeouts(values: tuple[str, ...], pipeline: Pipeline) -> dict[str, float]:
@@ -492,8 +621,12 @@ def _timeouts(values: tuple[str, ...], pipeline: Pipeline) -> dict[str, float]:
     out: dict[str, float] = {}
     for key, text in pairs(values, "--timeout", form="STAGE/ACTION=SECONDS", empty=False).items():
         if key not in known:
+            import difflib
+
+            near = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"did you mean {near[0]}? " if near else ""
             raise click.UsageError(
-                f"--timeout {key}={text}: the pipeline has no action (or rule) {key}; "
+                f"--timeout {key}={text}: the pipeline has no action (or rule) {key}; {hint}"
                 f"write STAGE/ACTION or STAGE/rule:RULE, one of: {', '.join(sorted(known))}"
             )
         try:
@@ -571,6 +704,7 @@ def history(
 
     EXECUTION_ID may be shortened to any beginning that only one execution has.
     """
+    check_output_path(report, "--report")
     executor = _history_executor(workdir)
     if execution_id is None:
         if report is not None:

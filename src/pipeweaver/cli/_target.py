@@ -140,17 +140,42 @@ def _model_error(path: Path, exc: PipeweaverError, prefix: str = "") -> TargetEr
     return TargetError(message, line=line, detail=detail, hint=hint)
 
 
-def _user_code_error(what: str, exc: BaseException) -> TargetError:
+def _user_code_error(what: str, exc: BaseException, target: Path | None = None) -> TargetError:
+    """An error the user's code raised, at the deepest line of the user's own files.
+
+    The user's files are *target* and the files in its folder and below (the current folder for a
+    module TARGET), except installed packages and pipeweaver's own: chosen by where the files are,
+    not by the names of their folders, so a project folder named ``pipeweaver`` (or ``examples``)
+    is still the user's, and ``<frozen importlib._bootstrap>`` never is.
+    """
     import traceback  # only when the user's code failed
 
-    # The last frame in the user's own file says where it went wrong, without a traceback dump.
+    root = target.resolve().parent if target is not None else Path.cwd().resolve()
+    own = Path(__file__).resolve().parents[1]  # the pipeweaver package
     frames = traceback.extract_tb(exc.__traceback__)
-    where = ""
-    for frame in reversed(frames):
-        if "pipeweaver" not in Path(frame.filename).parts or "examples" in Path(frame.filename).parts:
-            where = f" (at {frame.filename}:{frame.lineno})"
-            break
-    return TargetError(f"{what} raised {type(exc).__name__}: {exc}{where}")
+    mine = [f for f in frames if _is_user_file(Path(f.filename), root, own)]
+    where = f" (at {mine[-1].filename}:{mine[-1].lineno})" if mine else ""
+    # The line in the TARGET's file itself, for a report that shows the file's line apart.
+    wanted = target.resolve() if target is not None else None
+    in_target = [f for f in mine if wanted is not None and Path(f.filename).resolve() == wanted]
+    line = in_target[-1].lineno if in_target else None
+    message = f"{what} raised {type(exc).__name__}: {exc}{where}"
+    deepest_in_target = bool(in_target) and mine[-1] is in_target[-1]
+    detail = f"{what} raised {type(exc).__name__}: {exc}" + ("" if deepest_in_target else where)
+    return TargetError(message, line=line, detail=detail)
+
+
+def _is_user_file(path: Path, root: Path, own: Path) -> bool:
+    if not path.is_absolute() and path.name.startswith("<"):
+        return False  # <frozen ...>, <string>
+    try:
+        resolved = path.resolve()
+    except OSError:
+        return False
+    if not resolved.is_relative_to(root) or resolved.is_relative_to(own):
+        return False
+    # A virtual environment inside the project holds installed code, not the user's.
+    return not any(part in ("site-packages", "dist-packages") for part in resolved.relative_to(root).parts)
 
 
 def _resolve_attr(module: Any, attr: str | None, described: str, path: Path | None = None) -> Pipeline:
@@ -171,7 +196,7 @@ def _resolve_attr(module: Any, attr: str | None, described: str, path: Path | No
                     raise _model_error(path, exc, f"{name}() failed: ") from None
                 raise TargetError(f"{described}:{name}() failed: {exc}") from None
             except Exception as exc:
-                raise _user_code_error(f"{described}:{name}()", exc) from None
+                raise _user_code_error(f"{described}:{name}()", exc, path) from None
             if isinstance(produced, Pipeline):
                 return produced
             raise TargetError(
@@ -260,7 +285,7 @@ def _load_python_file(path: Path, attr: str | None, spec: str) -> tuple[Pipeline
     except SyntaxError as exc:
         raise TargetError(f"{exc.filename}:{exc.lineno}: syntax error: {exc.msg}") from None
     except Exception as exc:
-        raise _user_code_error(f"importing {path}", exc) from None
+        raise _user_code_error(f"importing {path}", exc, path) from None
     pipeline = _resolve_attr(module, attr, str(path) if attr is None else spec.rsplit(":", 1)[0], path)
     base = path.resolve().parent
     return pipeline, _local_sources(module, base), _local_emulation(module, base)

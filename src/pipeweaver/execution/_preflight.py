@@ -7,6 +7,7 @@ CloudFormation expression), before any history is written.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -122,7 +123,9 @@ def preflight(
     declared = {v.name: v for v in pipeline.variables}
     unknown = sorted(set(variables) - set(declared))
     if unknown:
-        problems.append(f"variables {unknown} are not declared by the pipeline (declared: {sorted(declared)})")
+        near = [m for name in unknown for m in difflib.get_close_matches(name, sorted(declared), n=1)]
+        hint = f"; did you mean {', '.join(repr(m) for m in near)}?" if near else ""
+        problems.append(f"variables {unknown} are not declared by the pipeline (declared: {sorted(declared)}){hint}")
     values: dict[str, str] = {}
     bounds = shape_limits("PipelineVariableValue")
     low, high = int(bounds.get("min", 1)), int(bounds.get("max", 1000))

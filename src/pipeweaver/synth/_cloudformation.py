@@ -753,8 +753,6 @@ def from_cloudformation(
             *parameters*, for a condition whose value cannot be computed, naming it.
 
     .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0
-       *parameters* chooses the ``Fn::If`` branches; without it, conditional elements are kept.
     """
     data = _cfn.load_template(template)
     places: dict[_cfn_conditions.Place, _cfn_conditions.Chain] | None = None

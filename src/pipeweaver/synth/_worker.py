@@ -71,7 +71,7 @@ def worker_policy(
     Raises:
         ValueError: when *action_type* is not a custom action type (only those have workers).
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
     if _word(action_type.owner) != "Custom":
         raise ValueError(
@@ -126,7 +126,7 @@ def add_worker_instance_profile(
     ``<logical_id>InstanceProfile``, and exports the profile's name as an output. The policy's
     ARNs use the stack's region, account and partition.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
     role, profile = f"{logical_id}Role", f"{logical_id}InstanceProfile"
     resources = template.setdefault("Resources", {})

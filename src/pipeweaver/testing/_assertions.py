@@ -115,7 +115,7 @@ def _stages(execution: Execution) -> str:
 def assert_stage_outcome(execution: Execution, stage: str, status: StageStatus | str) -> None:
     """Assert the latest attempt of *stage* ended with *status* (``"Succeeded"``, ``"Failed"``, ...).
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
     wanted = StageStatus(status)
     records = [s for s in execution.stages if s.name == stage]
@@ -140,7 +140,7 @@ def assert_rolled_back(
     or of the work directory *workdir* (the one given to :func:`run_with_fakes`). With
     *succeeded*, the rollback must also have succeeded.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
     if (executor is None) == (workdir is None):
         raise ValueError("pass executor= or workdir= (where the execution ran), not both or neither")

@@ -157,7 +157,6 @@ def fake(
             only *variables*.
 
     .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0 publishes the provider's documented output variables by default.
     """
     return FakeHandler(
         outputs=dict(outputs or {}),

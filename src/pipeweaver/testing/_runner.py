@@ -48,7 +48,6 @@ def run_with_fakes(
             *executor_options* come with *executor*.
 
     .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0 *executor*.
     """
     from ._fakes import fake
 
