@@ -33,6 +33,7 @@ from ._base import (
     LogLine,
     check_continuation_token,
 )
+from ._capture import routed
 from ._clock import Clock
 from ._paths import confine
 
@@ -169,7 +170,9 @@ class Attempts:
     def execute(self, job: Job) -> None:
         """Run *job* to its end (on a pool thread) and hand it to the engine's completion queue."""
         try:
-            self._execute(job)
+            # What an in-process handler prints belongs to this action's log, masked like the rest.
+            with routed(lambda line: self.log(job, line)):
+                self._execute(job)
         except ActionFailed as exc:
             job.status, job.error = ActionStatus.FAILED, exc.message
         except ArtifactError as exc:

@@ -59,6 +59,7 @@ from ._base import (
     Observer,
     TriggerInfo,
 )
+from ._capture import unrouted
 from ._emulator import Emulator
 from ._engine import LEASE_SECONDS, Engine
 from ._handle import LocalExecutionHandle
@@ -273,7 +274,9 @@ class LocalExecutor:
             decide(policy == "approve", f"approval policy {policy!r}", "policy")
             return
         if policy == "prompt":
-            with self._prompt_lock:
+            # The prompt runs on the approval's action thread, whose output goes to its log: this
+            # one is for the person at the terminal.
+            with self._prompt_lock, unrouted():
                 print(f"\nApproval needed: {event.pipeline} / {event.stage} / {event.action}", file=sys.stderr)
                 if event.custom_data:
                     print(f"  {self.masker(event.custom_data)}", file=sys.stderr)
