@@ -150,6 +150,39 @@ def test_timeout_message_names_the_flag_and_the_flag_sets_the_limit(cli: Cli, tm
     assert "--timeout Wait/Slow=SECONDS (pipeweaver run)" in out
 
 
+def test_a_timed_out_build_leaves_nothing_after_the_summary(cli: Cli, tmp_path: Path) -> None:
+    """The shell killed at a timeout finds its scratch folder until it is gone; nothing it says
+    while it dies is printed after the run's summary, and the scratch folder is removed."""
+    project = _project(tmp_path, "build")
+    (project / "bs.yml").write_text(
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo started\n"
+        "      - trap 'echo dying after the timeout' TERM; sleep 30\n"
+    )
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+
+    result = cli(
+        *("run", "p.py", "--plain", "--buildspec", "web-build=bs.yml", "--timeout", "Build/Compile=1"),
+        *("--workdir", str(project / "wd")),
+        cwd=project,
+        env={"TMPDIR": str(scratch)},
+    )
+    out = result.stdout + result.stderr
+
+    assert 1 == result.returncode, out
+    assert "Build/Compile | started" in out
+    assert "No such file or directory" not in out
+    assert "pw-shell" not in out
+    # the summary's last line (the failed action) is the last thing printed
+    assert result.stdout.rstrip().splitlines()[-1].startswith("  Compile: timed out after 1 s"), out
+    assert "" == result.stderr
+    assert [] == sorted(p.name for p in scratch.iterdir())
+    assert "dying after the timeout" not in out
+    # what the shell said while it was ended stays in the action's log file
+    [log] = (project / "wd" / "runs").rglob("Compile/1/log.txt")
+    assert "dying after the timeout" in log.read_text()
+
+
 @pytest.mark.parametrize(
     ("value", "needle"),
     [

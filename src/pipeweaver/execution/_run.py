@@ -585,9 +585,11 @@ class Run:
         result = job.result
         succeeded = job.status is ActionStatus.SUCCEEDED
         variables = dict(result.output_variables) if (result and succeeded) else {}
-        if job.log_fh is not None:
-            job.log_fh.close()
-            job.log_fh = None
+        with job.log_lock:
+            job.over = True
+            if job.log_fh is not None:
+                job.log_fh.close()
+                job.log_fh = None
         record = ActionRecord(
             stage=job.stage.name,
             name=job.action.name,
