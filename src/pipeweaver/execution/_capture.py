@@ -36,14 +36,13 @@ class _Sink:
 _sinks: dict[int, _Sink] = {}
 _lock = threading.Lock()
 _users = 0
-_saved: tuple[TextIO, TextIO] | None = None
 
 
 class _Router:
     """Stands in for ``sys.stdout`` or ``sys.stderr``; see the module docstring."""
 
     def __init__(self, original: TextIO) -> None:
-        self._original = original
+        self.original = original
 
     def _sink(self) -> _Sink | None:
         sink = _sinks.get(threading.get_ident())
@@ -52,7 +51,7 @@ class _Router:
     def write(self, text: str) -> int:
         sink = self._sink()
         if sink is None:
-            return self._original.write(text)
+            return self.original.write(text)
         # Whole lines only: a secret written in pieces is masked once its line is complete.
         *lines, sink.pending = (sink.pending + text).split("\n")
         _deliver(sink, lines)
@@ -64,14 +63,14 @@ class _Router:
 
     def flush(self) -> None:
         if self._sink() is None:
-            self._original.flush()
+            self.original.flush()
 
     def isatty(self) -> bool:
         # A handler that asks gets a log, not a terminal: no colours, no cursor movement.
-        return False if self._sink() is not None else self._original.isatty()
+        return False if self._sink() is not None else self.original.isatty()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._original, name)
+        return getattr(self.original, name)
 
 
 def _deliver(sink: _Sink, lines: list[str]) -> None:
@@ -83,27 +82,29 @@ def _deliver(sink: _Sink, lines: list[str]) -> None:
         sink.busy = False
 
 
-def _install() -> None:
-    global _users, _saved
+def _install(count: int = 1) -> None:
+    global _users
     with _lock:
-        _users += 1
-        if _users == 1:
-            _saved = (sys.stdout, sys.stderr)
+        _users += count
+        # Checked at every entry, not only the first: something else that swaps the streams
+        # meanwhile (rich's live display stops and restarts around a prompt, putting back what
+        # it saved) would otherwise leave the handlers still running unrouted.
+        if _users and not isinstance(sys.stdout, _Router):
             sys.stdout = _Router(sys.stdout)
+        if _users and not isinstance(sys.stderr, _Router):
             sys.stderr = _Router(sys.stderr)
 
 
 def _uninstall() -> None:
-    global _users, _saved
+    global _users
     with _lock:
         _users -= 1
-        if _users == 0 and _saved is not None:
-            # Put back only our own proxies: a stream someone replaced them with since stays.
-            if isinstance(sys.stdout, _Router):
-                sys.stdout = _saved[0]
-            if isinstance(sys.stderr, _Router):
-                sys.stderr = _saved[1]
-            _saved = None
+        if _users == 0:
+            # Take off our proxies; a stream someone put over them since stays.
+            while isinstance(sys.stdout, _Router):
+                sys.stdout = sys.stdout.original
+            while isinstance(sys.stderr, _Router):
+                sys.stderr = sys.stderr.original
 
 
 @contextlib.contextmanager
@@ -138,3 +139,5 @@ def unrouted() -> Iterator[None]:
         yield
     finally:
         sink.on = was
+        # A prompt is where a live display stops and restarts, swapping the streams under us.
+        _install(0)

@@ -267,6 +267,12 @@ class LocalExecutor:
         return self._emulator.secret_value(ref, where=where)
 
     def _apply_policy(self, event: ApprovalRequested, decide: Decide) -> None:
+        # The policy runs on the approval's action thread, whose output goes to the action's log;
+        # a prompt (ours or a callable's, such as the CLI's) is for the person at the terminal.
+        with unrouted():
+            self._decide_by_policy(event, decide)
+
+    def _decide_by_policy(self, event: ApprovalRequested, decide: Decide) -> None:
         policy = self.approval
         if policy is None or policy == "wait":
             return
@@ -274,9 +280,7 @@ class LocalExecutor:
             decide(policy == "approve", f"approval policy {policy!r}", "policy")
             return
         if policy == "prompt":
-            # The prompt runs on the approval's action thread, whose output goes to its log: this
-            # one is for the person at the terminal.
-            with self._prompt_lock, unrouted():
+            with self._prompt_lock:
                 print(f"\nApproval needed: {event.pipeline} / {event.stage} / {event.action}", file=sys.stderr)
                 if event.custom_data:
                     print(f"  {self.masker(event.custom_data)}", file=sys.stderr)
