@@ -150,6 +150,35 @@ def test_timeout_message_names_the_flag_and_the_flag_sets_the_limit(cli: Cli, tm
     assert "--timeout Wait/Slow=SECONDS (pipeweaver run)" in out
 
 
+def test_a_missing_buildspec_file_says_which_file_and_how_to_fix(cli: Cli, tmp_path: Path) -> None:
+    """LOCAL's path is the pipeline file's neighbour, --buildspec's the current folder's: both name the file."""
+    project = _project(tmp_path, "build")
+    elsewhere = project / "elsewhere"
+    elsewhere.mkdir()
+    (project / "p.py").write_text(
+        (project / "p.py").read_text()
+        + "from pipeweaver.execution import LocalEmulation\n"
+        + "LOCAL = LocalEmulation(buildspecs={'web-build': 'missing.yml'})\n"
+    )
+
+    local = cli("run", str(project / "p.py"), "--plain", cwd=elsewhere, stdin="")
+    flag = cli("run", str(project / "p.py"), "--plain", "--buildspec", "web-build=nope.yml", cwd=elsewhere)
+
+    assert 1 == local.returncode, local.stdout + local.stderr
+    assert (
+        f"the buildspec file for project 'web-build' does not exist: {project / 'missing.yml'} "
+        "(a relative path in --buildspec is taken from the current folder, in LOCAL = "
+        "LocalEmulation(buildspecs=...) from the pipeline file's folder); fix the path in "
+        "--buildspec web-build=FILE (pipeweaver run)"
+    ) in local.stdout
+    assert "YAML mapping" not in local.stdout + local.stderr
+    assert 2 == flag.returncode
+    assert (
+        f"--buildspec web-build=nope.yml: no such file ({elsewhere / 'nope.yml'}: a relative path is taken "
+        "from the current folder); give the path of project web-build's buildspec file"
+    ) in flag.stderr
+
+
 def test_a_timed_out_build_leaves_nothing_after_the_summary(cli: Cli, tmp_path: Path) -> None:
     """The shell killed at a timeout finds its scratch folder until it is gone; nothing it says
     while it dies is printed after the run's summary, and the scratch folder is removed."""
