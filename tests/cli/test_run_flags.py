@@ -146,7 +146,8 @@ def test_timeout_message_names_the_flag_and_the_flag_sets_the_limit(cli: Cli, tm
 
     code, out = _run(cli, project, "--timeout", "Wait/Slow=0.5")
     assert 1 == code
-    assert "timed out after 0.5 s" in out
+    assert "timed out after 0.5 s (the limit set for Wait/Slow by --timeout or timeouts=; change it with" in out
+    assert "the action type's limit" not in out
     assert "--timeout Wait/Slow=SECONDS (pipeweaver run)" in out
 
 

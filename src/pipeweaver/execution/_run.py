@@ -537,7 +537,7 @@ class Run:
                 job.status = ActionStatus.FAILED
                 job.error = (
                     f"timed out after {_duration(self.engine.timeout_for(stage, job.action))} "
-                    "(the action type's limit; change it with "
+                    f"({self.engine.timeout_origin(stage, job.action)}; change it with "
                     f"--timeout {stage.name}/{job.action.name}=SECONDS (pipeweaver run) or "
                     f"LocalExecutor(timeouts={{'{stage.name}/{job.action.name}': seconds}}))"
                 )
