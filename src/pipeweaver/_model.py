@@ -248,6 +248,10 @@ class Expression:
     """
 
     raw_json: str
+    #: What messages, run output and history show instead of the raw function, when set: a
+    #: template's pipeline without ``Name`` is shown by its logical id. Not part of the value
+    #: (equality, hashing, rendering).
+    label: str | None = attrs.field(default=None, eq=False, repr=False, kw_only=True)
 
     @classmethod
     def of(cls, raw: Mapping[str, Any]) -> Expression:
@@ -266,7 +270,7 @@ class Expression:
         return next(iter(raw)) if isinstance(raw, dict) and raw else ""
 
     def __str__(self) -> str:
-        return self.raw_json
+        return self.label if self.label is not None else self.raw_json
 
 
 #: A value that is a plain string or, in imported templates, an intrinsic function.

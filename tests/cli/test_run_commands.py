@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -387,3 +388,46 @@ def test_execution_ids_may_be_shortened_git_style(cli: Cli, project: Path) -> No
     assert 1 == unknown.returncode
     assert "no execution id starts with 'zzzz'" in unknown.stderr
     assert 1 == unknown.stderr.count("zzzz")
+
+
+NAMELESS = """\
+Resources:
+  Pipe:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      RoleArn: arn:aws:iam::123456789012:role/p
+      PipelineType: V2
+      ArtifactStore: {Type: S3, Location: bucket-x}
+      Stages:
+        - Name: Source
+          Actions:
+            - Name: Source
+              ActionTypeId: {Category: Source, Owner: AWS, Provider: S3, Version: "1"}
+              Configuration: {S3Bucket: b, S3ObjectKey: k.zip, PollForSourceChanges: "false"}
+              OutputArtifacts: [{Name: Src}]
+        - Name: Build
+          Actions:
+            - Name: Say
+              ActionTypeId: {Category: Compute, Owner: AWS, Provider: Commands, Version: "1"}
+              Commands: [echo hi]
+              InputArtifacts: [{Name: Src}]
+"""
+
+
+def test_a_template_pipeline_without_name_is_shown_by_its_logical_id(cli: Cli, tmp_path: Path) -> None:
+    """Run and history output name it Pipe, not {"Ref":"AWS::NoValue"}; the synthesized template still has no Name."""
+    (tmp_path / "t.yaml").write_text(NAMELESS)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "f.txt").write_text("x")
+
+    run = cli("run", "t.yaml", "--plain", "--source", "Source=src", "--workdir", "wd", cwd=tmp_path)
+    history = cli("history", "--workdir", "wd", cwd=tmp_path)
+    synth = cli("synth", "t.yaml", "--format", "cloudformation", cwd=tmp_path)
+
+    assert 0 == run.returncode, run.stdout + run.stderr
+    assert re.search(r"execution \S+ of Pipe: Succeeded", run.stdout), run.stdout
+    assert re.search(r"\S+\s+Pipe\s+Succeeded", history.stdout), history.stdout
+    assert "NoValue" not in run.stdout + run.stderr + history.stdout + history.stderr
+    assert 0 == synth.returncode, synth.stderr
+    [resource] = json.loads(synth.stdout)["Resources"].values()
+    assert "Name" not in resource["Properties"]

@@ -153,8 +153,71 @@ def test_timeout_message_names_the_flag_and_the_flag_sets_the_limit(cli: Cli, tm
 
     code, out = _run(cli, project, "--timeout", "Wait/Slow=0.5")
     assert 1 == code
-    assert "timed out after 0.5 s" in out
+    assert "timed out after 0.5 s (the limit set for Wait/Slow by --timeout or timeouts=; change it with" in out
+    assert "the action type's limit" not in out
     assert "--timeout Wait/Slow=SECONDS (pipeweaver run)" in out
+
+
+def test_a_missing_buildspec_file_says_which_file_and_how_to_fix(cli: Cli, tmp_path: Path) -> None:
+    """LOCAL's path is the pipeline file's neighbour, --buildspec's the current folder's: both name the file."""
+    project = _project(tmp_path, "build")
+    elsewhere = project / "elsewhere"
+    elsewhere.mkdir()
+    (project / "p.py").write_text(
+        (project / "p.py").read_text()
+        + "from pipeweaver.execution import LocalEmulation\n"
+        + "LOCAL = LocalEmulation(buildspecs={'web-build': 'missing.yml'})\n"
+    )
+
+    local = cli("run", str(project / "p.py"), "--plain", cwd=elsewhere, stdin="")
+    flag = cli("run", str(project / "p.py"), "--plain", "--buildspec", "web-build=nope.yml", cwd=elsewhere)
+
+    assert 1 == local.returncode, local.stdout + local.stderr
+    assert (
+        f"the buildspec file for project 'web-build' does not exist: {project / 'missing.yml'} "
+        "(a relative path in --buildspec is taken from the current folder, in LOCAL = "
+        "LocalEmulation(buildspecs=...) from the pipeline file's folder); fix the path in "
+        "--buildspec web-build=FILE (pipeweaver run)"
+    ) in local.stdout
+    assert "YAML mapping" not in local.stdout + local.stderr
+    assert 2 == flag.returncode
+    assert (
+        f"--buildspec web-build=nope.yml: no such file ({elsewhere / 'nope.yml'}: a relative path is taken "
+        "from the current folder); give the path of project web-build's buildspec file"
+    ) in flag.stderr
+
+
+def test_a_timed_out_build_leaves_nothing_after_the_summary(cli: Cli, tmp_path: Path) -> None:
+    """The shell killed at a timeout finds its scratch folder until it is gone; nothing it says
+    while it dies is printed after the run's summary, and the scratch folder is removed."""
+    project = _project(tmp_path, "build")
+    (project / "bs.yml").write_text(
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo started\n"
+        "      - trap 'echo dying after the timeout' TERM; sleep 30\n"
+    )
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+
+    result = cli(
+        *("run", "p.py", "--plain", "--buildspec", "web-build=bs.yml", "--timeout", "Build/Compile=1"),
+        *("--workdir", str(project / "wd")),
+        cwd=project,
+        env={"TMPDIR": str(scratch)},
+    )
+    out = result.stdout + result.stderr
+
+    assert 1 == result.returncode, out
+    assert "Build/Compile | started" in out
+    assert "No such file or directory" not in out
+    assert "pw-shell" not in out
+    # the summary's last line (the failed action) is the last thing printed
+    assert result.stdout.rstrip().splitlines()[-1].startswith("  Compile: timed out after 1 s"), out
+    assert "" == result.stderr
+    assert [] == sorted(p.name for p in scratch.iterdir())
+    assert "dying after the timeout" not in out
+    # what the shell said while it was ended stays in the action's log file
+    [log] = (project / "wd" / "runs").rglob("Compile/1/log.txt")
+    assert "dying after the timeout" in log.read_text()
 
 
 @pytest.mark.parametrize(

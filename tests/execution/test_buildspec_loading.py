@@ -20,7 +20,8 @@ def _laughs(levels: int = 9, width: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _build(tmp_path: Path, repo: Path, spec: str) -> ActionRecord:
+def _build(tmp_path: Path, repo: Path, spec: object, override: str | None = None) -> ActionRecord:
+    configuration = {"ProjectName": "proj"} | ({"BuildspecOverride": override} if override is not None else {})
     p = pipeline(
         pw.Stage(name="Source", actions=[source_action()]),
         pw.Stage(
@@ -29,13 +30,14 @@ def _build(tmp_path: Path, repo: Path, spec: str) -> ActionRecord:
                 pw.Action(
                     name="B",
                     action_type=pw.ActionType(category="Build", provider="CodeBuild"),
-                    configuration={"ProjectName": "proj"},
+                    configuration=configuration,
                     inputs=[SRC],
                 )
             ],
         ),
     )
-    execution = LocalExecutor(tmp_path / "wd", sources={"Source": repo}, buildspecs={"proj": spec}).run(p)
+    buildspecs = {"proj": spec} if spec is not None else {}
+    execution = LocalExecutor(tmp_path / "wd", sources={"Source": repo}, buildspecs=buildspecs).run(p)
     return execution.action("Build", "B")
 
 
@@ -74,6 +76,36 @@ def test_buildspec_dates_stay_text_and_tags_stay_refused(tmp_path: Path, repo: P
     assert "2024-01-31" in Path(ok.log_file or "").read_text().splitlines()
     assert ExecutionStatus.FAILED == tagged.status
     assert "could not determine a constructor for the tag '!Ref'" in (tagged.error or "")
+
+
+def test_a_missing_buildspec_file_is_named_not_parsed_as_yaml(tmp_path: Path, repo: Path) -> None:
+    """A path to no file says so (which file, relative to what, how to fix), never "must be a YAML mapping"."""
+    commit(repo, {"ci/real.yml": "version: 0.2\nphases:\n  build:\n    commands: [echo from-file]\n"}, "spec")
+    inline = "{version: 0.2, phases: {build: {commands: [echo inline-one-liner]}}}"
+
+    override = _build(tmp_path / "override", repo, None, override="ci/buildspec.yml")
+    mapped = _build(tmp_path / "mapped", repo, str(tmp_path / "missing.yml"))
+    typed = _build(tmp_path / "typed", repo, tmp_path / "missing.yml")
+    found = _build(tmp_path / "found", repo, None, override="ci/real.yml")
+    one_line = _build(tmp_path / "inline", repo, None, override=inline)
+
+    assert ExecutionStatus.FAILED == override.status
+    assert (override.error or "").startswith(
+        "BuildspecOverride 'ci/buildspec.yml' names no file: ci/buildspec.yml does not exist in the primary "
+        "source (input artifact SourceOutput; action Build/B, stages[1].actions[0].configuration.BuildspecOverride); "
+        "add the file to the source, fix the path"
+    ), override.error
+    for record in (mapped, typed):
+        assert ExecutionStatus.FAILED == record.status
+        assert (record.error or "").startswith(
+            f"the buildspec file for project 'proj' does not exist: {tmp_path / 'missing.yml'} "
+        ), record.error
+        assert "LocalExecutor(buildspecs={'proj': ...})" in (record.error or "")
+        assert "YAML mapping" not in (record.error or "")
+    assert ExecutionStatus.SUCCEEDED == found.status, found.error
+    assert "from-file" in Path(found.log_file or "").read_text().splitlines()
+    assert ExecutionStatus.SUCCEEDED == one_line.status, one_line.error
+    assert "inline-one-liner" in Path(one_line.log_file or "").read_text().splitlines()
 
 
 def _deploy(tmp_path: Path, repo: Path, template: str) -> ActionRecord:

@@ -191,7 +191,8 @@ def test_real_ctrl_c_during_run_stops_the_execution_and_exits(tmp_path: Path) ->
         tmp_path,
         """
         def handler(ctx):
-            print("running", flush=True)
+            # sys.stdout on an action thread is the action's log; the parent reads the real one
+            print("running", file=sys.__stdout__, flush=True)
             ctx.cancel.wait(60)
         p = pipeline(pw.Stage(name="S", actions=[build("Long")]))
         try:

@@ -341,8 +341,27 @@ def test_action_timeouts_fail_the_action(tmp_path: Path) -> None:
     e = LocalExecutor(tmp_path / "wd", handlers={FAKE: hang}, timeouts={"A/Hang": 0.3}, validate=False).run(p)
 
     assert ExecutionStatus.FAILED == e.status
-    assert (e.action("A", "Hang").error or "").startswith("timed out after 0.3 s")
+    assert (e.action("A", "Hang").error or "").startswith(
+        "timed out after 0.3 s (the limit set for A/Hang by --timeout or timeouts=; change it with --timeout A/Hang="
+    )
     wait_until(lambda: told == [True])
+
+
+def test_the_timeout_message_names_where_the_limit_came_from(tmp_path: Path) -> None:
+    """--timeout/timeouts=, an approval's timeoutInMinutes, or else the action type's own limit."""
+    given, own = custom("Given"), custom("Own")
+    gate = approval(timeout_in_minutes=5)
+    p = pipeline(pw.Stage(name="A", actions=[given, own, gate]))
+    x = LocalExecutor(tmp_path / "wd", handlers={FAKE: lambda ctx: None}, timeouts={"A/Given": 9}, validate=False)
+    [stage] = p.stages
+
+    origins = [x._engine.timeout_origin(stage, action) for action in (given, own, gate)]
+
+    assert [
+        "the limit set for A/Given by --timeout or timeouts=",
+        "the action type's limit",
+        "the action's timeoutInMinutes",
+    ] == origins
 
 
 def test_before_entry_skip_and_fail(tmp_path: Path) -> None:

@@ -604,3 +604,77 @@ def test_watch_and_serve_read_git_with_the_allow_listed_environment(
     monkeypatch.setenv("GIT_DIR", str(tmp_path / "not-a-repo"))
 
     assert ["refs/heads/main"] == sorted(read_refs(repo))
+
+
+# -- in-process handlers: what a Lambda stand-in or a custom handler prints -----------------
+
+PRINTING_PIPELINE = """
+import pipeweaver as pw
+from pipeweaver import actions
+pipeline = pw.Pipeline(name="printing", role_arn="arn:aws:iam::123456789012:role/p",
+    artifact_store=pw.ArtifactStore(location="bucket-x"),
+    stages=[pw.Stage(name="Source", actions=[actions.s3_source("Source", bucket="b", object_key="k.zip")]),
+        pw.Stage(name="Build", actions=[
+            pw.Action(name="Custom", action_type=pw.ActionType(category="Build", owner="Custom", provider="Shout"),
+                inputs=[pw.Artifact("SourceOutput")], configuration={"ProjectName": "app"}),
+            actions.lambda_invoke("Notify", function_name="notify",
+                user_parameters="{{resolve:secretsmanager:deploy/token}}", run_order=2)])])
+"""
+
+PRINTING_HOOKS = """
+import sys
+import boto3
+
+code_pipeline = boto3.client("codepipeline", region_name="us-east-1")
+
+
+def shout(ctx):
+    print("custom handler sees", ctx.secrets and sorted(ctx.secrets)[0])
+
+
+def notify(event, context=None):
+    params = event["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"]
+    print("notify called with", params)
+    # written in two pieces: masked once the line is whole
+    sys.stderr.write("stderr half " + params[:6])
+    sys.stderr.write(params[6:] + " end\\n")
+    code_pipeline.put_job_success_result(jobId=event["CodePipeline.job"]["id"])
+"""
+
+
+def test_a_function_stand_in_that_prints_a_secret_never_shows_it(tmp_path: Path) -> None:
+    """A stand-in's print goes to its action's log (prefixed, masked), never raw to the terminal."""
+    secret = CANARIES["handler"]
+    target = tmp_path / "pipe.py"
+    target.write_text(PRINTING_PIPELINE)
+    (tmp_path / "hooks.py").write_text(PRINTING_HOOKS)
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "f.txt").write_text("x")
+    secret_file = tmp_path / "secrets.env"
+    secret_file.write_text(f"deploy/token={secret}\n")
+    workdir = tmp_path / "wd"
+    report = tmp_path / "report.html"
+    env = {"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(tmp_path), **own_sources()}
+    proc = subprocess.run(
+        [
+            *(sys.executable, "-m", "pipeweaver", "run", f"{target}:pipeline", "--plain", "--source", "Source=app"),
+            *("--function", "notify=hooks:notify", "--handler", "Build/Custom/Shout/1=hooks:shout"),
+            *("--secret-file", str(secret_file), "--report", str(report), "--workdir", str(workdir)),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+
+    found = hits("CLI run output", proc.stdout + proc.stderr, {"handler": secret}) + scan_tree(workdir)
+    found += scan_history(workdir / "history.sqlite3") + hits("report", report.read_text())
+    logs = {p.parent.parent.name: p.read_text() for p in (workdir / "runs").rglob("log.txt")}
+
+    assert 0 == proc.returncode, proc.stdout + proc.stderr
+    assert [] == found, "\n".join(found)
+    assert "notify called with ****\nstderr half **** end\n" == logs.get("Notify")
+    assert "custom handler sees ****\n" == logs.get("Custom")
+    assert "Build/Notify | notify called with ****" in proc.stdout
+    assert "Build/Notify | stderr half **** end" in proc.stdout
+    assert "" == proc.stderr

@@ -831,3 +831,12 @@ def test_to_codepipeline_of_a_template_without_name_says_so() -> None:
     assert "name" == raised.value.path
     assert "the template gives the pipeline no Name (CloudFormation generates one at deploy time)" in str(raised.value)
     assert "AWS::NoValue" not in str(raised.value)
+
+
+def test_a_pipeline_without_name_is_labelled_by_its_logical_id_but_keeps_its_value() -> None:
+    """The label is for display only: the name still equals (and hashes as) AWS::NoValue."""
+    pipeline = from_cloudformation(TEMPLATE.replace("      Name: !Sub '${Env}-web'\n", ""))
+
+    assert "Pipe" == str(pipeline.name)
+    assert pw.Expression.of(_cfn.NO_NAME) == pipeline.name
+    assert hash(pw.Expression.of(_cfn.NO_NAME)) == hash(pipeline.name)

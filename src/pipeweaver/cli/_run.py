@@ -449,7 +449,10 @@ def run(
     for project, file in specs.items():
         names.check("--buildspec", project, str(file), names.projects, "CodeBuild project", "its ProjectName")
         if not file.is_file():
-            raise click.UsageError(f"--buildspec {project}={file}: no such file")
+            raise click.UsageError(
+                f"--buildspec {project}={file}: no such file ({file.absolute()}: a relative path is taken from "
+                f"the current folder); give the path of project {project}'s buildspec file"
+            )
     given_secrets = _Secrets(secrets, secret_files, secret_env)
     local = loaded.local
     folders = {bucket: Path(folder) for bucket, folder in pairs(buckets, "--bucket", form="BUCKET=FOLDER").items()}

@@ -261,10 +261,19 @@ def _local_emulation(module: Any, base: Path) -> Any:
             return candidate if candidate.exists() else item
         return item
 
+    def spec_here(item: Any) -> Any:
+        # A buildspec path is the file's neighbour even when it is missing, so that the error
+        # names the file looked for; text with a line break or a version key is the YAML itself.
+        if isinstance(item, str) and ("\n" in item or "version:" in item):
+            return item
+        if isinstance(item, Path | str) and not Path(item).is_absolute():
+            return base / Path(item)
+        return item
+
     return attrs.evolve(
         value,
         sources={k: here(v) for k, v in value.sources.items()},
-        buildspecs={k: here(v) for k, v in value.buildspecs.items()},
+        buildspecs={k: spec_here(v) for k, v in value.buildspecs.items()},
     )
 
 

@@ -33,6 +33,7 @@ from ._base import (
     LogLine,
     check_continuation_token,
 )
+from ._capture import routed
 from ._clock import Clock
 from ._paths import confine
 
@@ -81,7 +82,9 @@ class Job:
         "error",
         "index",
         "log_fh",
+        "log_lock",
         "log_path",
+        "over",
         "position",
         "record",
         "refs",
@@ -108,6 +111,10 @@ class Job:
         self.resolved: dict[str, str] = {}
         self.log_fh: TextIO | None = None
         self.log_path: Path | None = None
+        # Set (under log_lock) when the engine records the attempt's end, which for a timeout or
+        # an abandon comes before its handler returns: output after that is not shown any more.
+        self.over = False
+        self.log_lock = threading.Lock()
         self.record: ActionRecord | None = None
         self.position: int | None = None
 
@@ -150,11 +157,19 @@ class Attempts:
     def log(self, job: Job, line: str) -> None:
         """Append *line* (masked) to the attempt's log file and announce it."""
         line = self.masker(line)
-        if job.log_fh is None:
-            job.dir.mkdir(parents=True, exist_ok=True)
-            job.log_path = job.dir / "log.txt"
-            job.log_fh = job.log_path.open("a", encoding="utf-8", buffering=1)
-        job.log_fh.write(line + "\n")
+        with job.log_lock:
+            if job.log_fh is None:
+                job.dir.mkdir(parents=True, exist_ok=True)
+                job.log_path = job.dir / "log.txt"
+                job.log_fh = job.log_path.open("a", encoding="utf-8", buffering=1)
+            job.log_fh.write(line + "\n")
+            if job.over:
+                # The attempt already ended (timed out, abandoned) and the run has moved on, its
+                # summary perhaps printed: what its processes say while they are ended stays in
+                # its log file, not on the terminal.
+                job.log_fh.close()
+                job.log_fh = None
+                return
         self.emit(
             LogLine(
                 execution_id=self.id,
@@ -169,7 +184,9 @@ class Attempts:
     def execute(self, job: Job) -> None:
         """Run *job* to its end (on a pool thread) and hand it to the engine's completion queue."""
         try:
-            self._execute(job)
+            # What an in-process handler prints belongs to this action's log, masked like the rest.
+            with routed(lambda line: self.log(job, line)):
+                self._execute(job)
         except ActionFailed as exc:
             job.status, job.error = ActionStatus.FAILED, exc.message
         except ArtifactError as exc:

@@ -20,6 +20,7 @@ from .._model import Pipeline, Stage
 from ..errors import ArtifactError, ExecutionError
 from ._attempt import fail_expression
 from ._base import ActionFailed, ArtifactRef, ArtifactStore, Event, LogLine
+from ._capture import routed
 from ._rules import RuleContext, RuleFailed, RuleHandler
 
 __all__ = ["Overrides", "RuleOutcome", "overridden", "run_rule"]
@@ -101,7 +102,9 @@ def run_rule(
         timer.start()
         cancels.add(cancel)
         try:
-            verdict = handler(ctx)
+            # What a rule function prints belongs to the rule's log, masked like the rest.
+            with routed(ctx.log):
+                verdict = handler(ctx)
         finally:
             timer.cancel()
             cancels.discard(cancel)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .._masking import Masker
-from .._model import Action, Pipeline, Stage
+from .._model import Action, ActionCategory, Pipeline, Stage
 from ..errors import ExecutionError
 from ._base import ActionContext, ActionResult, ApprovalRequested, ArtifactStore, Execution, Observer
 from ._clock import Clock, SystemClock
@@ -112,6 +112,15 @@ class Engine:
     def timeout_for(self, stage: Stage, action: Action) -> float:
         """Seconds before *action* times out (``timeouts=`` override, else AWS's default)."""
         return self.timeouts.get(f"{stage.name}/{action.name}", default_timeout(action))
+
+    def timeout_origin(self, stage: Stage, action: Action) -> str:
+        """Where :meth:`timeout_for` took *action*'s limit from, for the timeout message."""
+        key = f"{stage.name}/{action.name}"
+        if key in self.timeouts:
+            return f"the limit set for {key} by --timeout or timeouts="
+        if action.category is ActionCategory.APPROVAL and action.timeout_in_minutes:
+            return "the action's timeoutInMinutes"
+        return "the action type's limit"
 
     def register(self, run: LiveRun) -> None:
         """*run* runs here from now on (and has its lease kept fresh)."""

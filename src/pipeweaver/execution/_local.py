@@ -59,6 +59,7 @@ from ._base import (
     Observer,
     TriggerInfo,
 )
+from ._capture import unrouted
 from ._emulator import Emulator
 from ._engine import LEASE_SECONDS, Engine
 from ._handle import LocalExecutionHandle
@@ -266,6 +267,12 @@ class LocalExecutor:
         return self._emulator.secret_value(ref, where=where)
 
     def _apply_policy(self, event: ApprovalRequested, decide: Decide) -> None:
+        # The policy runs on the approval's action thread, whose output goes to the action's log;
+        # a prompt (ours or a callable's, such as the CLI's) is for the person at the terminal.
+        with unrouted():
+            self._decide_by_policy(event, decide)
+
+    def _decide_by_policy(self, event: ApprovalRequested, decide: Decide) -> None:
         policy = self.approval
         if policy is None or policy == "wait":
             return

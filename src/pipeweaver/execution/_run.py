@@ -537,7 +537,7 @@ class Run:
                 job.status = ActionStatus.FAILED
                 job.error = (
                     f"timed out after {_duration(self.engine.timeout_for(stage, job.action))} "
-                    "(the action type's limit; change it with "
+                    f"({self.engine.timeout_origin(stage, job.action)}; change it with "
                     f"--timeout {stage.name}/{job.action.name}=SECONDS (pipeweaver run) or "
                     f"LocalExecutor(timeouts={{'{stage.name}/{job.action.name}': seconds}}))"
                 )
@@ -585,9 +585,11 @@ class Run:
         result = job.result
         succeeded = job.status is ActionStatus.SUCCEEDED
         variables = dict(result.output_variables) if (result and succeeded) else {}
-        if job.log_fh is not None:
-            job.log_fh.close()
-            job.log_fh = None
+        with job.log_lock:
+            job.over = True
+            if job.log_fh is not None:
+                job.log_fh.close()
+                job.log_fh = None
         record = ActionRecord(
             stage=job.stage.name,
             name=job.action.name,

@@ -206,60 +206,79 @@ def run_phases(
     once the processes are gone.
     """
     capture = tuple(capture)
-    with tempfile.TemporaryDirectory(prefix="pw-shell-") as tmp:
-        script = Path(tmp) / "script.sh"
-        script.write_text(build_script(phases, capture))
-        vars_file = Path(tmp) / "vars"
-        failed_file = Path(tmp) / "failed"
-        marker = secrets.token_hex(16)
-        full_env = {
-            **env,
-            "__PW_VARS": str(vars_file),
-            "__PW_STATE": str(Path(tmp) / "state"),
-            "__PW_FAILED": str(failed_file),
-            _MARKER: marker,
-        }
-        proc = subprocess.Popen(
-            [_shell(), str(script)],
-            cwd=cwd,
-            env=full_env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        group = _Group(proc, marker)
-        assert proc.stdout is not None
-        lines = _Lines(log)
-        failed_phase: str | None = None
-        try:
-            failed_phase = _pump(proc.stdout, group, cancel, lines)
-        finally:
-            # Whatever happened above (a log callback raising included), nothing outlives the call.
-            group.end()
-            proc.stdout.close()
-            # Ended above if it was still running, so this does not wait long.
-            code = proc.wait()
-        variables: dict[str, str] = {}
-        if vars_file.exists():
-            parts = vars_file.read_bytes().decode("utf-8", "replace").split("\0")
-            for i in range(0, len(parts) - 1, 2):
-                variables[parts[i]] = parts[i + 1]
-        failed = command = status = None
-        if code != 0:
-            failed = "killed" if group.cancelled else (failed_phase or "unknown")
-        if failed_file.exists() and not group.cancelled:
-            # The first command that failed (the file is written once per failure; keep the first).
-            phase, rc, command, *_ = [*failed_file.read_bytes().decode("utf-8", "replace").split("\0"), "", "", ""]
-            failed, status = phase, int(rc) if rc.isdigit() else None
-        return ShellResult(
-            returncode=code,
-            failed_phase=failed,
-            variables=variables,
-            cancelled=group.cancelled,
-            failed_command=command,
-            failed_status=status,
-        )
+    # Not a TemporaryDirectory: its finalizer removes the folder at interpreter exit, before
+    # the exit handler has ended the shell, which then fails writing its state there. The
+    # folder goes once the shell's processes are gone (the finally below).
+    tmp = tempfile.mkdtemp(prefix="pw-shell-")
+    try:
+        return _run_in(tmp, phases, cwd=cwd, env=env, log=log, cancel=cancel, capture=capture)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _run_in(
+    tmp: str,
+    phases: Sequence[Phase],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log: Callable[[str], None],
+    cancel: threading.Event,
+    capture: tuple[str, ...],
+) -> ShellResult:
+    script = Path(tmp) / "script.sh"
+    script.write_text(build_script(phases, capture))
+    vars_file = Path(tmp) / "vars"
+    failed_file = Path(tmp) / "failed"
+    marker = secrets.token_hex(16)
+    full_env = {
+        **env,
+        "__PW_VARS": str(vars_file),
+        "__PW_STATE": str(Path(tmp) / "state"),
+        "__PW_FAILED": str(failed_file),
+        _MARKER: marker,
+    }
+    proc = subprocess.Popen(
+        [_shell(), str(script)],
+        cwd=cwd,
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    group = _Group(proc, marker)
+    assert proc.stdout is not None
+    lines = _Lines(log)
+    failed_phase: str | None = None
+    try:
+        failed_phase = _pump(proc.stdout, group, cancel, lines)
+    finally:
+        # Whatever happened above (a log callback raising included), nothing outlives the call.
+        group.end()
+        proc.stdout.close()
+        # Ended above if it was still running, so this does not wait long.
+        code = proc.wait()
+    variables: dict[str, str] = {}
+    if vars_file.exists():
+        parts = vars_file.read_bytes().decode("utf-8", "replace").split("\0")
+        for i in range(0, len(parts) - 1, 2):
+            variables[parts[i]] = parts[i + 1]
+    failed = command = status = None
+    if code != 0:
+        failed = "killed" if group.cancelled else (failed_phase or "unknown")
+    if failed_file.exists() and not group.cancelled:
+        # The first command that failed (the file is written once per failure; keep the first).
+        phase, rc, command, *_ = [*failed_file.read_bytes().decode("utf-8", "replace").split("\0"), "", "", ""]
+        failed, status = phase, int(rc) if rc.isdigit() else None
+    return ShellResult(
+        returncode=code,
+        failed_phase=failed,
+        variables=variables,
+        cancelled=group.cancelled,
+        failed_command=command,
+        failed_status=status,
+    )
 
 
 #: Seconds between SIGTERM and SIGKILL when an action's processes are ended.

@@ -775,6 +775,11 @@ def from_cloudformation(
     )
     if places is not None:  # None: no Fn::If left to keep (or the branches were chosen)
         pipeline = _conditional(pipeline, data, data["Resources"][found.logical_id]["Properties"], places)
+    if isinstance(pipeline.name, Expression) and pipeline.name.raw == _cfn.NO_NAME:
+        # CloudFormation names such a pipeline at deploy time; until then run, synth and history
+        # output show it by its logical id, not as {"Ref":"AWS::NoValue"}. The value is unchanged.
+        named = Expression(pipeline.name.raw_json, label=found.logical_id)
+        pipeline = attrs.evolve(pipeline, name=named)
     return pipeline
 
 

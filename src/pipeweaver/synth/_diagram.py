@@ -21,7 +21,8 @@ __all__ = ["to_dot", "to_mermaid", "to_png", "to_svg"]
 
 
 def _name(value: str | Expression) -> str:
-    return value if isinstance(value, str) else value.raw_json
+    # str(): an imported pipeline without Name is labelled by its logical id, not {"Ref":"AWS::NoValue"}
+    return str(value)
 
 
 def _node_ids(pipeline: Pipeline) -> dict[int, str]:

@@ -285,7 +285,7 @@ class BuildHandlers(_Bound):
         source: Any
         if override:
             source = override
-            if "\n" not in override:
+            if not _inline(override):
                 path = confine(
                     primary,
                     override,
@@ -293,9 +293,30 @@ class BuildHandlers(_Bound):
                     fix="name a buildspec file inside the primary source, or give the buildspec inline",
                     root_name="the primary source",
                 )
-                source = path if path.is_file() else override
+                if not path.is_file():
+                    artifact = next((name for name, where in ctx.inputs.items() if where == primary), None)
+                    which = f"input artifact {artifact}" if artifact else "no input artifact: an empty folder"
+                    raise ActionFailed(
+                        f"BuildspecOverride {override!r} names no file: {override} does not exist in the primary "
+                        f"source ({which}; {setting(ctx, 'BuildspecOverride')}); "
+                        "add the file to the source, fix the path (it is relative to the source's root), "
+                        "or give the buildspec inline as YAML text",
+                        failure_type=FailureType.CONFIGURATION_ERROR,
+                    )
+                source = path
         elif mapped is not None:
             source = mapped
+            if isinstance(source, str) and not _inline(source):
+                source = Path(source)
+            if isinstance(source, Path) and not source.is_file():
+                raise ActionFailed(
+                    f"the buildspec file for project {project!r} does not exist: {source.absolute()} "
+                    "(a relative path in --buildspec is taken from the current folder, in LOCAL = "
+                    "LocalEmulation(buildspecs=...) from the pipeline file's folder); fix the path in "
+                    f"--buildspec {project}=FILE (pipeweaver run), LOCAL = LocalEmulation(buildspecs="
+                    f"{{{project!r}: ...}}) or LocalExecutor(buildspecs={{{project!r}: ...}})",
+                    failure_type=FailureType.CONFIGURATION_ERROR,
+                )
         else:
             for candidate in ("buildspec.yml", "buildspec.yaml"):
                 if (primary / candidate).is_file():
@@ -313,8 +334,6 @@ class BuildHandlers(_Bound):
             return dict(source)
         try:
             text = source.read_text() if isinstance(source, Path) else str(source)
-            if isinstance(source, str) and "\n" not in source and Path(source).is_file():
-                text = Path(source).read_text()
             data = load_yaml(text)
         except (OSError, UnicodeDecodeError, LoadFailure) as exc:
             hint = f" ({exc.hint})" if isinstance(exc, LoadFailure) and exc.hint else ""
@@ -444,3 +463,9 @@ def _artifact_root(
         "give a folder inside the primary input or $CODEBUILD_SRC_DIR_<input artifact>/...",
         failure_type=FailureType.CONFIGURATION_ERROR,
     )
+
+
+def _inline(buildspec: str) -> bool:
+    """Whether a buildspec given as text is the YAML itself rather than a file's path: AWS takes
+    a BuildspecOverride with a line break or a ``version:`` key as the buildspec's text."""
+    return "\n" in buildspec or "version:" in buildspec
