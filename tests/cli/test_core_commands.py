@@ -329,6 +329,26 @@ def test_synth_refuses_invalid_pipeline_and_leaves_no_file(cli: Cli, bad_json: P
     assert not out.exists()
 
 
+def test_synth_refusal_lists_each_error_with_its_line(cli: Cli, tmp_path: Path) -> None:
+    """A .py target with an error: synth names file:line as validate does, and how to write anyway."""
+    target = tmp_path / "broken.py"
+    target.write_text(
+        "import pipeweaver as pw\n"
+        "from pipeweaver import actions\n"
+        "source = actions.s3_source('Source', bucket='bkt-a', object_key='k.zip')\n"
+        "build = actions.codebuild('Build', project_name='p', input=pw.Artifact('Nope'))\n"
+        "pipeline = pw.Pipeline(name='broken', role_arn='arn:aws:iam::123456789012:role/R',\n"
+        "    artifact_store=pw.ArtifactStore(location='bkt-artifacts'),\n"
+        "    stages=[pw.Stage(name='Source', actions=[source]), pw.Stage(name='Build', actions=[build])])\n"
+    )
+    result = cli("synth", str(target))
+
+    assert 1 == result.returncode
+    assert "(--no-validate writes it anyway)" in result.stderr
+    assert f"{target}:4: error PW208 stages[1].actions[0].inputArtifacts[0].name" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_synth_to_missing_folder_fails_cleanly(cli: Cli, module_file: Path, tmp_path: Path) -> None:
     """Writing into a folder that does not exist is one message, exit 1."""
     result = cli("synth", str(module_file), "-o", str(tmp_path / "nope" / "out.json"))

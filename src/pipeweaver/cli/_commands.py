@@ -359,14 +359,22 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def _refuse_invalid(pipeline: Pipeline) -> None:
+def _refuse_invalid(pipeline: Pipeline, target: str, logical_id: str | None) -> None:
     issues = [i for i in lint(pipeline) if i.is_error]
-    if issues:
-        shown = "\n".join(f"  {i.code} {i.path or '<pipeline>'}: {i.message}" for i in issues[:20])
-        more = f"\n  ... and {len(issues) - 20} more" if len(issues) > 20 else ""
-        raise click.ClickException(
-            f"pipeline {pipeline.name} has {len(issues)} error(s); fix them or pass --no-validate:\n{shown}{more}"
-        )
+    if not issues:
+        return
+    # The errors as validate prints them, with file and line, where the target maps to lines
+    # (loading it again costs nothing that matters on the way to an error).
+    found = [] if logical_id is not None else [f for f in collect_findings(target) if f.issue.is_error]
+    if len(found) == len(issues):
+        shown = _text_report({target: found[:20]})
+    else:
+        shown = "\n".join(f"{i.code} {i.path or '<pipeline>'}: {i.message}" for i in issues[:20])
+    more = f"\n... and {len(issues) - 20} more" if len(issues) > 20 else ""
+    raise click.ClickException(
+        f"pipeline {pipeline.name} has {len(issues)} error(s), so nothing was written "
+        f"(--no-validate writes it anyway):\n{shown}{more}"
+    )
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -406,7 +414,7 @@ def synth(target: str, fmt: str, output: Path | None, envelope: bool, check: boo
     """Render TARGET as CodePipeline JSON, a CloudFormation template, or Python code."""
     pipeline = to_pipeline(load_target(target), logical_id=logical_id)
     if check:
-        _refuse_invalid(pipeline)
+        _refuse_invalid(pipeline, target, logical_id)
     if fmt == "codepipeline":
         from ..synth import dumps
 
