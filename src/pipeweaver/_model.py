@@ -21,7 +21,7 @@ import enum
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar, final
 
 import attrs
 
@@ -195,12 +195,20 @@ def _to_enum(cls: type[E], field: str, value: Any) -> E:
         raise DefinitionError(field, value, f"must be one of {choices}") from None
 
 
+# Every action type built converts its category and owner: AWS's word is looked up in the
+# Enum's own value table right here (the table _to_enum reads), without the call into it.
+_CATEGORIES: Final[Mapping[Any, ActionCategory]] = ActionCategory._value2member_map_  # type: ignore[assignment]
+_OWNERS: Final[Mapping[Any, ActionOwner]] = ActionOwner._value2member_map_  # type: ignore[assignment]
+
+
 def _category(value: ActionCategory | CategoryName) -> ActionCategory:
-    return _to_enum(ActionCategory, "category", value)
+    member = _CATEGORIES.get(value) if type(value) is str else None
+    return member if member is not None else _to_enum(ActionCategory, "category", value)
 
 
 def _owner(value: ActionOwner | OwnerName) -> ActionOwner:
-    return _to_enum(ActionOwner, "owner", value)
+    member = _OWNERS.get(value) if type(value) is str else None
+    return member if member is not None else _to_enum(ActionOwner, "owner", value)
 
 
 def _env_type(value: EnvironmentVariableType | EnvironmentVariableTypeName | None) -> EnvironmentVariableType | None:

@@ -339,10 +339,23 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
                 for key, member in members.items():
                     children[key] = _checker(member, constraints, skip)
             if issues is None:
+                # deciding (the common, valid case): the first problem answers, nothing is built
                 for req in required:
                     if req not in value:
                         return False
-            missing = [req for req in required if req not in value] if issues is not None else []
+                for key, item in value.items():
+                    child = children.get(key) if type(key) is str or isinstance(key, str) else None
+                    if child is None:
+                        return False
+                    if item is None:
+                        # an optional member set to null is absent; a required one has the wrong type
+                        if key in required:
+                            return False
+                        continue
+                    if not child(item, depth + 1, None, ""):
+                        return False
+                return True
+            missing = [req for req in required if req not in value]
             unknown: list[Issue] = []
             # Problems by member, reported in the shape's member order after the unknown and
             # missing fields.
@@ -350,8 +363,6 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
             for key, item in value.items():
                 child = children.get(key) if type(key) is str or isinstance(key, str) else None
                 if child is None:
-                    if issues is None:
-                        return False
                     near = _near(str(key), list(members))
                     unknown.append(
                         Issue(
@@ -368,20 +379,12 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
                 if item is None:
                     # An optional member set to null is absent; a required one has the wrong type.
                     if key in required:
-                        if issues is None:
-                            return False
                         member = members[key]
                         found[key] = [_wrong_type(join_key(path, key), SHAPES[member]["type"], None, member)]
-                    continue
-                if issues is None:
-                    if not child(item, depth + 1, None, ""):
-                        return False
                     continue
                 problems: list[Issue] = []
                 if not _child(item, child, depth + 1, problems, join_key(path, key)):
                     found[key] = problems
-            if issues is None:
-                return True
             issues.extend(unknown)
             for req in missing:
                 issues.append(
@@ -448,11 +451,12 @@ def _checker(shape_name: str, constraints: bool, skip: Callable[[object], bool] 
                     (_string_checker(key_name, constraints, None, "key"), _checker(value_name, constraints, skip))
                 )
             key_check, value_check = entry[0]
-            for key, item in value.items():
-                if issues is None:
+            if issues is None:
+                for key, item in value.items():
                     if not key_check(key, depth, None, "") or not value_check(item, depth + 1, None, ""):
                         return False
-                    continue
+                return valid
+            for key, item in value.items():
                 sub = join_key(path, str(key))
                 if not isinstance(key, str):
                     issues.append(_wrong_type(sub, "string", key, key_name))

@@ -7,7 +7,6 @@ compute fields, and who produces what a consumer reads.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from .. import _catalog
 from .._loader import load_json
@@ -560,7 +559,6 @@ def _compute_fields(ctx: _Context, a: _Action) -> None:
     ),
 )
 def _artifact_rules(ctx: _Context) -> None:
-    names = [name for name in ctx.producers if not _is_expression_key(name)]
     for a in ctx.actions:
         for name, oi in a.outputs:
             first, first_index = ctx.producers[name]
@@ -576,7 +574,7 @@ def _artifact_rules(ctx: _Context) -> None:
             found = ctx.producers.get(name)
             # the common case, a producer strictly earlier, needs no path at all
             if found is None or not _earlier(found[0], a.stage, a.run_order):
-                _consume(ctx, name, f"{a.path}.inputArtifacts[{ii}].name", a.stage, a.run_order, a.label, names)
+                _consume(ctx, name, f"{a.path}.inputArtifacts[{ii}].name", a.stage, a.run_order, a.label)
 
 
 @reports(
@@ -597,17 +595,18 @@ def _artifact_rules(ctx: _Context) -> None:
         _UG + "action-requirements.html",
     ),
 )
-def _consume(ctx: _Context, name: str, path: str, stage: int, run_order: int, who: str, names: Sequence[str]) -> None:
+def _consume(ctx: _Context, name: str, path: str, stage: int, run_order: int, who: str) -> None:
     found = ctx.producers.get(name)
     if found is None:
         if _is_expression_key(name) or any(_is_expression_key(n) for n in ctx.producers):
             # A name CloudFormation fills in may be one that no reference spells the same way.
             return
+        # (so every produced name is literal: each may be the one meant)
         ctx.add(
             "PW208",
             path,
             f"input artifact {name!r} of {who} is not produced by any action",
-            _did_you_mean(name, names, "produce it as an output artifact of an earlier action"),
+            _did_you_mean(name, ctx.producers, "produce it as an output artifact of an earlier action"),
         )
         return
     producer, _ = found

@@ -6,14 +6,14 @@ references.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final
 
 from .. import _catalog
 from .._cron import CronError, DeploymentWindowCron
 from .._shapes import join_key
 from ._actions import _consume
-from ._context import _artifact_key, _Context, _dict, _did_you_mean, _is_expression_key, _is_literal, _list, _str
+from ._context import _artifact_key, _Context, _dict, _did_you_mean, _is_literal, _list, _str
 from ._registry import _UG, reports, rule_info
 from ._variables import _references
 
@@ -59,7 +59,6 @@ _ALLOWED_RESULTS: Final = {
 )
 def _condition_rules(ctx: _Context) -> None:
     parallel = ctx.decl.get("executionMode") == "PARALLEL"
-    names = [name for name in ctx.producers if not _is_expression_key(name)]
     for si, spath, stage, sname in ctx.stages:
         failure = stage.get("onFailure")
         if isinstance(failure, Mapping):
@@ -109,7 +108,7 @@ def _condition_rules(ctx: _Context) -> None:
                 # beforeEntry rules run before any action of the stage; the others after them
                 position = (si, 0) if kind == "beforeEntry" else (si, _AFTER_STAGE)
                 for ri, rule in enumerate(_list(rules)):
-                    _rule(ctx, _dict(rule), f"{cpath}.rules[{ri}]", kind, result, position, names)
+                    _rule(ctx, _dict(rule), f"{cpath}.rules[{ri}]", kind, result, position)
 
 
 @reports(
@@ -200,7 +199,6 @@ def _rule(
     kind: str,
     result: Any,
     position: tuple[int, int],
-    names: Sequence[str],
 ) -> None:
     provider = _str(_dict(rule.get("ruleTypeId")).get("provider"))
     config = _dict(rule.get("configuration"))
@@ -265,7 +263,7 @@ def _rule(
     for ii, item in enumerate(_list(rule.get("inputArtifacts"))):
         name = _artifact_key(_dict(item).get("name"))
         if name is not None:
-            _consume(ctx, name, f"{path}.inputArtifacts[{ii}].name", position[0], position[1], "this rule", names)
+            _consume(ctx, name, f"{path}.inputArtifacts[{ii}].name", position[0], position[1], "this rule")
     for key, value in config.items():
         if isinstance(value, str) and isinstance(key, str) and "#{" in value:
             _references(ctx, join_key(f"{path}.configuration", key), value, False, *position, None)

@@ -59,14 +59,14 @@ from ._registry import _UG, reports, rule_info
     ),
 )
 def _trigger_rules(ctx: _Context) -> None:
+    triggers = _list(ctx.decl.get("triggers"))
     by_name: dict[str, list[_Action]] = {}
-    for a in ctx.actions:
-        if a.name is not None:
-            by_name.setdefault(a.name, []).append(a)
-    # An action named by a function (!Ref SourceActionName) may be the one a trigger names.
-    unknown = any(is_intrinsic(a.data.get("name")) for a in ctx.actions)
+    if triggers:  # (most pipelines have none: no index of the actions then)
+        for a in ctx.actions:
+            if a.name is not None:
+                by_name.setdefault(a.name, []).append(a)
     seen: dict[str, int] = {}
-    for ti, trigger in enumerate(_list(ctx.decl.get("triggers"))):
+    for ti, trigger in enumerate(triggers):
         git = _dict(_dict(trigger).get("gitConfiguration"))
         gpath = f"triggers[{ti}].gitConfiguration"
         name = _str(git.get("sourceActionName"))
@@ -75,7 +75,8 @@ def _trigger_rules(ctx: _Context) -> None:
             found = by_name.get(name, [])
             if not found:
                 sources = [a.name for a in ctx.actions if a.is_source and a.name]
-                if not unknown:
+                # An action named by a function (!Ref SourceActionName) may be the one a trigger names.
+                if not any(is_intrinsic(a.data.get("name")) for a in ctx.actions):
                     ctx.add(
                         "PW401",
                         npath,
