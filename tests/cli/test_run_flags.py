@@ -210,8 +210,10 @@ def test_a_timed_out_build_leaves_nothing_after_the_summary(cli: Cli, tmp_path: 
     assert "Build/Compile | started" in out
     assert "No such file or directory" not in out
     assert "pw-shell" not in out
-    # the summary's last line (the failed action) is the last thing printed
-    assert result.stdout.rstrip().splitlines()[-1].startswith("  Compile: timed out after 1 s"), out
+    # the summary (its actions, then its artifacts) is the last thing printed
+    summary = result.stdout.rstrip().split(" of flags: Failed\n", 1)[1].splitlines()
+    assert summary[1].startswith("  Build/Compile: Failed in "), out
+    assert ["  artifact Src"] == [line.split(":")[0] for line in summary[2:]], out
     assert "" == result.stderr
     assert [] == sorted(p.name for p in scratch.iterdir())
     assert "dying after the timeout" not in out
