@@ -225,10 +225,17 @@ def test_a_timed_out_build_leaves_nothing_after_the_summary(cli: Cli, tmp_path: 
 @pytest.mark.parametrize(
     ("value", "needle"),
     [
-        ("Wait/Nope=1", "--timeout Wait/Nope=1: the pipeline has no action (or rule) Wait/Nope"),
+        (
+            "Wait/Nope=1",
+            "--timeout Wait/Nope=1: the pipeline has no action (or rule) 'Wait/Nope' "
+            "(--timeout takes STAGE/ACTION or STAGE/rule:RULE); did you mean Wait/Slow? "
+            "the pipeline's: Source/Source, Wait/Slow",
+        ),
         (
             "Wait/Slwo=1",
-            "--timeout Wait/Slwo=1: the pipeline has no action (or rule) Wait/Slwo; did you mean Wait/Slow? ",
+            "--timeout Wait/Slwo=1: the pipeline has no action (or rule) 'Wait/Slwo' "
+            "(--timeout takes STAGE/ACTION or STAGE/rule:RULE); did you mean Wait/Slow? "
+            "the pipeline's: Source/Source, Wait/Slow",
         ),
         ("Wait/Slow=soon", "--timeout Wait/Slow=soon: give a number of seconds above 0"),
         ("Wait/Slow=0", "--timeout Wait/Slow=0: give a number of seconds above 0"),

@@ -623,15 +623,7 @@ def _timeouts(values: tuple[str, ...], pipeline: Pipeline) -> dict[str, float]:
                 known.update(f"{stage.name}/rule:{rule.name}" for rule in condition.rules)
     out: dict[str, float] = {}
     for key, text in pairs(values, "--timeout", form="STAGE/ACTION=SECONDS", empty=False).items():
-        if key not in known:
-            import difflib
-
-            near = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"did you mean {near[0]}? " if near else ""
-            raise click.UsageError(
-                f"--timeout {key}={text}: the pipeline has no action (or rule) {key}; {hint}"
-                f"write STAGE/ACTION or STAGE/rule:RULE, one of: {', '.join(sorted(known))}"
-            )
+        _PipelineNames.check("--timeout", key, text, known, "action (or rule)", "STAGE/ACTION or STAGE/rule:RULE")
         try:
             seconds = float(text)
         except ValueError:
