@@ -330,9 +330,12 @@ def test_synth_refuses_invalid_pipeline_and_leaves_no_file(cli: Cli, bad_json: P
 
 
 def test_synth_refusal_lists_each_error_with_its_line(cli: Cli, tmp_path: Path) -> None:
-    """A .py target with an error: synth names file:line as validate does, and how to write anyway."""
+    """A .py target with an error: synth names file:line as validate does, and how to write anyway,
+    running the user's module once."""
     target = tmp_path / "broken.py"
+    runs = tmp_path / "runs.txt"
     target.write_text(
+        f"open({str(runs)!r}, 'a').write('ran\\n')\n"
         "import pipeweaver as pw\n"
         "from pipeweaver import actions\n"
         "source = actions.s3_source('Source', bucket='bkt-a', object_key='k.zip')\n"
@@ -345,8 +348,9 @@ def test_synth_refusal_lists_each_error_with_its_line(cli: Cli, tmp_path: Path) 
 
     assert 1 == result.returncode
     assert "(--no-validate writes it anyway)" in result.stderr
-    assert f"{target}:4: error PW208 stages[1].actions[0].inputArtifacts[0].name" in result.stderr
+    assert f"{target}:5: error PW208 stages[1].actions[0].inputArtifacts[0].name" in result.stderr
     assert "Traceback" not in result.stderr
+    assert "ran\n" == runs.read_text()
 
 
 def test_synth_to_missing_folder_fails_cleanly(cli: Cli, module_file: Path, tmp_path: Path) -> None:

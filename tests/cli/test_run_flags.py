@@ -320,9 +320,15 @@ def test_logical_id_chooses_among_several_pipelines(cli: Cli, tmp_path: Path, co
         return  # past the choice they need AWS; the refusal above is what --logical-id changes
     chosen = cli(command[0], "two.yaml", *command[1:], "--logical-id", "Second", cwd=project, stdin="")
     assert "--logical-id" not in chosen.stderr, chosen.stderr
+    if command[0] == "triggers":
+        # the chosen pipeline was judged: an S3-sourced pipeline starts on no git event
+        assert (1, "DOES NOT START: the pipeline has no git source action\n") == (chosen.returncode, chosen.stdout)
+        return
+    assert 0 == chosen.returncode, chosen.stdout + chosen.stderr
     if command[0] == "run":
-        assert 0 == chosen.returncode, chosen.stdout + chosen.stderr
         assert "of second: Succeeded" in chosen.stdout
+    if command[0] == "synth":
+        assert '"name": "second"' in chosen.stdout
 
 
 def test_logical_id_on_a_python_target_is_refused(cli: Cli, tmp_path: Path) -> None:

@@ -79,11 +79,14 @@ def _looks_like_declaration_issues(issues: list[Issue]) -> bool:
     )
 
 
-def collect_findings(spec: str, policy: LintPolicy | None = None) -> list[Finding]:
-    """Load and lint one TARGET under *policy*; a TARGET that cannot be loaded becomes findings too."""
+def collect_findings(spec: str, policy: LintPolicy | None = None, *, loaded: Loaded | None = None) -> list[Finding]:
+    """Load and lint one TARGET under *policy*; a TARGET that cannot be loaded becomes findings too.
+
+    *loaded* is the TARGET already loaded (a Python target is not run twice).
+    """
     policy = policy or LintPolicy()
     try:
-        loaded = load_target(spec)
+        loaded = loaded if loaded is not None else load_target(spec)
         issues, prefix = _lint_loaded(loaded)
     except TargetError as exc:
         if exc.usage:
@@ -359,13 +362,13 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def _refuse_invalid(pipeline: Pipeline, target: str, logical_id: str | None) -> None:
+def _refuse_invalid(pipeline: Pipeline, target: str, loaded: Loaded, logical_id: str | None) -> None:
     issues = [i for i in lint(pipeline) if i.is_error]
     if not issues:
         return
-    # The errors as validate prints them, with file and line, where the target maps to lines
-    # (loading it again costs nothing that matters on the way to an error).
-    found = [] if logical_id is not None else [f for f in collect_findings(target) if f.issue.is_error]
+    # The errors as validate prints them, with file and line; with --logical-id the findings
+    # would cover the template's other pipelines too, so they are listed without lines.
+    found = [] if logical_id is not None else [f for f in collect_findings(target, loaded=loaded) if f.issue.is_error]
     if len(found) == len(issues):
         shown = _text_report({target: found[:20]})
     else:
@@ -412,9 +415,10 @@ def _emit(text: str, output: Path | None) -> None:
 @logical_id_option
 def synth(target: str, fmt: str, output: Path | None, envelope: bool, check: bool, logical_id: str | None) -> None:
     """Render TARGET as CodePipeline JSON, a CloudFormation template, or Python code."""
-    pipeline = to_pipeline(load_target(target), logical_id=logical_id)
+    loaded = load_target(target)
+    pipeline = to_pipeline(loaded, logical_id=logical_id)
     if check:
-        _refuse_invalid(pipeline, target, logical_id)
+        _refuse_invalid(pipeline, target, loaded, logical_id)
     if fmt == "codepipeline":
         from ..synth import dumps
 

@@ -118,13 +118,16 @@ def routed(write: Callable[[str], None]) -> Iterator[None]:
     try:
         yield
     finally:
-        if sink.pending:
-            _deliver(sink, [sink.pending])
-        if outer is None:
-            _sinks.pop(ident, None)
-        else:
-            _sinks[ident] = outer
-        _uninstall()
+        try:
+            if sink.pending:
+                _deliver(sink, [sink.pending])
+        finally:
+            # a failing last write must not leave this thread routed or the streams swapped
+            if outer is None:
+                _sinks.pop(ident, None)
+            else:
+                _sinks[ident] = outer
+            _uninstall()
 
 
 @contextlib.contextmanager

@@ -278,7 +278,9 @@ class Run:
         with self._ending:
             self.progress.end(status, summary, ended)
             self.outbox.write(History.op_status(self.identity.id, status, summary, ended))
-            self.outbox.flush()
+        # Flushed outside the lock: it emits events, and an observer may call stop() (which then
+        # finds the run ended); the status is queued before any later stop could be written.
+        self.outbox.flush()
         snap = self.snapshot()
         self.emit(
             ExecutionFinished(
@@ -640,8 +642,8 @@ class Run:
                     f"execution {self.identity.id} is already stopping; use abandon=True to abandon its actions"
                 )
             control.stop_reason = reason[:200]
-            # STOPPING is recorded before the flags that let the run end are set
-            self.progress.stopping()
+            # STOPPING is recorded (history first: a failed write changes nothing) before the
+            # flags that let the run end are set
             self.engine.history.write(
                 [
                     History.op_status(self.identity.id, ExecutionStatus.STOPPING, reason or None, None),
@@ -650,6 +652,7 @@ class Run:
                     ),
                 ]
             )
+            self.progress.stopping()
             control.stop_requested = True
             if abandon:
                 control.abandon = True
